@@ -1,0 +1,1 @@
+"""The staff side: the service (use cases) and one file per chat surface."""

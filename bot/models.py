@@ -1,0 +1,204 @@
+"""Frozen value types shared by the core, the adapters and the desks.
+
+Nothing here does I/O; vendor payloads are translated into these types at the boundary.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Status(StrEnum):
+    """Lifecycle of a mention; allowed transitions live in ``bot.desk.transitions``."""
+
+    NEW = "new"
+    ROUTED = "routed"
+    POSTED = "posted"
+    QUEUED = "queued"
+    ESCALATED = "escalated"
+    CLAIMED = "claimed"
+    REPLIED = "replied"
+    RESOLVED = "resolved"
+    IGNORED = "ignored"
+
+
+class Visibility(StrEnum):
+    """Who can see the patron's post; a reply keeps the same visibility."""
+
+    PUBLIC = "public"
+    UNLISTED = "unlisted"
+    PRIVATE = "private"
+    DIRECT = "direct"
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A normalized patron post that mentions the library.
+
+    ``reply_ref`` is opaque to the core: the source adapter writes it (usually JSON) and
+    reads it back when it publishes a reply (thread ids, parent refs, acct, ...).
+    """
+
+    source: str
+    external_id: str
+    text: str
+    created_at: datetime
+    url: str | None = None
+    author_id: str = ""
+    author_handle: str = ""
+    author_name: str = ""
+    lang: str | None = None
+    visibility: Visibility = Visibility.PUBLIC
+    content_warning: str = ""
+    can_reply: bool = True
+    reply_ref: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyRef:
+    """Where a published reply lives on the source platform."""
+
+    external_id: str
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The router's answer: which role, who is on duty now, which rule, and why."""
+
+    role: str
+    on_duty: tuple[str, ...]
+    rule: str
+    reason: str
+    queued: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class StaffRef:
+    """A staff member as a desk knows them: desk name plus the desk's user id."""
+
+    desk: str
+    user_id: str
+    display: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CardRef:
+    """Where a card was posted on a desk."""
+
+    desk: str
+    channel: str
+    message_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TicketView:
+    """Everything a desk needs to render one mention's card. Built by the service."""
+
+    mention_id: int
+    source: str
+    author_handle: str
+    author_name: str
+    text: str
+    url: str | None
+    role: str
+    rule: str
+    reason: str
+    on_duty: tuple[str, ...]
+    status: Status
+    can_reply: bool = True
+    visibility: Visibility = Visibility.PUBLIC
+    content_warning: str = ""
+    assignee: str | None = None
+    reply_text: str | None = None
+    reply_url: str | None = None
+    replied_by: str | None = None
+    created_at: datetime | None = None
+    note: str = ""
+
+
+# --- staff actions: one small type per verb, a union for dispatch -------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """Take ownership of a mention."""
+
+    mention_id: int
+    actor: StaffRef
+
+
+@dataclass(frozen=True, slots=True)
+class Release:
+    """Give a claimed mention back to the queue."""
+
+    mention_id: int
+    actor: StaffRef
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """Publish ``text`` on the patron's platform as a reply to the mention."""
+
+    mention_id: int
+    actor: StaffRef
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Resolve:
+    """Mark a mention handled."""
+
+    mention_id: int
+    actor: StaffRef
+
+
+@dataclass(frozen=True, slots=True)
+class Ignore:
+    """Mark a mention as needing no answer."""
+
+    mention_id: int
+    actor: StaffRef
+
+
+@dataclass(frozen=True, slots=True)
+class Reassign:
+    """Hand a mention to another role, or to a named person (staff key)."""
+
+    mention_id: int
+    actor: StaffRef
+    role: str | None = None
+    person: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RotaCommand:
+    """A `/rota` or `!rota` line; ``text`` is everything after the command word."""
+
+    actor: StaffRef
+    text: str
+    is_manager: bool | None = None  # a desk that knows (Matrix power level) says so
+
+
+@dataclass(frozen=True, slots=True)
+class DeskQuery:
+    """`/desk`: list the open queue."""
+
+    actor: StaffRef
+    text: str = ""
+
+
+StaffAction = Claim | Release | Reply | Resolve | Ignore | Reassign | RotaCommand | DeskQuery
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    """What a desk tells the staff member who acted (privately) and the new card, if any."""
+
+    ok: bool
+    message: str
+    view: TicketView | None = None
+    changed: bool = False
+    extra: tuple[str, ...] = field(default_factory=tuple)
