@@ -73,6 +73,7 @@ class Decision:
     rule: str
     reason: str
     queued: bool = False
+    queued_until: datetime | None = None  # when someone next holds the role, if queued
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,7 +14,8 @@ class SourceAdapter(Protocol):
 
     ``mentions(cursor)`` yields each mention with the cursor that follows it; delivery may
     repeat but must never skip. The caller stores the cursor in the same transaction as the
-    mention. ``reply`` raises ``ReplyNotSupported`` for read-only sources, ``TransientError``
+    mention. A yielded mention of ``None`` only advances the cursor (a feed's first sync, a Matrix
+    sync batch with nothing for us); a cursor of ``None`` leaves the stored cursor unchanged. ``reply`` raises ``ReplyNotSupported`` for read-only sources, ``TransientError``
     for outages and rate limits (retried later) and ``PermanentError`` otherwise.
     """
 
@@ -23,7 +24,7 @@ class SourceAdapter(Protocol):
     async def open(self) -> None:
         """Authenticate and check the settings; ``AdapterConfigError`` means do not retry."""
 
-    def mentions(self, cursor: str | None) -> AsyncIterator[tuple[Mention, str | None]]:
+    def mentions(self, cursor: str | None) -> AsyncIterator[tuple[Mention | None, str | None]]:
         """Yield ``(mention, cursor_after_it)`` forever (or until cancelled)."""
 
     async def reply(self, to: Mention, text: str, *, idempotency_key: str) -> ReplyRef:
@@ -33,7 +34,7 @@ class SourceAdapter(Protocol):
         """Release connections."""
 
 
-Ingest = Callable[[Mention, str | None], Awaitable[bool]]
+Ingest = Callable[[Mention | None, str | None], Awaitable[bool]]
 """Store a mention (and the cursor after it) in one transaction; False when it was a repeat."""
 
 
