@@ -7,12 +7,11 @@ keys are set; a half-filled section is an error that names the missing keys.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from typing_extensions import Annotated
 
 from bot.errors import ConfigError
 
@@ -147,8 +146,8 @@ class Settings(BaseSettings):
         if self.bluesky_on and not self.BLUESKY_APP_PASSWORD:
             found.append("BLUESKY_HANDLE is set but BLUESKY_APP_PASSWORD is not")
         for url in self.FEEDS:
-            if not url.startswith(("http://", "https://")):
-                found.append(f"FEEDS: {url!r} is not an http(s) URL")
+            if not url.startswith(("http://", "https://", "file://")):
+                found.append(f"FEEDS: {url!r} is not an http(s) or file:// URL")
         return found
 
 

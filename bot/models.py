@@ -118,6 +118,10 @@ class TicketView:
     replied_by: str | None = None
     created_at: datetime | None = None
     note: str = ""
+    # chat identities of the people above, so a desk can ping them (a desk keeps its own desk's refs)
+    on_duty_refs: tuple[StaffRef, ...] = ()
+    assignee_refs: tuple[StaffRef, ...] = ()
+    queued_until: datetime | None = None
 
 
 # --- staff actions: one small type per verb, a union for dispatch -------------------------

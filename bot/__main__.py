@@ -1,0 +1,171 @@
+"""The `patron-desk` command: run, route, rota, check."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from bot.config import Settings, load_settings
+from bot.errors import ConfigError
+
+cli = typer.Typer(help="Patron Desk: patrons' mentions of the library, routed to whoever is on duty.")
+rota_cli = typer.Typer(help="Show, import and export the rota.")
+cli.add_typer(rota_cli, name="rota")
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except ConfigError as exc:
+        typer.echo("Patron Desk cannot start; fix these settings:", err=True)
+        for line in str(exc).splitlines():
+            typer.echo(f"  - {line}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _logging(level: str) -> None:
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    for noisy in ("httpx", "aiohttp.access", "slack_bolt", "slack_sdk", "nio", "alembic"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def _fail(exc: ConfigError) -> typer.Exit:
+    typer.echo("Patron Desk cannot start:", err=True)
+    for line in str(exc).splitlines():
+        typer.echo(f"  - {line}", err=True)
+    return typer.Exit(2)
+
+
+@cli.command()
+def run(
+    demo: Annotated[bool, typer.Option(help="Serve the demo feed with the example rules and rota.")] = False,
+) -> None:
+    """Run Patron Desk until Ctrl-C."""
+    from bot.runner import run_forever
+
+    settings = _settings()
+    _logging(settings.LOG_LEVEL)
+    try:
+        asyncio.run(run_forever(settings, demo=demo))
+    except ConfigError as exc:
+        raise _fail(exc) from None
+    except KeyboardInterrupt:
+        typer.echo("\nStopped.", err=True)
+
+
+@cli.command()
+def route(
+    text: str,
+    platform: Annotated[
+        str, typer.Option(help="mastodon, bluesky, feeds, matrix, slack, webhook")
+    ] = "mastodon",
+    at: Annotated[str | None, typer.Option(help="ISO time, e.g. 2026-12-24T10:00 (library zone)")] = None,
+    author: Annotated[str, typer.Option(help="Author handle")] = "",
+    lang: Annotated[str | None, typer.Option(help="Language code")] = None,
+) -> None:
+    """Explain which rule, role and person a mention would get."""
+    from bot.runner import explain_route
+
+    settings = _settings()
+    try:
+        when = datetime.fromisoformat(at) if at else datetime.now(UTC)
+    except ValueError:
+        typer.echo(f"--at {at!r} is not a time; example: --at 2026-12-24T10:00", err=True)
+        raise typer.Exit(2) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=settings.zone)
+    try:
+        typer.echo(
+            asyncio.run(explain_route(settings, text, platform=platform, at=when, author=author, lang=lang))
+        )
+    except ConfigError as exc:
+        raise _fail(exc) from None
+
+
+@cli.command()
+def check() -> None:
+    """Validate settings, rules and rota, and say what each configured part would connect to."""
+    from bot.runner import check_setup
+
+    settings = _settings()
+    try:
+        lines, ok = asyncio.run(check_setup(settings))
+    except ConfigError as exc:
+        raise _fail(exc) from None
+    for line in lines:
+        typer.echo(line)
+    raise typer.Exit(0 if ok else 1)
+
+
+def _rota(text: str) -> None:
+    from bot.runner import rota_command
+
+    settings = _settings()
+    try:
+        ok, message = asyncio.run(rota_command(settings, text))
+    except ConfigError as exc:
+        raise _fail(exc) from None
+    typer.echo(message)
+    raise typer.Exit(0 if ok else 1)
+
+
+@rota_cli.command("show")
+def rota_show(
+    args: Annotated[list[str] | None, typer.Argument(help="[role] [this|next|DATE]")] = None,
+) -> None:
+    """The week's rota, each entry with its id."""
+    _rota(" ".join(["show", *(args or [])]))
+
+
+@rota_cli.command("now")
+def rota_now() -> None:
+    """Who is on duty right now, per role."""
+    _rota("now")
+
+
+@rota_cli.command("edit")
+def rota_edit(
+    args: Annotated[
+        list[str], typer.Argument(help="a rota command, e.g. add @alice reference mon-fri 09:00-17:00")
+    ],
+) -> None:
+    """Run any rota command (add, remove, cover, off, close, ...) as an administrator."""
+    _rota(" ".join(args))
+
+
+@rota_cli.command("import")
+def rota_import(file: Path) -> None:
+    """Add the weekly shifts of a CSV (person,role,days,start,end)."""
+    from bot.runner import import_rota_file
+
+    settings = _settings()
+    try:
+        count = asyncio.run(import_rota_file(settings, file))
+    except ConfigError as exc:
+        raise _fail(exc) from None
+    typer.echo(f"Imported {count} shifts from {file}.")
+
+
+@rota_cli.command("export")
+def rota_export() -> None:
+    """Print the weekly shifts as CSV."""
+    from bot.runner import export_rota
+
+    typer.echo(asyncio.run(export_rota(_settings())), nl=False)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,234 @@
+"""Composition root: builds the store, rules, rota, adapters, desks and service; runs them in one TaskGroup.
+
+Lifecycle: open (migrate, load, connect) → run (one named task per source, desk and relay target)
+→ close in the reverse order. Nothing else constructs SDK clients or reads settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any
+
+from bot.adapters import DESKS, SOURCES
+from bot.adapters.base import AdapterDeps, SourceAdapter
+from bot.backoff import Reconnector
+from bot.config import Settings
+from bot.desk.base import StaffDesk
+from bot.desk.relay import Relay
+from bot.desk.service import DeskService
+from bot.errors import AdapterConfigError, TransientError
+from bot.setup import load_rules_file, prepare_database
+from bot.store import repo
+from bot.store.db import Database
+
+log = logging.getLogger(__name__)
+
+CLIENT_FACTORIES = {"slack": "bot.slack_client", "matrix": "bot.matrix_link"}
+
+
+class PatronDesk:
+    """The running bot. ``async with PatronDesk(settings) as app:`` starts it; leaving stops it.
+
+    Args:
+        settings: validated settings.
+        clock: aware "now"; injectable for tests.
+        sources, desks: use these instead of building them from settings (tests, demo).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        sources: Sequence[SourceAdapter] | None = None,
+        desks: Sequence[StaffDesk] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self._given_sources = sources
+        self._given_desks = desks
+        self.db = Database(settings.DATABASE_URL)
+        self.sources: dict[str, SourceAdapter] = {}
+        self.desks: dict[str, StaffDesk] = {}
+        self.clients: dict[str, Any] = {}
+        self.http_port = 0
+        self.ready = asyncio.Event()
+        self._runner: Any = None
+        self._main: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> PatronDesk:
+        await self.open()
+        self._main = asyncio.create_task(self._run(), name="patron-desk")
+        ready = asyncio.create_task(self.ready.wait())
+        await asyncio.wait({self._main, ready}, return_when=asyncio.FIRST_COMPLETED)
+        ready.cancel()
+        if self._main.done():  # failed while starting: surface the error
+            await self.aclose()
+            self._main.result()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()
+
+    @property
+    def main_task(self) -> asyncio.Task[None]:
+        """The task running every part; it ends only by cancellation or a fatal error."""
+        assert self._main is not None, "not started"
+        return self._main
+
+    @property
+    def service(self) -> DeskService:
+        """The use cases."""
+        return self._service
+
+    async def open(self) -> None:
+        """Migrate, load rules and rota, build and open every configured adapter and desk."""
+        rules = load_rules_file(self.settings.RULES_FILE)
+        await self.db.migrate()
+        rota = await prepare_database(self.db, rules, self.settings)
+        if self.db.is_sqlite:
+            async with self.db.transaction() as session:
+                await repo.clear_leases(session)
+        self.relay: Relay
+        self._service = DeskService(
+            self.db, rules=rules, rota=rota, desks=(), clock=self.clock, wake=lambda t: self.relay.wake(t)
+        )
+        await self._service.start()
+        deps = AdapterDeps(ingest=None, clients=self.clients)
+        await self._build_clients()
+        self.desks = {d.desk: d for d in (self._given_desks or self._build(DESKS, deps))}
+        self._service.desks = tuple(self.desks)
+        sources = self._given_sources or self._build(SOURCES, deps, ingest=True)
+        for source in sources:
+            try:
+                await source.open()
+            except AdapterConfigError as exc:
+                log.error("source %s is off: %s", source.source, exc)
+                continue
+            except TransientError:
+                log.warning("source %s could not connect yet; will retry", source.source)
+            self.sources[source.source] = source
+        self.relay = Relay(self._service, desks=self.desks, sources=self.sources)
+
+    async def _build_clients(self) -> None:
+        on = {"slack": self.settings.slack_on, "matrix": self.settings.matrix_on}
+        for name, module in CLIENT_FACTORIES.items():
+            if on[name] and name not in self.clients:
+                factory = importlib.import_module(module).make_client
+                client = factory(self.settings)
+                self.clients[name] = await client if asyncio.iscoroutine(client) else client
+
+    def _build(self, registry: dict[str, str], deps: AdapterDeps, *, ingest: bool = False) -> list[Any]:
+        built = []
+        for name, module in registry.items():
+            if not self._wanted(name, registry is DESKS):
+                continue
+            own = AdapterDeps(ingest=self._service.ingest_for(name), clients=deps.clients) if ingest else deps
+            try:
+                thing = importlib.import_module(module).build(self.settings, own)
+            except AdapterConfigError as exc:
+                log.error("%s is off: %s", name, exc)
+                continue
+            if thing is not None:
+                built.append(thing)
+        return built
+
+    def _wanted(self, name: str, desk: bool) -> bool:
+        s = self.settings
+        if desk:
+            return {"slack": s.slack_on, "matrix": s.matrix_on, "console": s.console_on}[name]
+        return {
+            "feeds": bool(s.FEEDS),
+            "mastodon": s.mastodon_on,
+            "bluesky": s.bluesky_on,
+            "matrix": s.matrix_on and bool(s.MATRIX_SOURCE_ROOMS),
+            "slack": s.slack_on and bool(s.SLACK_SOURCE_CHANNELS),
+            "webhook": bool(s.WEBHOOK_SECRET),
+        }[name]
+
+    async def _run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            await self._start_http()
+            for name, source in self.sources.items():
+                if not getattr(source, "push", False):
+                    group.create_task(self._pump(source), name=f"source:{name}")
+            for name, desk in self.desks.items():
+                group.create_task(desk.serve(self._service.handle), name=f"desk:{name}")
+            group.create_task(self.relay.run(), name="relay")
+            self.ready.set()
+            log.info("Patron Desk is running: sources %s; desks %s", sorted(self.sources), sorted(self.desks))
+
+    async def _pump(self, source: SourceAdapter) -> None:
+        """Feed one pull source into ingest; on an outage wait and resume from the stored cursor."""
+        retry = Reconnector()
+        while True:
+            started = asyncio.get_running_loop().time()
+            try:
+                cursor = await self._service.cursor(source.source)
+                async for mention, after in source.mentions(cursor):
+                    await self._service.ingest(source.source, mention, after)
+                    retry.connected_for(asyncio.get_running_loop().time() - started)
+                return
+            except AdapterConfigError as exc:
+                log.error("source %s stopped: %s", source.source, exc)
+                return
+            except TransientError as exc:
+                wait = retry.failed(retry_after=exc.retry_after)
+                log.warning("source %s: %s; retrying in %.1fs", source.source, type(exc).__name__, wait)
+                await asyncio.sleep(wait)
+
+    async def _start_http(self) -> None:
+        routes = [r for part in (*self.sources.values(), *self.desks.values()) for r in _routes(part)]
+        if not routes:
+            return
+        from aiohttp import web
+
+        app = web.Application(client_max_size=1024 * 1024)
+        for method, path, handler in routes:
+            app.router.add_route(method, path, handler)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.settings.HTTP_HOST, self.settings.HTTP_PORT)
+        await site.start()
+        self.http_port = self._runner.addresses[0][1]
+        log.info("HTTP server on %s:%s", self.settings.HTTP_HOST, self.http_port)
+
+    async def wait_idle(self, within: float = 10.0) -> None:
+        """Wait until the outbox has nothing pending (tests and the demo)."""
+        async with asyncio.timeout(within):
+            while True:
+                async with self.db.transaction() as session:
+                    if await repo.outbox_depth(session) == 0:
+                        return
+                await asyncio.sleep(0.02)
+
+    async def aclose(self) -> None:
+        """Stop tasks, then close desks, sources, clients and the database (reverse of start)."""
+        await self.db.quiesce()
+        if self._main is not None:
+            self._main.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._main
+        if self._runner is not None:
+            await self._runner.cleanup()
+        for part in (*self.desks.values(), *self.sources.values(), *self.clients.values()):
+            closer = getattr(part, "aclose", None) or getattr(part, "close", None)
+            if closer is not None:
+                with contextlib.suppress(Exception):
+                    result = closer()
+                    if asyncio.iscoroutine(result):
+                        await result
+        await self.db.aclose()
+
+
+def _routes(part: object) -> list[tuple[str, str, Any]]:
+    routes = getattr(part, "http_routes", None)
+    return list(routes()) if routes else []

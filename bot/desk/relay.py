@@ -1,0 +1,220 @@
+"""The outbox relay: carries out side effects (cards, replies, notices), retried until they succeed.
+
+One worker per target (each desk, each source), so a platform that is down or rate-limited delays
+only its own rows. A row is leased (its attempt counted and committed) before the platform is
+called, so after a crash the next attempt knows it may be a retry and reconciles first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Mapping
+from contextlib import suppress
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.adapters.base import SourceAdapter
+from bot.backoff import Backoff
+from bot.desk import transitions
+from bot.desk.base import StaffDesk
+from bot.desk.views import mention_from_row, ticket_view
+from bot.errors import PermanentError, TransientError
+from bot.models import CardRef, StaffRef, Status
+from bot.store import repo
+from bot.store.tables import CardRow, MentionRow, OutboxRow, RoleRow
+
+log = logging.getLogger(__name__)
+
+LEASE = timedelta(seconds=120)
+PARK = 300.0  # seconds before retrying a row whose target is missing or refused it for now
+
+
+class Relay:
+    """Runs the outbox for the desks and sources of this process."""
+
+    def __init__(
+        self,
+        service: Any,
+        *,
+        desks: Mapping[str, StaffDesk],
+        sources: Mapping[str, SourceAdapter],
+        policy: Backoff | None = None,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self.service = service
+        self.db = service.db
+        self.desks = dict(desks)
+        self.sources = dict(sources)
+        self.policy = policy or Backoff(base=1.0, cap=300.0)
+        self.poll_seconds = poll_seconds
+        self._events: dict[str, asyncio.Event] = {}
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """The service's clock."""
+        return self.service.clock
+
+    def wake(self, target: str) -> None:
+        """New work for ``target``: skip the rest of its poll interval."""
+        self._events.setdefault(target, asyncio.Event()).set()
+
+    async def run(self) -> None:
+        """One worker per target, until cancelled."""
+        async with asyncio.TaskGroup() as group:
+            for target in sorted({*self.desks, *self.sources}):
+                group.create_task(self._worker(target), name=f"relay:{target}")
+
+    async def _worker(self, target: str) -> None:
+        event = self._events.setdefault(target, asyncio.Event())
+        while True:
+            event.clear()
+            if await self.drain(target):
+                continue
+            with suppress(TimeoutError):
+                async with asyncio.timeout(self.poll_seconds):
+                    await event.wait()
+
+    async def drain(self, target: str) -> int:
+        """Process the rows for ``target`` that are due now; return how many were attempted."""
+        now = self.clock()
+        async with self.db.transaction() as session:
+            due = await repo.due_outbox(session, target=target, now=now)
+            taken = [row for row in due if await repo.lease(session, row.id, now=now, until=now + LEASE)]
+        for row in taken:
+            await self._attempt(row)
+        return len(taken)
+
+    async def _attempt(self, row: OutboxRow) -> None:
+        try:
+            await self._process(row)
+        except asyncio.CancelledError:
+            raise
+        except TransientError as exc:
+            await self._retry(row, f"{type(exc).__name__}", retry_after=exc.retry_after)
+        except PermanentError as exc:
+            await self._permanent(row, exc)
+        except Exception as exc:
+            log.error(
+                "outbox row %s (%s for %s) failed: %s", row.id, row.kind, row.target, type(exc).__name__
+            )
+            await self._retry(row, type(exc).__name__)
+
+    async def _retry(self, row: OutboxRow, error: str, *, retry_after: float | None = None) -> None:
+        wait = self.policy.delay(row.attempts, retry_after=retry_after)
+        log.info("outbox row %s: %s; next attempt in %.1fs", row.id, error, wait)
+        async with self.db.transaction() as session:
+            await repo.reschedule(
+                session, row.id, when=self.clock() + timedelta(seconds=wait), error=error, failed=False
+            )
+
+    async def _process(self, row: OutboxRow) -> None:
+        handler = {
+            "post_card": self._post_card,
+            "update_card": self._update_card,
+            "send_reply": self._send_reply,
+            "notify": self._notify,
+        }[row.kind]
+        await handler(row)
+
+    async def _finish(self, row: OutboxRow) -> None:
+        async with self.db.transaction() as session:
+            await repo.finish(session, row.id, version=row.version)
+
+    def _desk(self, row: OutboxRow) -> StaffDesk:
+        desk = self.desks.get(row.target)
+        if desk is None:
+            raise TransientError(f"desk {row.target} is not running here", retry_after=PARK)
+        return desk
+
+    async def _post_card(self, row: OutboxRow) -> None:
+        desk = self._desk(row)
+        assert row.mention_id is not None
+        async with self.db.transaction() as session:
+            card = await session.get(CardRow, (row.mention_id, row.target))
+            mention = await repo.get_mention(session, row.mention_id)
+            channel = await self._channel(session, row.target, mention)
+        if card is not None or mention is None:  # posted before a crash, or purged
+            await self._finish(row)
+            return
+        view = ticket_view(mention, self.service.directory)
+        ref = await desk.post_card(view, channel=channel, dedupe_key=row.dedupe_key, retry=row.attempts > 0)
+        async with self.db.transaction() as session:
+            session.add(
+                CardRow(mention_id=mention.id, desk=ref.desk, channel=ref.channel, message_id=ref.message_id)
+            )
+            await repo.transition(
+                session,
+                mention.id,
+                allowed_from=transitions.allowed("posted"),
+                values={"status": Status.POSTED.value},
+            )
+            await repo.finish(session, row.id, version=row.version)
+
+    async def _channel(self, session: AsyncSession, desk: str, mention: MentionRow | None) -> str:
+        """The role's own channel/room on this desk, or "" for the desk's default."""
+        if mention is None:
+            return ""
+        role = (
+            await session.execute(select(RoleRow).where(RoleRow.key == mention.role))
+        ).scalar_one_or_none()
+        if role is None:
+            return ""
+        return {"slack": role.slack_channel, "matrix": role.matrix_room}.get(desk, "")
+
+    async def _update_card(self, row: OutboxRow) -> None:
+        desk = self._desk(row)
+        assert row.mention_id is not None
+        async with self.db.transaction() as session:
+            card = await session.get(CardRow, (row.mention_id, row.target))
+            mention = await repo.get_mention(session, row.mention_id)
+        if card is None or mention is None:  # not posted yet: the post renders the latest state
+            await self._finish(row)
+            return
+        ref = CardRef(desk=card.desk, channel=card.channel, message_id=card.message_id)
+        await desk.update_card(ref, ticket_view(mention, self.service.directory))
+        await self._finish(row)
+
+    async def _send_reply(self, row: OutboxRow) -> None:
+        source = self.sources.get(row.target)
+        if source is None:
+            raise TransientError(f"source {row.target} is not running here", retry_after=PARK)
+        assert row.mention_id is not None
+        async with self.db.transaction() as session:
+            mention = await repo.get_mention(session, row.mention_id)
+        if mention is None:
+            await self._finish(row)
+            return
+        text = json.loads(row.payload)["text"]
+        ref = await source.reply(mention_from_row(mention), text, idempotency_key=row.dedupe_key)
+        now = self.clock()
+        async with self.db.transaction() as session:
+            fresh = await repo.get_mention(session, mention.id)
+            assert fresh is not None
+            fresh.reply_url = ref.url
+            fresh.replied_at = now
+            await self.service.record_change(
+                session, fresh, actor=f"source:{row.target}", action="reply_published", now=now
+            )
+            await repo.finish(session, row.id, version=row.version)
+
+    async def _notify(self, row: OutboxRow) -> None:
+        payload = json.loads(row.payload)
+        desk = self._desk(row)
+        await desk.tell(StaffRef(row.target, payload["user_id"], payload.get("display", "")), payload["text"])
+        await self._finish(row)
+
+    async def _permanent(self, row: OutboxRow, exc: PermanentError) -> None:
+        error = type(exc).__name__
+        if row.kind != "send_reply":
+            # A desk refusing a card is almost always configuration (channel, scopes): keep it and retry
+            # slowly so it goes out once the admin fixes it; never drop a card.
+            log.error("outbox row %s: %s refused %s (%s); will retry", row.id, row.target, row.kind, error)
+            await self._retry(row, error, retry_after=PARK)
+            return
+        log.warning("reply for mention %s refused by %s (%s)", row.mention_id, row.target, error)
+        await self.service.reply_failed(row, reason=str(exc)[:200] or error)

@@ -1,0 +1,156 @@
+"""Rota commands (`/rota`, `!rota`, console `rota`, CLI) and the open-queue listing, run for the service.
+
+Permission first: a command that changes the rota is refused before it is parsed further unless the
+caller is a manager; identity unknown means no. Every change writes an audit row with before/after.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from bot.desk import transitions
+from bot.desk.cards import source_name
+from bot.models import ActionResult, DeskQuery, RotaCommand
+from bot.routing import commands as cmd
+from bot.routing.rota import OverrideKind
+from bot.store import repo
+from bot.store.rota_repo import add_closure, add_override, add_weekly, remove_entry, rota_entry
+from bot.store.tables import MentionRow
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.desk.service import DeskService
+
+DENIED = (
+    "Only rota managers can change the rota, so `{verb}` was not applied. "
+    "Ask a manager, or read it with `now` and `show`."
+)
+
+
+async def run(service: DeskService, action: RotaCommand) -> ActionResult:
+    """Check permission, parse, then read or change the rota."""
+    now = service.clock()
+    verb = cmd.verb_of(action.text)
+    if verb in cmd.MUTATING_VERBS and not await _is_manager(service, action):
+        return ActionResult(False, DENIED.format(verb=verb))
+    parsed = cmd.parse(action.text, today=now.astimezone(service.rota.zone).date())
+    if isinstance(parsed, cmd.UsageError):
+        return ActionResult(False, parsed.message)
+    unknown = cmd.check_roles(parsed, set(service.rules.roles))
+    if unknown is not None:
+        return ActionResult(False, unknown.message)
+    if isinstance(parsed, (cmd.Add, cmd.Remove, cmd.Cover, cmd.Off, cmd.Close)):
+        return await _change(service, action, parsed, now)
+    return ActionResult(True, _read(service, parsed, now))
+
+
+async def _is_manager(service: DeskService, action: RotaCommand) -> bool:
+    if action.is_manager is not None:
+        return action.is_manager
+    row = service.directory.by_ref(action.actor)
+    return bool(row and row.is_manager and row.active)
+
+
+def _read(service: DeskService, parsed: Any, now: datetime) -> str:
+    names = {key: service.directory.name(key) for key in service.directory.rows}
+    if isinstance(parsed, cmd.Now):
+        return cmd.render_now(service.rota, service.rules, now)
+    if isinstance(parsed, cmd.Show):
+        return cmd.render_week(service.rota, parsed.role, parsed.week, names)
+    if isinstance(parsed, cmd.Roles):
+        return cmd.render_roles(service.rules)
+    return cmd.help_text(getattr(parsed, "verb", None))
+
+
+async def _change(service: DeskService, action: RotaCommand, parsed: Any, now: datetime) -> ActionResult:
+    async with service.db.transaction() as session:
+        me = await service.directory.ensure(session, action.actor)
+        result = await _apply(service, session, parsed)
+        if result.ok:
+            await repo.audit(
+                session,
+                actor=me.key,
+                action=f"rota_{type(parsed).__name__.lower()}",
+                now=now,
+                detail={"command": cmd.format_command(parsed), **(result_detail(result))},
+            )
+            await service.reload_rota(session)
+    return result
+
+
+def result_detail(result: ActionResult) -> dict[str, Any]:
+    """Before/after of a rota change, kept in ``extra`` by ``_apply``."""
+    return {"before": result.extra[0] if result.extra else None, "after": result.message}
+
+
+async def _apply(service: DeskService, session: AsyncSession, parsed: Any) -> ActionResult:
+    if isinstance(parsed, cmd.Remove):
+        entry = await rota_entry(session, parsed.id)
+        if entry is None or not await remove_entry(session, parsed.id):
+            return ActionResult(
+                False, f"No rota entry #{parsed.id}. `show` lists the entries with their ids."
+            )
+        return ActionResult(True, f"Removed #{parsed.id}.", changed=True, extra=(repr(entry),))
+    if isinstance(parsed, cmd.Close):
+        row = add_closure(session, day=parsed.day, reason=parsed.reason)
+        await session.flush()
+        return ActionResult(
+            True, f"#{row.id}: closed on {parsed.day:%a %d %b %Y}. Nobody is on duty that day.", changed=True
+        )
+    person = await service.directory.ensure_token(session, parsed.who)
+    name = service.directory.name(person.key)
+    if isinstance(parsed, cmd.Add):
+        row = add_weekly(
+            session, role=parsed.role, person=person.key, days=parsed.days, start=parsed.start, end=parsed.end
+        )
+        await session.flush()
+        return ActionResult(
+            True,
+            f"#{row.id}: {name} holds {parsed.role} {cmd.format_command(parsed).split(' ', 3)[-1]}.",
+            changed=True,
+        )
+    begin, finish = parsed.window()
+    replaces = None
+    if isinstance(parsed, cmd.Cover) and parsed.for_who:
+        replaces = (await service.directory.ensure_token(session, parsed.for_who)).key
+    kind = (
+        OverrideKind.REMOVE
+        if isinstance(parsed, cmd.Off)
+        else (OverrideKind.REPLACE if replaces else OverrideKind.ADD)
+    )
+    row = add_override(
+        session, role=parsed.role, person=person.key, start=begin, end=finish, kind=kind, replaces=replaces
+    )
+    await session.flush()
+    what = "is off" if kind is OverrideKind.REMOVE else "covers"
+    instead = f" instead of {service.directory.name(replaces)}" if replaces else ""
+    return ActionResult(
+        True,
+        f"#{row.id}: {name} {what} {parsed.role} {begin:%a %d %b %H:%M}–{finish:%H:%M}{instead}.",
+        changed=True,
+    )
+
+
+async def queue(service: DeskService, action: DeskQuery) -> ActionResult:
+    """The open mentions and who has what (no patron text)."""
+    now = service.clock()
+    async with service.db.transaction() as session:
+        stmt = (
+            select(MentionRow)
+            .where(MentionRow.status.in_([s.value for s in transitions.ACTIVE]))
+            .order_by(MentionRow.id)
+            .limit(50)
+        )
+        rows = list((await session.execute(stmt)).scalars())
+    if not rows:
+        return ActionResult(True, "The desk is clear: no open mentions.")
+    lines = [f"{len(rows)} open mention(s):"]
+    for row in rows:
+        age = int((now - row.received_at).total_seconds() // 60)
+        who = f"{row.status} by {service.directory.name(row.assignee)}" if row.assignee else row.status
+        lines.append(f"#{row.id} · {row.role} · {who} · {source_name(row.source)} · {age} min ago")
+    return ActionResult(True, "\n".join(lines))

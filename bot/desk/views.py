@@ -1,0 +1,57 @@
+"""Build the desk-neutral card (TicketView) from a stored mention."""
+
+from __future__ import annotations
+
+from bot.desk.directory import Directory
+from bot.models import Mention, Status, TicketView, Visibility
+from bot.store.tables import MentionRow
+
+
+def ticket_view(row: MentionRow, directory: Directory) -> TicketView:
+    """Everything a desk renders for one mention; names resolved, chat ids attached for pings."""
+    on_duty = tuple(key for key in row.on_duty.split(",") if key)
+    assignee = (row.assignee,) if row.assignee else ()
+    return TicketView(
+        mention_id=row.id,
+        source=row.source,
+        author_handle=row.author_handle,
+        author_name=row.author_name,
+        text=row.text,
+        url=row.url,
+        role=row.role,
+        rule=row.rule,
+        reason=row.reason,
+        on_duty=tuple(directory.name(key) for key in on_duty),
+        status=Status(row.status),
+        can_reply=row.can_reply,
+        visibility=Visibility(row.visibility),
+        content_warning=row.content_warning,
+        assignee=directory.name(row.assignee) or None,
+        reply_text=row.reply_text,
+        reply_url=row.reply_url,
+        replied_by=directory.name(row.replied_by) or None,
+        created_at=row.created_at,
+        note=row.note,
+        on_duty_refs=directory.refs(on_duty),
+        assignee_refs=directory.refs(assignee),
+        queued_until=row.queued_until,
+    )
+
+
+def mention_from_row(row: MentionRow) -> Mention:
+    """The stored mention as the source adapter gave it (for publishing a reply)."""
+    return Mention(
+        source=row.source,
+        external_id=row.external_id,
+        text=row.text,
+        created_at=row.created_at,
+        url=row.url,
+        author_id=row.author_id,
+        author_handle=row.author_handle,
+        author_name=row.author_name,
+        lang=row.lang,
+        visibility=Visibility(row.visibility),
+        content_warning=row.content_warning,
+        can_reply=row.can_reply,
+        reply_ref=row.reply_ref,
+    )

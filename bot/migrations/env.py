@@ -1,0 +1,36 @@
+"""Alembic environment: uses the connection the bot hands over, or alembic.ini's URL for developers."""
+
+from __future__ import annotations
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from bot.store.tables import Base
+
+target_metadata = Base.metadata
+
+
+def run() -> None:
+    """Run migrations on the given connection (bot start) or on a fresh sync engine (CLI)."""
+    connection = context.config.attributes.get("connection")
+    if connection is not None:
+        _migrate(connection)
+        return
+    url = context.config.get_main_option("sqlalchemy.url") or "sqlite:///./patron-desk.db"
+    with create_engine(url).connect() as conn:
+        _migrate(conn)
+        conn.commit()
+
+
+def _migrate(connection: object) -> None:
+    context.configure(
+        connection=connection,  # type: ignore[arg-type]
+        target_metadata=target_metadata,
+        render_as_batch=True,
+        compare_type=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+run()

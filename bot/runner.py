@@ -1,0 +1,164 @@
+"""What the CLI commands do, as async functions (kept out of `__main__` so tests can call them)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import tempfile
+from contextlib import AsyncExitStack
+from datetime import datetime
+from pathlib import Path
+
+from bot.app import PatronDesk
+from bot.config import Settings
+from bot.desk.service import DeskService
+from bot.models import Mention, RotaCommand, StaffRef
+from bot.routing.rota import format_rota_csv
+from bot.routing.router import route
+from bot.setup import import_rota, load_rules_file, prepare_database, read_rota_file
+from bot.store.db import Database
+from bot.store.rota_repo import load_rota
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+ADMIN = StaffRef("cli", "cli", "administrator")
+
+
+def demo_settings(settings: Settings, *, feed_url: str, workdir: Path) -> Settings:
+    """The demo: the example rules and rota, the demo feed, a throw-away database, the console desk."""
+    return settings.model_copy(
+        update={
+            "FEEDS": (feed_url,),
+            "FEED_BACKFILL": True,
+            "FEED_POLL_SECONDS": 3.0,
+            "RULES_FILE": EXAMPLES / "rules.toml",
+            "ROTA_FILE": EXAMPLES / "rota.csv",
+            "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'demo.db'}",
+            "CONSOLE_DESK": "on",
+        }
+    )
+
+
+async def run_forever(settings: Settings, *, demo: bool = False) -> None:
+    """Run until SIGINT/SIGTERM, or until a part fails for good."""
+    async with AsyncExitStack() as stack:
+        if demo:
+            from bot.demo import DemoFeedServer
+
+            server = await stack.enter_async_context(DemoFeedServer())
+            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patron-desk-demo-")))
+            settings = demo_settings(settings, feed_url=server.url, workdir=workdir)
+        app = await stack.enter_async_context(PatronDesk(settings))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({stopping, app.main_task}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if app.main_task.done():
+            app.main_task.result()
+
+
+async def _offline_service(settings: Settings) -> tuple[Database, DeskService]:
+    rules = load_rules_file(settings.RULES_FILE)
+    db = Database(settings.DATABASE_URL)
+    await db.migrate()
+    rota = await prepare_database(db, rules, settings)
+    service = DeskService(db, rules=rules, rota=rota, desks=())
+    await service.start()
+    return db, service
+
+
+async def rota_command(settings: Settings, text: str) -> tuple[bool, str]:
+    """Run one rota command as the administrator (the CLI user runs the server)."""
+    db, service = await _offline_service(settings)
+    try:
+        result = await service.handle(RotaCommand(ADMIN, text, is_manager=True))
+    finally:
+        await db.aclose()
+    return result.ok, "\n".join([result.message, *result.extra])
+
+
+async def import_rota_file(settings: Settings, path: Path) -> int:
+    """Add the shifts of a rota CSV."""
+    rules = load_rules_file(settings.RULES_FILE)
+    read_rota_file(path, rules)  # validate before touching the database
+    db = Database(settings.DATABASE_URL)
+    try:
+        await db.migrate()
+        await prepare_database(db, rules, settings.model_copy(update={"ROTA_FILE": None}))
+        return await import_rota(db, path, rules)
+    finally:
+        await db.aclose()
+
+
+async def export_rota(settings: Settings) -> str:
+    """The weekly shifts as CSV."""
+    db = Database(settings.DATABASE_URL)
+    try:
+        await db.migrate()
+        async with db.transaction() as session:
+            rota = await load_rota(session, settings.zone)
+    finally:
+        await db.aclose()
+    return format_rota_csv(rota.shifts)
+
+
+async def explain_route(
+    settings: Settings, text: str, *, platform: str, at: datetime, author: str, lang: str | None
+) -> str:
+    """The routing decision for a made-up mention, explained."""
+    db, service = await _offline_service(settings)
+    await db.aclose()
+    mention = Mention(
+        source=platform, external_id="cli", text=text, created_at=at, author_handle=author, lang=lang
+    )
+    decision = route(mention, service.rules, service.rota, at)
+    people = ", ".join(service.directory.name(k) for k in decision.on_duty) or "nobody"
+    local = at.astimezone(settings.zone).strftime("%a %Y-%m-%d %H:%M %Z")
+    return "\n".join(
+        [
+            f"at:      {local}",
+            f"rule:    {decision.rule}",
+            f"role:    {decision.role}",
+            f"on duty: {people}",
+            f"why:     {decision.reason}",
+        ]
+    )
+
+
+async def check_setup(settings: Settings) -> tuple[list[str], bool]:
+    """Settings, rules, rota and database checked; each configured part says where it would connect."""
+    lines = [f"settings: ok (time zone {settings.LIBRARY_TIMEZONE})"]
+    rules = load_rules_file(settings.RULES_FILE)
+    lines.append(f"rules: {len(rules.rules)} rules, roles {', '.join(sorted(rules.roles))}")
+    if settings.ROTA_FILE:
+        lines.append(
+            f"rota file: {len(read_rota_file(settings.ROTA_FILE, rules))} shifts in {settings.ROTA_FILE}"
+        )
+    db = Database(settings.DATABASE_URL)
+    ok = True
+    try:
+        await db.migrate()
+        lines.append(f"database: ok ({db.engine.dialect.name})")
+    except Exception as exc:
+        lines.append(f"database: cannot open {db.engine.url.render_as_string(hide_password=True)}: {exc}")
+        ok = False
+    finally:
+        await db.aclose()
+    lines += _parts(settings)
+    return lines, ok
+
+
+def _parts(settings: Settings) -> list[str]:
+    s = settings
+    parts = [
+        ("feeds", bool(s.FEEDS), f"{len(s.FEEDS)} feed(s), every {s.FEED_POLL_SECONDS:g}s"),
+        ("mastodon", s.mastodon_on, s.MASTODON_URL),
+        ("bluesky", s.bluesky_on, f"{s.BLUESKY_SERVICE} as {s.BLUESKY_HANDLE}"),
+        ("matrix", s.matrix_on, f"{s.MATRIX_HOMESERVER} as {s.MATRIX_USER_ID}"),
+        ("slack", s.slack_on, f"{s.SLACK_API_URL} ({'Socket Mode' if s.SLACK_APP_TOKEN else 'HTTP mode'})"),
+        ("webhook", bool(s.WEBHOOK_SECRET), f"POST http://{s.HTTP_HOST}:{s.HTTP_PORT}/webhook"),
+        ("console desk", s.console_on, "this terminal"),
+    ]
+    return [f"{name}: {'on, ' + where if on else 'off'}" for name, on, where in parts]

@@ -1,0 +1,125 @@
+"""Engine and sessions: SQLite in WAL mode with write transactions that begin as writes; PostgreSQL as is."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+log = logging.getLogger(__name__)
+
+SQLITE_BUSY_MS = 30_000
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def normalize_url(url: str) -> str:
+    """Accept plain `sqlite:///` and `postgresql://` URLs and pick the async drivers."""
+    if url.startswith("sqlite:"):
+        return "sqlite+aiosqlite:" + url.removeprefix("sqlite:")
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url.removeprefix(prefix)
+    return url
+
+
+def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    """Create the engine; on SQLite turn on WAL, a busy timeout and BEGIN IMMEDIATE."""
+    url = normalize_url(url)
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": SQLITE_BUSY_MS / 1000}, **kwargs)
+        _sqlite_pragmas(engine)
+        return engine
+    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _sqlite_pragmas(engine: AsyncEngine) -> None:
+    # pysqlite's own transaction handling defers BEGIN until the first write, so two claims both
+    # read, then both try to upgrade to a write lock and one gets "database is locked" at once
+    # (the busy timeout does not apply to lock upgrades). Emitting BEGIN IMMEDIATE ourselves makes
+    # every transaction take the write lock up front, and the busy timeout queues them instead.
+    @event.listens_for(engine.sync_engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+class Database:
+    """The engine plus a session factory; ``transaction()`` is the one way to write."""
+
+    def __init__(self, url: str, **kwargs: Any) -> None:
+        self.url = normalize_url(url)
+        self.engine = make_engine(self.url, **kwargs)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._active = 0
+        self._closing = False
+        self._idle: asyncio.Event | None = None
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True on SQLite (single process); False on PostgreSQL."""
+        return self.engine.dialect.name == "sqlite"
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session inside one transaction: committed on exit, rolled back on error.
+
+        Once ``quiesce()`` has begun, new transactions wait (to be cancelled at that safe point):
+        cancelling a task inside a driver call can leave SQLite's write lock held until the
+        connection is garbage-collected, so shutdown lets running transactions finish first.
+        """
+        if self._closing:
+            await asyncio.Event().wait()
+        self._active += 1
+        try:
+            async with self.sessions() as session, session.begin():
+                yield session
+        finally:
+            self._active -= 1
+            if self._active == 0 and self._idle is not None:
+                self._idle.set()
+
+    async def quiesce(self, within: float = 10.0) -> None:
+        """Stop new transactions and wait (up to ``within`` seconds) for running ones to finish."""
+        self._closing = True
+        self._idle = asyncio.Event()
+        if self._active == 0:
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(within):
+                await self._idle.wait()
+
+    async def migrate(self) -> None:
+        """Apply Alembic migrations up to head."""
+        async with self.engine.begin() as conn:
+            await conn.run_sync(_upgrade)
+
+    async def aclose(self) -> None:
+        """Dispose of the pool."""
+        await self.engine.dispose()
+
+
+def _upgrade(connection: Connection) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    command.upgrade(cfg, "head")

@@ -1,0 +1,216 @@
+"""Queries used by the service and the relay. Every state change is a conditional statement."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import Decision, Mention, Status
+from bot.store.tables import AuditRow, CursorRow, MentionRow, OutboxRow
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    """An INSERT that supports ON CONFLICT on both SQLite and PostgreSQL."""
+    if _dialect(session) == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+async def insert_mention(
+    session: AsyncSession, mention: Mention, decision: Decision, *, now: datetime
+) -> int | None:
+    """Store a mention; return its id, or None when (source, external_id) is already stored."""
+    status = Status.QUEUED if decision.queued else Status.ROUTED
+    stmt = (
+        _insert(session, MentionRow)
+        .values(
+            source=mention.source,
+            external_id=mention.external_id,
+            url=mention.url,
+            author_id=mention.author_id,
+            author_handle=mention.author_handle,
+            author_name=mention.author_name,
+            text=mention.text,
+            lang=mention.lang,
+            visibility=mention.visibility.value,
+            content_warning=mention.content_warning,
+            can_reply=mention.can_reply,
+            reply_ref=mention.reply_ref,
+            created_at=mention.created_at,
+            received_at=now,
+            status=status.value,
+            role=decision.role,
+            rule=decision.rule,
+            reason=decision.reason,
+            on_duty=",".join(decision.on_duty),
+            queued_until=decision.queued_until,
+            note="",
+            version=0,
+        )
+        .on_conflict_do_nothing(index_elements=["source", "external_id"])
+        .returning(MentionRow.id)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def save_cursor(session: AsyncSession, source: str, stream: str, value: str, *, now: datetime) -> None:
+    """Insert or replace the cursor of one source stream."""
+    stmt = _insert(session, CursorRow).values(source=source, stream=stream, value=value, updated_at=now)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["source", "stream"], set_={"value": value, "updated_at": now}
+    )
+    await session.execute(stmt)
+
+
+async def load_cursor(session: AsyncSession, source: str, stream: str) -> str | None:
+    """The stored cursor, or None on a first start."""
+    row = await session.get(CursorRow, (source, stream))
+    return row.value if row else None
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    kind: str,
+    target: str,
+    mention_id: int | None,
+    dedupe_key: str,
+    now: datetime,
+    payload: dict[str, Any] | None = None,
+) -> None:
+    """Add an outbox row; a pending row with the same key is bumped instead (coalesced updates)."""
+    stmt = _insert(session, OutboxRow).values(
+        kind=kind,
+        target=target,
+        mention_id=mention_id,
+        payload=json.dumps(payload or {}),
+        dedupe_key=dedupe_key,
+        state="pending",
+        version=0,
+        attempts=0,
+        next_attempt_at=now,
+        last_error="",
+        created_at=now,
+    )
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["dedupe_key"],
+        set_={"version": OutboxRow.version + 1, "next_attempt_at": now, "payload": stmt.excluded.payload},
+    )
+    await session.execute(stmt)
+
+
+async def audit(
+    session: AsyncSession,
+    *,
+    actor: str,
+    action: str,
+    now: datetime,
+    mention_id: int | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """Append one audit row. ``detail`` must not hold patron text."""
+    session.add(
+        AuditRow(at=now, actor=actor, action=action, mention_id=mention_id, detail=json.dumps(detail or {}))
+    )
+
+
+async def transition(
+    session: AsyncSession,
+    mention_id: int,
+    *,
+    allowed_from: Iterable[Status],
+    values: dict[str, Any],
+    extra_where: Sequence[Any] = (),
+) -> bool:
+    """Conditional UPDATE of one mention; True when this call won (row count 1)."""
+    stmt = (
+        update(MentionRow)
+        .where(MentionRow.id == mention_id, MentionRow.status.in_([s.value for s in allowed_from]))
+        .where(*extra_where)
+        .values(**values, version=MentionRow.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(stmt)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def get_mention(session: AsyncSession, mention_id: int) -> MentionRow | None:
+    """One mention row, fresh from the database."""
+    stmt = select(MentionRow).where(MentionRow.id == mention_id).execution_options(populate_existing=True)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def due_outbox(
+    session: AsyncSession, *, target: str, now: datetime, limit: int = 20
+) -> list[OutboxRow]:
+    """Pending rows for one target whose time has come and whose lease (if any) has run out."""
+    stmt = (
+        select(OutboxRow)
+        .where(OutboxRow.target == target, OutboxRow.state == "pending", OutboxRow.next_attempt_at <= now)
+        .where((OutboxRow.leased_until.is_(None)) | (OutboxRow.leased_until < now))
+        .order_by(OutboxRow.id)
+        .limit(limit)
+    )
+    if _dialect(session) == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    return list((await session.execute(stmt)).scalars())
+
+
+async def lease(session: AsyncSession, row_id: int, *, now: datetime, until: datetime) -> bool:
+    """Take a row for processing and count the attempt; False if another worker has it."""
+    stmt = (
+        update(OutboxRow)
+        .where(OutboxRow.id == row_id, OutboxRow.state == "pending")
+        .where((OutboxRow.leased_until.is_(None)) | (OutboxRow.leased_until < now))
+        .values(leased_until=until, attempts=OutboxRow.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    return bool((await session.execute(stmt)).rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def finish(session: AsyncSession, row_id: int, *, version: int) -> bool:
+    """Delete a done row unless it was bumped meanwhile (then it runs again with the newer state)."""
+    stmt = delete(OutboxRow).where(OutboxRow.id == row_id, OutboxRow.version == version)
+    if (await session.execute(stmt)).rowcount == 1:  # type: ignore[attr-defined]
+        return True
+    await session.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(leased_until=None))
+    return False
+
+
+async def reschedule(session: AsyncSession, row_id: int, *, when: datetime, error: str, failed: bool) -> None:
+    """Record a failed attempt: try again at ``when``, or park the row as failed (kept, never dropped)."""
+    values: dict[str, Any] = {"next_attempt_at": when, "last_error": error[:500], "leased_until": None}
+    if failed:
+        values["state"] = "failed"
+    await session.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(**values))
+
+
+async def outbox_depth(session: AsyncSession) -> int:
+    """Pending outbox rows."""
+    stmt = select(func.count()).select_from(OutboxRow).where(OutboxRow.state == "pending")
+    return int((await session.execute(stmt)).scalar_one())
+
+
+async def has_pending(session: AsyncSession, dedupe_key: str) -> bool:
+    """True when a pending row with this key exists."""
+    stmt = select(OutboxRow.id).where(OutboxRow.dedupe_key == dedupe_key, OutboxRow.state == "pending")
+    return (await session.execute(stmt)).first() is not None
+
+
+async def clear_leases(session: AsyncSession) -> int:
+    """Free every lease: on SQLite only this process works the outbox, so a lease left at start
+    belongs to a run that stopped mid-attempt (its row counts the attempt and will reconcile)."""
+    result = await session.execute(
+        update(OutboxRow).where(OutboxRow.leased_until.is_not(None)).values(leased_until=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

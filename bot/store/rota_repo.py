@@ -1,0 +1,175 @@
+"""Rota, roles and staff in the database, converted to and from the pure routing types."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.routing.rota import Closure, Override, OverrideKind, Rota, Shift
+from bot.routing.rules import RoleSpec, RuleSet, StaffSpec
+from bot.store.tables import RoleRow, ShiftRow, StaffRow
+
+
+def _hhmm(value: time) -> str:
+    return value.strftime("%H:%M")
+
+
+def _time(value: str | None) -> time:
+    hours, minutes = (value or "00:00").split(":")
+    return time(int(hours) % 24, int(minutes))
+
+
+def _to_domain(row: ShiftRow) -> Shift | Override | Closure:
+    if row.kind == "weekly":
+        days = frozenset(int(d) for d in (row.days or "").split(",") if d)
+        return Shift(
+            id=row.id,
+            role=row.role or "",
+            person=row.person or "",
+            days=days,
+            start=_time(row.start_time),
+            end=_time(row.end_time),
+        )
+    if row.kind == "override":
+        assert row.starts_at is not None and row.ends_at is not None
+        return Override(
+            id=row.id,
+            role=row.role or "",
+            person=row.person or "",
+            start=row.starts_at,
+            end=row.ends_at,
+            kind=OverrideKind(row.override_kind or "add"),
+            replaces=row.replaces,
+        )
+    assert row.day is not None
+    return Closure(id=row.id, day=row.day, reason=row.reason)
+
+
+async def load_rota(session: AsyncSession, zone: ZoneInfo) -> Rota:
+    """Every rota entry as one pure ``Rota``."""
+    rows = (await session.execute(select(ShiftRow).order_by(ShiftRow.id))).scalars()
+    items = [_to_domain(row) for row in rows]
+    return Rota(
+        zone=zone,
+        shifts=tuple(i for i in items if isinstance(i, Shift)),
+        overrides=tuple(i for i in items if isinstance(i, Override)),
+        closures=tuple(i for i in items if isinstance(i, Closure)),
+    )
+
+
+async def rota_entry(session: AsyncSession, entry_id: int) -> Shift | Override | Closure | None:
+    """One rota entry by id."""
+    row = await session.get(ShiftRow, entry_id)
+    return _to_domain(row) if row else None
+
+
+def add_weekly(
+    session: AsyncSession, *, role: str, person: str, days: Iterable[int], start: time, end: time
+) -> ShiftRow:
+    """A weekly slot."""
+    row = ShiftRow(
+        kind="weekly",
+        role=role,
+        person=person,
+        days=",".join(str(d) for d in sorted(days)),
+        start_time=_hhmm(start),
+        end_time="24:00" if end == time(0) and start != time(0) else _hhmm(end),
+        reason="",
+    )
+    session.add(row)
+    return row
+
+
+def add_override(
+    session: AsyncSession,
+    *,
+    role: str,
+    person: str,
+    start: datetime,
+    end: datetime,
+    kind: OverrideKind,
+    replaces: str | None = None,
+) -> ShiftRow:
+    """A dated cover (add/replace) or time off (remove), in naive local wall-clock time."""
+    row = ShiftRow(
+        kind="override",
+        role=role,
+        person=person,
+        starts_at=start,
+        ends_at=end,
+        override_kind=kind.value,
+        replaces=replaces,
+        reason="",
+    )
+    session.add(row)
+    return row
+
+
+def add_closure(session: AsyncSession, *, day: date, reason: str) -> ShiftRow:
+    """A whole-day closure."""
+    row = ShiftRow(kind="closure", day=day, reason=reason)
+    session.add(row)
+    return row
+
+
+async def remove_entry(session: AsyncSession, entry_id: int) -> bool:
+    """Delete one rota entry; True when it existed."""
+    result = await session.execute(delete(ShiftRow).where(ShiftRow.id == entry_id))
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def rota_is_empty(session: AsyncSession) -> bool:
+    """True when no rota entry exists (then ROTA_FILE is imported)."""
+    return (await session.execute(select(ShiftRow.id).limit(1))).first() is None
+
+
+async def sync_roles(session: AsyncSession, rules: RuleSet) -> None:
+    """Make the roles table match the rules file (the file is the source of truth for roles)."""
+    existing = {row.key: row for row in (await session.execute(select(RoleRow))).scalars()}
+    for spec in rules.roles.values():
+        row = existing.pop(spec.key, None) or RoleRow(key=spec.key)
+        row.description = spec.description
+        row.sla_minutes = spec.sla_minutes
+        row.backup = spec.backup
+        row.slack_channel = spec.slack_channel
+        row.matrix_room = spec.matrix_room
+        session.add(row)
+    for stale in existing.values():
+        await session.delete(stale)
+
+
+async def sync_staff(session: AsyncSession, staff: Iterable[StaffSpec]) -> None:
+    """Insert or update the staff listed in the rules file; others (made from chat) are kept."""
+    for spec in staff:
+        row = (await session.execute(select(StaffRow).where(StaffRow.key == spec.key))).scalar_one_or_none()
+        row = row or StaffRow(key=spec.key)
+        row.display_name = spec.name or spec.key
+        row.slack_user_id = spec.slack_user_id or row.slack_user_id
+        row.matrix_user_id = spec.matrix_user_id or row.matrix_user_id
+        row.is_manager = spec.manager
+        row.active = True
+        session.add(row)
+
+
+async def all_staff(session: AsyncSession) -> list[StaffRow]:
+    """Every staff row."""
+    return list((await session.execute(select(StaffRow).order_by(StaffRow.key))).scalars())
+
+
+def role_specs(rows: Iterable[RoleRow]) -> dict[str, RoleSpec]:
+    """Roles as pure specs."""
+    return {
+        r.key: RoleSpec(
+            key=r.key,
+            sla_minutes=r.sla_minutes,
+            backup=r.backup,
+            description=r.description,
+            slack_channel=r.slack_channel,
+            matrix_room=r.matrix_room,
+        )
+        for r in rows
+    }

@@ -1,0 +1,214 @@
+"""The tables of DESIGN.md §3. Alembic migrations in bot/migrations create them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone, so store UTC and re-attach it)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Stamp = UTCDateTime()
+
+
+class Base(DeclarativeBase):
+    """Declarative base with a naming convention so migrations name constraints alike everywhere."""
+
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class MentionRow(Base):
+    """A normalized mention and its desk state."""
+
+    __tablename__ = "mentions"
+    __table_args__ = (
+        UniqueConstraint("source", "external_id", name="source_external_id"),
+        Index("ix_mentions_status_received", "status", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(512))
+    url: Mapped[str | None] = mapped_column(Text)
+    author_id: Mapped[str] = mapped_column(String(512), default="")
+    author_handle: Mapped[str] = mapped_column(String(512), default="")
+    author_name: Mapped[str] = mapped_column(String(512), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    lang: Mapped[str | None] = mapped_column(String(32))
+    visibility: Mapped[str] = mapped_column(String(16), default="public")
+    content_warning: Mapped[str] = mapped_column(Text, default="")
+    can_reply: Mapped[bool] = mapped_column(Boolean, default=True)
+    reply_ref: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(Stamp)
+    received_at: Mapped[datetime] = mapped_column(Stamp)
+    status: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(64))
+    rule: Mapped[str] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    on_duty: Mapped[str] = mapped_column(Text, default="")  # comma-separated staff keys
+    queued_until: Mapped[datetime | None] = mapped_column(Stamp)
+    assignee: Mapped[str | None] = mapped_column(String(128))
+    claimed_at: Mapped[datetime | None] = mapped_column(Stamp)
+    replied_at: Mapped[datetime | None] = mapped_column(Stamp)
+    resolved_at: Mapped[datetime | None] = mapped_column(Stamp)
+    reply_text: Mapped[str | None] = mapped_column(Text)
+    reply_url: Mapped[str | None] = mapped_column(Text)
+    replied_by: Mapped[str | None] = mapped_column(String(128))
+    note: Mapped[str] = mapped_column(Text, default="")
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RoleRow(Base):
+    """A staff role: SLA, backup role and where its cards go on each desk."""
+
+    __tablename__ = "roles"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    sla_minutes: Mapped[int] = mapped_column(Integer, default=30)
+    backup: Mapped[str | None] = mapped_column(String(64))
+    slack_channel: Mapped[str] = mapped_column(String(64), default="")
+    matrix_room: Mapped[str] = mapped_column(String(255), default="")
+
+
+class StaffRow(Base):
+    """A staff member and their chat identities."""
+
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(128), unique=True)
+    display_name: Mapped[str] = mapped_column(String(255), default="")
+    slack_user_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    matrix_user_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    is_manager: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class ShiftRow(Base):
+    """One rota entry: a weekly slot, a dated override (cover/off) or a closure."""
+
+    __tablename__ = "shifts"
+    __table_args__ = (
+        CheckConstraint(
+            "(kind = 'weekly' AND days IS NOT NULL AND start_time IS NOT NULL AND end_time IS NOT NULL"
+            " AND role IS NOT NULL AND person IS NOT NULL)"
+            " OR (kind = 'override' AND starts_at IS NOT NULL AND ends_at IS NOT NULL"
+            " AND override_kind IS NOT NULL AND role IS NOT NULL AND person IS NOT NULL)"
+            " OR (kind = 'closure' AND day IS NOT NULL)",
+            name="one_kind",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str | None] = mapped_column(String(64))
+    person: Mapped[str | None] = mapped_column(String(128))
+    days: Mapped[str | None] = mapped_column(String(16))  # "0,1,2,3,4" (Mon=0)
+    start_time: Mapped[str | None] = mapped_column(String(5))  # "HH:MM" wall clock
+    end_time: Mapped[str | None] = mapped_column(String(5))
+    starts_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))  # naive local
+    ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=False))
+    override_kind: Mapped[str | None] = mapped_column(String(16))
+    replaces: Mapped[str | None] = mapped_column(String(128))
+    day: Mapped[date | None] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class CardRow(Base):
+    """Where a mention's card lives on one desk."""
+
+    __tablename__ = "cards"
+
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True)
+    desk: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(255))
+    message_id: Mapped[str] = mapped_column(String(255))
+
+
+class OutboxRow(Base):
+    """A pending side effect; removed only once it succeeded (``version`` guards coalesced updates)."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(32))  # post_card, update_card, send_reply, notify
+    target: Mapped[str] = mapped_column(String(64))  # desk name, or source name for replies
+    mention_id: Mapped[int | None] = mapped_column(Integer)
+    payload: Mapped[str] = mapped_column(Text, default="{}")
+    dedupe_key: Mapped[str] = mapped_column(String(255), unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending, failed
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(Stamp)
+    leased_until: Mapped[datetime | None] = mapped_column(Stamp)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class CursorRow(Base):
+    """Where each source stream stopped."""
+
+    __tablename__ = "cursors"
+
+    source: Mapped[str] = mapped_column(String(32), primary_key=True)
+    stream: Mapped[str] = mapped_column(String(255), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class AuditRow(Base):
+    """Append-only record of who did what."""
+
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(Stamp)
+    actor: Mapped[str] = mapped_column(String(255))
+    action: Mapped[str] = mapped_column(String(64))
+    mention_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[str] = mapped_column(Text, default="")

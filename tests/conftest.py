@@ -1,0 +1,68 @@
+"""Fixtures shared by every test directory: real databases (SQLite files, PostgreSQL when given)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.store.db import Database
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+
+
+def database_params() -> list[object]:
+    """SQLite always; PostgreSQL when TEST_DATABASE_URL is set."""
+    params: list[object] = ["sqlite"]
+    params.append(
+        pytest.param("postgresql", marks=pytest.mark.skipif(not PG_URL, reason="TEST_DATABASE_URL not set"))
+    )
+    return params
+
+
+async def make_database(kind: str, tmp_path: object) -> tuple[Database, str | None]:
+    """A migrated, empty database: an SQLite file, or a fresh schema in the test PostgreSQL."""
+    if kind == "sqlite":
+        db = Database(f"sqlite+aiosqlite:///{tmp_path}/test.db")
+        await db.migrate()
+        return db, None
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = Database(PG_URL)
+    async with admin.engine.begin() as conn:
+        await conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    await admin.aclose()
+    db = Database(PG_URL, connect_args={"server_settings": {"search_path": schema}})
+    await db.migrate()
+    return db, schema
+
+
+async def drop_database(db: Database, schema: str | None) -> None:
+    """Dispose of the pool; drop the PostgreSQL schema."""
+    await db.aclose()
+    if schema:
+        admin = Database(PG_URL)
+        async with admin.engine.begin() as conn:
+            await conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        await admin.aclose()
+
+
+@pytest.fixture(params=database_params())
+async def database(request: pytest.FixtureRequest, tmp_path: object) -> AsyncIterator[Database]:
+    """A real, migrated database: SQLite file, and PostgreSQL when TEST_DATABASE_URL is set."""
+    db, schema = await make_database(request.param, tmp_path)
+    try:
+        yield db
+    finally:
+        await drop_database(db, schema)
+
+
+@pytest.fixture
+async def sqlite_db(tmp_path: object) -> AsyncIterator[Database]:
+    """A real, migrated SQLite file."""
+    db, _ = await make_database("sqlite", tmp_path)
+    try:
+        yield db
+    finally:
+        await db.aclose()
