@@ -52,7 +52,7 @@ def run(
     from bot.runner import run_forever
 
     settings = _settings()
-    _logging(settings.LOG_LEVEL)
+    _logging("WARNING" if demo else settings.LOG_LEVEL)  # the demo's terminal is for cards
     try:
         asyncio.run(run_forever(settings, demo=demo))
     except ConfigError as exc:

@@ -105,23 +105,16 @@ class DeskService:
                 decision = route(mention, self.rules, self.rota, now)
                 mention_id = await repo.insert_mention(session, mention, decision, now=now)
                 if mention_id is not None:
-                    for desk in self.desks:
-                        await repo.enqueue(
-                            session,
-                            kind="post_card",
-                            target=desk,
-                            mention_id=mention_id,
-                            dedupe_key=f"post_card:{desk}:{mention_id}",
-                            now=now,
-                        )
-                    await repo.audit(
-                        session,
-                        actor=f"source:{source}",
-                        action="ingest",
-                        now=now,
-                        mention_id=mention_id,
-                        detail={"role": decision.role, "rule": decision.rule, "queued": decision.queued},
-                    )
+                    posts = [
+                        {
+                            "kind": "post_card",
+                            "target": desk,
+                            "mention_id": mention_id,
+                            "dedupe_key": f"post_card:{desk}:{mention_id}",
+                        }
+                        for desk in self.desks
+                    ]
+                    await repo.enqueue_many(session, posts, now=now)
             if cursor is not None:
                 await repo.save_cursor(session, source, stream, cursor, now=now)
         if mention_id is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -19,11 +20,41 @@ def _dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
-def _insert(session: AsyncSession, table: Any) -> Any:
+def _insert(dialect: str, table: Any) -> Any:
     """An INSERT that supports ON CONFLICT on both SQLite and PostgreSQL."""
-    if _dialect(session) == "postgresql":
-        return postgresql.insert(table)
-    return sqlite.insert(table)
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+@cache
+def _statements(dialect: str) -> dict[str, Any]:
+    """The hot-path statements, built once per dialect; values come as bound parameters so
+    SQLAlchemy compiles each statement once (Core tables, not the ORM's bulk path)."""
+    mentions, outbox, cursors = MentionRow.__table__, OutboxRow.__table__, CursorRow.__table__
+    insert_mention = (
+        _insert(dialect, mentions)
+        .on_conflict_do_nothing(index_elements=["source", "external_id"])
+        .returning(mentions.c.id)
+    )
+    cursor = _insert(dialect, cursors)
+    cursor = cursor.on_conflict_do_update(
+        index_elements=["source", "stream"],
+        set_={"value": cursor.excluded.value, "updated_at": cursor.excluded.updated_at},
+    )
+    enqueue = _insert(dialect, outbox)
+    enqueue = enqueue.on_conflict_do_update(
+        index_elements=["dedupe_key"],
+        set_={
+            "version": outbox.c.version + 1,
+            "next_attempt_at": enqueue.excluded.next_attempt_at,
+            "payload": enqueue.excluded.payload,
+        },
+    )
+    return {
+        "mention": insert_mention,
+        "cursor": cursor,
+        "enqueue": enqueue,
+        "audit": AuditRow.__table__.insert(),
+    }
 
 
 async def insert_mention(
@@ -31,45 +62,39 @@ async def insert_mention(
 ) -> int | None:
     """Store a mention; return its id, or None when (source, external_id) is already stored."""
     status = Status.QUEUED if decision.queued else Status.ROUTED
-    stmt = (
-        _insert(session, MentionRow)
-        .values(
-            source=mention.source,
-            external_id=mention.external_id,
-            url=mention.url,
-            author_id=mention.author_id,
-            author_handle=mention.author_handle,
-            author_name=mention.author_name,
-            text=mention.text,
-            lang=mention.lang,
-            visibility=mention.visibility.value,
-            content_warning=mention.content_warning,
-            can_reply=mention.can_reply,
-            reply_ref=mention.reply_ref,
-            created_at=mention.created_at,
-            received_at=now,
-            status=status.value,
-            role=decision.role,
-            rule=decision.rule,
-            reason=decision.reason,
-            on_duty=",".join(decision.on_duty),
-            queued_until=decision.queued_until,
-            note="",
-            version=0,
-        )
-        .on_conflict_do_nothing(index_elements=["source", "external_id"])
-        .returning(MentionRow.id)
-    )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    params = {
+        "source": mention.source,
+        "external_id": mention.external_id,
+        "url": mention.url,
+        "author_id": mention.author_id,
+        "author_handle": mention.author_handle,
+        "author_name": mention.author_name,
+        "text": mention.text,
+        "lang": mention.lang,
+        "visibility": mention.visibility.value,
+        "content_warning": mention.content_warning,
+        "can_reply": mention.can_reply,
+        "reply_ref": mention.reply_ref,
+        "created_at": mention.created_at,
+        "received_at": now,
+        "status": status.value,
+        "role": decision.role,
+        "rule": decision.rule,
+        "reason": decision.reason,
+        "on_duty": ",".join(decision.on_duty),
+        "queued_until": decision.queued_until,
+        "note": "",
+        "version": 0,
+    }
+    conn = await session.connection()
+    return (await conn.execute(_statements(conn.dialect.name)["mention"], params)).scalar_one_or_none()
 
 
 async def save_cursor(session: AsyncSession, source: str, stream: str, value: str, *, now: datetime) -> None:
     """Insert or replace the cursor of one source stream."""
-    stmt = _insert(session, CursorRow).values(source=source, stream=stream, value=value, updated_at=now)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["source", "stream"], set_={"value": value, "updated_at": now}
-    )
-    await session.execute(stmt)
+    params = {"source": source, "stream": stream, "value": value, "updated_at": now}
+    conn = await session.connection()
+    await conn.execute(_statements(conn.dialect.name)["cursor"], params)
 
 
 async def load_cursor(session: AsyncSession, source: str, stream: str) -> str | None:
@@ -89,24 +114,43 @@ async def enqueue(
     payload: dict[str, Any] | None = None,
 ) -> None:
     """Add an outbox row; a pending row with the same key is bumped instead (coalesced updates)."""
-    stmt = _insert(session, OutboxRow).values(
-        kind=kind,
-        target=target,
-        mention_id=mention_id,
-        payload=json.dumps(payload or {}),
-        dedupe_key=dedupe_key,
-        state="pending",
-        version=0,
-        attempts=0,
-        next_attempt_at=now,
-        last_error="",
-        created_at=now,
+    await enqueue_many(
+        session,
+        [
+            {
+                "kind": kind,
+                "target": target,
+                "mention_id": mention_id,
+                "dedupe_key": dedupe_key,
+                "payload": payload,
+            }
+        ],
+        now=now,
     )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["dedupe_key"],
-        set_={"version": OutboxRow.version + 1, "next_attempt_at": now, "payload": stmt.excluded.payload},
-    )
-    await session.execute(stmt)
+
+
+async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]], *, now: datetime) -> None:
+    """Several outbox rows in one statement (kind, target, mention_id, dedupe_key, payload each)."""
+    params = [
+        {
+            "kind": row["kind"],
+            "target": row["target"],
+            "mention_id": row["mention_id"],
+            "payload": json.dumps(row.get("payload") or {}),
+            "dedupe_key": row["dedupe_key"],
+            "state": "pending",
+            "version": 0,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "leased_until": None,
+            "last_error": "",
+            "created_at": now,
+        }
+        for row in rows
+    ]
+    if params:
+        conn = await session.connection()
+        await conn.execute(_statements(conn.dialect.name)["enqueue"], params)
 
 
 async def audit(
@@ -119,9 +163,10 @@ async def audit(
     detail: dict[str, Any] | None = None,
 ) -> None:
     """Append one audit row. ``detail`` must not hold patron text."""
-    session.add(
-        AuditRow(at=now, actor=actor, action=action, mention_id=mention_id, detail=json.dumps(detail or {}))
-    )
+    params = {"at": now, "actor": actor, "action": action, "mention_id": mention_id}
+    params["detail"] = json.dumps(detail or {})
+    conn = await session.connection()
+    await conn.execute(_statements(conn.dialect.name)["audit"], params)
 
 
 async def transition(
