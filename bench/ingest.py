@@ -17,10 +17,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.desk.service import DeskService  # noqa: E402
-from bot.models import Mention  # noqa: E402
-from bot.store.db import Database  # noqa: E402
-from tests.core.helpers import rota, rules  # noqa: E402
+from bot.desk.service import DeskService
+from bot.models import Mention
+from bot.store.db import Database
+from tests.core.helpers import rota, rules
 
 TEXTS = [
     "Can I renew my books online? They are overdue.",
@@ -47,7 +47,8 @@ async def run(url: str, count: int) -> None:
         await service.ingest("bench", mention, str(n))
     repeat = time.perf_counter() - repeat_started
     await db.aclose()
-    print(f"backend:           {db.engine.dialect.name} ({platform.python_implementation()} {platform.python_version()})")
+    python = f"{platform.python_implementation()} {platform.python_version()}"
+    print(f"backend:           {db.engine.dialect.name} ({python})")
     print(f"mentions ingested: {count} (2 card posts queued each, cursor saved each)")
     print(f"ingest rate:       {count / elapsed:,.0f} mentions/s ({elapsed * 1000 / count:.2f} ms each)")
     print(f"repeat deliveries: {min(count, 1000) / repeat:,.0f}/s (no-ops)")
