@@ -53,7 +53,7 @@ def _statements(dialect: str) -> dict[str, Any]:
         "mention": insert_mention,
         "cursor": cursor,
         "enqueue": enqueue,
-        "audit": insert(AuditRow.__table__),
+        "audit": insert(AuditRow),
     }
 
 
