@@ -64,10 +64,22 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+# Drivers that log SQL parameters (and so patron text) at DEBUG: kept at WARNING whatever the
+# configured level, because patron text must never reach a log (DESIGN.md invariant 8).
+CHATTY_DRIVERS = ("aiosqlite", "asyncpg", "sqlalchemy.engine", "sqlalchemy.pool")
+
+
+def quiet_drivers() -> None:
+    """Keep database drivers from logging statement parameters."""
+    for name in CHATTY_DRIVERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 class Database:
     """The engine plus a session factory; ``transaction()`` is the one way to write."""
 
     def __init__(self, url: str, **kwargs: Any) -> None:
+        quiet_drivers()
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, **kwargs)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
