@@ -1,0 +1,133 @@
+"""Plain-text answers to rota commands: who is on now, a week of the rota, the roles."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime, time, timedelta
+
+from bot.routing.rota import Override, OverrideKind, Rota, Shift
+from bot.routing.router import queued_until
+from bot.routing.rules import RuleSet
+from bot.routing.timespec import format_date, format_days, format_range, format_when
+
+
+def _names(people: Iterable[str], names: Mapping[str, str]) -> str:
+    return ", ".join(names.get(p, p) for p in people)
+
+
+def _local_when(moment: datetime, now: datetime) -> str:
+    """`17:00` on the same local day as ``now``, else `Wed 25 Dec 06:00`."""
+    return f"{moment:%H:%M}" if moment.date() == now.date() else format_when(moment)
+
+
+def _role_now(rota: Rota, rules: RuleSet, role: str, now: datetime) -> str:
+    names = rules.names()
+    people = rota.on_duty(role, now)
+    if people:
+        spans = rota.coverage(role, now, now + timedelta(days=1))
+        until = (
+            f"; changes at {_local_when(spans[0][1].astimezone(rota.zone), now.astimezone(rota.zone))}"
+            if len(spans) > 1
+            else ""
+        )
+        return _names(people, names) + until
+    for backup in rules.backup_chain(role):
+        held = rota.on_duty(backup, now)
+        if held:
+            return f"nobody; backup {backup}: {_names(held, names)}"
+    until_at = queued_until(rules, rota, role, now)
+    if until_at is None:
+        return "nobody (and nobody in the next 14 days)"
+    return f"nobody (queued until {format_when(until_at.astimezone(rota.zone))})"
+
+
+def render_now(rota: Rota, rules: RuleSet, now: datetime) -> str:
+    """Each role: who is on duty at aware ``now``, its backup, or `nobody (queued until ...)`."""
+    lines = [f"On duty now ({format_when(now.astimezone(rota.zone))}, {rota.zone}):"]
+    closure = rota.closure_on(now)
+    if closure is not None:
+        lines.append(f"Closed today{': ' + closure.reason if closure.reason else ''} [#{closure.id}]")
+    width = max((len(role) for role in rules.roles), default=0)
+    lines += [f"  {role.ljust(width)}  {_role_now(rota, rules, role, now)}" for role in rules.roles]
+    return "\n".join(lines)
+
+
+def _shift_line(shift: Shift, names: Mapping[str, str], show_role: bool) -> tuple[time, str]:
+    who = f"{shift.role}: " * show_role + names.get(shift.person, shift.person)
+    every = "every day" if len(shift.days) == 7 else f"weekly {format_days(shift.days, title=True)}"
+    return shift.start, f"  {format_range(shift.start, shift.end)}  {who}  [#{shift.id} {every}]"
+
+
+def _override_line(ov: Override, day: date, names: Mapping[str, str], show_role: bool) -> tuple[time, str]:
+    who = f"{ov.role}: " * show_role + names.get(ov.person, ov.person)
+    if ov.kind is OverrideKind.ADD:
+        what = f"{who} covers"
+    elif ov.kind is OverrideKind.REMOVE:
+        what = f"{who} off"
+    else:
+        what = f"{who} covers for {names.get(ov.replaces or '', ov.replaces or '?')}"
+    if ov.end - ov.start <= timedelta(days=1) and ov.start.date() == day:
+        span = format_range(ov.start.time(), ov.end.time())
+    else:
+        span = f"{format_when(ov.start)} to {format_when(ov.end)}"
+    start = ov.start.time() if ov.start.date() == day else time(0)
+    return start, f"  {span}  {what}  [#{ov.id}]"
+
+
+def _day_lines(
+    rota: Rota, role: str | None, day: date, *, first: bool, names: Mapping[str, str]
+) -> list[str]:
+    show_role = role is None
+    closure = next((c for c in rota.closures if c.day == day), None)
+    header = format_date(day)
+    entries: list[tuple[time, str]] = []
+    if closure is not None:
+        reason = f": {closure.reason}" if closure.reason else ""
+        header += f"  CLOSED{reason}  [#{closure.id}] (shifts do not apply)"
+    else:
+        entries += [
+            _shift_line(s, names, show_role)
+            for s in rota.shifts
+            if day.weekday() in s.days and role in (None, s.role)
+        ]
+    start, end = datetime.combine(day, time()), datetime.combine(day + timedelta(days=1), time())
+    entries += [
+        _override_line(ov, day, names, show_role)
+        for ov in rota.overrides
+        if role in (None, ov.role)
+        and ov.start < end
+        and ov.end > start
+        and (ov.start >= start or first)  # listed on the day it starts, or the week's first day
+    ]
+    if not entries and closure is None:
+        entries.append((time(0), "  nobody scheduled"))
+    return [header, *(line for _, line in sorted(entries))]
+
+
+def render_week(rota: Rota, role: str | None, week_start: date, names: Mapping[str, str]) -> str:
+    """A week of shifts, overrides and closures for ``role`` (or every role), each with its id.
+
+    Args:
+        rota: the rota.
+        role: one role, or None for all.
+        week_start: the Monday of the week.
+        names: staff key -> display name.
+    """
+    scope = f"for {role}" if role else "for every role"
+    lines = [f"Rota {scope}, week of {format_date(week_start)} {week_start.year} (times in {rota.zone})"]
+    for offset in range(7):
+        day = week_start + timedelta(days=offset)
+        lines += _day_lines(rota, role, day, first=offset == 0, names=names)
+    return "\n".join(lines)
+
+
+def render_roles(rules: RuleSet) -> str:
+    """Every role with its SLA, backup and description."""
+    lines = [f"Roles (mentions no rule matches go to {rules.default_role}):"]
+    width = max((len(key) for key in rules.roles), default=0)
+    for key, spec in rules.roles.items():
+        about = f"SLA {spec.sla_minutes} min; backup {spec.backup or 'none'}"
+        if spec.description:
+            about += f"; {spec.description}"
+        lines.append(f"  {key.ljust(width)}  {about}")
+    return "\n".join(lines)

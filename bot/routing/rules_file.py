@@ -1,0 +1,224 @@
+"""The rules TOML file: schema (pydantic), cross-checks, and one error line per problem."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.adapters import SOURCES
+from bot.errors import ConfigError
+from bot.routing.keywords import phrase_key
+from bot.routing.rules import RoleSpec, Rule, RuleSet, StaffSpec
+from bot.routing.timespec import suggest
+
+KEY_PATTERN = r"^[a-z][a-z0-9_-]*$"
+# words the rota grammar reads as a week or a date, so they cannot name a role
+RESERVED_ROLES = frozenset({"this", "next", "today", "tomorrow", "for", "help"})
+_LANG = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")
+_TOP = ("default_role", "roles", "rules", "staff")
+_CONDITIONS = ("platforms", "keywords", "regex", "languages", "authors")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class _Role(_Strict):
+    sla_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+    backup: str | None = None
+    description: str = ""
+    slack_channel: str = ""
+    matrix_room: str = ""
+
+
+class _Rule(_Strict):
+    name: str = Field(min_length=1)
+    role: str
+    platforms: list[str] = []
+    keywords: list[str] = []
+    regex: str | None = None
+    languages: list[str] = []
+    authors: list[str] = []
+
+
+class _Staff(_Strict):
+    key: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+    name: str = ""
+    slack_user_id: str = ""
+    matrix_user_id: str = ""
+    manager: bool = False
+
+
+def _loc(loc: tuple[int | str, ...]) -> str:
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+
+
+def _pydantic_lines(where: str, exc: ValidationError, fields: tuple[str, ...]) -> list[str]:
+    lines = []
+    for err in exc.errors():
+        loc = _loc(err["loc"])
+        if err["type"] == "extra_forbidden":
+            lines.append(f'{where}: unknown key "{loc}"{suggest(loc, fields)}')
+        elif err["type"] == "missing":
+            lines.append(f'{where}: missing "{loc}"')
+        else:
+            lines.append(f"{where}: {loc}: {err['msg']}")
+    return lines
+
+
+def _validate(model: type[_Strict], raw: object, where: str, problems: list[str]) -> Any:
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: must be a table, got {type(raw).__name__}")
+        return None
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems.extend(_pydantic_lines(where, exc, tuple(model.model_fields)))
+        return None
+
+
+def _roles(raw: dict[str, Any], problems: list[str]) -> dict[str, RoleSpec]:
+    roles: dict[str, RoleSpec] = {}
+    for key, value in raw.items():
+        where = f"roles.{key}"
+        if not re.match(KEY_PATTERN, key) or key in RESERVED_ROLES:
+            problems.append(f"{where}: a role key must be lowercase letters, digits, - or _ (not {key!r})")
+        model = _validate(_Role, value, where, problems)
+        if model is not None:
+            roles[key] = RoleSpec(key=key, **model.model_dump())
+        else:  # still known, so rules and backups that name it are not reported twice
+            backup = value.get("backup") if isinstance(value, dict) else None
+            roles[key] = RoleSpec(key=key, backup=backup if isinstance(backup, str) else None)
+    for spec in roles.values():
+        if spec.backup is not None and spec.backup not in roles:
+            hint = suggest(spec.backup, roles)
+            problems.append(f'roles.{spec.key}: backup "{spec.backup}" is not a defined role{hint}')
+    problems.extend(_cycles(roles))
+    return roles
+
+
+def _cycles(roles: dict[str, RoleSpec]) -> list[str]:
+    lines: list[str] = []
+    reported: set[frozenset[str]] = set()
+    for start in roles:
+        path = [start]
+        while (nxt := roles[path[-1]].backup) in roles and nxt is not None:
+            if nxt in path:
+                loop = path[path.index(nxt) :]
+                if frozenset(loop) not in reported:
+                    reported.add(frozenset(loop))
+                    lines.append(f"roles.{nxt}: backup cycle {' → '.join([*loop, nxt])}")
+                break
+            path.append(nxt)
+    return lines
+
+
+def _rule_problems(rule: _Rule, roles: dict[str, RoleSpec]) -> list[str]:
+    lines = []
+    if rule.role not in roles:
+        lines.append(f'role "{rule.role}" is not defined in [roles]{suggest(rule.role, roles)}')
+    if not any(getattr(rule, name) for name in _CONDITIONS):
+        lines.append("no condition (give at least one of " + ", ".join(_CONDITIONS) + ")")
+    for i, keyword in enumerate(rule.keywords):
+        if not keyword.strip():
+            lines.append(f"keywords[{i}] is empty")
+        elif not phrase_key(keyword):
+            lines.append(f'keywords[{i}] "{keyword}" has no letters or digits to match')
+    for i, platform in enumerate(rule.platforms):
+        if platform.casefold() not in SOURCES:
+            hint = suggest(platform.casefold(), SOURCES)
+            lines.append(f'platforms[{i}] "{platform}" is not a source platform{hint}')
+    for i, lang in enumerate(rule.languages):
+        if not _LANG.match(lang):
+            lines.append(f'languages[{i}] "{lang}" is not a language code (like "en" or "fr-CA")')
+    for i, author in enumerate(rule.authors):
+        if not author.strip().removeprefix("@"):
+            lines.append(f"authors[{i}] is empty")
+    if rule.regex is not None:
+        try:
+            re.compile(rule.regex)
+        except re.error as exc:
+            lines.append(f"regex {rule.regex!r}: {exc}")
+    return lines
+
+
+def _rules(raw: list[Any], roles: dict[str, RoleSpec], problems: list[str]) -> list[Rule]:
+    rules: list[Rule] = []
+    first_use: dict[str, int] = {}
+    for i, item in enumerate(raw):
+        name = item.get("name") if isinstance(item, dict) else None
+        where = f'rules[{i}] "{name}"' if isinstance(name, str) else f"rules[{i}]"
+        model = _validate(_Rule, item, where, problems)
+        if model is None:
+            continue
+        lines = _rule_problems(model, roles)
+        if model.name in first_use:
+            lines.append(f"duplicate rule name (first used by rules[{first_use[model.name]}])")
+        first_use.setdefault(model.name, i)
+        problems.extend(f"{where}: {line}" for line in lines)
+        if not lines:
+            rules.append(_to_rule(model))
+    return rules
+
+
+def _to_rule(model: _Rule) -> Rule:
+    return Rule(
+        name=model.name,
+        role=model.role,
+        platforms=frozenset(model.platforms),
+        keywords=tuple(model.keywords),
+        regex=re.compile(model.regex, re.IGNORECASE) if model.regex is not None else None,
+        languages=frozenset(model.languages),
+        authors=frozenset(model.authors),
+    )
+
+
+def _staff(raw: list[Any], problems: list[str]) -> list[StaffSpec]:
+    staff: list[StaffSpec] = []
+    seen: dict[tuple[str, str], int] = {}
+    for i, item in enumerate(raw):
+        key = item.get("key") if isinstance(item, dict) else None
+        where = f'staff[{i}] "{key}"' if isinstance(key, str) else f"staff[{i}]"
+        model = _validate(_Staff, item, where, problems)
+        if model is None:
+            continue
+        for field in ("key", "slack_user_id", "matrix_user_id"):
+            value = getattr(model, field)
+            if value and (field, value) in seen:
+                problems.append(f"{where}: duplicate {field} {value!r} (also staff[{seen[field, value]}])")
+            seen.setdefault((field, value), i)
+        staff.append(StaffSpec(**model.model_dump()))
+    return staff
+
+
+def _table(data: dict[str, Any], key: str, kind: type, problems: list[str]) -> Any:
+    value = data.get(key, kind())
+    if not isinstance(value, kind):
+        shape = "a table [roles.<key>]" if kind is dict else f"an array of tables [[{key}]]"
+        problems.append(f"{key}: must be {shape}")
+        return kind()
+    return value
+
+
+def parse_rules(text: str) -> RuleSet:
+    """Parse and validate a rules TOML document (see ``bot.routing.rules.load_rules``)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"rules file is not valid TOML: {exc}") from None
+    problems = [f'unknown top-level key "{k}"{suggest(k, _TOP)}' for k in data if k not in _TOP]
+    roles = _roles(_table(data, "roles", dict, problems), problems)
+    default = data.get("default_role")
+    if not isinstance(default, str):
+        problems.append("default_role: missing (the role for mentions no rule matches)")
+    elif default not in roles:
+        problems.append(f'default_role: "{default}" is not defined in [roles]{suggest(default, roles)}')
+    rules = _rules(_table(data, "rules", list, problems), roles, problems)
+    staff = _staff(_table(data, "staff", list, problems), problems)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    assert isinstance(default, str)
+    return RuleSet(rules=tuple(rules), default_role=default, roles=roles, staff=tuple(staff))

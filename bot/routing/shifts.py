@@ -1,0 +1,66 @@
+"""The rota's entries as values: weekly shifts, dated overrides and whole-day closures."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from enum import StrEnum
+
+from bot.routing.timespec import format_days, format_range, format_window
+
+
+@dataclass(frozen=True, slots=True)
+class Shift:
+    """A weekly slot; ``end <= start`` runs overnight into the next day; ``start == end`` is 24 hours."""
+
+    id: int
+    role: str
+    person: str
+    days: frozenset[int]  # 0 = Monday .. 6 = Sunday
+    start: time
+    end: time
+
+    def label(self) -> str:
+        """`Mon-Fri 09:00-17:00`."""
+        return f"{format_days(self.days, title=True)} {format_range(self.start, self.end)}"
+
+
+ShiftSpec = Shift
+"""A shift read from a CSV file: a ``Shift`` whose ``id`` is 0 because it is not stored yet."""
+
+
+class OverrideKind(StrEnum):
+    """What a dated override does to the person for the role."""
+
+    ADD = "add"
+    REMOVE = "remove"
+    REPLACE = "replace"
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    """A dated change in naive local wall-clock time ``[start, end)``."""
+
+    id: int
+    role: str
+    person: str
+    start: datetime
+    end: datetime
+    kind: OverrideKind
+    replaces: str | None = None
+
+    def label(self) -> str:
+        """`cover Tue 24 Dec 10:00-14:00`, `covering for bob ...`, `off ...`."""
+        window = format_window(self.start, self.end)
+        if self.kind is OverrideKind.REPLACE:
+            return f"covering for {self.replaces} {window}"
+        return f"{'cover' if self.kind is OverrideKind.ADD else 'off'} {window}"
+
+
+@dataclass(frozen=True, slots=True)
+class Closure:
+    """The library is closed for the whole local day: no shift applies."""
+
+    id: int
+    day: date
+    reason: str = ""
