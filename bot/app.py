@@ -22,7 +22,9 @@ from bot.config import Settings
 from bot.desk.base import StaffDesk
 from bot.desk.relay import Relay
 from bot.desk.service import DeskService
+from bot.desk.timers import Timers
 from bot.errors import AdapterConfigError, TransientError
+from bot.routing.opening import parse_opening_hours
 from bot.setup import load_rules_file, prepare_database
 from bot.store import repo
 from bot.store.db import Database
@@ -99,8 +101,16 @@ class PatronDesk:
                 await repo.clear_leases(session)
         self.relay: Relay
         self._service = DeskService(
-            self.db, rules=rules, rota=rota, desks=(), clock=self.clock, wake=lambda t: self.relay.wake(t)
+            self.db,
+            rules=rules,
+            rota=rota,
+            desks=(),
+            clock=self.clock,
+            wake=lambda t: self.relay.wake(t),
+            auto_ack=self.settings.AUTO_ACK_TEXT,
+            opening_hours=parse_opening_hours(self.settings.OPENING_HOURS),
         )
+        self.timers = Timers(self._service, self.settings)
         await self._service.start()
         deps = AdapterDeps(ingest=None, clients=self.clients)
         await self._build_clients()
@@ -163,6 +173,7 @@ class PatronDesk:
             for name, desk in self.desks.items():
                 group.create_task(desk.serve(self._service.handle), name=f"desk:{name}")
             group.create_task(self.relay.run(), name="relay")
+            group.create_task(self._tick(), name="timers")
             self.ready.set()
             log.info("Patron Desk is running: sources %s; desks %s", sorted(self.sources), sorted(self.desks))
 
@@ -184,6 +195,17 @@ class PatronDesk:
                 wait = retry.failed(retry_after=exc.retry_after)
                 log.warning("source %s: %s; retrying in %.1fs", source.source, type(exc).__name__, wait)
                 await asyncio.sleep(wait)
+
+    async def _tick(self) -> None:
+        """Run the timers every TIMER_SECONDS; a failing pass is logged and the next one runs."""
+        while True:
+            try:
+                await self.timers.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.error("timer pass failed: %s", type(exc).__name__)
+            await asyncio.sleep(self.settings.TIMER_SECONDS)
 
     async def _start_http(self) -> None:
         routes = [r for part in (*self.sources.values(), *self.desks.values()) for r in _routes(part)]

@@ -71,7 +71,11 @@ class Settings(BaseSettings):
     WEBHOOK_SECRET: str = ""
 
     ESCALATE_AFTER_MINUTES: int = Field(default=30, ge=1)
+    REMIND_AFTER_MINUTES: int = Field(default=60, ge=1)
+    AUTO_ACK_TEXT: str = ""
+    DAILY_DUTY_POST_AT: str = Field(default="", pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d$")
     RETENTION_DAYS: int = Field(default=365, ge=1)
+    TIMER_SECONDS: float = Field(default=30, gt=0)
 
     _split_lists = field_validator(
         "SLACK_SOURCE_CHANNELS", "SLACK_MANAGERS", "MATRIX_SOURCE_ROOMS", "FEEDS", mode="before"
@@ -91,6 +95,17 @@ class Settings(BaseSettings):
     def _exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
             raise ValueError(f"file not found: {value}")
+        return value
+
+    @field_validator("OPENING_HOURS")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        from bot.routing.opening import parse_opening_hours
+
+        try:
+            parse_opening_hours(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc).replace("OPENING_HOURS: ", "")) from None
         return value
 
     @property

@@ -155,6 +155,10 @@ class ConsoleDesk:
         """Private feedback: the console has one operator."""
         self._print(f"» {text}")
 
+    async def announce(self, text: str) -> None:
+        """A message to the whole desk."""
+        self._print(f"\n📣 {text}")
+
     async def aclose(self) -> None:
         """Nothing to close."""
 

@@ -117,7 +117,9 @@ class Relay:
             "post_card": self._post_card,
             "update_card": self._update_card,
             "send_reply": self._send_reply,
+            "send_ack": self._send_ack,
             "notify": self._notify,
+            "announce": self._announce,
         }[row.kind]
         await handler(row)
 
@@ -197,10 +199,41 @@ class Relay:
             assert fresh is not None
             fresh.reply_url = ref.url
             fresh.replied_at = now
+            fresh.first_replied_at = fresh.first_replied_at or now
             await self.service.record_change(
                 session, fresh, actor=f"source:{row.target}", action="reply_published", now=now
             )
             await repo.finish(session, row.id, version=row.version)
+
+    async def _send_ack(self, row: OutboxRow) -> None:
+        """The closed-hours acknowledgement: a reply that changes nothing on the card."""
+        source = self.sources.get(row.target)
+        if source is None:
+            raise TransientError(f"source {row.target} is not running here", retry_after=PARK)
+        assert row.mention_id is not None
+        async with self.db.transaction() as session:
+            mention = await repo.get_mention(session, row.mention_id)
+        if mention is not None and mention.status == Status.QUEUED.value:  # nobody answered meanwhile
+            await source.reply(
+                mention_from_row(mention), json.loads(row.payload)["text"], idempotency_key=row.dedupe_key
+            )
+            async with self.db.transaction() as session:
+                await repo.audit(
+                    session,
+                    actor=f"source:{row.target}",
+                    action="auto_ack",
+                    now=self.clock(),
+                    mention_id=mention.id,
+                )
+        await self._finish(row)
+
+    async def _announce(self, row: OutboxRow) -> None:
+        """A message to the desk's staff channel; desks without ``announce`` skip it."""
+        desk = self._desk(row)
+        announce = getattr(desk, "announce", None)
+        if announce is not None:
+            await announce(json.loads(row.payload)["text"])
+        await self._finish(row)
 
     async def _notify(self, row: OutboxRow) -> None:
         payload = json.loads(row.payload)
@@ -210,6 +243,12 @@ class Relay:
 
     async def _permanent(self, row: OutboxRow, exc: PermanentError) -> None:
         error = type(exc).__name__
+        if row.kind == "send_ack":  # an acknowledgement the platform refuses is not worth a retry
+            log.info(
+                "auto-acknowledgement for mention %s refused by %s (%s)", row.mention_id, row.target, error
+            )
+            await self._finish(row)
+            return
         if row.kind != "send_reply":
             # A desk refusing a card is almost always configuration (channel, scopes): keep it and retry
             # slowly so it goes out once the admin fixes it; never drop a card.

@@ -15,6 +15,7 @@ from bot.desk import transitions
 from bot.desk.cards import source_name
 from bot.models import ActionResult, DeskQuery, RotaCommand
 from bot.routing import commands as cmd
+from bot.routing.opening import format_gaps, gaps
 from bot.routing.rota import OverrideKind
 from bot.store import repo
 from bot.store.rota_repo import add_closure, add_override, add_weekly, remove_entry, rota_entry
@@ -63,6 +64,9 @@ def _read(service: DeskService, parsed: Any, now: datetime) -> str:
         return cmd.render_week(service.rota, parsed.role, parsed.week, names)
     if isinstance(parsed, cmd.Roles):
         return cmd.render_roles(service.rules)
+    if isinstance(parsed, cmd.Gaps):
+        local = now.astimezone(service.rota.zone).date()
+        return format_gaps(gaps(service.rules, service.rota, service.opening_hours, start=local, days=14))
     return cmd.help_text(getattr(parsed, "verb", None))
 
 

@@ -88,10 +88,15 @@ class Roles:
 
 
 @dataclass(frozen=True, slots=True)
+class Gaps:
+    """Opening hours in the next two weeks when a role has nobody (nor a backup) on duty."""
+
+
+@dataclass(frozen=True, slots=True)
 class Help:
     """The command list, or one command in detail."""
 
     verb: str | None = None
 
 
-Command = Now | Show | Add | Remove | Cover | Off | Close | Roles | Help
+Command = Now | Show | Add | Remove | Cover | Off | Close | Roles | Gaps | Help

@@ -2,7 +2,7 @@
 
     now | show [role] [this|next|YYYY-MM-DD|YYYY-Www] | add @who role days HH:MM-HH:MM
     | remove <id> | cover @who role <date> HH:MM-HH:MM [for @other] | off @who role <date> HH:MM-HH:MM
-    | close <date> [reason...] | roles | help [command]
+    | close <date> [reason...] | roles | gaps | help [command]
 
 ``parse`` returns a command value or a ``UsageError`` (it never raises); the caller checks
 ``verb_of(text) in MUTATING_VERBS`` for permission before anything else.
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, time
 
 from bot.routing import command_args as arg
-from bot.routing.command_types import Add, Close, Command, Cover, Help, Now, Off, Remove, Roles, Show
+from bot.routing.command_types import Add, Close, Command, Cover, Gaps, Help, Now, Off, Remove, Roles, Show
 from bot.routing.render import render_now, render_roles, render_week
 from bot.routing.timespec import format_days, format_range, suggest
 
@@ -24,6 +24,7 @@ __all__ = [
     "Close",
     "Command",
     "Cover",
+    "Gaps",
     "Help",
     "Now",
     "Off",
@@ -72,6 +73,7 @@ VERBS: dict[str, tuple[str, str, str]] = {
         "close 2025-12-25 Christmas Day",
     ),
     "roles": ("roles", "every role with its SLA and backup", "roles"),
+    "gaps": ("gaps", "opening hours in the next two weeks with nobody on duty for a role", "gaps"),
     "help": ("help [command]", "this list, or one command in detail", "help cover"),
 }
 MUTATING_VERBS = frozenset({"add", "remove", "cover", "off", "close"})
@@ -197,6 +199,8 @@ def _parse(verb: str, a: arg.Args, today: date) -> Command:
         if topic is not None and topic not in VERBS:
             raise arg.Problem(f'no command "{topic}"{suggest(topic, VERBS)}')
         return Help(topic)
+    if verb == "gaps":
+        return Gaps()
     return Now() if verb == "now" else Roles()
 
 
@@ -239,6 +243,8 @@ def format_command(cmd: Command) -> str:
             return f"help {verb}" if verb else "help"
         case Roles():
             return "roles"
+        case Gaps():
+            return "gaps"
     return "now"
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Decision, Mention, Status
-from bot.store.tables import AuditRow, CursorRow, MentionRow, OutboxRow
+from bot.store.tables import AuditRow, CursorRow, MarkRow, MentionRow, OutboxRow
 
 
 def _dialect(session: AsyncSession) -> str:
@@ -85,6 +85,7 @@ async def insert_mention(
         "queued_until": decision.queued_until,
         "note": "",
         "version": 0,
+        "escalation_level": 0,
     }
     conn = await session.connection()
     return (await conn.execute(_statements(conn.dialect.name)["mention"], params)).scalar_one_or_none()
@@ -246,12 +247,6 @@ async def outbox_depth(session: AsyncSession) -> int:
     return int((await session.execute(stmt)).scalar_one())
 
 
-async def has_pending(session: AsyncSession, dedupe_key: str) -> bool:
-    """True when a pending row with this key exists."""
-    stmt = select(OutboxRow.id).where(OutboxRow.dedupe_key == dedupe_key, OutboxRow.state == "pending")
-    return (await session.execute(stmt)).first() is not None
-
-
 async def clear_leases(session: AsyncSession) -> int:
     """Free every lease: on SQLite only this process works the outbox, so a lease left at start
     belongs to a run that stopped mid-attempt (its row counts the attempt and will reconcile)."""
@@ -259,3 +254,11 @@ async def clear_leases(session: AsyncSession) -> int:
         update(OutboxRow).where(OutboxRow.leased_until.is_not(None)).values(leased_until=None)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def mark(session: AsyncSession, *, kind: str, key: str, now: datetime) -> bool:
+    """Insert a (kind, key) mark; False when it exists already (the step was done)."""
+    conn = await session.connection()
+    stmt = _insert(conn.dialect.name, MarkRow).values(kind=kind, key=key, at=now)
+    result = await conn.execute(stmt.on_conflict_do_nothing(index_elements=["kind", "key"]))
+    return bool(result.rowcount == 1)

@@ -97,6 +97,12 @@ class MentionRow(Base):
     reply_url: Mapped[str | None] = mapped_column(Text)
     replied_by: Mapped[str | None] = mapped_column(String(128))
     note: Mapped[str] = mapped_column(Text, default="")
+    first_claimed_at: Mapped[datetime | None] = mapped_column(Stamp)
+    first_replied_at: Mapped[datetime | None] = mapped_column(Stamp)
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    escalated_at: Mapped[datetime | None] = mapped_column(Stamp)
+    reminded_at: Mapped[datetime | None] = mapped_column(Stamp)
+    purged_at: Mapped[datetime | None] = mapped_column(Stamp)
     version: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -199,6 +205,16 @@ class CursorRow(Base):
     stream: Mapped[str] = mapped_column(String(255), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class MarkRow(Base):
+    """Timer bookkeeping: a (kind, key) done once (a handover digest, a day's coverage warning)."""
+
+    __tablename__ = "marks"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    at: Mapped[datetime] = mapped_column(Stamp)
 
 
 class AuditRow(Base):

@@ -13,6 +13,7 @@ from bot.routing.commands import (
     Close,
     Command,
     Cover,
+    Gaps,
     Help,
     Now,
     Off,
@@ -68,6 +69,7 @@ def covers(draw: st.DrawFn) -> Cover:
 commands = st.one_of(
     st.just(Now()),
     st.just(Roles()),
+    st.just(Gaps()),
     st.builds(Help, st.none() | st.sampled_from(sorted(VERBS))),
     st.builds(Show, st.none() | roles, mondays),
     st.builds(Add, people, roles, st.frozensets(st.integers(0, 6), min_size=1), times, times),

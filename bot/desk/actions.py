@@ -1,0 +1,176 @@
+"""Staff actions on one mention: claim, release, resolve, ignore, reply, reassign.
+
+Each is one transaction around a conditional UPDATE whose row count decides; the loser of a race
+is told who won. Side effects (card updates, the reply itself) are queued in the outbox.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func
+
+from bot.desk import transitions
+from bot.desk.views import ticket_view
+from bot.models import ActionResult, Claim, Ignore, Reassign, Release, Reply, Resolve, Status
+from bot.routing.escalation import covering
+from bot.store import repo
+from bot.store.tables import MentionRow, StaffRow
+
+if TYPE_CHECKING:
+    from bot.desk.service import DeskService
+
+Values = tuple[dict[str, Any], list[Any]]
+
+
+def _claim(me: StaffRow, now: datetime) -> Values:
+    values = {
+        "status": Status.CLAIMED.value,
+        "assignee": me.key,
+        "claimed_at": now,
+        "first_claimed_at": func.coalesce(MentionRow.first_claimed_at, now),
+    }
+    return values, []
+
+
+def _release(me: StaffRow, now: datetime) -> Values:
+    return {"status": Status.POSTED.value, "assignee": None, "claimed_at": None}, [
+        MentionRow.assignee == me.key
+    ]
+
+
+def _done(me: StaffRow, now: datetime) -> Values:
+    return {"resolved_at": now}, []
+
+
+VERBS: dict[type, tuple[str, str, Callable[[StaffRow, datetime], Values]]] = {
+    Claim: ("claim", "Claimed", _claim),
+    Release: ("release", "Released", _release),
+    Resolve: ("resolve", "Resolved", _done),
+    Ignore: ("ignore", "Ignored", _done),
+}
+
+
+async def change(service: DeskService, action: Claim | Release | Resolve | Ignore) -> ActionResult:
+    """Claim, release, resolve or ignore."""
+    verb, past, values_for = VERBS[type(action)]
+    now = service.clock()
+    async with service.db.transaction() as session:
+        me = await service.directory.ensure(session, action.actor)
+        values, where = values_for(me, now)
+        values.setdefault("status", transitions.target(verb).value)
+        won = await repo.transition(
+            session,
+            action.mention_id,
+            allowed_from=transitions.allowed(verb),
+            values=values,
+            extra_where=where,
+        )
+        row = await service.row(session, action.mention_id)
+        if won:
+            await service.record_change(session, row, actor=me.key, action=verb, now=now)
+    view = ticket_view(row, service.directory)
+    if won:
+        return ActionResult(True, f"{past} #{row.id}.", view, changed=True)
+    return ActionResult(False, why_not(service, verb, row, me), view)
+
+
+def why_not(service: DeskService, verb: str, row: MentionRow, me: StaffRow) -> str:
+    """The loser's message: who holds it, or why the action does not apply."""
+    who = service.directory.name(row.assignee)
+    held = row.status in (Status.CLAIMED, Status.REPLIED)
+    if verb in ("claim", "reply") and held and row.assignee != me.key:
+        return f"#{row.id} is already claimed by {who}."
+    if verb == "claim" and row.assignee == me.key:
+        return f"You already have #{row.id}."
+    if verb == "release" and row.assignee and row.assignee != me.key:
+        return f"#{row.id} is claimed by {who}; only they can release it."
+    return f"Cannot {verb} #{row.id}: it is {row.status}."
+
+
+async def reply(service: DeskService, action: Reply) -> ActionResult:
+    """Queue a reply on the patron's platform; replying claims the mention if it was free."""
+    text = action.text.strip()
+    if not text:
+        return ActionResult(False, "The reply is empty. Write the answer after `reply N`.")
+    now = service.clock()
+    async with service.db.transaction() as session:
+        me = await service.directory.ensure(session, action.actor)
+        row = await service.row(session, action.mention_id)
+        if not row.can_reply:
+            msg = f"#{row.id} comes from {row.source}, which is read-only: open the link to answer there"
+            return ActionResult(False, msg + ", then resolve it.", ticket_view(row, service.directory))
+        values = {
+            "status": Status.REPLIED.value,
+            "assignee": me.key,
+            "claimed_at": row.claimed_at or now,
+            "first_claimed_at": func.coalesce(MentionRow.first_claimed_at, now),
+            "reply_text": text,
+            "replied_by": me.key,
+            "replied_at": None,
+            "reply_url": None,
+            "note": "",
+        }
+        free_or_mine = (MentionRow.assignee.is_(None)) | (MentionRow.assignee == me.key)
+        won = await repo.transition(
+            session,
+            row.id,
+            allowed_from=transitions.allowed("reply"),
+            values=values,
+            extra_where=[free_or_mine],
+        )
+        if won:
+            row = await service.row(session, row.id)
+            payload = {"text": text, "by": me.key}
+            key = f"reply:{row.id}:{row.version}"
+            await repo.enqueue(
+                session,
+                kind="send_reply",
+                target=row.source,
+                mention_id=row.id,
+                dedupe_key=key,
+                now=now,
+                payload=payload,
+            )
+            await service.record_change(
+                session, row, actor=me.key, action="reply", now=now, detail={"chars": len(text)}
+            )
+    view = ticket_view(row, service.directory)
+    if won:
+        service.wake(row.source)
+        return ActionResult(True, f"Reply to #{row.id} queued for {row.source}.", view, changed=True)
+    return ActionResult(False, why_not(service, "reply", row, me), view)
+
+
+async def reassign(service: DeskService, action: Reassign) -> ActionResult:
+    """Hand a mention to another role (whoever covers it now) or to a named person."""
+    now = service.clock()
+    async with service.db.transaction() as session:
+        me = await service.directory.ensure(session, action.actor)
+        if action.person:
+            person = service.directory.find(action.person)
+            if person is None:
+                return ActionResult(False, f"Unknown person {action.person!r}. `rota show` lists the names.")
+            verb, values = "reassign_person", {"assignee": person.key, "claimed_at": now}
+            detail: dict[str, Any] = {"person": person.key}
+        elif action.role and action.role in service.rules.roles:
+            people = covering(service.rules, service.rota, action.role, now)
+            verb, values = "reassign", {"role": action.role, "on_duty": ",".join(people), "assignee": None}
+            detail = {"role": action.role}
+        else:
+            known = ", ".join(sorted(service.rules.roles))
+            return ActionResult(False, f"Unknown role {action.role!r}. Roles: {known}.")
+        values["status"] = transitions.target(verb).value
+        won = await repo.transition(
+            session, action.mention_id, allowed_from=transitions.allowed(verb), values=values
+        )
+        row = await service.row(session, action.mention_id)
+        if won:
+            await service.record_change(session, row, actor=me.key, action=verb, now=now, detail=detail)
+    view = ticket_view(row, service.directory)
+    if won:
+        target = service.directory.name(row.assignee) if action.person else row.role
+        return ActionResult(True, f"Reassigned #{row.id} to {target}.", view, changed=True)
+    return ActionResult(False, f"Cannot reassign #{row.id}: it is {row.status}.", view)

@@ -1,0 +1,232 @@
+"""Timers: escalation, reminders, queued mentions at shift start, handover digests, daily posts.
+
+Each step is idempotent and safe with several workers: a conditional UPDATE (or a row in `marks`)
+decides who acts, so a person is pinged once per step however often the timer runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from sqlalchemy import select
+
+from bot.desk import transitions
+from bot.models import Status
+from bot.routing.escalation import covering, escalation_steps
+from bot.routing.opening import format_gaps, gaps
+from bot.routing.render import render_now
+from bot.store import repo
+from bot.store.tables import MentionRow
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.config import Settings
+    from bot.desk.service import DeskService
+
+log = logging.getLogger(__name__)
+
+HANDOVER_WINDOW = timedelta(minutes=15)
+
+
+def _arrivals(
+    intervals: list[tuple[datetime, datetime, tuple[str, ...]]], now: datetime
+) -> list[tuple[str, datetime]]:
+    """Everyone on duty at ``now`` with the instant their unbroken time on duty began."""
+    current = next((iv for iv in intervals if iv[0] <= now < iv[1]), None)
+    if current is None:
+        return []
+    out = []
+    for person in current[2]:
+        began = current[0]
+        for start, end, people in reversed(intervals):
+            if end == began and person in people:
+                began = start
+        out.append((person, began))
+    return out
+
+
+class Timers:
+    """Runs every timer step for one service; ``tick()`` is what the scheduler calls."""
+
+    def __init__(self, service: DeskService, settings: Settings) -> None:
+        self.service = service
+        self.settings = settings
+
+    async def tick(self) -> None:
+        """One pass of every step at the service's ``now``."""
+        now = self.service.clock()
+        await self.open_queued(now)
+        await self.escalate(now)
+        await self.remind(now)
+        await self.handover(now)
+        await self.daily(now)
+
+    async def _candidates(self, statuses: frozenset[Status]) -> list[MentionRow]:
+        async with self.service.db.transaction() as session:
+            stmt = select(MentionRow).where(MentionRow.status.in_([s.value for s in statuses])).limit(500)
+            return list((await session.execute(stmt)).scalars())
+
+    async def open_queued(self, now: datetime) -> None:
+        """A queued mention goes to whoever comes on duty (or a backup), pinged once."""
+        service = self.service
+        for row in await self._candidates(frozenset({Status.QUEUED})):
+            people = covering(service.rules, service.rota, row.role, now)
+            if not people:
+                continue
+            async with service.db.transaction() as session:
+                won = await repo.transition(
+                    session,
+                    row.id,
+                    allowed_from={Status.QUEUED},
+                    values={
+                        "status": Status.POSTED.value,
+                        "on_duty": ",".join(people),
+                        "queued_until": None,
+                        "escalated_at": now,  # the claim clock starts when someone is on duty
+                        "note": "Arrived while nobody was on duty.",
+                    },
+                )
+                if not won:
+                    continue
+                fresh = await service.row(session, row.id)
+                await service.record_change(session, fresh, actor="timer", action="dequeue", now=now)
+                for person in people:
+                    text = f"#{row.id} ({row.role}) arrived while nobody was on duty and is waiting for you."
+                    await service.notify(session, person, text, now=now, key=f"dequeue:{row.id}:{person}")
+
+    async def escalate(self, now: datetime) -> None:
+        """An unclaimed mention past its role's SLA moves one step along the chain."""
+        service = self.service
+        managers = [row.key for row in service.directory.rows.values() if row.is_manager and row.active]
+        for row in await self._candidates(frozenset({Status.ROUTED, Status.POSTED, Status.ESCALATED})):
+            spec = service.rules.roles.get(row.role)
+            sla = timedelta(minutes=spec.sla_minutes if spec else self.settings.ESCALATE_AFTER_MINUTES)
+            if now - (row.escalated_at or row.received_at) < sla:
+                continue
+            steps = escalation_steps(service.rules, service.rota, row.role, now, managers=managers)
+            if row.escalation_level >= len(steps):
+                continue
+            label, people = steps[row.escalation_level]
+            await self._escalate_one(row, label, people, now, waited=now - row.received_at)
+
+    async def _escalate_one(
+        self, row: MentionRow, label: str, people: tuple[str, ...], now: datetime, *, waited: timedelta
+    ) -> None:
+        service = self.service
+        names = ", ".join(service.directory.name(p) for p in people)
+        minutes = int(waited.total_seconds() // 60)
+        async with service.db.transaction() as session:
+            won = await repo.transition(
+                session,
+                row.id,
+                allowed_from=transitions.OPEN - {Status.QUEUED},
+                values={
+                    "status": Status.ESCALATED.value,
+                    "escalation_level": row.escalation_level + 1,
+                    "escalated_at": now,
+                    "note": f"Escalated to {label} ({names}): unclaimed for {minutes} min.",
+                },
+                extra_where=[
+                    MentionRow.escalation_level == row.escalation_level,
+                    MentionRow.assignee.is_(None),
+                ],
+            )
+            if not won:
+                return
+            fresh = await service.row(session, row.id)
+            detail = {"level": row.escalation_level + 1, "to": list(people), "step": label}
+            await service.record_change(
+                session, fresh, actor="timer", action="escalate", now=now, detail=detail
+            )
+            for person in people:
+                text = f"#{row.id} ({row.role}) has been unclaimed for {minutes} min and is escalated to you."
+                key = f"escalate:{row.id}:{row.escalation_level + 1}:{person}"
+                await service.notify(session, person, text, now=now, key=key)
+
+    async def remind(self, now: datetime) -> None:
+        """A claim with no reply for a while reminds its claimer, once."""
+        service = self.service
+        cutoff = now - timedelta(minutes=self.settings.REMIND_AFTER_MINUTES)
+        for row in await self._candidates(frozenset({Status.CLAIMED})):
+            if row.reminded_at is not None or row.claimed_at is None or row.claimed_at > cutoff:
+                continue
+            async with service.db.transaction() as session:
+                won = await repo.transition(
+                    session,
+                    row.id,
+                    allowed_from={Status.CLAIMED},
+                    values={"reminded_at": now},
+                    extra_where=[MentionRow.reminded_at.is_(None), MentionRow.assignee == row.assignee],
+                )
+                if won and row.assignee:
+                    minutes = int((now - row.claimed_at).total_seconds() // 60)
+                    text = f"Reminder: you claimed #{row.id} {minutes} min ago and it has no reply yet."
+                    await service.notify(session, row.assignee, text, now=now, key=f"remind:{row.id}")
+                    await repo.audit(session, actor="timer", action="remind", now=now, mention_id=row.id)
+
+    async def handover(self, now: datetime) -> None:
+        """Each person coming on duty gets one digest of what is waiting for their role.
+
+        Only for shifts that began in the last ``HANDOVER_WINDOW`` (a restart mid-shift sends
+        nothing), and only mentions that arrived before the shift began (newer ones had a card).
+        """
+        service = self.service
+        stale = now - timedelta(minutes=self.settings.REMIND_AFTER_MINUTES)
+        active = await self._candidates(transitions.OPEN | {Status.CLAIMED})
+        for role in sorted(service.rules.roles):
+            intervals = service.rota.coverage(role, now - timedelta(hours=36), now + timedelta(seconds=1))
+            for person, began in _arrivals(intervals, now):
+                if now - began > HANDOVER_WINDOW:
+                    continue
+                waiting = [
+                    r
+                    for r in active
+                    if r.role == role
+                    and r.received_at < began
+                    and (r.assignee is None or (r.claimed_at or now) < stale)
+                ]
+                if waiting:
+                    await self._digest(role, began, (person,), waiting, now)
+
+    async def _digest(
+        self, role: str, begin: datetime, people: tuple[str, ...], waiting: list[MentionRow], now: datetime
+    ) -> None:
+        service = self.service
+        lines = [f"Handover for {role}: {len(waiting)} waiting."]
+        for row in waiting[:20]:
+            who = (
+                f"claimed by {service.directory.name(row.assignee)}, no reply" if row.assignee else row.status
+            )
+            lines.append(
+                f"  #{row.id} · {who} · {int((now - row.received_at).total_seconds() // 60)} min old"
+            )
+        async with service.db.transaction() as session:
+            for person in people:
+                if await mark(session, "handover", f"{person}:{role}:{begin.isoformat()}", now):
+                    await service.notify(session, person, "\n".join(lines), now=now)
+
+    async def daily(self, now: datetime) -> None:
+        """Once a day: coverage warnings (gaps within 48 h) to managers, the optional duty post."""
+        service = self.service
+        local = now.astimezone(service.rota.zone)
+        found = gaps(service.rules, service.rota, service.opening_hours, start=local.date(), days=3)
+        soon = [g for g in found if g[1] <= local + timedelta(hours=48) and g[2] > local]
+        async with service.db.transaction() as session:
+            if soon and await mark(session, "gaps", local.date().isoformat(), now):
+                for manager in [r.key for r in service.directory.rows.values() if r.is_manager]:
+                    await service.notify(session, manager, "Rota warning. " + format_gaps(soon), now=now)
+            post_at = self.settings.DAILY_DUTY_POST_AT
+            if (
+                post_at
+                and local.strftime("%H:%M") >= post_at
+                and await mark(session, "duty", str(local.date()), now)
+            ):
+                await service.announce(session, render_now(service.rota, service.rules, now), now=now)
+
+
+async def mark(session: AsyncSession, kind: str, key: str, now: datetime) -> bool:
+    """Record that (kind, key) is done; False when it already was."""
+    return await repo.mark(session, kind=kind, key=key, now=now)
