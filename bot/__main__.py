@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -160,6 +160,47 @@ def rota_export() -> None:
     from bot.runner import export_rota
 
     typer.echo(asyncio.run(export_rota(_settings())), nl=False)
+
+
+@cli.command()
+def report(
+    since: Annotated[str, typer.Option(help="First day, YYYY-MM-DD")],
+    until: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (default: today)")] = None,
+    csv: Annotated[Path | None, typer.Option(help="Also write the figures to this CSV file")] = None,
+    chart: Annotated[
+        Path | None, typer.Option(help="Also draw weekly volume and response times to this PNG")
+    ] = None,
+) -> None:
+    """Volumes per platform, role and rule; time to first claim and reply; unanswered."""
+    from bot.runner import make_report
+
+    settings = _settings()
+    try:
+        first = date.fromisoformat(since)
+        last = date.fromisoformat(until) if until else datetime.now(UTC).date()
+    except ValueError:
+        typer.echo("Dates are YYYY-MM-DD, e.g. --since 2026-09-01", err=True)
+        raise typer.Exit(2) from None
+    if last < first:
+        typer.echo("--until is before --since", err=True)
+        raise typer.Exit(2)
+    typer.echo(asyncio.run(make_report(settings, since=first, until=last, csv_path=csv, chart_path=chart)))
+
+
+@cli.command()
+def purge(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be purged")] = False,
+) -> None:
+    """Remove patron text, handles and links of mentions finished more than RETENTION_DAYS ago."""
+    from bot.runner import run_purge
+
+    settings = _settings()
+    result = asyncio.run(run_purge(settings, dry_run=dry_run))
+    verb = "Would purge" if dry_run else "Purged"
+    typer.echo(
+        f"{verb} {result.mentions} mention(s) finished more than {settings.RETENTION_DAYS} days ago "
+        f"and redact {result.cards} chat card(s)."
+    )
 
 
 def main() -> None:

@@ -74,6 +74,9 @@ class Settings(BaseSettings):
     REMIND_AFTER_MINUTES: int = Field(default=60, ge=1)
     AUTO_ACK_TEXT: str = ""
     DAILY_DUTY_POST_AT: str = Field(default="", pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d$")
+    WEEKLY_REPORT_AT: str = Field(
+        default="", pattern=r"^$|^(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):[0-5]\d$"
+    )
     RETENTION_DAYS: int = Field(default=365, ge=1)
     TIMER_SECONDS: float = Field(default=30, gt=0)
 

@@ -6,13 +6,15 @@ import asyncio
 import signal
 import tempfile
 from contextlib import AsyncExitStack
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 from bot.app import PatronDesk
 from bot.config import Settings
+from bot.desk.retention import PurgeResult, purge
 from bot.desk.service import DeskService
 from bot.models import Mention, RotaCommand, StaffRef
+from bot.routing.opening import parse_opening_hours
 from bot.routing.rota import format_rota_csv
 from bot.routing.router import route
 from bot.setup import import_rota, load_rules_file, prepare_database, read_rota_file
@@ -162,3 +164,37 @@ def _parts(settings: Settings) -> list[str]:
         ("console desk", s.console_on, "this terminal"),
     ]
     return [f"{name}: {'on, ' + where if on else 'off'}" for name, on, where in parts]
+
+
+async def make_report(
+    settings: Settings, *, since: date, until: date, csv_path: Path | None, chart_path: Path | None
+) -> str:
+    """The report text; the CSV and chart written when asked for."""
+    from bot.reports.output import load_facts, report_chart, report_csv
+    from bot.reports.stats import format_report, summarize
+
+    db = Database(settings.DATABASE_URL)
+    try:
+        await db.migrate()
+        facts = await load_facts(db, since=since, until=until)
+    finally:
+        await db.aclose()
+    hours = parse_opening_hours(settings.OPENING_HOURS)
+    report = summarize(facts, since=since, until=until, hours=hours, zone=settings.zone)
+    lines = [format_report(report)]
+    if csv_path is not None:
+        await asyncio.to_thread(csv_path.write_text, report_csv(report), encoding="utf-8")
+        lines.append(f"CSV written to {csv_path}")
+    if chart_path is not None:
+        await asyncio.to_thread(report_chart, report, chart_path)
+        lines.append(f"Chart written to {chart_path}")
+    return "\n".join(lines)
+
+
+async def run_purge(settings: Settings, *, dry_run: bool) -> PurgeResult:
+    """Purge (or count) mentions past retention. Cards are redacted by the running bot's outbox."""
+    db, service = await _offline_service(settings)
+    try:
+        return await purge(service, days=settings.RETENTION_DAYS, dry_run=dry_run)
+    finally:
+        await db.aclose()

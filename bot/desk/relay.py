@@ -120,6 +120,7 @@ class Relay:
             "send_ack": self._send_ack,
             "notify": self._notify,
             "announce": self._announce,
+            "redact_card": self._redact_card,
         }[row.kind]
         await handler(row)
 
@@ -179,6 +180,22 @@ class Relay:
             return
         ref = CardRef(desk=card.desk, channel=card.channel, message_id=card.message_id)
         await desk.update_card(ref, ticket_view(mention, self.service.directory))
+        await self._finish(row)
+
+    async def _redact_card(self, row: OutboxRow) -> None:
+        """Retention: remove the patron's words from the chat copy (a desk may truly redact)."""
+        desk = self._desk(row)
+        assert row.mention_id is not None
+        async with self.db.transaction() as session:
+            card = await session.get(CardRow, (row.mention_id, row.target))
+            mention = await repo.get_mention(session, row.mention_id)
+        if card is not None and mention is not None:
+            ref = CardRef(desk=card.desk, channel=card.channel, message_id=card.message_id)
+            redact = getattr(desk, "redact_card", None)
+            if redact is not None:
+                await redact(ref, ticket_view(mention, self.service.directory))
+            else:
+                await desk.update_card(ref, ticket_view(mention, self.service.directory))
         await self._finish(row)
 
     async def _send_reply(self, row: OutboxRow) -> None:

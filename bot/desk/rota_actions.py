@@ -6,7 +6,7 @@ caller is a manager; identity unknown means no. Every change writes an audit row
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -139,8 +139,22 @@ async def _apply(service: DeskService, session: AsyncSession, parsed: Any) -> Ac
     )
 
 
+async def stats_text(service: DeskService, *, days: int = 7) -> str:
+    """The report for the last ``days`` days, as text."""
+    from bot.reports.output import load_facts
+    from bot.reports.stats import format_report, summarize
+
+    until = service.clock().date()
+    since = until - timedelta(days=days - 1)
+    facts = await load_facts(service.db, since=since, until=until)
+    report = summarize(facts, since=since, until=until, hours=service.opening_hours, zone=service.rota.zone)
+    return format_report(report)
+
+
 async def queue(service: DeskService, action: DeskQuery) -> ActionResult:
-    """The open mentions and who has what (no patron text)."""
+    """`/desk`: the open mentions and who has what (no patron text); `/desk stats`: the last 7 days."""
+    if action.text.strip().lower().startswith("stats"):
+        return ActionResult(True, await stats_text(service))
     now = service.clock()
     async with service.db.transaction() as session:
         stmt = (

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from bot.desk import transitions
+from bot.desk.retention import purge
+from bot.desk.rota_actions import stats_text
 from bot.models import Status
 from bot.routing.escalation import covering, escalation_steps
 from bot.routing.opening import format_gaps, gaps
@@ -209,7 +211,8 @@ class Timers:
                     await service.notify(session, person, "\n".join(lines), now=now)
 
     async def daily(self, now: datetime) -> None:
-        """Once a day: coverage warnings (gaps within 48 h) to managers, the optional duty post."""
+        """Once a day: coverage warnings (gaps within 48 h) to managers, the optional duty post,
+        the retention purge; once a week, the optional report."""
         service = self.service
         local = now.astimezone(service.rota.zone)
         found = gaps(service.rules, service.rota, service.opening_hours, start=local.date(), days=3)
@@ -218,6 +221,14 @@ class Timers:
             if soon and await mark(session, "gaps", local.date().isoformat(), now):
                 for manager in [r.key for r in service.directory.rows.values() if r.is_manager]:
                     await service.notify(session, manager, "Rota warning. " + format_gaps(soon), now=now)
+            purge_due = await mark(session, "purge", str(local.date()), now)
+            weekly = self.settings.WEEKLY_REPORT_AT.split()
+            week_due = (
+                bool(weekly)
+                and local.strftime("%a").lower() == weekly[0]
+                and local.strftime("%H:%M") >= weekly[1]
+            )
+            week_due = week_due and await mark(session, "weekly", local.strftime("%G-W%V"), now)
             post_at = self.settings.DAILY_DUTY_POST_AT
             if (
                 post_at
@@ -225,6 +236,13 @@ class Timers:
                 and await mark(session, "duty", str(local.date()), now)
             ):
                 await service.announce(session, render_now(service.rota, service.rules, now), now=now)
+        if purge_due:
+            result = await purge(service, days=self.settings.RETENTION_DAYS)
+            log.info("retention: purged %d mentions, %d cards to redact", result.mentions, result.cards)
+        if week_due:
+            text = await stats_text(service)
+            async with service.db.transaction() as session:
+                await service.announce(session, "Weekly report. " + text, now=now)
 
 
 async def mark(session: AsyncSession, kind: str, key: str, now: datetime) -> bool:

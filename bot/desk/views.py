@@ -9,6 +9,8 @@ from bot.store.tables import MentionRow
 
 def ticket_view(row: MentionRow, directory: Directory) -> TicketView:
     """Everything a desk renders for one mention; names resolved, chat ids attached for pings."""
+    if row.purged_at is not None:
+        return _purged(row, directory)
     on_duty = tuple(key for key in row.on_duty.split(",") if key)
     assignee = (row.assignee,) if row.assignee else ()
     return TicketView(
@@ -54,4 +56,28 @@ def mention_from_row(row: MentionRow) -> Mention:
         content_warning=row.content_warning,
         can_reply=row.can_reply,
         reply_ref=row.reply_ref,
+    )
+
+
+PURGED_TEXT = "(removed: the retention period ended)"
+
+
+def _purged(row: MentionRow, directory: Directory) -> TicketView:
+    """What is left of a purged mention: no text, handle or link; status and people stay."""
+    return TicketView(
+        mention_id=row.id,
+        source=row.source,
+        author_handle="",
+        author_name="",
+        text=PURGED_TEXT,
+        url=None,
+        role=row.role,
+        rule=row.rule,
+        reason="",
+        on_duty=(),
+        status=Status(row.status),
+        can_reply=False,
+        assignee=directory.name(row.assignee) or None,
+        replied_by=directory.name(row.replied_by) or None,
+        created_at=row.created_at,
     )

@@ -1,0 +1,1 @@
+"""Reports: figures (pure), and their CSV and chart output."""
