@@ -1,0 +1,254 @@
+"""Pure Matrix card rendering: HTML (org.matrix.custom.html) and plain text, patron text made harmless."""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import grapheme
+
+from bot.models import Status, TicketView, Visibility
+
+MENTION_KEY = "org.patrondesk.mention_id"  # hidden marker: which mention a card (or notice) belongs to
+DEDUPE_KEY = "org.patrondesk.dedupe_key"  # hidden marker: the outbox key that posted the card
+HTML_FORMAT = "org.matrix.custom.html"
+
+TEXT_LIMIT = 1_500  # code points of patron text on a card; the link leads to the full post
+REPLY_LIMIT = 800  # the staff reply as shown on the card
+NOTE_LIMIT = 300
+SHORT_LIMIT = 200  # names, handles, rule and role labels
+URL_LIMIT = 1_000
+
+_WORD_JOINER = "\u2060"
+_FSI, _PDI = "\u2068", "\u2069"
+_BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_MXID = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
+
+STATUS_LABELS: dict[Status, str] = {
+    Status.NEW: "🆕 new",
+    Status.ROUTED: "🆕 new",
+    Status.POSTED: "🆕 open",
+    Status.QUEUED: "⏳ queued",
+    Status.ESCALATED: "🚨 escalated",
+    Status.CLAIMED: "✋ claimed",
+    Status.REPLIED: "💬 replied",
+    Status.RESOLVED: "✅ resolved",
+    Status.IGNORED: "🙈 ignored",
+}
+HELP = (
+    "React ✋ claim · ✅ resolve · 🙈 ignore · ↩️ release. "
+    "In this thread: !reply <text>, !claim, !resolve, !reassign <role>"
+)
+
+
+def cut(text: str, limit: int) -> str:
+    """Shorten ``text`` to at most ``limit`` code points plus an ellipsis, never splitting a grapheme."""
+    if len(text) <= limit:
+        return text
+    return text[: grapheme.safe_split_index(text, limit)] + "…"
+
+
+def clean(text: str, limit: int = TEXT_LIMIT) -> str:
+    """Make untrusted text inert: no bidi overrides, no control characters, no pings, bounded size.
+
+    Every ``@`` gets a word joiner after it, so ``@room``, ``@alice:example.org`` and
+    ``matrix.to/#/@alice`` links can neither ping nor become pills.
+    """
+    text = _BIDI_CONTROLS.sub("", text)
+    text = "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs"))
+    return cut(text, limit).replace("@", "@" + _WORD_JOINER)
+
+
+def _isolated(text: str) -> str:
+    """Wrap patron text in a bidi isolate so right-to-left text cannot reorder the card around it."""
+    return f"{_FSI}{text}{_PDI}" if text else text
+
+
+def _esc(text: str, limit: int = SHORT_LIMIT) -> str:
+    """Cleaned, isolated and HTML-escaped untrusted text (newlines become <br>)."""
+    return html.escape(_isolated(clean(text, limit)), quote=False).replace("\n", "<br>")
+
+
+def _plain(text: str, limit: int = SHORT_LIMIT) -> str:
+    return _isolated(clean(text, limit))
+
+
+def safe_url(url: str | None) -> str | None:
+    """An http(s) URL that is safe to link (not a matrix.to user link, which would render as a pill)."""
+    if not url or len(url) > URL_LIMIT:
+        return None
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        return None
+    if parts.netloc.lower() == "matrix.to" and parts.fragment.lower().startswith(("/@", "/%40")):
+        return None
+    return url.strip()
+
+
+def is_user_id(value: str) -> bool:
+    """Whether ``value`` looks like a Matrix user id (safe to put in a pill and in m.mentions)."""
+    return bool(_MXID.match(value))
+
+
+def _when(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M %Z").strip() if value else ""
+
+
+def _status_line(view: TicketView) -> str:
+    label = STATUS_LABELS.get(view.status, str(view.status))
+    if view.status is Status.QUEUED and view.queued_until:
+        label += f" until {_when(view.queued_until)}"
+    if view.assignee and view.status in (Status.CLAIMED, Status.REPLIED, Status.RESOLVED):
+        label += f" by {_plain(view.assignee)}"
+    return label
+
+
+def _people(view: TicketView, shown: int = 10) -> str:
+    names = ", ".join(_plain(name) for name in view.on_duty[:shown]) or "nobody"
+    more = len(view.on_duty) - shown
+    return names + (f" and {more} more" if more > 0 else "")
+
+
+def card_text(view: TicketView) -> str:
+    """The plain-text body of a card (what notifications and plain clients show)."""
+    who = _plain(view.author_name or view.author_handle)
+    if view.author_name and view.author_handle:
+        who += f" ({_plain(view.author_handle)})"
+    lines = [f"#{view.mention_id} · {_plain(view.source)} · {_status_line(view)}", f"From {who or 'unknown'}"]
+    if view.visibility is Visibility.DIRECT:
+        lines.append("🔒 private message")
+    if view.content_warning:
+        lines.append(f"CW: {_plain(view.content_warning)}")
+    lines.append(_plain(view.text, TEXT_LIMIT))
+    if safe_url(view.url):
+        lines.append(f"Link: {view.url}")
+    lines.append(f"Rule {_plain(view.rule)} → role {_plain(view.role)} · on duty: {_people(view)}")
+    lines.extend(_reply_lines(view, html_mode=False))
+    if view.note:
+        lines.append(_plain(view.note, NOTE_LIMIT))
+    lines.append(HELP if view.can_reply else HELP + " (read-only source: open the link to answer)")
+    return "\n".join(lines)
+
+
+def _reply_lines(view: TicketView, *, html_mode: bool) -> list[str]:
+    if not view.reply_text:
+        return []
+    by = view.replied_by or view.assignee or "staff"
+    if not html_mode:
+        line = f"Reply by {_plain(by)}: {_plain(view.reply_text, REPLY_LIMIT)}"
+        return [line + (f" ({view.reply_url})" if safe_url(view.reply_url) else " (sending…)")]
+    link = safe_url(view.reply_url)
+    sent = f' · <a href="{html.escape(link, quote=True)}">sent</a>' if link else " · sending…"
+    return [f"<p>💬 Reply by <b>{_esc(by)}</b>: <i>{_esc(view.reply_text, REPLY_LIMIT)}</i>{sent}</p>"]
+
+
+def card_html(view: TicketView) -> str:
+    """The formatted body of a card; every patron-supplied field is escaped and made inert."""
+    who = f"<b>{_esc(view.author_name or view.author_handle or 'unknown')}</b>"
+    if view.author_name and view.author_handle:
+        who += f" ({_esc(view.author_handle)})"
+    link = safe_url(view.url)
+    parts = [
+        f"<p><b>#{view.mention_id}</b> · {_esc(view.source)} · <b>{html.escape(_status_line(view))}</b></p>",
+        f"<p>From {who}"
+        + (f' · <a href="{html.escape(link, quote=True)}">open</a>' if link else "")
+        + "</p>",
+    ]
+    if view.visibility is Visibility.DIRECT:
+        parts.append("<p>🔒 private message</p>")
+    quote = _esc(view.text, TEXT_LIMIT)
+    if view.content_warning:
+        quote = f"<b>CW: {_esc(view.content_warning)}</b><br>{quote}"
+    parts.append(f"<blockquote>{quote}</blockquote>")
+    parts.append(
+        f"<p>Rule <code>{_esc(view.rule)}</code> → role <b>{_esc(view.role)}</b>"
+        f" · on duty: {html.escape(_people(view))}</p>"
+    )
+    parts.extend(_reply_lines(view, html_mode=True))
+    if view.note:
+        parts.append(f"<p><i>{_esc(view.note, NOTE_LIMIT)}</i></p>")
+    help_text = HELP if view.can_reply else HELP + " (read-only source: open the link to answer)"
+    parts.append(f"<p><sub>{html.escape(help_text)}</sub></p>")
+    return "".join(parts)
+
+
+def _pings(view: TicketView) -> list[str]:
+    """Matrix ids of the people on duty (trusted: they come from the staff table, not the patron)."""
+    return sorted(
+        {ref.user_id for ref in view.on_duty_refs if ref.desk == "matrix" and is_user_id(ref.user_id)}
+    )
+
+
+def card_content(view: TicketView, *, dedupe_key: str, ping_on_duty: bool = True) -> dict[str, Any]:
+    """The content of a new card event: nobody pinged but (optionally) the staff on duty."""
+    content = {
+        "msgtype": "m.text",
+        "body": card_text(view),
+        "format": HTML_FORMAT,
+        "formatted_body": card_html(view),
+        "m.mentions": {"user_ids": _pings(view)} if ping_on_duty and _pings(view) else {},
+        MENTION_KEY: view.mention_id,
+        DEDUPE_KEY: dedupe_key,
+    }
+    return content
+
+
+def edit_content(view: TicketView, *, card_event_id: str) -> dict[str, Any]:
+    """An ``m.replace`` edit of a card; edits ping nobody (``m.mentions: {}``)."""
+    new = {
+        "msgtype": "m.text",
+        "body": card_text(view),
+        "format": HTML_FORMAT,
+        "formatted_body": card_html(view),
+        "m.mentions": {},
+        MENTION_KEY: view.mention_id,
+    }
+    return {
+        "msgtype": "m.text",
+        "body": f"* card #{view.mention_id} updated: {STATUS_LABELS.get(view.status, str(view.status))}",
+        "m.new_content": new,
+        "m.mentions": {},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": card_event_id},
+        MENTION_KEY: view.mention_id,
+    }
+
+
+def notice_content(
+    text: str,
+    *,
+    thread_root: str | None = None,
+    reply_to: str | None = None,
+    ping: str | None = None,
+    mention_id: int | None = None,
+) -> dict[str, Any]:
+    """A short ``m.notice`` for staff: in a card's thread, or as a reply; pings ``ping`` only."""
+    target = ping if ping and is_user_id(ping) else None
+    body = clean(text, TEXT_LIMIT)
+    formatted = html.escape(body).replace("\n", "<br>")
+    if target:
+        link = f"https://matrix.to/#/{target}"
+        formatted = f'<a href="{html.escape(link, quote=True)}">{html.escape(target)}</a>: {formatted}'
+        body = f"{target}: {body}"
+    content: dict[str, Any] = {
+        "msgtype": "m.notice",
+        "body": body,
+        "format": HTML_FORMAT,
+        "formatted_body": formatted,
+        "m.mentions": {"user_ids": [target]} if target else {},
+    }
+    if thread_root:
+        content["m.relates_to"] = {
+            "rel_type": "m.thread",
+            "event_id": thread_root,
+            "is_falling_back": True,
+            "m.in_reply_to": {"event_id": reply_to or thread_root},
+        }
+    elif reply_to:
+        content["m.relates_to"] = {"m.in_reply_to": {"event_id": reply_to}}
+    if mention_id is not None:
+        content[MENTION_KEY] = mention_id
+    return content
