@@ -11,6 +11,7 @@ import contextlib
 import importlib
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
@@ -25,6 +26,7 @@ from bot.desk.service import DeskService
 from bot.desk.timers import Timers
 from bot.errors import AdapterConfigError, TransientError
 from bot.routing.opening import parse_opening_hours
+from bot.routing.rules import RuleSet
 from bot.setup import load_rules_file, prepare_database
 from bot.store import repo
 from bot.store.db import Database
@@ -112,7 +114,11 @@ class PatronDesk:
         )
         self.timers = Timers(self._service, self.settings)
         await self._service.start()
-        deps = AdapterDeps(ingest=None, clients=self.clients)
+        deps = AdapterDeps(
+            clients=self.clients,
+            on_change=self._service.apply_change,
+            desk_channels=_desk_channels(rules),
+        )
         await self._build_clients()
         self.desks = {d.desk: d for d in (self._given_desks or self._build(DESKS, deps))}
         self._service.desks = tuple(self.desks)
@@ -141,7 +147,7 @@ class PatronDesk:
         for name, module in registry.items():
             if not self._wanted(name, registry is DESKS):
                 continue
-            own = AdapterDeps(ingest=self._service.ingest_for(name), clients=deps.clients) if ingest else deps
+            own = replace(deps, ingest=self._service.ingest_for(name)) if ingest else deps
             try:
                 thing = importlib.import_module(module).build(self.settings, own)
             except AdapterConfigError as exc:
@@ -249,6 +255,15 @@ class PatronDesk:
                     if asyncio.iscoroutine(result):
                         await result
         await self.db.aclose()
+
+
+def _desk_channels(rules: RuleSet) -> dict[str, tuple[str, ...]]:
+    """The channels and rooms roles use for their own cards, per desk."""
+    specs = rules.roles.values()
+    return {
+        "slack": tuple(sorted({s.slack_channel for s in specs if s.slack_channel})),
+        "matrix": tuple(sorted({s.matrix_room for s in specs if s.matrix_room})),
+    }
 
 
 def _routes(part: object) -> list[tuple[str, str, Any]]:

@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     MATRIX_STAFF_ROOM: str = ""
     MATRIX_SOURCE_ROOMS: CommaList = ()
     MATRIX_MANAGER_POWER_LEVEL: int = 50
+    MATRIX_DIRECT_MESSAGES: bool = False
 
     MASTODON_URL: str = ""
     MASTODON_ACCESS_TOKEN: str = ""

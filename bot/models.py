@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import Literal
 
 
 class Status(StrEnum):
@@ -54,6 +55,17 @@ class Mention:
     content_warning: str = ""
     can_reply: bool = True
     reply_ref: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class MentionChange:
+    """The author edited or withdrew (deleted, redacted) a post that may be a stored mention."""
+
+    source: str
+    external_id: str
+    kind: Literal["edit", "withdraw"]
+    sender: str = ""
+    text: str = ""
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from bot.models import Mention, ReplyRef
+from bot.models import Mention, MentionChange, ReplyRef
 
 
 class SourceAdapter(Protocol):
@@ -15,8 +15,9 @@ class SourceAdapter(Protocol):
     ``mentions(cursor)`` yields each mention with the cursor that follows it; delivery may
     repeat but must never skip. The caller stores the cursor in the same transaction as the
     mention. A yielded mention of ``None`` only advances the cursor (a feed's first sync, a Matrix
-    sync batch with nothing for us); a cursor of ``None`` leaves the stored cursor unchanged. ``reply`` raises ``ReplyNotSupported`` for read-only sources, ``TransientError``
-    for outages and rate limits (retried later) and ``PermanentError`` otherwise.
+    sync batch with nothing for us); a cursor of ``None`` leaves the stored cursor unchanged.
+    ``reply`` raises ``ReplyNotSupported`` for read-only sources, ``TransientError`` for outages
+    and rate limits (retried later) and ``PermanentError`` otherwise.
     """
 
     source: str
@@ -35,6 +36,7 @@ class SourceAdapter(Protocol):
 
 
 Ingest = Callable[[Mention | None, str | None], Awaitable[bool]]
+OnChange = Callable[[MentionChange], Awaitable[None]]
 """Store a mention (and the cursor after it) in one transaction; False when it was a repeat."""
 
 
@@ -52,3 +54,5 @@ class AdapterDeps:
 
     ingest: Ingest | None = None
     clients: Mapping[str, Any] = field(default_factory=dict)
+    on_change: OnChange | None = None  # edits and deletions of earlier posts
+    desk_channels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # roles' own channels/rooms

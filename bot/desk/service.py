@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.adapters.base import Ingest
@@ -26,6 +27,7 @@ from bot.models import (
     DeskQuery,
     Ignore,
     Mention,
+    MentionChange,
     Reassign,
     Release,
     Reply,
@@ -139,6 +141,38 @@ class DeskService:
             for target in (*self.desks, source):
                 self.wake(target)
         return mention_id is not None
+
+    async def apply_change(self, change: MentionChange) -> None:
+        """The author edited or withdrew a stored mention: update the card, never lose the audit trail.
+
+        An edit replaces the text. A withdrawal blanks the text and link (the patron took it back)
+        and closes the mention as ignored unless someone already answered.
+        """
+        now = self.clock()
+        where = (MentionRow.source == change.source, MentionRow.external_id == change.external_id)
+        async with self.db.transaction() as session:
+            row = (
+                await session.execute(select(MentionRow).where(*where, MentionRow.purged_at.is_(None)))
+            ).scalar_one_or_none()
+            if row is None:
+                return
+            if change.kind == "edit":
+                values: dict[str, Any] = {"text": change.text, "note": "Edited by its author."}
+                allowed = frozenset(Status)
+            else:
+                values = {
+                    "text": "(withdrawn by its author)",
+                    "url": None,
+                    "note": "The author deleted this post.",
+                }
+                allowed = frozenset(Status) - {Status.REPLIED, Status.RESOLVED}
+                if row.status in transitions.ACTIVE - {Status.REPLIED}:
+                    values |= {"status": Status.IGNORED.value, "resolved_at": now}
+            if await repo.transition(session, row.id, allowed_from=allowed, values=values):
+                fresh = await self.row(session, row.id)
+                await self.record_change(
+                    session, fresh, actor=f"source:{change.source}", action=change.kind, now=now
+                )
 
     def ingest_for(self, source: str, *, stream: str = "default") -> Ingest:
         """The callback a push source calls before it acknowledges its platform."""

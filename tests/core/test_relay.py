@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 
@@ -144,3 +144,28 @@ async def test_refused_reply_reopens_and_tells_the_replier(database: Database) -
     assert [r.state for r in rows if r.kind == "send_reply"] == ["failed"]  # kept, not dropped
     await relay.drain("slack")
     assert any("was not published" in text for _, text in desk.told)
+
+
+async def test_one_platform_down_does_not_hold_up_another(database: Database) -> None:
+    """Invariant 6: an outage delays its own rows only (one relay worker per target)."""
+    import asyncio
+
+    down, up = RecordingDesk(desk="down", fail_next=10**6), RecordingDesk(desk="up")
+    service = await make_service(database, desks=("down", "up"))
+    service.clock = lambda: datetime.now(UTC)  # retries come due as real time passes
+    relay = Relay(service, desks={"down": down, "up": up}, sources={}, policy=Backoff(base=0.01, cap=0.01))
+    service.wake = relay.wake
+    task = asyncio.create_task(relay.run())
+    try:
+        for n in range(5):
+            await service.ingest("fake", mention(n), None)
+        from tests.waiting import until
+
+        await until(lambda: len(up.posts) == 5)
+        await until(lambda: len(down.retries_seen) >= 10)  # still trying, never given up
+    finally:
+        task.cancel()
+    assert down.posts == []
+    async with database.transaction() as session:
+        rows = list((await session.execute(select(OutboxRow).where(OutboxRow.target == "down"))).scalars())
+    assert len(rows) == 5 and all(r.state == "pending" for r in rows)  # kept, not dropped

@@ -157,3 +157,19 @@ async def test_manager_changes_rota_with_audit(database: Database) -> None:
     bad = await service.handle(RotaCommand(alice, "add @bob circulation mon-fri 25:00-17:00"))
     assert not bad.ok and "25:00" in bad.message
     assert await count(database, ShiftRow) == 1
+
+
+async def test_author_edit_and_withdrawal_update_the_card(database: Database) -> None:
+    from bot.models import MentionChange
+
+    service = await make_service(database)
+    await service.ingest("fake", mention(1), None)
+    await service.ingest("fake", mention(2), None)
+    await service.apply_change(MentionChange("fake", "ext-1", "edit", text="Can I renew twice?"))
+    edited = await service.view(1)
+    assert edited.text == "Can I renew twice?" and edited.note == "Edited by its author."
+    await service.apply_change(MentionChange("fake", "ext-2", "withdraw"))
+    gone = await service.view(2)
+    assert gone.status is Status.IGNORED and gone.url is None and "ext" not in gone.text
+    await service.apply_change(MentionChange("fake", "unknown", "withdraw"))  # not ours: nothing happens
+    assert await count(database, OutboxRow, OutboxRow.kind == "update_card") == 2
