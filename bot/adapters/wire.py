@@ -1,0 +1,161 @@
+"""Shared wire helpers for the HTTP social adapters: JSON requests, error translation, timestamps."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+import httpx
+
+from bot.backoff import Backoff, parse_retry_after
+from bot.errors import AdapterConfigError, PatronDeskError, PermanentError, RateLimited, TransientError
+
+log = logging.getLogger(__name__)
+
+MALFORMED: Any = object()  # the body of a response that was not valid JSON
+_FRACTION = re.compile(r"(\.\d{6})\d+")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class JsonResponse:
+    """A vendor response reduced to what the adapters need: status, headers and decoded JSON."""
+
+    status: int
+    headers: httpx.Headers
+    body: Any
+
+    @property
+    def error_code(self) -> str:
+        """The XRPC/REST ``error`` field of an error body, or ``""``."""
+        if isinstance(self.body, Mapping):
+            code = self.body.get("error")
+            if isinstance(code, str):
+                return code
+        return ""
+
+
+def decode_json(raw: bytes) -> Any:
+    """Decode a JSON body; invalid UTF-8 becomes U+FFFD rather than losing the item.
+
+    Returns ``MALFORMED`` when the bytes are not JSON at all.
+    """
+    try:
+        return json.loads(raw.decode("utf-8", errors="replace"))
+    except ValueError:
+        return MALFORMED
+
+
+async def request_json(
+    client: httpx.AsyncClient, method: str, url: str, *, what: str, **kwargs: Any
+) -> JsonResponse:
+    """Send one request; transport failures and timeouts become ``TransientError``.
+
+    Args:
+        client: the adapter's client.
+        method: HTTP method.
+        url: absolute URL or a path relative to the client's base URL.
+        what: a short label for logs and error messages (never patron data).
+        **kwargs: passed to ``httpx.AsyncClient.request``.
+    """
+    try:
+        response = await client.request(method, url, **kwargs)
+    except httpx.TimeoutException as exc:
+        raise TransientError(f"{what}: timed out") from exc
+    except httpx.HTTPError as exc:
+        raise TransientError(f"{what}: {type(exc).__name__}") from exc
+    return JsonResponse(response.status_code, response.headers, decode_json(response.content))
+
+
+def raise_for_status(response: JsonResponse, *, what: str, now: datetime, at_open: bool = False) -> None:
+    """Translate an HTTP status into a domain error; return quietly on 2xx with a JSON body.
+
+    429 -> ``RateLimited`` (``Retry-After`` honoured), 5xx and 408 -> ``TransientError``,
+    other 4xx -> ``AdapterConfigError`` when ``at_open`` (bad token, wrong URL) else
+    ``PermanentError``; a 2xx whose body is not JSON -> ``TransientError`` (retried, never lost).
+    """
+    status = response.status
+    label = f"{what}: HTTP {status}" + (f" {response.error_code}" if response.error_code else "")
+    if status == 429:
+        retry = parse_retry_after(response.headers.get("retry-after"), now=now)
+        if retry is None:
+            retry = reset_in(response.headers.get("ratelimit-reset"), now=now)
+        raise RateLimited(label, retry_after=retry)
+    if status >= 500 or status == 408:
+        raise TransientError(
+            label, retry_after=parse_retry_after(response.headers.get("retry-after"), now=now)
+        )
+    if status >= 400:  # at open() any refusal means the settings are wrong: do not retry
+        raise (AdapterConfigError if at_open else PermanentError)(label)
+    if response.body is MALFORMED:
+        log.warning("%s: HTTP %d with a body that is not JSON; will retry", what, status)
+        raise TransientError(f"{what}: malformed JSON body")
+
+
+def reset_in(value: str | None, *, now: datetime) -> float | None:
+    """Seconds until a rate-limit reset given as unix seconds or an ISO 8601 time."""
+    if not value:
+        return None
+    text = value.strip()
+    try:
+        when = datetime.fromtimestamp(float(text), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        parsed = parse_time(text)
+        if parsed is None:
+            return None
+        when = parsed
+    return min(max((when - now).total_seconds(), 0.0), 900.0)
+
+
+def parse_time(value: object) -> datetime | None:
+    """Parse an ISO 8601 timestamp from a vendor payload (``Z``, any fraction); ``None`` if bad."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = _FRACTION.sub(r"\1", value.strip().replace("z", "Z"))
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC)
+
+
+def text_field(data: Mapping[str, Any], key: str) -> str:
+    """A string field of a vendor dict; anything else (missing, null, a number) gives ``""``."""
+    value = data.get(key)
+    return value if isinstance(value, str) else ""
+
+
+def utc_now() -> datetime:
+    """The default clock."""
+    return datetime.now(UTC)
+
+
+async def pause_after(exc: PatronDeskError, attempt: int, *, backoff: Backoff, label: str) -> None:
+    """Log a failed attempt (status, never payload) and wait as ``bot.backoff`` says."""
+    retry_after = exc.retry_after if isinstance(exc, TransientError) else None
+    delay = backoff.delay(attempt, retry_after=retry_after)
+    level = logging.WARNING if isinstance(exc, TransientError) else logging.ERROR
+    log.log(level, "%s: %s; retrying in %.1fs", label, exc, delay)
+    await asyncio.sleep(delay)
+
+
+async def retrying(call: Callable[[], Awaitable[T]], *, backoff: Backoff, label: str) -> T:
+    """Await ``call()`` until it succeeds; domain errors are retried with backoff, except
+    ``AdapterConfigError`` (the settings are wrong: retrying cannot help)."""
+    attempt = 0
+    while True:
+        try:
+            return await call()
+        except AdapterConfigError:
+            raise
+        except PatronDeskError as exc:
+            await pause_after(exc, attempt, backoff=backoff, label=label)
+            attempt += 1

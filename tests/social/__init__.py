@@ -1,0 +1,1 @@
+"""Mastodon, Bluesky and webhook sources against loopback servers and recorded payload shapes."""
