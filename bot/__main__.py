@@ -91,13 +91,17 @@ def route(
 
 
 @cli.command()
-def check() -> None:
+def check(
+    connect: Annotated[
+        bool, typer.Option(help="Also log in to each configured source and say as whom.")
+    ] = False,
+) -> None:
     """Validate settings, rules and rota, and say what each configured part would connect to."""
     from bot.runner import check_setup
 
     settings = _settings()
     try:
-        lines, ok = asyncio.run(check_setup(settings))
+        lines, ok = asyncio.run(check_setup(settings, connect=connect))
     except ConfigError as exc:
         raise _fail(exc) from None
     for line in lines:

@@ -132,6 +132,9 @@ class PatronDesk:
             except TransientError:
                 log.warning("source %s could not connect yet; will retry", source.source)
             self.sources[source.source] = source
+            validate = getattr(source, "validate_reply", None)
+            if validate is not None:
+                self._service.validators[source.source] = validate
         self.relay = Relay(self._service, desks=self.desks, sources=self.sources)
 
     async def _build_clients(self) -> None:

@@ -60,10 +60,14 @@ class Settings(BaseSettings):
     MASTODON_URL: str = ""
     MASTODON_ACCESS_TOKEN: str = ""
     MASTODON_STREAMING: bool = True
+    MASTODON_POLL_SECONDS: float = Field(default=60, gt=0)
+    MASTODON_BACKFILL: bool = False
 
     BLUESKY_SERVICE: str = "https://bsky.social"
     BLUESKY_HANDLE: str = ""
     BLUESKY_APP_PASSWORD: str = ""
+    BLUESKY_POLL_SECONDS: float = Field(default=30, gt=0)
+    BLUESKY_BACKFILL: bool = False
 
     FEEDS: CommaList = ()
     FEED_POLL_SECONDS: float = Field(default=300, gt=0)

@@ -129,8 +129,11 @@ async def explain_route(
     )
 
 
-async def check_setup(settings: Settings) -> tuple[list[str], bool]:
-    """Settings, rules, rota and database checked; each configured part says where it would connect."""
+async def check_setup(settings: Settings, *, connect: bool = False) -> tuple[list[str], bool]:
+    """Settings, rules, rota and database checked; each configured part says where it would connect.
+
+    With ``connect``, each configured source is opened and asked who it is logged in as.
+    """
     lines = [f"settings: ok (time zone {settings.LIBRARY_TIMEZONE})"]
     rules = load_rules_file(settings.RULES_FILE)
     lines.append(f"rules: {len(rules.rules)} rules, roles {', '.join(sorted(rules.roles))}")
@@ -149,6 +152,38 @@ async def check_setup(settings: Settings) -> tuple[list[str], bool]:
     finally:
         await db.aclose()
     lines += _parts(settings)
+    if connect:
+        online, reachable = await _connect_sources(settings)
+        lines += online
+        ok = ok and reachable
+    return lines, ok
+
+
+async def _connect_sources(settings: Settings) -> tuple[list[str], bool]:
+    import importlib
+
+    from bot.adapters import SOURCES
+    from bot.adapters.base import AdapterDeps
+    from bot.errors import PatronDeskError
+
+    lines, ok = [], True
+    for name, module in SOURCES.items():
+        try:
+            source = importlib.import_module(module).build(settings, AdapterDeps())
+        except PatronDeskError as exc:
+            lines.append(f"{name}: cannot start: {exc}")
+            ok = False
+            continue
+        if source is None or not hasattr(source, "check"):
+            continue
+        try:
+            await source.open()
+            lines.append(f"{name}: connected: {await source.check()}")
+        except PatronDeskError as exc:
+            lines.append(f"{name}: cannot connect: {exc}")
+            ok = False
+        finally:
+            await source.aclose()
     return lines, ok
 
 

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func
 
 from bot.desk import transitions
-from bot.desk.views import ticket_view
+from bot.desk.views import mention_from_row, ticket_view
+from bot.errors import PermanentError
 from bot.models import ActionResult, Claim, Ignore, Reassign, Release, Reply, Resolve, Status
 from bot.routing.escalation import covering
 from bot.store import repo
@@ -102,6 +103,9 @@ async def reply(service: DeskService, action: Reply) -> ActionResult:
         if not row.can_reply:
             msg = f"#{row.id} comes from {row.source}, which is read-only: open the link to answer there"
             return ActionResult(False, msg + ", then resolve it.", ticket_view(row, service.directory))
+        problem = _reply_problem(service, row, text)
+        if problem:
+            return ActionResult(False, f"Not sent: {problem}. Shorten or fix the reply and send it again.")
         values = {
             "status": Status.REPLIED.value,
             "assignee": me.key,
@@ -142,6 +146,18 @@ async def reply(service: DeskService, action: Reply) -> ActionResult:
         service.wake(row.source)
         return ActionResult(True, f"Reply to #{row.id} queued for {row.source}.", view, changed=True)
     return ActionResult(False, why_not(service, "reply", row, me), view)
+
+
+def _reply_problem(service: DeskService, row: MentionRow, text: str) -> str:
+    """What the source says is wrong with this reply (too long, nothing to reply to), or ""."""
+    validate = service.validators.get(row.source)
+    if validate is None:
+        return ""
+    try:
+        validate(mention_from_row(row), text)
+    except PermanentError as exc:
+        return str(exc).rstrip(".")
+    return ""
 
 
 async def reassign(service: DeskService, action: Reassign) -> ActionResult:

@@ -80,14 +80,21 @@ class Relay:
                     await event.wait()
 
     async def drain(self, target: str) -> int:
-        """Process the rows for ``target`` that are due now; return how many were attempted."""
-        now = self.clock()
+        """Process the rows for ``target`` that are due now; return how many were attempted.
+
+        Each row is leased just before its attempt, so a stop leaves at most one row leased.
+        """
         async with self.db.transaction() as session:
-            due = await repo.due_outbox(session, target=target, now=now)
-            taken = [row for row in due if await repo.lease(session, row.id, now=now, until=now + LEASE)]
-        for row in taken:
+            due = await repo.due_outbox(session, target=target, now=self.clock())
+        attempted = 0
+        for row in due:
+            now = self.clock()
+            async with self.db.transaction() as session:
+                if not await repo.lease(session, row.id, now=now, until=now + LEASE):
+                    continue  # another worker took it
             await self._attempt(row)
-        return len(taken)
+            attempted += 1
+        return attempted
 
     async def _attempt(self, row: OutboxRow) -> None:
         try:

@@ -87,6 +87,8 @@ class DeskService:
         self.auto_ack = auto_ack
         self.opening_hours = opening_hours or parse_opening_hours("")
         self.directory = Directory()
+        # source name -> its reply check (length, target), run before a reply is queued
+        self.validators: dict[str, Callable[[Mention, str], None]] = {}
 
     async def start(self) -> None:
         """Load the staff directory."""

@@ -163,9 +163,12 @@ async def test_one_platform_down_does_not_hold_up_another(database: Database) ->
 
         await until(lambda: len(up.posts) == 5)
         await until(lambda: len(down.retries_seen) >= 10)  # still trying, never given up
+        async with database.transaction() as session:
+            stmt = select(OutboxRow).where(OutboxRow.target == "down")
+            rows = list((await session.execute(stmt)).scalars())
     finally:
+        await database.quiesce()  # let a running transaction finish before cancelling
         task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
     assert down.posts == []
-    async with database.transaction() as session:
-        rows = list((await session.execute(select(OutboxRow).where(OutboxRow.target == "down"))).scalars())
     assert len(rows) == 5 and all(r.state == "pending" for r in rows)  # kept, not dropped
