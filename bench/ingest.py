@@ -12,6 +12,7 @@ import platform
 import sys
 import tempfile
 import time
+import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,7 +32,16 @@ TEXTS = [
 
 
 async def run(url: str, count: int) -> None:
-    db = Database(url)
+    schema = ""
+    if url.startswith("postgres"):  # a throw-away schema, dropped at the end
+        schema = f"bench_{uuid.uuid4().hex[:8]}"
+        admin = Database(url)
+        async with admin.engine.begin() as conn:
+            await conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        await admin.aclose()
+        db = Database(url, connect_args={"server_settings": {"search_path": schema}})
+    else:
+        db = Database(url)
     await db.migrate()
     service = DeskService(db, rules=rules(), rota=rota(), desks=("slack", "matrix"))
     await service.start()
@@ -47,6 +57,11 @@ async def run(url: str, count: int) -> None:
         await service.ingest("bench", mention, str(n))
     repeat = time.perf_counter() - repeat_started
     await db.aclose()
+    if schema:
+        admin = Database(url)
+        async with admin.engine.begin() as conn:
+            await conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')
+        await admin.aclose()
     python = f"{platform.python_implementation()} {platform.python_version()}"
     print(f"backend:           {db.engine.dialect.name} ({python})")
     print(f"mentions ingested: {count} (2 card posts queued each, cursor saved each)")

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.adapters.base import Ingest
@@ -24,6 +25,7 @@ from bot.errors import NotFound
 from bot.models import (
     ActionResult,
     Claim,
+    Decision,
     DeskQuery,
     Ignore,
     Mention,
@@ -110,34 +112,21 @@ class DeskService:
         apart from the cursor.
         """
         now = self.clock()
-        mention_id: int | None = None
-        async with self.db.transaction() as session:
-            if mention is not None:
-                decision = route(mention, self.rules, self.rota, now)
-                mention_id = await repo.insert_mention(session, mention, decision, now=now)
+        decision = route(mention, self.rules, self.rota, now) if mention is not None else None
+
+        def work(conn: Connection) -> int | None:
+            mention_id = None
+            if mention is not None and decision is not None:
+                mention_id = repo.insert_mention(conn, mention, decision, now=now)
                 if mention_id is not None:
-                    posts = [
-                        {
-                            "kind": "post_card",
-                            "target": desk,
-                            "mention_id": mention_id,
-                            "dedupe_key": f"post_card:{desk}:{mention_id}",
-                        }
-                        for desk in self.desks
-                    ]
-                    if decision.queued and self.auto_ack and mention.can_reply:
-                        posts.append(
-                            {
-                                "kind": "send_ack",
-                                "target": source,
-                                "mention_id": mention_id,
-                                "dedupe_key": f"ack:{mention_id}",
-                                "payload": {"text": self.auto_ack},
-                            }
-                        )
-                    await repo.enqueue_many(session, posts, now=now)
+                    repo.enqueue_rows(
+                        conn, self._first_effects(source, mention, decision, mention_id), now=now
+                    )
             if cursor is not None:
-                await repo.save_cursor(session, source, stream, cursor, now=now)
+                repo.save_cursor(conn, source, stream, cursor, now=now)
+            return mention_id
+
+        mention_id = await self.db.write(work)
         if mention_id is not None:
             log.info("ingested mention %s from %s", mention_id, source)
             for target in (*self.desks, source):
@@ -175,6 +164,31 @@ class DeskService:
                 await self.record_change(
                     session, fresh, actor=f"source:{change.source}", action=change.kind, now=now
                 )
+
+    def _first_effects(
+        self, source: str, mention: Mention, decision: Decision, mention_id: int
+    ) -> list[dict[str, Any]]:
+        """The outbox rows a new mention starts with: a card per desk, and the closed-hours ack."""
+        rows: list[dict[str, Any]] = [
+            {
+                "kind": "post_card",
+                "target": desk,
+                "mention_id": mention_id,
+                "dedupe_key": f"post_card:{desk}:{mention_id}",
+            }
+            for desk in self.desks
+        ]
+        if decision.queued and self.auto_ack and mention.can_reply:
+            rows.append(
+                {
+                    "kind": "send_ack",
+                    "target": source,
+                    "mention_id": mention_id,
+                    "dedupe_key": f"ack:{mention_id}",
+                    "payload": {"text": self.auto_ack},
+                }
+            )
+        return rows
 
     def ingest_for(self, source: str, *, stream: str = "default") -> Ingest:
         """The callback a push source calls before it acknowledges its platform."""

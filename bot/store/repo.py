@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Decision, Mention, Status
@@ -57,10 +58,11 @@ def _statements(dialect: str) -> dict[str, Any]:
     }
 
 
-async def insert_mention(
-    session: AsyncSession, mention: Mention, decision: Decision, *, now: datetime
-) -> int | None:
-    """Store a mention; return its id, or None when (source, external_id) is already stored."""
+def insert_mention(conn: Connection, mention: Mention, decision: Decision, *, now: datetime) -> int | None:
+    """Store a mention; return its id, or None when (source, external_id) is already stored.
+
+    Takes a sync connection: ingest runs as one function inside ``Database.write``.
+    """
     status = Status.QUEUED if decision.queued else Status.ROUTED
     params = {
         "source": mention.source,
@@ -87,15 +89,13 @@ async def insert_mention(
         "version": 0,
         "escalation_level": 0,
     }
-    conn = await session.connection()
-    return (await conn.execute(_statements(conn.dialect.name)["mention"], params)).scalar_one_or_none()
+    return conn.execute(_statements(conn.dialect.name)["mention"], params).scalar_one_or_none()
 
 
-async def save_cursor(session: AsyncSession, source: str, stream: str, value: str, *, now: datetime) -> None:
-    """Insert or replace the cursor of one source stream."""
+def save_cursor(conn: Connection, source: str, stream: str, value: str, *, now: datetime) -> None:
+    """Insert or replace the cursor of one source stream (sync connection, see insert_mention)."""
     params = {"source": source, "stream": stream, "value": value, "updated_at": now}
-    conn = await session.connection()
-    await conn.execute(_statements(conn.dialect.name)["cursor"], params)
+    conn.execute(_statements(conn.dialect.name)["cursor"], params)
 
 
 async def load_cursor(session: AsyncSession, source: str, stream: str) -> str | None:
@@ -130,7 +130,7 @@ async def enqueue(
     )
 
 
-async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]], *, now: datetime) -> None:
+def enqueue_rows(conn: Connection, rows: list[dict[str, Any]], *, now: datetime) -> None:
     """Several outbox rows in one statement (kind, target, mention_id, dedupe_key, payload each)."""
     params = [
         {
@@ -150,8 +150,13 @@ async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]], *, now
         for row in rows
     ]
     if params:
-        conn = await session.connection()
-        await conn.execute(_statements(conn.dialect.name)["enqueue"], params)
+        conn.execute(_statements(conn.dialect.name)["enqueue"], params)
+
+
+async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]], *, now: datetime) -> None:
+    """``enqueue_rows`` inside an async session's transaction."""
+    if rows:
+        await session.run_sync(lambda sync: enqueue_rows(sync.connection(), rows, now=now))
 
 
 async def audit(
