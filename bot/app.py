@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib
 import logging
 from collections.abc import Callable, Sequence
@@ -30,6 +31,7 @@ from bot.routing.rules import RuleSet
 from bot.setup import load_rules_file, prepare_database
 from bot.store import repo
 from bot.store.db import Database
+from bot.store.leases import run_with_lease
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +180,8 @@ class PatronDesk:
             await self._start_http()
             for name, source in self.sources.items():
                 if not getattr(source, "push", False):
-                    group.create_task(self._pump(source), name=f"source:{name}")
+                    work = functools.partial(self._pump, source)
+                    group.create_task(run_with_lease(self.db, name, work), name=f"source:{name}")
             for name, desk in self.desks.items():
                 group.create_task(desk.serve(self._service.handle), name=f"desk:{name}")
             group.create_task(self.relay.run(), name="relay")

@@ -1,0 +1,72 @@
+"""Several workers on one PostgreSQL: each source stream is pumped by exactly one worker at a time,
+and another takes over when the holder dies."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from sqlalchemy import text
+
+from bot.store.db import Database
+from bot.store.leases import run_with_lease
+from tests.conftest import PG_URL
+from tests.waiting import until
+
+
+def pumper(counts: dict[str, int], name: str):  # type: ignore[no-untyped-def]
+    async def work() -> None:
+        while True:
+            counts[name] += 1
+            await asyncio.sleep(0.005)
+
+    return work
+
+
+@pytest.mark.skipif(not PG_URL, reason="TEST_DATABASE_URL not set")
+async def test_one_holder_and_takeover_when_it_dies() -> None:
+    stream = f"test-{uuid.uuid4().hex}"
+    first, second = Database(PG_URL), Database(PG_URL)
+    counts = {"first": 0, "second": 0}
+    a = asyncio.create_task(run_with_lease(first, stream, pumper(counts, "first"), retry=0.05, check=0.1))
+    tasks = [a]
+    try:
+        await until(lambda: counts["first"] > 5)
+        b = asyncio.create_task(
+            run_with_lease(second, stream, pumper(counts, "second"), retry=0.05, check=0.1)
+        )
+        tasks.append(b)
+        seen = counts["first"]
+        await until(lambda: counts["first"] > seen + 100)  # plenty of time for the second to try
+        assert counts["second"] == 0  # never both
+        # the holder's database session dies (a crashed worker): the lock is freed
+        async with second.engine.connect() as conn:
+            await conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
+                    "WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()"
+                )
+            )
+        await until(lambda: counts["second"] > 5)
+        frozen = counts["first"]
+        await until(lambda: counts["second"] > 200)
+        assert counts["first"] - frozen <= 2  # the old holder stopped pumping
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await first.aclose()
+        await second.aclose()
+
+
+async def test_sqlite_runs_the_work_directly(tmp_path: object) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}/x.db")
+    ran: list[int] = []
+
+    async def work() -> None:
+        ran.append(1)
+
+    await run_with_lease(db, "feeds", work)
+    assert ran == [1]
+    await db.aclose()
