@@ -51,9 +51,8 @@ async def test_sqlite_one_winner_per_trial(tmp_path: Path, claimers: int) -> Non
     audited = await claims_audited(db)
     await db.aclose()
     assert set(audited.values()) == {1} and len(audited) == TRIALS
-    print(
-        f"\nsqlite: {TRIALS} trials x {claimers} claimers: one winner each ({time.perf_counter() - started:.1f}s)"
-    )
+    took = time.perf_counter() - started
+    print(f"\nsqlite: {TRIALS} trials x {claimers} claimers: one winner each ({took:.1f}s)")
 
 
 @pytest.mark.skipif(not PG_URL, reason="TEST_DATABASE_URL not set")
