@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
-import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +11,7 @@ import typer
 
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
+from bot.logs import configure
 
 cli = typer.Typer(help="Patron Desk: patrons' mentions of the library, routed to whoever is on duty.")
 rota_cli = typer.Typer(help="Show, import and export the rota.")
@@ -27,14 +26,6 @@ def _settings(**overrides: object) -> Settings:
         for line in str(exc).splitlines():
             typer.echo(f"  - {line}", err=True)
         raise typer.Exit(2) from None
-
-
-def _logging(level: str) -> None:
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
-    for noisy in ("httpx", "aiohttp.access", "slack_bolt", "slack_sdk", "nio", "alembic"):
-        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
 
 
 def _fail(exc: ConfigError) -> typer.Exit:
@@ -52,7 +43,9 @@ def run(
     from bot.runner import run_forever
 
     settings = _settings()
-    _logging("WARNING" if demo else settings.LOG_LEVEL)  # the demo's terminal is for cards
+    configure(
+        "WARNING" if demo else settings.LOG_LEVEL, settings.LOG_FORMAT
+    )  # the demo's terminal is for cards
     try:
         asyncio.run(run_forever(settings, demo=demo))
     except ConfigError as exc:

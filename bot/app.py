@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any
 
+from bot import http, metrics
 from bot.adapters import DESKS, SOURCES
 from bot.adapters.base import AdapterDeps, SourceAdapter
 from bot.backoff import Reconnector
@@ -26,6 +27,7 @@ from bot.desk.relay import Relay
 from bot.desk.service import DeskService
 from bot.desk.timers import Timers
 from bot.errors import AdapterConfigError, TransientError
+from bot.metrics import Health
 from bot.routing.opening import parse_opening_hours
 from bot.routing.rules import RuleSet
 from bot.setup import load_rules_file, prepare_database
@@ -65,6 +67,7 @@ class PatronDesk:
         self.clients: dict[str, Any] = {}
         self.http_port = 0
         self.ready = asyncio.Event()
+        self.health = Health()
         self._runner: Any = None
         self._main: asyncio.Task[None] | None = None
 
@@ -183,28 +186,42 @@ class PatronDesk:
                     work = functools.partial(self._pump, source)
                     group.create_task(run_with_lease(self.db, name, work), name=f"source:{name}")
             for name, desk in self.desks.items():
-                group.create_task(desk.serve(self._service.handle), name=f"desk:{name}")
+                group.create_task(self._serve(desk), name=f"desk:{name}")
             group.create_task(self.relay.run(), name="relay")
             group.create_task(self._tick(), name="timers")
             self.ready.set()
             log.info("Patron Desk is running: sources %s; desks %s", sorted(self.sources), sorted(self.desks))
 
+    async def _serve(self, desk: StaffDesk) -> None:
+        """Run a desk; its health is "ok" while it serves."""
+        part = f"desk:{desk.desk}"
+        self.health.set(part, "ok")
+        try:
+            await desk.serve(self._service.handle)
+        finally:
+            self.health.set(part, "stopped")
+
     async def _pump(self, source: SourceAdapter) -> None:
         """Feed one pull source into ingest; on an outage wait and resume from the stored cursor."""
         retry = Reconnector()
+        part = f"source:{source.source}"
         while True:
             started = asyncio.get_running_loop().time()
             try:
                 cursor = await self._service.cursor(source.source)
+                self.health.set(part, "ok")
                 async for mention, after in source.mentions(cursor):
                     await self._service.ingest(source.source, mention, after)
                     retry.connected_for(asyncio.get_running_loop().time() - started)
                 return
             except AdapterConfigError as exc:
                 log.error("source %s stopped: %s", source.source, exc)
+                self.health.set(part, "off: settings refused")
                 return
             except TransientError as exc:
                 wait = retry.failed(retry_after=exc.retry_after)
+                metrics.ERRORS.labels(source.source, type(exc).__name__).inc()
+                self.health.set(part, f"retrying after {type(exc).__name__}")
                 log.warning("source %s: %s; retrying in %.1fs", source.source, type(exc).__name__, wait)
                 await asyncio.sleep(wait)
 
@@ -221,19 +238,30 @@ class PatronDesk:
 
     async def _start_http(self) -> None:
         routes = [r for part in (*self.sources.values(), *self.desks.values()) for r in _routes(part)]
-        if not routes:
-            return
-        from aiohttp import web
+        started = await http.start(
+            self.settings.HTTP_HOST,
+            self.settings.HTTP_PORT,
+            routes,
+            health=self._health,
+            metrics=self._metrics,
+        )
+        if started is None and routes:
+            self.health.set("http", "off: port in use")
+        if started is not None:
+            self._runner, self.http_port = started
 
-        app = web.Application(client_max_size=1024 * 1024)
-        for method, path, handler in routes:
-            app.router.add_route(method, path, handler)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.settings.HTTP_HOST, self.settings.HTTP_PORT)
-        await site.start()
-        self.http_port = self._runner.addresses[0][1]
-        log.info("HTTP server on %s:%s", self.settings.HTTP_HOST, self.http_port)
+    async def _outbox(self) -> tuple[int, datetime | None, int]:
+        async with self.db.transaction() as session:
+            return await repo.outbox_summary(session)
+
+    async def _health(self) -> tuple[int, dict[str, object]]:
+        depth, oldest, failed = await self._outbox()
+        age = (self.clock() - oldest).total_seconds() if oldest else 0.0
+        return self.health.report({"pending": depth, "oldest_seconds": round(age, 1), "failed": failed})
+
+    async def _metrics(self) -> bytes:
+        depth, oldest, failed = await self._outbox()
+        return metrics.render(depth=depth, oldest=oldest, failed=failed, now=self.clock())
 
     async def wait_idle(self, within: float = 10.0) -> None:
         """Wait until the outbox has nothing pending (tests and the demo)."""
@@ -245,7 +273,13 @@ class PatronDesk:
                 await asyncio.sleep(0.02)
 
     async def aclose(self) -> None:
-        """Stop tasks, then close desks, sources, clients and the database (reverse of start)."""
+        """Stop tasks, then close desks, sources, clients and the database (reverse of start).
+
+        In-flight work finishes first: the relay completes the attempt it is making, and running
+        transactions commit, before the tasks are cancelled.
+        """
+        if hasattr(self, "relay"):
+            await self.relay.stop()
         await self.db.quiesce()
         if self._main is not None:
             self._main.cancel()

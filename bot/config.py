@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     HTTP_PORT: int = Field(default=8080, ge=0, le=65535)
     CONSOLE_DESK: Literal["auto", "on", "off"] = "auto"
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    LOG_FORMAT: Literal["text", "json"] = "text"
 
     SLACK_BOT_TOKEN: str = ""
     SLACK_APP_TOKEN: str = ""

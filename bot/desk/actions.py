@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func
 
+from bot import metrics
 from bot.desk import transitions
 from bot.desk.views import mention_from_row, ticket_view
 from bot.errors import PermanentError
@@ -73,6 +74,7 @@ async def change(service: DeskService, action: Claim | Release | Resolve | Ignor
         if won:
             await service.record_change(session, row, actor=me.key, action=verb, now=now)
     view = ticket_view(row, service.directory)
+    metrics.ACTIONS.labels(verb, "won" if won else "refused").inc()
     if won:
         return ActionResult(True, f"{past} #{row.id}.", view, changed=True)
     return ActionResult(False, why_not(service, verb, row, me), view)
@@ -142,6 +144,7 @@ async def reply(service: DeskService, action: Reply) -> ActionResult:
                 session, row, actor=me.key, action="reply", now=now, detail={"chars": len(text)}
             )
     view = ticket_view(row, service.directory)
+    metrics.ACTIONS.labels("reply", "won" if won else "refused").inc()
     if won:
         service.wake(row.source)
         return ActionResult(True, f"Reply to #{row.id} queued for {row.source}.", view, changed=True)

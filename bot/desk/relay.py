@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import metrics
 from bot.adapters.base import SourceAdapter
 from bot.backoff import Backoff
 from bot.desk import transitions
@@ -53,6 +54,9 @@ class Relay:
         self.policy = policy or Backoff(base=1.0, cap=300.0)
         self.poll_seconds = poll_seconds
         self._events: dict[str, asyncio.Event] = {}
+        self._stopping = False
+        self._busy = 0
+        self._idle = asyncio.Event()
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -88,13 +92,30 @@ class Relay:
             due = await repo.due_outbox(session, target=target, now=self.clock())
         attempted = 0
         for row in due:
+            if self._stopping:
+                break
             now = self.clock()
             async with self.db.transaction() as session:
                 if not await repo.lease(session, row.id, now=now, until=now + LEASE):
                     continue  # another worker took it
-            await self._attempt(row)
+            self._busy += 1
+            self._idle.clear()
+            try:
+                await self._attempt(row)
+            finally:
+                self._busy -= 1
+                if self._busy == 0:
+                    self._idle.set()
             attempted += 1
         return attempted
+
+    async def stop(self, within: float = 10.0) -> None:
+        """Take no new rows; wait (up to ``within`` seconds) for attempts under way to finish."""
+        self._stopping = True
+        if self._busy:
+            with suppress(TimeoutError):
+                async with asyncio.timeout(within):
+                    await self._idle.wait()
 
     async def _attempt(self, row: OutboxRow) -> None:
         try:
@@ -102,10 +123,13 @@ class Relay:
         except asyncio.CancelledError:
             raise
         except TransientError as exc:
+            metrics.ERRORS.labels(row.target, type(exc).__name__).inc()
             await self._retry(row, f"{type(exc).__name__}", retry_after=exc.retry_after)
         except PermanentError as exc:
+            metrics.ERRORS.labels(row.target, type(exc).__name__).inc()
             await self._permanent(row, exc)
         except Exception as exc:
+            metrics.ERRORS.labels(row.target, "unexpected").inc()
             log.error(
                 "outbox row %s (%s for %s) failed: %s", row.id, row.kind, row.target, type(exc).__name__
             )
@@ -153,6 +177,7 @@ class Relay:
             return
         view = ticket_view(mention, self.service.directory)
         ref = await desk.post_card(view, channel=channel, dedupe_key=row.dedupe_key, retry=row.attempts > 0)
+        metrics.POSTED.labels(row.target).inc()
         async with self.db.transaction() as session:
             session.add(
                 CardRow(mention_id=mention.id, desk=ref.desk, channel=ref.channel, message_id=ref.message_id)
@@ -217,6 +242,7 @@ class Relay:
             return
         text = json.loads(row.payload)["text"]
         ref = await source.reply(mention_from_row(mention), text, idempotency_key=row.dedupe_key)
+        metrics.REPLIED.labels(row.target).inc()
         now = self.clock()
         async with self.db.transaction() as session:
             fresh = await repo.get_mention(session, mention.id)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import metrics
 from bot.adapters.base import Ingest
 from bot.desk import actions, rota_actions, transitions
 from bot.desk.directory import Directory
@@ -127,7 +128,9 @@ class DeskService:
             return mention_id
 
         mention_id = await self.db.write(work)
-        if mention_id is not None:
+        if mention_id is not None and decision is not None:
+            metrics.INGESTED.labels(source).inc()
+            metrics.ROUTED.labels(decision.role, str(decision.queued).lower()).inc()
             log.info("ingested mention %s from %s", mention_id, source)
             for target in (*self.desks, source):
                 self.wake(target)

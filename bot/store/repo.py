@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -267,3 +267,15 @@ async def mark(session: AsyncSession, *, kind: str, key: str, now: datetime) -> 
     stmt = _insert(conn.dialect.name, MarkRow).values(kind=kind, key=key, at=now)
     result = await conn.execute(stmt.on_conflict_do_nothing(index_elements=["kind", "key"]))
     return bool(result.rowcount == 1)
+
+
+async def outbox_summary(session: AsyncSession) -> tuple[int, datetime | None, int]:
+    """Pending rows, when the oldest pending row was created, and rows parked as failed."""
+    pending = OutboxRow.state == "pending"
+    depth, oldest = (
+        await session.execute(select(func.count(), func.min(OutboxRow.created_at)).where(pending))
+    ).one()
+    failed = (await session.execute(select(func.count()).where(OutboxRow.state == "failed"))).scalar_one()
+    if oldest is not None and oldest.tzinfo is None:  # min() bypasses the column type on SQLite
+        oldest = datetime.fromisoformat(str(oldest)).replace(tzinfo=UTC)
+    return int(depth), oldest, int(failed)

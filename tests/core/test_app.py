@@ -22,6 +22,7 @@ def settings(tmp_path: Path) -> Settings:
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/app.db",
         RULES_FILE=rules,
         CONSOLE_DESK="off",
+        HTTP_PORT=0,
     )
 
 
