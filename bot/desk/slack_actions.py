@@ -1,0 +1,316 @@
+"""Bolt listeners of the staff desk: every click is acked first, then turned into a StaffAction.
+
+Listeners stay small (bolt runs with ``process_before_response``, so the ack leaves when the listener
+returns): they ack, parse with the pure ``parse_*`` functions below, and hand the slow part (the
+service, views.open, the ephemeral answer) to a task. Nothing here changes state by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from bot.desk.base import OnAction
+from bot.desk.slack_cards import CLAIM, IGNORE, OPEN, REASSIGN, RELEASE, REPLY, RESOLVE, notice_text
+from bot.desk.slack_cards import parse_button_value as parse_value
+from bot.desk.slack_modal import (
+    CONFIRM_VIEW,
+    REASSIGN_VIEW,
+    REPLY_VIEW,
+    ReplyDraft,
+    check_reply,
+    parse_metadata,
+    preview_view,
+    read_reassign,
+    read_reply,
+    reassign_view,
+    reply_view,
+)
+from bot.errors import PatronDeskError
+from bot.models import (
+    ActionResult,
+    Claim,
+    DeskQuery,
+    Ignore,
+    Reassign,
+    Release,
+    Reply,
+    Resolve,
+    RotaCommand,
+    StaffAction,
+    StaffRef,
+    Visibility,
+)
+from bot.slack_client import SlackClient
+
+log = logging.getLogger(__name__)
+
+SIMPLE: dict[str, type[Claim | Release | Resolve | Ignore]] = {
+    CLAIM: Claim,
+    RELEASE: Release,
+    RESOLVE: Resolve,
+    IGNORE: Ignore,
+}
+REPLY_HAS_VISIBILITY = "visibility" in {f.name for f in dataclasses.fields(Reply)}
+GROUP_TTL = 60.0
+READY_WAIT = 2.5
+Ack = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Click:
+    """One button press on a card: who, which action, which mention, where."""
+
+    actor: StaffRef
+    action_id: str
+    mention_id: int
+    value: dict[str, Any]
+    channel: str
+    trigger_id: str
+
+
+def parse_actor(user: dict[str, Any]) -> StaffRef:
+    """The staff member in an interaction payload's ``user``."""
+    return StaffRef("slack", str(user.get("id", "")), str(user.get("name") or user.get("username") or ""))
+
+
+def parse_click(body: dict[str, Any]) -> Click | None:
+    """A ``block_actions`` payload as a Click; None when it is not one of our buttons."""
+    actions = body.get("actions") or []
+    if not actions or not isinstance(actions[0], dict) or not isinstance(body.get("user"), dict):
+        return None
+    value = parse_value(actions[0].get("value"))
+    if value is None:
+        return None
+    container = body.get("container") or {}
+    channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
+    return Click(
+        actor=parse_actor(body["user"]),
+        action_id=str(actions[0].get("action_id", "")),
+        mention_id=value["m"],
+        value=value,
+        channel=str(channel),
+        trigger_id=str(body.get("trigger_id", "")),
+    )
+
+
+def reply_action(draft: ReplyDraft, actor: StaffRef) -> Reply:
+    """The Reply for a confirmed draft (with the chosen visibility when the model carries one)."""
+    fields: dict[str, Any] = {"mention_id": draft.mention_id, "actor": actor, "text": draft.text}
+    if (
+        REPLY_HAS_VISIBILITY
+        and draft.choose_visibility
+        and draft.visibility in Visibility.__members__.values()
+    ):
+        fields["visibility"] = Visibility(draft.visibility)
+    return Reply(**fields)
+
+
+class TaskSet:
+    """Background tasks a desk owns: errors logged by type (never payloads), cancelled on close."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        """Run ``coro`` in the background."""
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("slack task %s failed: %s", task.get_name(), type(task.exception()).__name__)
+
+    async def idle(self) -> None:
+        """Wait until no task is running (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Cancel whatever is left."""
+        for task in list(self._tasks):
+            task.cancel()
+        await self.idle()
+
+
+class SlackActions:
+    """Registers the desk's listeners on the shared bolt app and answers every click."""
+
+    def __init__(
+        self, client: SlackClient, *, staff_channel: str, managers: frozenset[str], manager_group: str
+    ) -> None:
+        self.client = client
+        self.staff_channel = staff_channel
+        self.managers = managers
+        self.manager_group = manager_group
+        self.tasks = TaskSet()
+        self.on_action: OnAction | None = None
+        self.ready = asyncio.Event()
+        self._group: tuple[float, frozenset[str]] | None = None
+
+    def register(self) -> None:
+        """Attach the listeners (exact action ids, callback ids and commands)."""
+        app = self.client.app
+        for action_id in SIMPLE:
+            app.action(action_id)(self._simple)
+        app.action(REPLY)(self._reply_open)
+        app.action(REASSIGN)(self._reassign_open)
+        app.action(OPEN)(self._link)
+        app.view(REPLY_VIEW)(self._reply_submitted)
+        app.view(CONFIRM_VIEW)(self._reply_confirmed)
+        app.view(REASSIGN_VIEW)(self._reassign_submitted)
+        app.command("/rota")(self._rota)
+        app.command("/desk")(self._desk)
+
+    # --- listeners: ack first, then a task ------------------------------------------------------
+
+    async def _simple(self, ack: Ack, body: dict[str, Any]) -> None:
+        await ack()
+        click = parse_click(body)
+        if click is not None and click.action_id in SIMPLE:
+            action = SIMPLE[click.action_id](click.mention_id, click.actor)
+            self.tasks.spawn(self.run(action, click.channel), f"slack:{click.action_id}")
+
+    async def _link(self, ack: Ack) -> None:
+        await ack()  # the URL button opens the post in the browser; Slack still wants the ack
+
+    async def _reply_open(self, ack: Ack, body: dict[str, Any]) -> None:
+        await ack()
+        click = parse_click(body)
+        if click is None:
+            return
+        platform, visibility = str(click.value.get("p", "")), str(click.value.get("v", ""))
+        choose = REPLY_HAS_VISIBILITY and platform == "mastodon"
+        draft = ReplyDraft(click.mention_id, platform, visibility, click.channel, choose_visibility=choose)
+        # views.open right away: the trigger id dies 3 s after the click, so no service call first
+        self.tasks.spawn(self._open_view(click, reply_view(draft)), "slack:views.open")
+
+    async def _reassign_open(self, ack: Ack, body: dict[str, Any]) -> None:
+        await ack()
+        click = parse_click(body)
+        if click is not None:
+            view = reassign_view(click.mention_id, channel=click.channel)
+            self.tasks.spawn(self._open_view(click, view), "slack:views.open")
+
+    async def _reply_submitted(self, ack: Ack, view: dict[str, Any]) -> None:
+        draft, errors = read_reply(view)
+        if draft is None:
+            await ack(response_action="errors", errors=errors)
+        else:
+            await ack(response_action="push", view=preview_view(draft))
+
+    async def _reply_confirmed(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        await ack(response_action="clear")
+        draft = parse_metadata(view.get("private_metadata"))
+        actor = parse_actor(body.get("user") or {})
+        if draft is None or check_reply(draft.text, draft.platform) is not None:
+            self.tasks.spawn(
+                self.say(draft.channel if draft else "", actor, "That reply was not sent."), "slack:say"
+            )
+            return
+        self.tasks.spawn(self.run(reply_action(draft, actor), draft.channel), "slack:reply")
+
+    async def _reassign_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        choice, errors = read_reassign(view)
+        if choice is None:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack(response_action="clear")
+        action = Reassign(choice.mention_id, parse_actor(body.get("user") or {}), choice.role, choice.person)
+        self.tasks.spawn(self.run(action, choice.channel), "slack:reassign")
+
+    async def _rota(self, ack: Ack, command: dict[str, Any]) -> None:
+        await ack()
+        self.tasks.spawn(self._command(command, rota=True), "slack:/rota")
+
+    async def _desk(self, ack: Ack, command: dict[str, Any]) -> None:
+        await ack()
+        self.tasks.spawn(self._command(command, rota=False), "slack:/desk")
+
+    # --- the slow part --------------------------------------------------------------------------
+
+    async def _command(self, command: dict[str, Any], *, rota: bool) -> None:
+        actor = StaffRef("slack", str(command.get("user_id", "")), str(command.get("user_name", "")))
+        text = str(command.get("text", ""))
+        action: StaffAction
+        if rota:
+            action = RotaCommand(actor, text, is_manager=await self.is_manager(actor.user_id))
+        else:
+            action = DeskQuery(actor, text)
+        result = await self.dispatch(action)
+        url, channel = str(command.get("response_url", "")), str(command.get("channel_id", ""))
+        await self.answer(url, channel, actor, notice_text(result.message, result.extra))
+
+    async def run(self, action: StaffAction, channel: str) -> None:
+        """Hand ``action`` to the service and tell the actor what happened (ephemeral)."""
+        result = await self.dispatch(action)
+        if result.message:
+            await self.say(channel, action.actor, notice_text(result.message, result.extra))
+
+    async def dispatch(self, action: StaffAction) -> ActionResult:
+        """The service's answer; a crash or a desk that is not serving yet becomes a polite no."""
+        if not self.ready.is_set():
+            try:
+                await asyncio.wait_for(self.ready.wait(), READY_WAIT)
+            except TimeoutError:
+                return ActionResult(False, "Patron Desk is starting up; try again in a moment.")
+        assert self.on_action is not None
+        try:
+            return await self.on_action(action)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("slack %s failed: %s", type(action).__name__, type(exc).__name__)
+            return ActionResult(False, "Something went wrong on our side; nothing changed. Try again.")
+
+    async def _open_view(self, click: Click, view: dict[str, Any]) -> None:
+        try:
+            await self.client.call("views_open", trigger_id=click.trigger_id, view=view)
+        except PatronDeskError as exc:
+            log.warning("views.open failed: %s", exc)
+            await self.say(
+                click.channel, click.actor, "Slack did not open the form in time; press the button again."
+            )
+
+    async def say(self, channel: str, who: StaffRef, text: str) -> None:
+        """An ephemeral message to one person (the staff channel when the payload had none)."""
+        try:
+            await self.client.call(
+                "chat_postEphemeral", channel=channel or self.staff_channel, user=who.user_id, text=text
+            )
+        except PatronDeskError as exc:
+            log.warning("ephemeral answer failed: %s", exc)
+
+    async def answer(self, response_url: str, channel: str, who: StaffRef, text: str) -> None:
+        """Answer a slash command privately, through its response_url when there is one."""
+        if not response_url:
+            await self.say(channel, who, text)
+            return
+        try:
+            await self.client.respond(response_url, {"response_type": "ephemeral", "text": text})
+        except PatronDeskError as exc:
+            log.warning("slash command answer failed: %s", exc)
+
+    async def is_manager(self, user_id: str) -> bool | None:
+        """True for SLACK_MANAGERS and SLACK_MANAGER_GROUP members; otherwise None, so the service
+        falls back to the staff table's manager flag (and denies when the caller is unknown)."""
+        if user_id in self.managers:
+            return True
+        if not self.manager_group:
+            return None
+        now = time.monotonic()
+        if self._group is None or now - self._group[0] > GROUP_TTL:
+            try:
+                data = await self.client.call("usergroups_users_list", usergroup=self.manager_group)
+            except PatronDeskError as exc:
+                log.warning("manager group lookup failed (%s): the staff table decides", exc)
+                return None
+            self._group = (now, frozenset(str(u) for u in data.get("users") or ()))
+        return True if user_id in self._group[1] else None

@@ -1,0 +1,314 @@
+"""Pure Block Kit rendering of cards and digests, with patron text made harmless.
+
+Patron text is escaped (``& < >``), cannot ping (``<!channel>``, ``@here``, ``<@U…>``, link labels),
+has bidi overrides and control characters replaced, and is cut on grapheme boundaries so every block
+stays under Slack's limits, counted in UTF-16 code units (never fewer than Slack counts).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import grapheme
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ConfirmObject,
+    ContextBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    PlainTextObject,
+    SectionBlock,
+)
+
+from bot.desk.cards import source_name
+from bot.models import StaffRef, Status, TicketView, Visibility
+
+SECTION_LIMIT = 3000
+HEADER_LIMIT = 150
+CONTEXT_LIMIT = 2000
+MAX_BLOCKS = 50
+DIGEST_ITEMS = 40
+ELLIPSIS = "…"
+
+CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN = (
+    "pd_claim",
+    "pd_reply",
+    "pd_resolve",
+    "pd_release",
+    "pd_reassign",
+    "pd_ignore",
+    "pd_open",
+)
+ACTION_IDS = (CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN)
+CARD_EVENT = "patron_desk_card"
+
+OPEN_STATES = frozenset({Status.NEW, Status.ROUTED, Status.POSTED, Status.QUEUED, Status.ESCALATED})
+STATUS_ICON = {
+    Status.NEW: "🆕",
+    Status.ROUTED: "🆕",
+    Status.POSTED: "🆕",
+    Status.QUEUED: "⏳",
+    Status.ESCALATED: "🔥",
+    Status.CLAIMED: "✋",
+    Status.REPLIED: "💬",
+    Status.RESOLVED: "✅",
+    Status.IGNORED: "🙈",
+}
+
+_REPLACE = {cp: "\ufffd" for cp in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
+_REPLACE |= {cp: "\ufffd" for cp in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
+_REPLACE |= {ord("\n"): "\n", ord("\t"): " ", 0x2028: "\n", 0x2029: "\n"}
+_BROADCAST = re.compile(r"@(?=(?:here|channel|everyone|group)\b)", re.IGNORECASE)
+_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,30}$")
+_URL = re.compile(r"^https?://[^\s<>|\x00-\x1f\x7f]{1,2900}$")
+
+
+def utf16_len(text: str) -> int:
+    """Length as Slack's limits count it (UTF-16 code units), never less than the code points."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def safe_text(text: str, limit: int, *, mrkdwn: bool = True) -> str:
+    """Untrusted (patron) text made safe for Slack and cut to ``limit`` UTF-16 units.
+
+    Control and bidi-override characters become U+FFFD, broadcast words get a zero-width space after
+    the ``@``, ``& < >`` are escaped for mrkdwn (plain text has no markup to escape), and a cut falls
+    on a grapheme boundary and ends with an ellipsis.
+    """
+    head = text[: limit + 2]  # each code point costs >= 1 unit, so this is enough to decide
+    complete = len(head) == len(text)
+    head = _BROADCAST.sub("@\u200b", head.translate(_REPLACE))
+    pieces = (_escape(c) if mrkdwn else c for c in grapheme.graphemes(head))
+    return _take(pieces, limit, complete=complete)
+
+
+def fit(text: str, limit: int) -> str:
+    """Our own markup cut to ``limit`` units on a grapheme boundary (a guard; budgets avoid it)."""
+    if utf16_len(text) <= limit:
+        return text
+    return _take(grapheme.graphemes(text[: limit + 2]), limit, complete=False)
+
+
+def _escape(cluster: str) -> str:
+    return "".join(_ESCAPES.get(ch, ch) for ch in cluster)
+
+
+def _take(pieces: Iterable[str], limit: int, *, complete: bool) -> str:
+    budget, used, fits_at = limit - len(ELLIPSIS), 0, 0
+    out: list[str] = []
+    for piece in pieces:
+        used += utf16_len(piece)
+        if used > limit:
+            return "".join(out[:fits_at]) + ELLIPSIS
+        out.append(piece)
+        if used <= budget:
+            fits_at = len(out)
+    return "".join(out) if complete else "".join(out[:fits_at]) + ELLIPSIS
+
+
+def safe_url(url: str | None, *, limit: int = 1500) -> str | None:
+    """An http(s) URL that cannot break out of ``<url|label>`` markup (escaped for it), or None."""
+    if not url or len(url) > limit or not _URL.match(url):
+        return None
+    return url.replace("&", "&amp;")
+
+
+def staff_mention(ref: StaffRef) -> str | None:
+    """``<@U…>`` for a Slack staff identity (trusted, from the staff table); None for others."""
+    if ref.desk == "slack" and _SLACK_USER.match(ref.user_id):
+        return f"<@{ref.user_id}>"
+    return None
+
+
+def people(names: Sequence[str], refs: Sequence[StaffRef], *, most: int = 8) -> str:
+    """Staff names, with a ping for those the staff table links to a Slack user."""
+    by_name = {ref.display: staff_mention(ref) for ref in refs if staff_mention(ref)}
+    shown = [by_name.get(name) or safe_text(name, 80) for name in names[:most]]
+    if len(names) > most:
+        shown.append(f"{len(names) - most} more")
+    return ", ".join(shown) or "nobody"
+
+
+def button_value(mention_id: int, **extra: str) -> str:
+    """The JSON value every button carries: ``{"m": mention_id, ...}``."""
+    return json.dumps({"m": mention_id, **extra}, separators=(",", ":"))
+
+
+def parse_button_value(value: str | None) -> dict[str, Any] | None:
+    """The button's JSON value, or None when it is not ours (no positive integer ``m``)."""
+    try:
+        data = json.loads(value or "")
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or type(data.get("m")) is not int or data["m"] <= 0:
+        return None
+    return data
+
+
+def fallback_text(view: TicketView) -> str:
+    """Notification text: no patron text (it would show in push notifications and bypass blocks)."""
+    return f"#{view.mention_id} from {source_name(view.source)} for {view.role}: {view.status.value}"
+
+
+def card_blocks(view: TicketView) -> list[dict[str, Any]]:
+    """The whole card as Block Kit dicts: header, author, text, routing, status, buttons."""
+    blocks: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text=_header(view), emoji=True)),
+        _mrkdwn(_author(view)),
+        _mrkdwn(_body(view)),
+        ContextBlock(elements=[_md(_routing(view), CONTEXT_LIMIT)]),
+        _mrkdwn(_status(view)),
+    ]
+    if view.note:
+        blocks.append(ContextBlock(elements=[_md(safe_text(view.note, 1000), CONTEXT_LIMIT)]))
+    buttons = _buttons(view)
+    if buttons:
+        blocks.append(ActionsBlock(block_id=f"pd_actions_{view.mention_id}", elements=buttons))
+    return [block.to_dict() for block in blocks]
+
+
+def _md(text: str, limit: int = SECTION_LIMIT) -> MarkdownTextObject:
+    return MarkdownTextObject(text=fit(text, limit), verbatim=True)
+
+
+def _mrkdwn(text: str) -> SectionBlock:
+    return SectionBlock(text=_md(text))
+
+
+def _header(view: TicketView) -> str:
+    icon = STATUS_ICON.get(view.status, "")
+    text = f"{icon} #{view.mention_id} · {source_name(view.source)} · {view.role}"
+    return safe_text(text, HEADER_LIMIT, mrkdwn=False)
+
+
+def _author(view: TicketView) -> str:
+    name = safe_text(view.author_name, 200) if view.author_name else ""
+    handle = safe_text(view.author_handle, 200) if view.author_handle else ""
+    who = f"*{name}* ({handle})" if name and handle and name != handle else f"*{name or handle or 'unknown'}*"
+    parts = [who, f"on {source_name(view.source)}"]
+    if view.visibility is Visibility.DIRECT:
+        parts.append(":lock: *private message*, answered privately")
+    elif view.visibility is not Visibility.PUBLIC:
+        parts.append(f"_{view.visibility.value}_")
+    url = safe_url(view.url)
+    if url:
+        parts.append(f"<{url}|open the post>")
+    return " · ".join(parts)
+
+
+def _body(view: TicketView) -> str:
+    cw = f"*CW:* {safe_text(view.content_warning, 300)}\n" if view.content_warning else ""
+    room = SECTION_LIMIT - utf16_len(cw)
+    text = safe_text(view.text, room) if view.text.strip() else "_(no text)_"
+    return cw + text
+
+
+def _routing(view: TicketView) -> str:
+    duty = people(view.on_duty, view.on_duty_refs)
+    rule = safe_text(view.rule, 200)
+    reason = safe_text(view.reason, 400)
+    return f"Rule *{rule}* → role *{safe_text(view.role, 100)}* · on duty: {duty} · {reason}"
+
+
+def _status(view: TicketView) -> str:
+    who = people([view.assignee], view.assignee_refs) if view.assignee else "someone"
+    match view.status:
+        case Status.QUEUED if view.queued_until is not None:
+            stamp = int(view.queued_until.timestamp())
+            line = (
+                f"Queued: nobody on duty until <!date^{stamp}^{{date_short_pretty}} {{time}}|the next shift>"
+            )
+        case Status.QUEUED:
+            line = "Queued: nobody on duty until the next shift"
+        case Status.ESCALATED:
+            line = "Escalated: still unclaimed past its time"
+        case Status.CLAIMED:
+            line = f"Claimed by {who}"
+        case Status.REPLIED:
+            line = _replied(view, who)
+        case Status.RESOLVED:
+            line = f"Resolved{f' by {who}' if view.assignee else ''}"
+        case Status.IGNORED:
+            line = "Ignored: no answer needed"
+        case _:
+            line = "Open: waiting for someone to claim it"
+    return f"*Status:* {line}"
+
+
+def _replied(view: TicketView, who: str) -> str:
+    by = safe_text(view.replied_by, 80) if view.replied_by else who
+    url = safe_url(view.reply_url)
+    link = f" · <{url}|see the published reply>" if url else " · publishing…"
+    said = safe_text(view.reply_text or "", 1000)
+    return f"Replied by {by}{link}\n{said}"
+
+
+def _button(
+    label: str, action_id: str, value: str, style: str | None = None, confirm: ConfirmObject | None = None
+) -> ButtonElement:
+    text = PlainTextObject(text=label, emoji=True)
+    return ButtonElement(text=text, action_id=action_id, value=value, style=style, confirm=confirm)
+
+
+def _buttons(view: TicketView) -> list[ButtonElement]:
+    m = view.mention_id
+    value = button_value(m)
+    if view.status in (Status.RESOLVED, Status.IGNORED):
+        return []
+    out: list[ButtonElement] = []
+    if view.status in OPEN_STATES:
+        out.append(_button("Claim", CLAIM, value, "primary"))
+    if view.can_reply:
+        out.append(_button("Reply", REPLY, button_value(m, p=view.source, v=view.visibility.value)))
+    else:
+        if view.url and safe_url(view.url, limit=3000):
+            out.append(ButtonElement(text="Open link", action_id=OPEN, url=view.url, value=value))
+        out.append(_button("Mark handled", RESOLVE, value))
+    if view.status in (Status.CLAIMED, Status.REPLIED) and view.can_reply:
+        out.append(_button("Resolve", RESOLVE, value))
+    if view.status in (Status.CLAIMED, Status.REPLIED):
+        out.append(_button("Release", RELEASE, value))
+    out.append(_button("Reassign", REASSIGN, value))
+    sure = ConfirmObject(
+        title="Ignore this mention?", text=f"#{m} closes without an answer.", confirm="Ignore"
+    )
+    out.append(_button("Ignore", IGNORE, value, "danger", sure))
+    return out
+
+
+def digest_blocks(views: Sequence[TicketView], *, total: int, done: bool = False) -> list[dict[str, Any]]:
+    """A burst digest: how many mentions are waiting for a card, the first ones with a Claim button.
+
+    ``views`` are the mentions still waiting; ``total`` counts the whole burst so far.
+    """
+    if done or not views:
+        head = f"📥 Burst of {total} mentions: every card is posted"
+        note = "Each mention has its own card below with all its buttons."
+    else:
+        head = f"📥 Burst: {len(views)} of {total} mentions still waiting for their card"
+        note = "Cards follow at Slack's pace (about one a second). Claim from here to get ahead."
+    blocks: list[Block] = [
+        HeaderBlock(text=PlainTextObject(text=safe_text(head, HEADER_LIMIT, mrkdwn=False))),
+        _mrkdwn(note),
+    ]
+    if not done:
+        for view in views[:DIGEST_ITEMS]:
+            line = f"*#{view.mention_id}* · {source_name(view.source)} · {safe_text(view.role, 60)} — "
+            line += safe_text(view.author_handle or view.author_name, 80) + ": " + safe_text(view.text, 160)
+            claim = _button("Claim", CLAIM, button_value(view.mention_id))
+            blocks.append(SectionBlock(text=_md(line), accessory=claim))
+        if len(views) > DIGEST_ITEMS:
+            blocks.append(ContextBlock(elements=[_md(f"…and {len(views) - DIGEST_ITEMS} more waiting.")]))
+    return [block.to_dict() for block in blocks]
+
+
+def notice_text(message: str, extra: Sequence[str] = (), *, limit: int = 3900) -> str:
+    """An answer for one staff member (ephemeral): the service's words, made safe and cut."""
+    lines = [message, *extra]
+    return safe_text("\n".join(line for line in lines if line), limit) or "Done."

@@ -1,0 +1,54 @@
+"""Fixtures for the Slack tests: the loopback emulator, a shared client, a desk with a fake service."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from slack_emulator import SlackEmulator
+from slack_helpers import (
+    ALICE,
+    BOB,
+    CAROL,
+    COMMUNITY,
+    OTHER,
+    STAFF,
+    FakeService,
+    Served,
+    make_client,
+    serving,
+)
+
+from bot.desk.slack import SlackDesk
+from bot.slack_client import SlackClient
+
+
+@pytest.fixture
+async def emu() -> AsyncIterator[SlackEmulator]:
+    emulator = await SlackEmulator().start()
+    for channel in (STAFF, COMMUNITY, OTHER):
+        emulator.add_channel(channel)
+    emulator.add_user(ALICE, "alice", "Alice Archer")
+    emulator.add_user(BOB, "bob", "Bob Binder")
+    emulator.add_user(CAROL, "carol", "Carol Cataloguer")
+    try:
+        yield emulator
+    finally:
+        await emulator.close()
+
+
+@pytest.fixture
+async def client(emu: SlackEmulator) -> AsyncIterator[SlackClient]:
+    shared = make_client(emu)
+    try:
+        yield shared
+    finally:
+        await shared.aclose()
+
+
+@pytest.fixture
+async def served(client: SlackClient, emu: SlackEmulator) -> AsyncIterator[Served]:
+    desk = SlackDesk(client, staff_channel=STAFF, managers=(ALICE,), manager_group="S0MANAGERS")
+    emu.usergroups["S0MANAGERS"] = [CAROL]
+    async with serving(desk, FakeService(), emu) as running:
+        yield running
