@@ -26,12 +26,20 @@ class Status(StrEnum):
 
 
 class Visibility(StrEnum):
-    """Who can see the patron's post; a reply keeps the same visibility."""
+    """Who can see the patron's post; a reply keeps the same visibility or a narrower one."""
 
     PUBLIC = "public"
     UNLISTED = "unlisted"
     PRIVATE = "private"
     DIRECT = "direct"
+
+
+NARROWNESS = (Visibility.PUBLIC, Visibility.UNLISTED, Visibility.PRIVATE, Visibility.DIRECT)
+
+
+def narrower(a: Visibility, b: Visibility) -> Visibility:
+    """The more private of two visibilities."""
+    return max(a, b, key=NARROWNESS.index)
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,11 +165,15 @@ class Release:
 
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """Publish ``text`` on the patron's platform as a reply to the mention."""
+    """Publish ``text`` on the patron's platform as a reply to the mention.
+
+    ``visibility`` may narrow who sees the reply (Mastodon); it is never wider than the patron's post.
+    """
 
     mention_id: int
     actor: StaffRef
     text: str
+    visibility: Visibility | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -38,7 +38,7 @@ from bot.adapters.wire import JsonResponse, pause_after, retrying, utc_now
 from bot.backoff import Backoff, Reconnector
 from bot.config import Settings
 from bot.errors import AdapterConfigError, PatronDeskError, TransientError
-from bot.models import Mention, ReplyRef
+from bot.models import Mention, ReplyRef, narrower
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +277,7 @@ class MastodonSource:
         The ``Idempotency-Key`` makes Mastodon return the first status for a retried key.
         """
         target = checked_target(to.reply_ref, text, self._instance.max_characters)
+        target = replace(target, visibility=narrower(target.visibility, to.visibility))
         ref = await self._api.post_status(reply_body(target, text), idempotency_key=idempotency_key)
         log.info("mastodon: replied to status %s with status %s", to.external_id, ref.external_id)
         return ref

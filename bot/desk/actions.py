@@ -130,6 +130,8 @@ async def reply(service: DeskService, action: Reply) -> ActionResult:
         if won:
             row = await service.row(session, row.id)
             payload = {"text": text, "by": me.key}
+            if action.visibility is not None:
+                payload["visibility"] = action.visibility.value
             key = f"reply:{row.id}:{row.version}"
             await repo.enqueue(
                 session,

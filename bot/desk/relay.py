@@ -12,6 +12,7 @@ import json
 import logging
 from collections.abc import Callable, Mapping
 from contextlib import suppress
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,7 +26,7 @@ from bot.desk import transitions
 from bot.desk.base import StaffDesk
 from bot.desk.views import mention_from_row, ticket_view
 from bot.errors import PermanentError, TransientError
-from bot.models import CardRef, StaffRef, Status
+from bot.models import CardRef, StaffRef, Status, Visibility, narrower
 from bot.store import repo
 from bot.store.tables import CardRow, MentionRow, OutboxRow, RoleRow
 
@@ -240,8 +241,11 @@ class Relay:
         if mention is None:
             await self._finish(row)
             return
-        text = json.loads(row.payload)["text"]
-        ref = await source.reply(mention_from_row(mention), text, idempotency_key=row.dedupe_key)
+        payload = json.loads(row.payload)
+        to = mention_from_row(mention)
+        if payload.get("visibility"):  # staff chose a narrower audience for the reply
+            to = replace(to, visibility=narrower(to.visibility, Visibility(payload["visibility"])))
+        ref = await source.reply(to, payload["text"], idempotency_key=row.dedupe_key)
         metrics.REPLIED.labels(row.target).inc()
         now = self.clock()
         async with self.db.transaction() as session:

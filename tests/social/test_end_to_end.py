@@ -184,3 +184,22 @@ async def test_deleted_mastodon_post_withdraws_its_card(tmp_path: Path, mastodon
         await app.wait_idle()
     last_card = console.printed.split("── #")[-1]
     assert "withdrawn by its author" in last_card and "555-0100" not in last_card
+
+
+async def test_staff_can_narrow_a_reply_but_never_widen_it(tmp_path: Path, mastodon: FakeMastodon) -> None:
+    from bot.models import Reply, StaffRef, Visibility
+
+    console = Console()
+    config = settings(tmp_path, MASTODON_URL=mastodon.url, MASTODON_ACCESS_TOKEN=mastodon_server.TOKEN)
+    async with PatronDesk(config, desks=[console.desk]) as app:
+        await wait_until(lambda: mastodon.hits_for("notifications"))
+        mastodon.add_mention("public question")
+        mastodon.add_mention("private question", visibility="direct")
+        await wait_until(lambda: "private question" in console.printed)
+        staff = StaffRef("console", "console", "console")
+        assert (await app.service.handle(Reply(1, staff, "Answered privately.", Visibility.DIRECT))).ok
+        assert (await app.service.handle(Reply(2, staff, "Still private.", Visibility.PUBLIC))).ok
+        await wait_until(lambda: len(mastodon.state.posted) == 2)
+        await app.wait_idle()
+    by_text = {p.body["status"].split(" ", 1)[1]: p.body["visibility"] for p in mastodon.state.posted}
+    assert by_text == {"Answered privately.": "direct", "Still private.": "direct"}
