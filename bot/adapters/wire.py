@@ -23,6 +23,9 @@ _FRACTION = re.compile(r"(\.\d{6})\d+")
 T = TypeVar("T")
 
 
+_ERROR_CODE = re.compile(r"[A-Z][A-Za-z]{2,40}")  # XRPC codes: ExpiredToken, RateLimitExceeded
+
+
 @dataclass(frozen=True, slots=True)
 class JsonResponse:
     """A vendor response reduced to what the adapters need: status, headers and decoded JSON."""
@@ -33,10 +36,14 @@ class JsonResponse:
 
     @property
     def error_code(self) -> str:
-        """The XRPC/REST ``error`` field of an error body, or ``""``."""
+        """The XRPC ``error`` code of an error body (``ExpiredToken``), or ``""``.
+
+        Only identifier-like codes are kept: free-text errors (Mastodon's "Validation failed: ...")
+        can quote what was posted, and this label ends up in logs and exception messages.
+        """
         if isinstance(self.body, Mapping):
             code = self.body.get("error")
-            if isinstance(code, str):
+            if isinstance(code, str) and _ERROR_CODE.fullmatch(code):
                 return code
         return ""
 
