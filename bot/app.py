@@ -22,6 +22,7 @@ from bot.adapters import DESKS, SOURCES
 from bot.adapters.base import AdapterDeps, SourceAdapter
 from bot.backoff import Reconnector
 from bot.config import Settings
+from bot.crashpoints import crash_point
 from bot.desk.base import StaffDesk
 from bot.desk.relay import Relay
 from bot.desk.service import DeskService
@@ -211,6 +212,7 @@ class PatronDesk:
                 cursor = await self._service.cursor(source.source)
                 self.health.set(part, "ok")
                 async for mention, after in source.mentions(cursor):
+                    crash_point("after_fetch")
                     await self._service.ingest(source.source, mention, after)
                     retry.connected_for(asyncio.get_running_loop().time() - started)
                 return
@@ -226,15 +228,16 @@ class PatronDesk:
                 await asyncio.sleep(wait)
 
     async def _tick(self) -> None:
-        """Run the timers every TIMER_SECONDS; a failing pass is logged and the next one runs."""
+        """Run the timers every TIMER_SECONDS, the first pass one interval after start (sources and
+        desks connect first); a failing pass is logged and the next one runs."""
         while True:
+            await asyncio.sleep(self.settings.TIMER_SECONDS)
             try:
                 await self.timers.tick()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 log.error("timer pass failed: %s", type(exc).__name__)
-            await asyncio.sleep(self.settings.TIMER_SECONDS)
 
     async def _start_http(self) -> None:
         routes = [r for part in (*self.sources.values(), *self.desks.values()) for r in _routes(part)]

@@ -29,7 +29,7 @@ async def test_healthz_and_metrics(tmp_path: Path) -> None:
         assert health.status_code == 200
         body = health.json()
         assert body["status"] == "ok" and body["parts"] == {"desk:test": "ok", "source:fake": "ok"}
-        assert body["outbox"]["pending"] == 0
+        assert body["outbox"] == {"pending": 0, "oldest_seconds": 0.0, "failed": 0}
         assert 'patron_desk_mentions_ingested_total{source="fake"}' in page
         assert 'patron_desk_staff_actions_total{action="claim",outcome="won"}' in page
         assert "patron_desk_outbox_depth 0.0" in page
