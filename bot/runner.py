@@ -36,6 +36,7 @@ def demo_settings(settings: Settings, *, feed_url: str, workdir: Path) -> Settin
             "ROTA_FILE": EXAMPLES / "rota.csv",
             "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'demo.db'}",
             "CONSOLE_DESK": "on",
+            "OPENING_HOURS": settings.OPENING_HOURS or "mon-fri 09:00-19:00; sat 10:00-16:00",
         }
     )
 

@@ -112,10 +112,14 @@ def _extend(found: list[tuple[str, datetime, datetime]], role: str, start: datet
         found.append((role, start, end))
 
 
-def format_gaps(found: list[tuple[str, datetime, datetime]]) -> str:
-    """One line per gap."""
+def format_gaps(found: list[tuple[str, datetime, datetime]], *, limit: int = 25) -> str:
+    """One line per gap (at most ``limit``, then a count of the rest)."""
     if not found:
         return "No gaps: every role is covered whenever the library is open."
     lines = [f"{len(found)} gap(s) in opening hours:"]
-    lines += [f"  {role}: {a:%a %d %b %H:%M}–{b:%H:%M}, nobody on duty" for role, a, b in found]
+    for role, a, b in found[:limit]:
+        end = "24:00" if b.date() > a.date() and b.time() == time(0) else f"{b:%H:%M}"
+        lines.append(f"  {role}: {a:%a %d %b %H:%M}–{end}, nobody on duty")
+    if len(found) > limit:
+        lines.append(f"  ... and {len(found) - limit} more (set OPENING_HOURS so only opening hours count)")
     return "\n".join(lines)
