@@ -23,6 +23,7 @@ from nio import (
     RoomSendResponse,
     WhoamiResponse,
 )
+from nio.api import RelationshipType
 
 from bot.config import Settings
 from bot.errors import AdapterConfigError, PatronDeskError, PermanentError, TransientError
@@ -209,6 +210,29 @@ class MatrixSession:
             raise TransientError(str(exc)) from None
         assert isinstance(answer, RoomSendResponse)
         return answer.event_id
+
+    async def redact_with_edits(self, room_id: str, event_id: str, *, reason: str) -> int:
+        """Redact an event and every edit of it (edits carry the full new text); return how many.
+
+        Redacting only the original would leave the text readable in its ``m.replace`` edits.
+        """
+        edits: list[str] = []
+        try:
+            await self.ensure_open()
+            relations = self.client.room_get_event_relations(room_id, event_id, RelationshipType.replacement)
+            async for event in relations:
+                edits.append(event.event_id)
+        except (
+            aiohttp.ClientError,
+            TimeoutError,
+            AttributeError,
+        ) as exc:  # AttributeError: nio on an error page
+            raise TransientError(f"matrix relations failed: {type(exc).__name__}") from None
+        for target in [*edits, event_id]:
+            await self.call(
+                self.client.room_redact(room_id, target, reason=reason, tx_id=f"pd-redact-{target}")
+            )
+        return len(edits) + 1
 
     async def get_event(self, room_id: str, event_id: str) -> dict[str, Any] | None:
         """One event's raw dict, or None when it does not exist or cannot be seen."""

@@ -221,6 +221,18 @@ class MatrixDesk:
         key = ref.message_id + json.dumps(content, sort_keys=True)
         await self.link.send(ref.channel or self.link.staff_room, content, txn=txn_id("edit", key))
 
+    async def announce(self, text: str) -> None:
+        """A notice to the whole staff room (daily duty post, weekly report); pings nobody."""
+        await self.link.send(
+            self.link.staff_room, notice_content(text), txn=txn_id("announce", uuid.uuid4().hex)
+        )
+
+    async def redact_card(self, ref: CardRef, card: TicketView) -> None:
+        """Retention: redact the card and all its edits, so no copy of the patron's text is left."""
+        await self.link.redact_with_edits(
+            ref.channel or self.link.staff_room, ref.message_id, reason="retention"
+        )
+
     async def tell(self, who: StaffRef, text: str) -> None:
         """A notice in the staff room that pings ``who`` (and nobody else)."""
         ping = who.user_id if who.desk == DESK else None

@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import aclosing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -361,3 +361,26 @@ async def test_staff_events_wait_until_the_batch_token_is_stored(
         with pytest.raises(asyncio.CancelledError):
             await pending
     assert item.event["type"] in ("m.room.message", "m.reaction")
+
+
+async def test_retention_redacts_the_card_and_every_edit(
+    world: World, tmp_path: Path, links: list[MatrixLink]
+) -> None:
+    settings = world.settings(tmp_path, MATRIX_SOURCE_ROOMS="")
+    link = MatrixLink(make_client(settings).client, settings)
+    links.append(link)
+    desk = MatrixDesk(link, pre_react=False)
+    secret = "RETAINED-9c2e patron words"
+    card = replace(ticket(91), text=secret)
+    ref = await desk.post_card(card, channel="", dedupe_key="post_card:matrix:91")
+    await desk.update_card(ref, replace(card, status=Status.CLAIMED))
+    await desk.update_card(ref, replace(card, status=Status.RESOLVED))
+
+    def holding_secret(events: list[dict[str, Any]]) -> list[str]:
+        return [e["event_id"] for e in events if secret in str(e.get("content", {}))]
+
+    assert len(holding_secret(await world.staff1.messages(world.staff_room))) == 3  # the card and 2 edits
+    await desk.redact_card(ref, card)
+    assert (
+        holding_secret(await world.staff1.messages(world.staff_room)) == []
+    )  # redacting the card alone leaves 2
