@@ -9,7 +9,8 @@ control only.
 
 Both variables are read once, here, at import. This is the one sanctioned environment read outside
 ``bot/config.py``: they are test machinery, not settings, and must stay out of ``Settings``, ``.env``
-and the documented interface. ``POINTS`` lists the points, in the order a mention meets them.
+and the documented interface. ``POINTS`` lists the points, in the order a mention meets them
+(release, resolve and ignore pass ``in_<verb>`` and ``after_<verb>_commit`` too, as claim does).
 """
 
 from __future__ import annotations

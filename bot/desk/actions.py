@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import func
 
 from bot import metrics
+from bot.crashpoints import crash_point
 from bot.desk import transitions
 from bot.desk.views import mention_from_row, ticket_view
 from bot.errors import PermanentError
@@ -73,6 +74,8 @@ async def change(service: DeskService, action: Claim | Release | Resolve | Ignor
         row = await service.row(session, action.mention_id)
         if won:
             await service.record_change(session, row, actor=me.key, action=verb, now=now)
+        crash_point(f"in_{verb}")
+    crash_point(f"after_{verb}_commit")
     view = ticket_view(row, service.directory)
     metrics.ACTIONS.labels(verb, "won" if won else "refused").inc()
     if won:
@@ -145,6 +148,8 @@ async def reply(service: DeskService, action: Reply) -> ActionResult:
             await service.record_change(
                 session, row, actor=me.key, action="reply", now=now, detail={"chars": len(text)}
             )
+        crash_point("in_reply")
+    crash_point("after_reply_commit")
     view = ticket_view(row, service.directory)
     metrics.ACTIONS.labels("reply", "won" if won else "refused").inc()
     if won:

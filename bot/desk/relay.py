@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import metrics
 from bot.adapters.base import SourceAdapter
 from bot.backoff import Backoff
+from bot.crashpoints import crash_point, reconcile_enabled
 from bot.desk import transitions
 from bot.desk.base import StaffDesk
 from bot.desk.views import mention_from_row, ticket_view
@@ -99,6 +100,7 @@ class Relay:
             async with self.db.transaction() as session:
                 if not await repo.lease(session, row.id, now=now, until=now + LEASE):
                     continue  # another worker took it
+            crash_point("after_lease")
             self._busy += 1
             self._idle.clear()
             try:
@@ -177,7 +179,8 @@ class Relay:
             await self._finish(row)
             return
         view = ticket_view(mention, self.service.directory)
-        ref = await desk.post_card(view, channel=channel, dedupe_key=row.dedupe_key, retry=row.attempts > 0)
+        retry = row.attempts > 0 and reconcile_enabled()  # tried before: it may have landed
+        ref = await desk.post_card(view, channel=channel, dedupe_key=row.dedupe_key, retry=retry)
         metrics.POSTED.labels(row.target).inc()
         async with self.db.transaction() as session:
             session.add(
@@ -208,11 +211,21 @@ class Relay:
         async with self.db.transaction() as session:
             card = await session.get(CardRow, (row.mention_id, row.target))
             mention = await repo.get_mention(session, row.mention_id)
-        if card is None or mention is None:  # not posted yet: the post renders the latest state
+            posting = card is None and await session.scalar(
+                select(OutboxRow.id).where(
+                    OutboxRow.dedupe_key == f"post_card:{row.target}:{row.mention_id}",
+                    OutboxRow.state == "pending",
+                )
+            )
+        if posting:  # an earlier attempt may have landed, drawn before this change: update it once stored
+            raise TransientError("card not stored yet", retry_after=1.0)
+        if card is None or mention is None:  # never posted here, or purged
             await self._finish(row)
             return
         ref = CardRef(desk=card.desk, channel=card.channel, message_id=card.message_id)
+        crash_point("before_card_update")
         await desk.update_card(ref, ticket_view(mention, self.service.directory))
+        crash_point("after_card_update")
         await self._finish(row)
 
     async def _redact_card(self, row: OutboxRow) -> None:
@@ -245,7 +258,9 @@ class Relay:
         to = mention_from_row(mention)
         if payload.get("visibility"):  # staff chose a narrower audience for the reply
             to = replace(to, visibility=narrower(to.visibility, Visibility(payload["visibility"])))
+        crash_point("before_source_reply")
         ref = await source.reply(to, payload["text"], idempotency_key=row.dedupe_key)
+        crash_point("after_source_reply")
         metrics.REPLIED.labels(row.target).inc()
         now = self.clock()
         async with self.db.transaction() as session:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import metrics
 from bot.adapters.base import Ingest
+from bot.crashpoints import crash_point
 from bot.desk import actions, rota_actions, transitions
 from bot.desk.directory import Directory
 from bot.desk.views import ticket_view
@@ -125,9 +126,11 @@ class DeskService:
                     )
             if cursor is not None:
                 repo.save_cursor(conn, source, stream, cursor, now=now)
+            crash_point("in_ingest")
             return mention_id
 
         mention_id = await self.db.write(work)
+        crash_point("after_ingest_commit")
         if mention_id is not None and decision is not None:
             metrics.INGESTED.labels(source).inc()
             metrics.ROUTED.labels(decision.role, str(decision.queued).lower()).inc()
