@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import gc
 import importlib
 import logging
 from collections.abc import Callable, Sequence
@@ -191,6 +192,8 @@ class PatronDesk:
             group.create_task(self.relay.run(), name="relay")
             group.create_task(self._tick(), name="timers")
             self.ready.set()
+            gc.collect()
+            gc.freeze()  # start-up objects live for good: keep full collections from scanning them
             log.info("Patron Desk is running: sources %s; desks %s", sorted(self.sources), sorted(self.desks))
 
     async def _serve(self, desk: StaffDesk) -> None:

@@ -10,7 +10,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, func, select
 
 from bot.desk import transitions
 from bot.desk.retention import purge
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HANDOVER_WINDOW = timedelta(minutes=15)
+BATCH = 500
 
 
 def _arrivals(
@@ -66,15 +67,30 @@ class Timers:
         await self.handover(now)
         await self.daily(now)
 
-    async def _candidates(self, statuses: frozenset[Status]) -> list[MentionRow]:
+    async def _candidates(
+        self, statuses: frozenset[Status], *where: ColumnElement[bool], limit: int = BATCH
+    ) -> list[MentionRow]:
+        """Mentions in ``statuses`` that also meet the step's own conditions, oldest first.
+
+        The conditions are in SQL so the batch holds only rows the step can act on: with a plain
+        status filter and a limit, old rows the step had already handled could fill every batch.
+        """
         async with self.service.db.transaction() as session:
-            stmt = select(MentionRow).where(MentionRow.status.in_([s.value for s in statuses])).limit(500)
+            stmt = (
+                select(MentionRow)
+                .where(MentionRow.status.in_([s.value for s in statuses]), *where)
+                .order_by(MentionRow.id)
+                .limit(limit)
+            )
             return list((await session.execute(stmt)).scalars())
 
     async def open_queued(self, now: datetime) -> None:
         """A queued mention goes to whoever comes on duty (or a backup), pinged once."""
         service = self.service
-        for row in await self._candidates(frozenset({Status.QUEUED})):
+        staffed = [role for role in service.rules.roles if covering(service.rules, service.rota, role, now)]
+        if not staffed:
+            return
+        for row in await self._candidates(frozenset({Status.QUEUED}), MentionRow.role.in_(staffed)):
             people = covering(service.rules, service.rota, row.role, now)
             if not people:
                 continue
@@ -103,7 +119,13 @@ class Timers:
         """An unclaimed mention past its role's SLA moves one step along the chain."""
         service = self.service
         managers = [row.key for row in service.directory.rows.values() if row.is_manager and row.active]
-        for row in await self._candidates(frozenset({Status.ROUTED, Status.POSTED, Status.ESCALATED})):
+        slas = [spec.sla_minutes for spec in service.rules.roles.values()] or [
+            self.settings.ESCALATE_AFTER_MINUTES
+        ]
+        due = now - timedelta(minutes=min(slas))  # no role's SLA is shorter: nothing newer can be due
+        since = func.coalesce(MentionRow.escalated_at, MentionRow.received_at)
+        open_unclaimed = frozenset({Status.ROUTED, Status.POSTED, Status.ESCALATED})
+        for row in await self._candidates(open_unclaimed, MentionRow.assignee.is_(None), since <= due):
             spec = service.rules.roles.get(row.role)
             sla = timedelta(minutes=spec.sla_minutes if spec else self.settings.ESCALATE_AFTER_MINUTES)
             if now - (row.escalated_at or row.received_at) < sla:
@@ -152,8 +174,9 @@ class Timers:
         """A claim with no reply for a while reminds its claimer, once."""
         service = self.service
         cutoff = now - timedelta(minutes=self.settings.REMIND_AFTER_MINUTES)
-        for row in await self._candidates(frozenset({Status.CLAIMED})):
-            if row.reminded_at is not None or row.claimed_at is None or row.claimed_at > cutoff:
+        due = (MentionRow.reminded_at.is_(None), MentionRow.claimed_at <= cutoff)
+        for row in await self._candidates(frozenset({Status.CLAIMED}), *due):
+            if row.claimed_at is None:
                 continue
             async with service.db.transaction() as session:
                 won = await repo.transition(
@@ -177,19 +200,18 @@ class Timers:
         """
         service = self.service
         stale = now - timedelta(minutes=self.settings.REMIND_AFTER_MINUTES)
-        active = await self._candidates(transitions.OPEN | {Status.CLAIMED})
         for role in sorted(service.rules.roles):
             intervals = service.rota.coverage(role, now - timedelta(hours=36), now + timedelta(seconds=1))
             for person, began in _arrivals(intervals, now):
                 if now - began > HANDOVER_WINDOW:
                     continue
-                waiting = [
-                    r
-                    for r in active
-                    if r.role == role
-                    and r.received_at < began
-                    and (r.assignee is None or (r.claimed_at or now) < stale)
-                ]
+                waiting = await self._candidates(
+                    transitions.OPEN | {Status.CLAIMED},
+                    MentionRow.role == role,
+                    MentionRow.received_at < began,
+                    MentionRow.assignee.is_(None) | (MentionRow.claimed_at < stale),
+                    limit=20,
+                )
                 if waiting:
                     await self._digest(role, began, (person,), waiting, now)
 

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -66,6 +67,14 @@ class MentionRow(Base):
     __table_args__ = (
         UniqueConstraint("source", "external_id", name="source_external_id"),
         Index("ix_mentions_status_received", "status", "received_at"),
+        Index("ix_mentions_received_at", "received_at"),
+        Index(
+            "ix_mentions_purge_due",
+            "status",
+            "resolved_at",
+            sqlite_where=text("purged_at IS NULL"),
+            postgresql_where=text("purged_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -215,3 +215,26 @@ def test_gaps_are_measured_against_opening_hours() -> None:
     assert ("reference", "10:00", "12:00") in saturday  # open Saturday, nobody on
     assert not any(a.day == 29 for _, a, _ in found)  # closed Sunday is not a gap
     assert "nobody on duty" in format_gaps(found)
+
+
+async def test_reminders_reach_new_claims_behind_many_handled_ones(database: Database) -> None:
+    """A batch of old, already-reminded claims must not hide a new one (the step's conditions are in SQL)."""
+    from sqlalchemy import update
+
+    from bot.store.tables import MentionRow
+
+    from .helpers import staff
+
+    service, timers, relay, desk, clock = await build(database, "Europe/London", MONDAY_10)
+    for n in range(1, 603):
+        await service.ingest("fake", mention(n, clock.now), None)
+    async with database.transaction() as session:  # 600 old claims, all reminded already
+        await session.execute(
+            update(MentionRow)
+            .where(MentionRow.id <= 600)
+            .values(status="claimed", assignee="bob", claimed_at=clock.now, reminded_at=clock.now)
+        )
+    assert (await service.handle(Claim(602, staff(7)))).ok
+    clock.now += timedelta(minutes=61)
+    await timers.remind(clock.now)
+    assert [who for who, _ in await told(relay, desk, "#602")] == [staff(7).user_id]
