@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from nio import AsyncClient, AsyncClientConfig, RoomMessagesResponse, SyncResponse
@@ -68,8 +69,9 @@ class MatrixLink(MatrixSession):
         sync_timeout_ms: int = SYNC_TIMEOUT_MS,
         timeline_limit: int = TIMELINE_LIMIT,
         accept_direct: bool = False,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        super().__init__(client, settings, accept_direct=accept_direct)
+        super().__init__(client, settings, accept_direct=accept_direct, clock=clock)
         self.reconnector = reconnector or Reconnector()
         self.sync_timeout_ms = sync_timeout_ms
         self.timeline_limit = timeline_limit

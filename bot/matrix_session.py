@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -25,8 +25,9 @@ from nio import (
 )
 from nio.api import RelationshipType
 
+from bot.adapters.wire import Holds
 from bot.config import Settings
-from bot.errors import AdapterConfigError, PatronDeskError, PermanentError, TransientError
+from bot.errors import AdapterConfigError, PatronDeskError, PermanentError, RateLimited, TransientError
 from bot.matrix_wire import direct_inviter, parse_error
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,10 @@ class MatrixSession:
         settings: Settings,
         *,
         accept_direct: bool = False,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.client = client
+        self._holds = Holds(clock)  # sends wait out M_LIMIT_EXCEEDED (the limit is per user, not per room)
         self.settings = settings
         self.user_id = settings.MATRIX_USER_ID
         self.display_name = ""
@@ -203,11 +206,15 @@ class MatrixSession:
         self, room_id: str, content: dict[str, Any], *, txn: str, kind: str = "m.room.message"
     ) -> str:
         """Send one event with a transaction id (a retry with the same id never sends twice)."""
+        self._holds.check("matrix send")
         try:
             await self.ensure_open()
             answer = await self.call(self.client.room_send(room_id, kind, content, tx_id=txn))
         except AdapterConfigError as exc:  # a revoked token: keep the work queued until it is fixed
             raise TransientError(str(exc)) from None
+        except RateLimited as exc:
+            self._holds.note("matrix send", exc)
+            raise
         assert isinstance(answer, RoomSendResponse)
         return answer.event_id
 

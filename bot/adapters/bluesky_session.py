@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 
-from bot.adapters.wire import JsonResponse, raise_for_status, request_json, text_field
-from bot.errors import AdapterConfigError, TransientError
+from bot.adapters.wire import Holds, JsonResponse, raise_for_status, request_json, text_field
+from bot.errors import AdapterConfigError, RateLimited, TransientError
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,7 @@ class XrpcSession:
         self._clock = clock
         self._session: Session | None = None
         self._lock = asyncio.Lock()
+        self._holds = Holds(clock)
         self.logins = 0
         self.refreshes = 0
 
@@ -75,6 +76,7 @@ class XrpcSession:
     async def call(self, method: str, nsid: str, **kwargs: Any) -> JsonResponse:
         """One XRPC call; errors become domain errors (see ``wire.raise_for_status``)."""
         what = f"bluesky {nsid}"
+        self._holds.check(what)
         for attempt in range(2):
             token = (await self.ensure()).access
             headers = {"Authorization": f"Bearer {token}"}
@@ -84,7 +86,11 @@ class XrpcSession:
             if attempt == 0 and response.status in (400, 401) and response.error_code in _EXPIRED:
                 await self._renew(token)
                 continue
-            raise_for_status(response, what=what, now=self._clock())
+            try:
+                raise_for_status(response, what=what, now=self._clock())
+            except RateLimited as exc:
+                self._holds.note(what, exc)
+                raise
             return response
         raise TransientError(f"{what}: session expired twice in a row")
 

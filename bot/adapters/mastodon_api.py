@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 
 from bot.adapters.mastodon_parse import InstanceInfo, parse_instance, rate_limit_pause
-from bot.adapters.wire import JsonResponse, raise_for_status, request_json
-from bot.errors import AdapterConfigError, PermanentError, TransientError
+from bot.adapters.wire import Holds, JsonResponse, raise_for_status, request_json
+from bot.crashpoints import reconcile_enabled
+from bot.errors import AdapterConfigError, PermanentError, RateLimited, TransientError
 from bot.models import ReplyRef
 
 log = logging.getLogger(__name__)
@@ -26,18 +27,24 @@ class MastodonApi:
         self.client = client
         self._clock = clock
         self._not_before = 0.0
+        self._holds = Holds(clock)
 
     async def call(self, method: str, path: str, *, at_open: bool = False, **kwargs: Any) -> JsonResponse:
         """One request; 429/5xx/timeouts/4xx become ``RateLimited``/``TransientError``/``PermanentError``."""
         loop = asyncio.get_running_loop()
+        what = f"mastodon {method} {path}"
+        self._holds.check(what)
         wait = self._not_before - loop.time()
         if wait > 0:
             log.info("mastodon: rate limit nearly used; pausing %.1fs", wait)
             await asyncio.sleep(wait)
-        what = f"mastodon {method} {path}"
         response = await request_json(self.client, method, path, what=what, **kwargs)
         self._not_before = loop.time() + rate_limit_pause(response.headers, now=self._clock())
-        raise_for_status(response, what=what, now=self._clock(), at_open=at_open)
+        try:
+            raise_for_status(response, what=what, now=self._clock(), at_open=at_open)
+        except RateLimited as exc:
+            self._holds.note(what, exc)
+            raise
         return response
 
     async def verify(self) -> str:
@@ -61,7 +68,7 @@ class MastodonApi:
 
     async def post_status(self, body: dict[str, str], *, idempotency_key: str) -> ReplyRef:
         """``POST /api/v1/statuses`` with an ``Idempotency-Key``; the new status's id and URL."""
-        headers = {"Idempotency-Key": idempotency_key}
+        headers = {"Idempotency-Key": idempotency_key} if reconcile_enabled() else {}
         response = await self.call("POST", "/api/v1/statuses", json=body, headers=headers)
         status = response.body
         if not isinstance(status, dict) or not status.get("id"):

@@ -8,7 +8,7 @@ import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -103,6 +103,32 @@ def raise_for_status(response: JsonResponse, *, what: str, now: datetime, at_ope
     if response.body is MALFORMED:
         log.warning("%s: HTTP %d with a body that is not JSON; will retry", what, status)
         raise TransientError(f"{what}: malformed JSON body")
+
+
+class Holds:
+    """Endpoints the platform answered 429 with a wait: until it is over, calls to the same endpoint
+    are refused here (``RateLimited`` with the time left) instead of sent, so the next outbox row
+    does not spend the platform's patience. No wait given (0, garbage): no hold."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self._clock = clock
+        self._until: dict[str, datetime] = {}
+
+    def check(self, endpoint: str) -> None:
+        """Raise ``RateLimited`` while ``endpoint`` is held."""
+        until = self._until.get(endpoint)
+        if until is None:
+            return
+        left = (until - self._clock()).total_seconds()
+        if left <= 0:
+            del self._until[endpoint]
+            return
+        raise RateLimited(f"{endpoint}: waiting out the platform's Retry-After", retry_after=left)
+
+    def note(self, endpoint: str, exc: RateLimited) -> None:
+        """Hold ``endpoint`` for the wait the platform asked for."""
+        if exc.retry_after:
+            self._until[endpoint] = self._clock() + timedelta(seconds=exc.retry_after)
 
 
 def reset_in(value: str | None, *, now: datetime) -> float | None:

@@ -17,11 +17,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import metrics
 from bot.adapters.base import SourceAdapter
-from bot.backoff import Backoff
+from bot.backoff import Backoff, Reconnector
 from bot.crashpoints import crash_point, reconcile_enabled
 from bot.desk import transitions
 from bot.desk.base import StaffDesk
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=120)
 PARK = 300.0  # seconds before retrying a row whose target is missing or refused it for now
+DB_ERRORS = (SQLAlchemyError, OSError)  # the database restarting or unreachable
 
 
 class Relay:
@@ -59,6 +61,7 @@ class Relay:
         self._stopping = False
         self._busy = 0
         self._idle = asyncio.Event()
+        self._stranded: dict[int, datetime] = {}  # rows leased when the database went away -> lease end
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -77,10 +80,24 @@ class Relay:
 
     async def _worker(self, target: str) -> None:
         event = self._events.setdefault(target, asyncio.Event())
+        outage = Reconnector(policy=Backoff(base=0.5, cap=30.0))
         while True:
             event.clear()
-            if await self.drain(target):
+            try:
+                await self._release_stranded()
+                if await self.drain(target):
+                    continue
+            except DB_ERRORS as exc:  # a database restart delays the outbox; it never stops the bot
+                wait = outage.failed()
+                log.warning(
+                    "outbox %s: database unavailable (%s); next try in %.1fs",
+                    target,
+                    type(exc).__name__,
+                    wait,
+                )
+                await asyncio.sleep(wait)
                 continue
+            outage.attempt = 0
             with suppress(TimeoutError):
                 async with asyncio.timeout(self.poll_seconds):
                     await event.wait()
@@ -97,20 +114,39 @@ class Relay:
             if self._stopping:
                 break
             now = self.clock()
-            async with self.db.transaction() as session:
-                if not await repo.lease(session, row.id, now=now, until=now + LEASE):
-                    continue  # another worker took it
+            try:
+                async with self.db.transaction() as session:
+                    if not await repo.lease(session, row.id, now=now, until=now + LEASE):
+                        continue  # another worker took it
+            except DB_ERRORS:
+                self._stranded[row.id] = now + LEASE  # the lease may have committed
+                raise
             crash_point("after_lease")
             self._busy += 1
             self._idle.clear()
             try:
                 await self._attempt(row)
+            except DB_ERRORS:
+                self._stranded[row.id] = now + LEASE  # leased, and what happened is not recorded
+                raise
             finally:
                 self._busy -= 1
                 if self._busy == 0:
                     self._idle.set()
             attempted += 1
         return attempted
+
+    async def _release_stranded(self) -> None:
+        """The database is back: rows leased when it went away are retried now, not after LEASE.
+
+        Their next attempt counts as a retry, so the desk or source reconciles before posting again.
+        """
+        if not self._stranded:
+            return
+        async with self.db.transaction() as session:
+            for row_id, until in sorted(self._stranded.items()):
+                await repo.release(session, row_id, until=until)
+        self._stranded.clear()
 
     async def stop(self, within: float = 10.0) -> None:
         """Take no new rows; wait (up to ``within`` seconds) for attempts under way to finish."""

@@ -21,6 +21,7 @@ from typing import Any
 from bot.adapters.base import AdapterDeps
 from bot.backoff import Reconnector
 from bot.config import Settings
+from bot.crashpoints import crash_point
 from bot.desk.base import OnAction
 from bot.desk.slack_actions import SlackActions
 from bot.desk.slack_cards import CARD_EVENT, card_blocks, digest_blocks, fallback_text, notice_text
@@ -156,6 +157,7 @@ class SlackDesk:
 
     async def _send(self, card: TicketView, channel: str, key: str) -> str:
         metadata = {"event_type": CARD_EVENT, "event_payload": {"dedupe_key": key}}
+        crash_point("before_slack_post")
         try:
             data = await self.client.call(
                 "chat_postMessage",
@@ -180,6 +182,7 @@ class SlackDesk:
             self._ambiguous.remember(key, self.clock())  # it may have landed: look before posting again
             self._clean.pop(key, None)
             raise
+        crash_point("after_slack_post")
         return str(data.get("ts", ""))
 
     def _landed(self, channel: str, key: str, ts: str) -> CardRef:
@@ -250,15 +253,20 @@ class SlackDesk:
     async def _draw(self, channel: str, digest: _Digest, views: list[TicketView], *, now: float) -> None:
         blocks = digest_blocks(views, total=len(digest.keys), done=not views)
         text = f"Burst: {len(views)} mentions waiting for a card"
+        pacer = self.client.pacer
         try:
             if digest.ts:
                 await self.client.call("chat_update", channel=channel, ts=digest.ts, text=text, blocks=blocks)
             else:
+                if pacer.held_for(channel, now) > 0:
+                    return  # Slack said 429 to this channel: no new post until its Retry-After is over
                 data = await self.client.call("chat_postMessage", channel=channel, text=text, blocks=blocks)
                 digest.ts = str(data.get("ts", ""))
-                self.client.pacer.used(channel, now)
+                pacer.used(channel, now)
             digest.shown_at = now
         except (TransientError, PermanentError) as exc:
+            if isinstance(exc, RateLimited) and not digest.ts:
+                pacer.hold(channel, now, exc.retry_after or pacer.interval)
             log.warning("burst digest for %s not shown: %s", channel, type(exc).__name__)
 
     async def update_card(self, ref: CardRef, card: TicketView) -> None:
@@ -267,6 +275,11 @@ class SlackDesk:
         await self.client.call(
             "chat_update", channel=ref.channel, ts=ref.message_id, text=text, blocks=blocks
         )
+
+    async def announce(self, text: str) -> None:
+        """A message to the whole staff channel (daily duty post, weekly report)."""
+        if self.staff_channel:
+            await self.client.call("chat_postMessage", channel=self.staff_channel, text=notice_text(text))
 
     async def tell(self, who: StaffRef, text: str) -> None:
         """Private feedback: ephemeral in the staff channel, or a direct message without one."""

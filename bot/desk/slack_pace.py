@@ -92,6 +92,18 @@ class Pacer:
         lane.pending[key] = lane.blocked_until
         self._reflow(lane, [key, *[k for k in self._queue(lane) if k != key]], lane.blocked_until)
 
+    def hold(self, channel: str, now: float, seconds: float) -> None:
+        """Slack said 429 to a post outside the reservations (a digest): hold the lane all the same."""
+        lane = self._lanes.setdefault(channel, _Lane())
+        lane.blocked_until = max(lane.blocked_until, now + seconds)
+        if lane.pending:
+            self._reflow(lane, self._queue(lane), lane.blocked_until)
+
+    def held_for(self, channel: str, now: float) -> float:
+        """Seconds until a 429's hold on ``channel`` lifts (0 when it is not held)."""
+        lane = self._lanes.get(channel)
+        return 0.0 if lane is None else max(lane.blocked_until - now, 0.0)
+
     def used(self, channel: str, now: float) -> None:
         """A message outside the reservations (a digest) took a slot."""
         lane = self._lanes.setdefault(channel, _Lane())

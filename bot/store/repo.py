@@ -229,6 +229,12 @@ async def lease(session: AsyncSession, row_id: int, *, now: datetime, until: dat
     return bool((await session.execute(stmt)).rowcount == 1)  # type: ignore[attr-defined]
 
 
+async def release(session: AsyncSession, row_id: int, *, until: datetime) -> None:
+    """Give back this worker's lease (the one ending at ``until``); anyone else's stays."""
+    stmt = update(OutboxRow).where(OutboxRow.id == row_id, OutboxRow.leased_until == until)
+    await session.execute(stmt.values(leased_until=None))
+
+
 async def finish(session: AsyncSession, row_id: int, *, version: int) -> bool:
     """Delete a done row unless it was bumped meanwhile (then it runs again with the newer state)."""
     stmt = delete(OutboxRow).where(OutboxRow.id == row_id, OutboxRow.version == version)

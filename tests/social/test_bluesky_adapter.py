@@ -197,16 +197,20 @@ async def test_reply_limits_and_errors(bluesky: FakeBluesky, make_bluesky: Make)
         await adapter.reply(mention, "👩‍👩‍👧‍👦" * 150, idempotency_key="k2")  # 150 graphemes, 3,750 bytes
     assert bluesky.state.creates == []
     await adapter.reply(mention, "👋🏽" * 300, idempotency_key="k3")  # 300 graphemes (600 code points)
-    bluesky.inject("createRecord", 429, body='{"error":"RateLimitExceeded"}', Retry_After="30")
-    with pytest.raises(RateLimited) as limited:
-        await adapter.reply(mention, "ok", idempotency_key="k4")
-    assert limited.value.retry_after == 30
     bluesky.inject("createRecord", 502)
     with pytest.raises(TransientError):
         await adapter.reply(mention, "ok", idempotency_key="k5")  # not created: the lookup finds nothing
     bluesky.inject("createRecord", 400, body='{"error":"InvalidRequest","message":"nope"}')
     with pytest.raises(PermanentError):
         await adapter.reply(mention, "ok", idempotency_key="k6")
+    bluesky.inject("createRecord", 429, body='{"error":"RateLimitExceeded"}', Retry_After="30")
+    with pytest.raises(RateLimited) as limited:
+        await adapter.reply(mention, "ok", idempotency_key="k4")
+    assert limited.value.retry_after == 30
+    creates = len(bluesky.hits_for("createRecord"))
+    with pytest.raises(RateLimited):  # the next reply waits out the 30 s too, without a request
+        await adapter.reply(mention, "ok", idempotency_key="k7")
+    assert len(bluesky.hits_for("createRecord")) == creates
     assert len(bluesky.state.records) == 1
 
 

@@ -288,16 +288,19 @@ async def test_reply_limits_and_errors(mastodon: FakeMastodon, make_mastodon: Ma
     with pytest.raises(PermanentError, match="61 characters"):
         await adapter.reply(mention, "x" * 53, idempotency_key="k1")
     assert mastodon.state.posted == []
-    mastodon.inject("statuses", 429, Retry_After="7")
-    with pytest.raises(RateLimited) as limited:
-        await adapter.reply(mention, "ok", idempotency_key="k2")
-    assert limited.value.retry_after == 7
     mastodon.inject("statuses", 500)
     with pytest.raises(TransientError):
         await adapter.reply(mention, "ok", idempotency_key="k3")
     mastodon.inject("statuses", 422, body='{"error":"Validation failed"}')
     with pytest.raises(PermanentError):
         await adapter.reply(mention, "ok", idempotency_key="k4")
+    mastodon.inject("statuses", 429, Retry_After="7")
+    with pytest.raises(RateLimited) as limited:
+        await adapter.reply(mention, "ok", idempotency_key="k2")
+    assert limited.value.retry_after == 7
+    with pytest.raises(RateLimited):  # the next reply waits out the 7 s too, without a request
+        await adapter.reply(mention, "ok", idempotency_key="k5")
+    assert len(mastodon.hits_for("statuses")) == 3
     assert mastodon.state.posted == []
 
 
