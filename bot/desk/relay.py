@@ -204,6 +204,12 @@ class Relay:
             raise TransientError(f"desk {row.target} is not running here", retry_after=PARK)
         return desk
 
+    def _source(self, row: OutboxRow) -> SourceAdapter:
+        source = self.sources.get(row.target)
+        if source is None:
+            raise TransientError(f"source {row.target} is not running here", retry_after=PARK)
+        return source
+
     async def _post_card(self, row: OutboxRow) -> None:
         desk = self._desk(row)
         assert row.mention_id is not None
@@ -281,9 +287,7 @@ class Relay:
         await self._finish(row)
 
     async def _send_reply(self, row: OutboxRow) -> None:
-        source = self.sources.get(row.target)
-        if source is None:
-            raise TransientError(f"source {row.target} is not running here", retry_after=PARK)
+        source = self._source(row)
         assert row.mention_id is not None
         async with self.db.transaction() as session:
             mention = await repo.get_mention(session, row.mention_id)
@@ -312,9 +316,7 @@ class Relay:
 
     async def _send_ack(self, row: OutboxRow) -> None:
         """The closed-hours acknowledgement: a reply that changes nothing on the card."""
-        source = self.sources.get(row.target)
-        if source is None:
-            raise TransientError(f"source {row.target} is not running here", retry_after=PARK)
+        source = self._source(row)
         assert row.mention_id is not None
         async with self.db.transaction() as session:
             mention = await repo.get_mention(session, row.mention_id)
