@@ -237,3 +237,33 @@ class AuditRow(Base):
     action: Mapped[str] = mapped_column(String(64))
     mention_id: Mapped[int | None] = mapped_column(Integer)
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class QuarantineRow(Base):
+    """An item a source delivered but that could not be stored as a mention (DESIGN.md §3).
+
+    ``payload`` may hold patron text: it is purged on the same schedule as mentions.
+    """
+
+    __tablename__ = "quarantine"
+    __table_args__ = (UniqueConstraint("source", "external_id", name="quarantine_source_external_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(32))
+    external_id: Mapped[str] = mapped_column(String(512))
+    reason: Mapped[str] = mapped_column(String(64))  # a class name, never an exception message
+    payload: Mapped[str] = mapped_column(Text, default="")
+    cursor: Mapped[str | None] = mapped_column(Text)
+    stream: Mapped[str] = mapped_column(String(255), default="default")
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    received_at: Mapped[datetime] = mapped_column(Stamp)
+    told_at: Mapped[datetime | None] = mapped_column(Stamp)
+
+
+class MetaRow(Base):
+    """Installation-wide values shared by every process (e.g. the retention hashing key)."""
+
+    __tablename__ = "meta"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
