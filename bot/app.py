@@ -24,6 +24,7 @@ from bot.adapters.base import AdapterDeps, SourceAdapter
 from bot.backoff import Reconnector
 from bot.config import Settings
 from bot.crashpoints import crash_point
+from bot.desk.authz import Gate
 from bot.desk.base import StaffDesk
 from bot.desk.relay import Relay
 from bot.desk.service import DeskService
@@ -128,6 +129,11 @@ class PatronDesk:
         )
         await self._build_clients()
         self.desks = {d.desk: d for d in (self._given_desks or self._build(DESKS, deps))}
+        self.gate = Gate(rules.staff)  # every desk's actions pass it (DESIGN.md §6.10)
+        for desk in self.desks.values():
+            roster = getattr(desk, "roster", None)
+            if roster is not None:
+                self.gate.add(roster)
         self._service.desks = tuple(self.desks)
         sources = self._given_sources or self._build(SOURCES, deps, ingest=True)
         for source in sources:
@@ -201,7 +207,7 @@ class PatronDesk:
         part = f"desk:{desk.desk}"
         self.health.set(part, "ok")
         try:
-            await desk.serve(self._service.handle)
+            await desk.serve(self.gate.guard(self._service.handle))
         finally:
             self.health.set(part, "stopped")
 

@@ -48,6 +48,7 @@ class Settings(BaseSettings):
     SLACK_SOURCE_CHANNELS: CommaList = ()
     SLACK_MANAGERS: CommaList = ()
     SLACK_MANAGER_GROUP: str = ""
+    SLACK_STAFF_GROUP: str = ""  # members are staff (DESIGN.md §6.10; see bot/desk/authz.py)
 
     MATRIX_HOMESERVER: str = ""
     MATRIX_USER_ID: str = ""

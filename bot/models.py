@@ -72,8 +72,10 @@ class MentionChange:
     source: str
     external_id: str
     kind: Literal["edit", "withdraw"]
-    sender: str = ""
+    sender: str = ""  # who made the change; compared with the stored author (DESIGN.md §6.10)
     text: str = ""
+    moderator: bool = False  # the platform says ``sender`` may remove others' posts (withdraw only)
+    author_only: bool = False  # the platform lets only the author (or its moderators) do this
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +211,7 @@ class RotaCommand:
     actor: StaffRef
     text: str
     is_manager: bool | None = None  # a desk that knows (Matrix power level) says so
+    place: str = ""  # the channel or room it was typed in ("" = unknown: refused on chat desks)
 
 
 @dataclass(frozen=True, slots=True)
@@ -217,9 +220,18 @@ class DeskQuery:
 
     actor: StaffRef
     text: str = ""
+    place: str = ""  # the channel or room it was typed in ("" = unknown: refused on chat desks)
 
 
-StaffAction = Claim | Release | Reply | Resolve | Ignore | Reassign | RotaCommand | DeskQuery
+@dataclass(frozen=True, slots=True)
+class OpenForm:
+    """A form (Reply, Reassign) is about to open on a card: changes nothing, lets the gate say no first."""
+
+    mention_id: int
+    actor: StaffRef
+
+
+StaffAction = Claim | Release | Reply | Resolve | Ignore | Reassign | RotaCommand | DeskQuery | OpenForm
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,7 +114,8 @@ def change_for(notice: StreamNotice) -> MentionChange | None:
         edited = notice.mention
         return MentionChange(SOURCE, edited.external_id, "edit", edited.author_id, edited.text)
     if notice.kind is NoticeKind.DELETE and notice.status_id:
-        return MentionChange(SOURCE, notice.status_id, "withdraw")
+        # Mastodon deletes a status only for its author (or the instance's moderators): no sender to check
+        return MentionChange(SOURCE, notice.status_id, "withdraw", author_only=True)
     return None
 
 

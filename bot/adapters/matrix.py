@@ -14,6 +14,7 @@ from urllib.parse import unquote
 
 from bot.adapters.base import AdapterDeps, OnChange
 from bot.config import Settings
+from bot.desk.matrix_commands import power_level, redact_level
 from bot.errors import PermanentError, ReplyNotSupported
 from bot.matrix_link import MatrixLink, link_for
 from bot.matrix_wire import RoomEvent, permalink, relation, strip_reply_fallback, txn_id
@@ -158,6 +159,10 @@ class MatrixSource:
         change = parse_change(event)
         if change is not None:
             if self.on_change is not None:
+                if change.kind == "withdraw":  # a moderator may remove someone else's message
+                    state = await self.link.room_state(item.room_id)
+                    moderator = power_level(state, change.sender) >= redact_level(state)
+                    change = replace(change, moderator=moderator)
                 await self.on_change(change)
             return await self._mention_from_edit(item, change)
         return parse_mention(

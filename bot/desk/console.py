@@ -40,6 +40,9 @@ HELP = """Commands:
   rota <command>     the rota (try: rota help, rota now, rota show)
   help               this list"""
 
+# The console's one user is the operator at the server's terminal: whoever can type here can already
+# run `patron-desk rota edit` and read the database, so the gate (bot/desk/authz.py) takes them as
+# staff and manager. The console is never reachable from the network.
 ME = StaffRef("console", "console", "console")
 VERBS: dict[str, type[Claim] | type[Release] | type[Resolve] | type[Ignore]] = {
     "claim": Claim,

@@ -22,6 +22,7 @@ from bot.desk.matrix_commands import (
     power_level,
     reaction_action,
 )
+from bot.desk.matrix_roster import MatrixRoster
 from bot.errors import AdapterConfigError, PatronDeskError
 from bot.matrix_link import MatrixLink, link_for
 from bot.matrix_wire import RoomEvent, relation, txn_id
@@ -47,6 +48,7 @@ class MatrixDesk:
         self.link = link
         self.manager_level = manager_level
         self.pre_react = pre_react
+        self.roster = MatrixRoster(link, manager_level=manager_level)  # who is staff: bot/desk/authz.py
         self.cards: dict[str, int] = {}  # card event id -> mention id (markers cover restarts)
         self._background: set[asyncio.Task[None]] = set()
         link.desk_attached = True
@@ -111,14 +113,12 @@ class MatrixDesk:
     async def _room_command(
         self, item: RoomEvent, command: Command, actor: StaffRef, on_action: OnAction
     ) -> ActionResult:
-        """``!desk`` anywhere; ``!rota`` in the staff room, manager = power level at or above the setting."""
+        """``!desk`` and ``!rota`` (the gate says where); manager = staff-room power level >= the setting."""
         if command.verb == "desk":
-            return await on_action(DeskQuery(actor, command.arg))
-        if item.room_id != self.link.staff_room:
-            return ActionResult(False, "Use !rota in the staff room.")
-        state = await self.link.room_state(item.room_id)
+            return await on_action(DeskQuery(actor, command.arg, place=item.room_id))
+        state = await self.link.room_state(self.link.staff_room)
         manager = power_level(state, actor.user_id) >= self.manager_level
-        return await on_action(RotaCommand(actor, command.arg, is_manager=manager))
+        return await on_action(RotaCommand(actor, command.arg, is_manager=manager, place=item.room_id))
 
     async def _card_of(self, item: RoomEvent, command: Command) -> tuple[int | None, str | None, Command]:
         """The mention a command is about, and the card's thread to answer in.

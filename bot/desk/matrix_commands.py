@@ -92,6 +92,15 @@ def power_level(state: list[dict[str, Any]], user_id: str) -> int:
         return 0
 
 
+def redact_level(state: list[dict[str, Any]]) -> int:
+    """The power level a room asks for redacting other people's events (``redact``, default 50)."""
+    levels = next(
+        (e for e in state if e.get("type") == "m.room.power_levels" and e.get("state_key") == ""), None
+    )
+    value = ((levels or {}).get("content") or {}).get("redact", 50)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 50
+
+
 def card_action(command: Command, mention_id: int, actor: StaffRef) -> StaffAction | None:
     """The staff action of a card command (``None`` when it lacks its argument)."""
     match command.verb:

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, func, select, update
 
 from bot.models import Status
 from bot.store import repo
-from bot.store.tables import CardRow, MentionRow, OutboxRow
+from bot.store.tables import AuditRow, CardRow, MentionRow, OutboxRow
 
 if TYPE_CHECKING:
     from bot.desk.service import DeskService
@@ -87,6 +87,12 @@ async def _purge_batch(service: DeskService, cutoff: datetime, now: datetime) ->
             update(OutboxRow)
             .where(OutboxRow.mention_id.in_(ids), OutboxRow.state == "failed")
             .values(payload="{}")
+        )
+        await session.execute(  # an edit's audit row keeps the text before the edit until now
+            update(AuditRow)
+            .where(AuditRow.mention_id.in_(ids), AuditRow.action == "edit")
+            .values(detail="{}")
+            .execution_options(synchronize_session=False)
         )
         cards = list((await session.execute(select(CardRow).where(CardRow.mention_id.in_(ids)))).scalars())
         rows = [

@@ -21,6 +21,7 @@ from bot import metrics
 from bot.adapters.base import Ingest
 from bot.crashpoints import crash_point
 from bot.desk import actions, rota_actions, transitions
+from bot.desk.authz import may_change
 from bot.desk.directory import Directory
 from bot.desk.views import ticket_view
 from bot.errors import NotFound
@@ -32,6 +33,7 @@ from bot.models import (
     Ignore,
     Mention,
     MentionChange,
+    OpenForm,
     Reassign,
     Release,
     Reply,
@@ -142,8 +144,10 @@ class DeskService:
     async def apply_change(self, change: MentionChange) -> None:
         """The author edited or withdrew a stored mention: update the card, never lose the audit trail.
 
-        An edit replaces the text. A withdrawal blanks the text and link (the patron took it back)
-        and closes the mention as ignored unless someone already answered.
+        An edit replaces the text (the text before it is kept in the audit row until purge). A
+        withdrawal blanks the text and link (the patron took it back) and closes the mention as
+        ignored unless someone already answered. A change not made by the author (or, for a
+        withdrawal, a platform moderator) changes nothing.
         """
         now = self.clock()
         where = (MentionRow.source == change.source, MentionRow.external_id == change.external_id)
@@ -153,9 +157,14 @@ class DeskService:
             ).scalar_one_or_none()
             if row is None:
                 return
+            if not may_change(change, row.author_id):
+                log.info("refused %s of mention %s: not from its author", change.kind, row.id)
+                return
+            detail: dict[str, Any] | None = None
             if change.kind == "edit":
                 values: dict[str, Any] = {"text": change.text, "note": "Edited by its author."}
                 allowed = frozenset(Status)
+                detail = {"before": row.text}  # patron text: retention blanks it with the mention
             else:
                 values = {
                     "text": "(withdrawn by its author)",
@@ -168,7 +177,12 @@ class DeskService:
             if await repo.transition(session, row.id, allowed_from=allowed, values=values):
                 fresh = await self.row(session, row.id)
                 await self.record_change(
-                    session, fresh, actor=f"source:{change.source}", action=change.kind, now=now
+                    session,
+                    fresh,
+                    actor=f"source:{change.source}",
+                    action=change.kind,
+                    now=now,
+                    detail=detail,
                 )
 
     def _first_effects(
@@ -244,6 +258,8 @@ class DeskService:
                 return await rota_actions.run(self, action)
             case DeskQuery():
                 return await rota_actions.queue(self, action)
+            case OpenForm():
+                return ActionResult(True, "")  # the gate in front of the service has already said yes
         raise TypeError(f"unknown action {action!r}")  # pragma: no cover - the union is closed
 
     async def row(self, session: AsyncSession, mention_id: int) -> MentionRow:

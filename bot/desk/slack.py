@@ -25,6 +25,7 @@ from bot.crashpoints import crash_point
 from bot.desk.base import OnAction
 from bot.desk.slack_actions import SlackActions
 from bot.desk.slack_cards import CARD_EVENT, card_blocks, digest_blocks, fallback_text, notice_text
+from bot.desk.slack_roster import SlackRoster
 from bot.errors import AdapterConfigError, PermanentError, RateLimited, TransientError
 from bot.models import CardRef, StaffRef, TicketView
 from bot.slack_client import SlackClient, shared_client
@@ -65,6 +66,8 @@ class SlackDesk:
         client: the shared Slack client.
         staff_channel: the default channel id for cards.
         managers, manager_group: who may edit the rota (user ids; a user group id).
+        staff_group: a user group whose members are staff (``bot/desk/authz.py`` says who else is).
+        role_channels: roles' own card channels, where commands work as in the staff channel.
         digest_at: reserved posts in one channel that make a burst worth a digest.
         digest_refresh: seconds between two refreshes of a digest.
         settle: seconds an unanswered post may still take to land before its channel is searched.
@@ -79,6 +82,8 @@ class SlackDesk:
         staff_channel: str,
         managers: tuple[str, ...] = (),
         manager_group: str = "",
+        staff_group: str = "",
+        role_channels: tuple[str, ...] = (),
         digest_at: int = 10,
         digest_refresh: float = 10.0,
         settle: float = SETTLE,
@@ -90,9 +95,15 @@ class SlackDesk:
         self.digest_refresh = digest_refresh
         self.settle = settle
         self.clock = clock
-        self.actions = SlackActions(
-            client, staff_channel=staff_channel, managers=frozenset(managers), manager_group=manager_group
+        self.roster = SlackRoster(
+            client,
+            staff_channel=staff_channel,
+            role_channels=role_channels,
+            managers=managers,
+            manager_group=manager_group,
+            staff_group=staff_group,
         )
+        self.actions = SlackActions(client, staff_channel=staff_channel, roster=self.roster)
         self.actions.register()
         self._started = clock()
         self._posted: _Lru = _Lru()  # dedupe key -> (channel, ts), posts that surely landed
@@ -310,4 +321,6 @@ def build(settings: Settings, deps: AdapterDeps) -> SlackDesk | None:
         staff_channel=settings.SLACK_STAFF_CHANNEL,
         managers=settings.SLACK_MANAGERS,
         manager_group=settings.SLACK_MANAGER_GROUP,
+        staff_group=settings.SLACK_STAFF_GROUP,
+        role_channels=tuple(deps.desk_channels.get("slack", ())),
     )

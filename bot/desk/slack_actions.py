@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +21,7 @@ from bot.desk.slack_modal import (
     CONFIRM_VIEW,
     REASSIGN_VIEW,
     REPLY_VIEW,
+    TEXT_BLOCK,
     ReplyDraft,
     check_reply,
     parse_metadata,
@@ -31,12 +31,14 @@ from bot.desk.slack_modal import (
     reassign_view,
     reply_view,
 )
+from bot.desk.slack_roster import SlackRoster
 from bot.errors import PatronDeskError
 from bot.models import (
     ActionResult,
     Claim,
     DeskQuery,
     Ignore,
+    OpenForm,
     Reassign,
     Release,
     Reply,
@@ -57,7 +59,6 @@ SIMPLE: dict[str, type[Claim | Release | Resolve | Ignore]] = {
     IGNORE: Ignore,
 }
 REPLY_HAS_VISIBILITY = "visibility" in {f.name for f in dataclasses.fields(Reply)}
-GROUP_TTL = 60.0
 READY_WAIT = 2.5
 Ack = Callable[..., Awaitable[Any]]
 
@@ -143,17 +144,13 @@ class TaskSet:
 class SlackActions:
     """Registers the desk's listeners on the shared bolt app and answers every click."""
 
-    def __init__(
-        self, client: SlackClient, *, staff_channel: str, managers: frozenset[str], manager_group: str
-    ) -> None:
+    def __init__(self, client: SlackClient, *, staff_channel: str, roster: SlackRoster) -> None:
         self.client = client
         self.staff_channel = staff_channel
-        self.managers = managers
-        self.manager_group = manager_group
+        self.roster = roster
         self.tasks = TaskSet()
         self.on_action: OnAction | None = None
         self.ready = asyncio.Event()
-        self._group: tuple[float, frozenset[str]] | None = None
 
     def register(self) -> None:
         """Attach the listeners (exact action ids, callback ids and commands)."""
@@ -189,7 +186,7 @@ class SlackActions:
         platform, visibility = str(click.value.get("p", "")), str(click.value.get("v", ""))
         choose = REPLY_HAS_VISIBILITY and platform == "mastodon"
         draft = ReplyDraft(click.mention_id, platform, visibility, click.channel, choose_visibility=choose)
-        # views.open right away: the trigger id dies 3 s after the click, so no service call first
+        # the trigger id dies 3 s after the click: only the gate's quick check comes before views.open
         self.tasks.spawn(self._open_view(click, reply_view(draft)), "slack:views.open")
 
     async def _reassign_open(self, ack: Ack, body: dict[str, Any]) -> None:
@@ -199,8 +196,12 @@ class SlackActions:
             view = reassign_view(click.mention_id, channel=click.channel)
             self.tasks.spawn(self._open_view(click, view), "slack:views.open")
 
-    async def _reply_submitted(self, ack: Ack, view: dict[str, Any]) -> None:
+    async def _reply_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         draft, errors = read_reply(view)
+        if draft is not None:  # a forged or stale submission is refused here too, not only at Publish
+            refused = await self.dispatch(OpenForm(draft.mention_id, parse_actor(body.get("user") or {})))
+            if not refused.ok:
+                draft, errors = None, {TEXT_BLOCK: refused.message}
         if draft is None:
             await ack(response_action="errors", errors=errors)
         else:
@@ -239,13 +240,14 @@ class SlackActions:
     async def _command(self, command: dict[str, Any], *, rota: bool) -> None:
         actor = StaffRef("slack", str(command.get("user_id", "")), str(command.get("user_name", "")))
         text = str(command.get("text", ""))
+        url, channel = str(command.get("response_url", "")), str(command.get("channel_id", ""))
         action: StaffAction
         if rota:
-            action = RotaCommand(actor, text, is_manager=await self.is_manager(actor.user_id))
+            manager = await self.roster.is_manager(actor.user_id)
+            action = RotaCommand(actor, text, is_manager=manager, place=channel)
         else:
-            action = DeskQuery(actor, text)
+            action = DeskQuery(actor, text, place=channel)
         result = await self.dispatch(action)
-        url, channel = str(command.get("response_url", "")), str(command.get("channel_id", ""))
         await self.answer(url, channel, actor, notice_text(result.message, result.extra))
 
     async def run(self, action: StaffAction, channel: str) -> None:
@@ -271,6 +273,10 @@ class SlackActions:
             return ActionResult(False, "Something went wrong on our side; nothing changed. Try again.")
 
     async def _open_view(self, click: Click, view: dict[str, Any]) -> None:
+        allowed = await self.dispatch(OpenForm(click.mention_id, click.actor))
+        if not allowed.ok:
+            await self.say(click.channel, click.actor, allowed.message)
+            return
         try:
             await self.client.call("views_open", trigger_id=click.trigger_id, view=view)
         except PatronDeskError as exc:
@@ -297,20 +303,3 @@ class SlackActions:
             await self.client.respond(response_url, {"response_type": "ephemeral", "text": text})
         except PatronDeskError as exc:
             log.warning("slash command answer failed: %s", exc)
-
-    async def is_manager(self, user_id: str) -> bool | None:
-        """True for SLACK_MANAGERS and SLACK_MANAGER_GROUP members; otherwise None, so the service
-        falls back to the staff table's manager flag (and denies when the caller is unknown)."""
-        if user_id in self.managers:
-            return True
-        if not self.manager_group:
-            return None
-        now = time.monotonic()
-        if self._group is None or now - self._group[0] > GROUP_TTL:
-            try:
-                data = await self.client.call("usergroups_users_list", usergroup=self.manager_group)
-            except PatronDeskError as exc:
-                log.warning("manager group lookup failed (%s): the staff table decides", exc)
-                return None
-            self._group = (now, frozenset(str(u) for u in data.get("users") or ()))
-        return True if user_id in self._group[1] else None

@@ -168,7 +168,7 @@ async def audit(
     mention_id: int | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Append one audit row. ``detail`` must not hold patron text."""
+    """Append one audit row. ``detail`` holds no patron text, except an edit's ``before`` (purged)."""
     params = {"at": now, "actor": actor, "action": action, "mention_id": mention_id}
     params["detail"] = json.dumps(detail or {})
     conn = await session.connection()

@@ -10,7 +10,18 @@ from slack_helpers import ALICE, BOB, CAROL, STAFF, Served, view, wait_for
 
 from bot.desk.slack_cards import CARD_EVENT, CLAIM, IGNORE, REASSIGN, RELEASE, REPLY, RESOLVE
 from bot.desk.slack_modal import PERSON_BLOCK, ROLE_BLOCK, TEXT_BLOCK, VIS_BLOCK
-from bot.models import Claim, DeskQuery, Ignore, Reassign, Release, Reply, Resolve, RotaCommand, Status
+from bot.models import (
+    Claim,
+    DeskQuery,
+    Ignore,
+    OpenForm,
+    Reassign,
+    Release,
+    Reply,
+    Resolve,
+    RotaCommand,
+    Status,
+)
 
 
 async def test_card_posted_with_metadata_and_buttons(served: Served, emu: SlackEmulator) -> None:
@@ -62,7 +73,8 @@ async def test_reply_modal_preview_then_publish(served: Served, emu: SlackEmulat
     await wait_for(lambda: emu.views)
     editor = next(iter(emu.views.values()))
     assert "500" in json.dumps(editor["blocks"])  # Mastodon's limit is shown
-    assert not served.service.actions  # nothing reached the service while the modal opened
+    # only the gate's check (changes nothing) came before views.open
+    assert [type(a) for a in served.service.actions] == [OpenForm]
 
     too_long = {TEXT_BLOCK: {"text": {"type": "plain_text_input", "value": "x" * 501}}}
     ack = await emu.submit(BOB, editor, too_long)
@@ -79,7 +91,7 @@ async def test_reply_modal_preview_then_publish(served: Served, emu: SlackEmulat
     assert "&lt;https" in json.dumps(preview["blocks"])  # shown escaped, exactly as typed
     ack = await emu.submit(BOB, preview, {})
     assert ack["payload"] == {"response_action": "clear"}
-    await wait_for(lambda: served.service.actions)
+    await wait_for(lambda: isinstance(served.service.actions[-1], Reply))
     reply = served.service.actions[-1]
     assert isinstance(reply, Reply) and (reply.mention_id, reply.text, reply.actor.user_id) == (9, text, BOB)
 
@@ -116,8 +128,9 @@ async def test_reassign_modal_to_a_person(served: Served, emu: SlackEmulator) ->
     assert ack["payload"]["response_action"] == "errors"
     ack = await emu.submit(ALICE, form, {PERSON_BLOCK: {"person": {"selected_user": BOB}}})
     assert ack["payload"]["response_action"] == "clear"
-    await wait_for(lambda: served.service.actions)
-    assert served.service.actions[0] == Reassign(4, served.service.actions[0].actor, None, f"<@{BOB}>")
+    await wait_for(lambda: isinstance(served.service.actions[-1], Reassign))
+    assert [type(a) for a in served.service.actions] == [OpenForm, Reassign]  # the gate's check first
+    assert served.service.actions[1] == Reassign(4, served.service.actions[1].actor, None, f"<@{BOB}>")
 
 
 async def test_rota_manager_flag_from_list_and_group(served: Served, emu: SlackEmulator) -> None:

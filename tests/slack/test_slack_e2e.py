@@ -21,6 +21,7 @@ from bot.desk.slack_modal import PERSON_BLOCK, ROLE_BLOCK, TEXT_BLOCK
 from bot.models import RotaCommand, StaffRef
 
 PATRON = "U0PATRON1"
+RACERS = [f"U0RACER{n:02d}" for n in range(10)]
 RULES = f"""
 default_role = "reference"
 
@@ -51,6 +52,7 @@ def settings_for(tmp_path: Path, emu: SlackEmulator) -> Settings:
     rules = tmp_path / "rules.toml"
     rules.write_text(RULES)
     emu.add_user(PATRON, "pat", "Pat Ron")
+    emu.usergroups["S0STAFF"] = RACERS  # staff besides the rules file's (DESIGN.md §6.10)
     return Settings(
         _env_file=None,  # type: ignore[call-arg]
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/e2e.db",
@@ -62,6 +64,7 @@ def settings_for(tmp_path: Path, emu: SlackEmulator) -> Settings:
         SLACK_API_URL=emu.api_url,
         SLACK_STAFF_CHANNEL=STAFF,
         SLACK_SOURCE_CHANNELS=COMMUNITY,  # type: ignore[arg-type]
+        SLACK_STAFF_GROUP="S0STAFF",
     )
 
 
@@ -115,7 +118,7 @@ async def test_mention_claim_race_reply_resolve(app: PatronDesk, emu: SlackEmula
     assert buttons(card) == [CLAIM, REPLY, REASSIGN, IGNORE]
     assert "&lt;!channel&gt;" not in card_text(card) and "@\u200bchannel" in card_text(card)
 
-    racers = [f"U0RACER{n:02d}" for n in range(10)]
+    racers = RACERS
     await asyncio.gather(*(emu.click(user, STAFF, card["ts"], CLAIM) for user in racers))
     await wait_for(lambda: len([e for e in emu.ephemerals if e["user"] in racers]) == 10)
     lost = [e for e in emu.ephemerals if "already claimed by" in e["text"]]
