@@ -52,7 +52,7 @@ class SlackRoster:
         self.manager_group = manager_group
         self.staff_group = staff_group
         self.clock = clock
-        self.where = f"<#{staff_channel}>" if staff_channel else "the staff channel"
+        self.where = "the staff channel"  # answers are escaped (notice_text): a <#C…> link would not show
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
 
     def place(self, channel: str) -> Place:

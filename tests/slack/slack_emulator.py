@@ -45,6 +45,7 @@ class SlackEmulator:
         self.channels: dict[str, list[dict[str, Any]]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.usergroups: dict[str, list[str]] = {}
+        self.members: dict[str, list[str]] = {}  # channel -> its members (conversations.members)
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.faults: dict[str, deque[Fault]] = {}
         self.ephemerals: list[dict[str, Any]] = []
@@ -352,6 +353,26 @@ class SlackEmulator:
         if args["usergroup"] not in self.usergroups:
             return {"ok": False, "error": "no_such_subteam"}
         return {"ok": True, "users": list(self.usergroups[args["usergroup"]])}
+
+    def m_conversations_members(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Cursor-paged member ids, as Slack answers (``response_metadata.next_cursor``, "" at the end)."""
+        if error := self._missing(args, "channel"):
+            return error
+        if args["channel"] not in self.channels:
+            return {"ok": False, "error": "channel_not_found"}
+        members = self.members.get(args["channel"], [])
+        try:
+            start, limit = int(args.get("cursor") or 0), int(args.get("limit") or 100)
+        except ValueError:
+            return {"ok": False, "error": "invalid_cursor"}
+        if not 0 < limit < 1000:
+            return {"ok": False, "error": "invalid_limit"}
+        more = start + limit < len(members)
+        return {
+            "ok": True,
+            "members": members[start : start + limit],
+            "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
 
     def m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
         if error := self._missing(args, "user"):
