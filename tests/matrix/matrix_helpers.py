@@ -34,6 +34,11 @@ keywords = ["renew", "overdue"]
 key = "sam"
 name = "Sam Staff"
 matrix_user_id = "@staff1:localhost"
+
+[[staff]]
+key = "kim"
+name = "Kim Keeper"
+matrix_user_id = "@staff2:localhost"
 """
 ROTA = (
     "person,role,days,start,end\nsam,social-media,mon-sun,00:00,24:00\nsam,circulation,mon-sun,00:00,24:00\n"
