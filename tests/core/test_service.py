@@ -165,10 +165,14 @@ async def test_author_edit_and_withdrawal_update_the_card(database: Database) ->
     service = await make_service(database)
     await service.ingest("fake", mention(1), None)
     await service.ingest("fake", mention(2), None)
-    await service.apply_change(MentionChange("fake", "ext-1", "edit", text="Can I renew twice?"))
+    # the fake platform, like Mastodon, lets only the author edit or delete (tests/core/test_authz.py
+    # covers changes that must be compared with the stored author)
+    await service.apply_change(
+        MentionChange("fake", "ext-1", "edit", text="Can I renew twice?", author_only=True)
+    )
     edited = await service.view(1)
     assert edited.text == "Can I renew twice?" and edited.note == "Edited by its author."
-    await service.apply_change(MentionChange("fake", "ext-2", "withdraw"))
+    await service.apply_change(MentionChange("fake", "ext-2", "withdraw", author_only=True))
     gone = await service.view(2)
     assert gone.status is Status.IGNORED and gone.url is None and "ext" not in gone.text
     await service.apply_change(MentionChange("fake", "unknown", "withdraw"))  # not ours: nothing happens

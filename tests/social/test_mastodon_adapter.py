@@ -150,7 +150,7 @@ async def test_stream_edits_and_deletions_reach_the_change_hook(
     await wait_until(lambda: len(changes) == 2)
     assert changes == [
         MentionChange("mastodon", status["id"], "edit", status["account"]["id"], "second thoughts"),
-        MentionChange("mastodon", status["id"], "withdraw"),
+        MentionChange("mastodon", status["id"], "withdraw", author_only=True),
     ]
     assert len(mastodon.hits_for("notifications")) == rest_calls  # none of these needed a REST catch-up
     assert mastodon.hits_for("stream")[0].path == "/api/v1/streaming/user"  # SSE: the stream is in the path

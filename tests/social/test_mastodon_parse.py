@@ -149,7 +149,9 @@ def test_stream_events_edits_deletes_and_garbage() -> None:
         parse_stream_event(SSEEvent("status.update", json.dumps(status)), own_id="2") is None
     )  # not about us
     deleted = parse_stream_event(SSEEvent("delete", "7"))
-    assert deleted is not None and change_for(deleted) == MentionChange("mastodon", "7", "withdraw")
+    assert deleted is not None and change_for(deleted) == MentionChange(
+        "mastodon", "7", "withdraw", author_only=True
+    )
     broken = parse_stream_event(SSEEvent("notification", "{not json"))
     assert broken is not None and broken.kind is NoticeKind.CHECK and change_for(broken) is None
     assert parse_stream_event(SSEEvent("notification", '{"type":"mention","status":{}}')) == broken

@@ -1,0 +1,174 @@
+"""Trust boundaries (DESIGN.md §6.10): the gate's staff rule, the console's identity, and who may change
+a patron's words (an edit keeps the text before it until retention purges it)."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from bot.app import PatronDesk
+from bot.config import Settings
+from bot.desk import retention
+from bot.desk.authz import NOT_STAFF, Facts, Gate, Place, is_staff, may_change
+from bot.desk.console import ConsoleDesk
+from bot.models import ActionResult, Claim, DeskQuery, MentionChange, StaffAction, StaffRef
+from bot.routing.rules import StaffSpec
+from bot.store.db import Database
+from bot.store.tables import AuditRow, MentionRow
+from tests.core.state import snapshot
+from tests.waiting import until
+
+from .fakes import FakeSource
+from .helpers import NOW, RULES, make_service, mention
+
+ids = st.text(alphabet="UW0123456789ABC@:.x", max_size=8)
+
+
+@given(user=ids, listed=st.frozensets(ids, max_size=3), manager=st.booleans(), group=st.booleans())
+def test_staff_rule(user: str, listed: frozenset[str], manager: bool, group: bool) -> None:
+    """Listed, manager or group member: staff. Channel members only when nothing else names staff."""
+    for in_group, in_room in ((True, None), (False, True), (None, True), (None, None), (False, False)):
+        facts = Facts(manager=manager, group=group, in_group=in_group, in_room=in_room)
+        named = bool(listed) or group
+        want = bool(user) and (
+            user in listed or manager or in_group is True or (not named and in_room is True)
+        )
+        assert is_staff(user, facts, listed=listed) is want
+
+
+@dataclass
+class StubRoster:
+    """A roster whose lookups fail or answer as told (the gate must deny on anything unknown)."""
+
+    desk: str = "slack"
+    where: str = "the staff channel"
+    members: frozenset[str] = frozenset()
+    broken: bool = False
+    asked: list[str] = field(default_factory=list)
+
+    def place(self, channel: str) -> Place:
+        return Place.STAFF if channel == "C0STAFF" else Place.ELSEWHERE
+
+    async def facts(self, user_id: str, *, need_room: bool) -> Facts:
+        self.asked.append(user_id)
+        if self.broken:
+            raise RuntimeError("lookup bug")
+        return Facts(in_room=(user_id in self.members) if need_room else None)
+
+
+async def test_gate_denies_by_default() -> None:
+    seen: list[StaffAction] = []
+
+    async def handle(action: StaffAction) -> ActionResult:
+        seen.append(action)
+        return ActionResult(True, "done")
+
+    gate = Gate([StaffSpec(key="bob", slack_user_id="UBOB")])
+    guarded = gate.guard(handle)
+    assert (await guarded(Claim(1, StaffRef("slack", "UBOB")))).message == NOT_STAFF  # no roster: no
+    roster = StubRoster(members=frozenset({"UCAROL"}))
+    gate.add(roster)
+    assert (await guarded(Claim(1, StaffRef("slack", "UBOB")))).ok  # listed: no lookup needed
+    assert not (await guarded(Claim(1, StaffRef("slack", "UCAROL")))).ok  # the rules file names staff
+    assert not (await guarded(Claim(1, StaffRef("slack", "")))).ok  # identity unknown
+    assert not (await guarded(Claim(1, StaffRef("matrix", "UBOB")))).ok  # another desk's id
+    assert not (await guarded(DeskQuery(StaffRef("slack", "UBOB"), place=""))).ok  # place unknown
+    assert (await guarded(DeskQuery(StaffRef("slack", "UBOB"), place="C0STAFF"))).ok
+    roster.broken = True
+    assert (await guarded(Claim(1, StaffRef("slack", "UNEW")))).message == NOT_STAFF  # a bug: still no
+    assert [type(a) for a in seen] == [Claim, DeskQuery]
+    assert roster.asked == ["UCAROL", "UNEW"]
+
+
+async def test_console_operator_is_staff_and_manager(tmp_path: Path) -> None:
+    """The console is the operator at the server's terminal: every action is let through."""
+    rules = tmp_path / "rules.toml"
+    rules.write_text(RULES)
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/console.db",
+        RULES_FILE=rules,
+        CONSOLE_DESK="off",
+        HTTP_PORT=0,
+    )
+    reader, out = asyncio.StreamReader(), io.StringIO()
+    lines = [
+        "claim 1",
+        "release 1",
+        "reply 2 We open at nine.",
+        "resolve 3",
+        "reassign 4 circulation",
+        "ignore 5",
+        "queue",
+        "rota now",
+        "rota add @bob circulation mon 09:00-10:00",
+    ]
+    source = FakeSource(items=[(mention(n, f"question {n}"), None) for n in range(1, 6)])
+    async with PatronDesk(settings, sources=[source], desks=[ConsoleDesk(input=reader, output=out)]) as app:
+        await until(lambda: out.getvalue().count("#5") >= 1)
+        await app.wait_idle()
+        before = await snapshot(app.db)
+        for done, line in enumerate(lines, start=1):
+            reader.feed_data(f"{line}\n".encode())
+            await until(lambda n=done: _answers(out) >= n)
+        after = await snapshot(app.db)
+    answers = [line for line in out.getvalue().splitlines() if line.startswith(("✓", "✗"))]
+    assert len(answers) == len(lines) and all(a.startswith("✓") for a in answers), answers
+    assert len(after["shifts"]) == len(before["shifts"]) + 1
+
+
+def _answers(out: io.StringIO) -> int:
+    return sum(1 for line in out.getvalue().splitlines() if line.startswith(("✓", "✗")))
+
+
+async def test_only_the_author_changes_a_mention(database: Database) -> None:
+    """Finding 3 at the service: edits from others change nothing; the author's edit keeps the old text."""
+    db = database
+    service = await make_service(db)
+    await service.ingest("fake", mention(1, "Can I renew online?"), None)
+    patron = "@patron@social.example"
+    async with db.transaction() as session:
+        row = (await session.execute(select(MentionRow))).scalar_one()
+        row.author_id = patron
+    before = await snapshot(db)
+    for change in (
+        MentionChange("fake", "ext-1", "edit", "@someone@else", "Rewritten"),
+        MentionChange("fake", "ext-1", "edit", "", "No sender given"),
+        MentionChange("fake", "ext-1", "withdraw", "@someone@else"),
+        MentionChange("fake", "ext-1", "withdraw", "", moderator=True),
+    ):
+        await service.apply_change(change)
+        assert await snapshot(db) == before, change
+    await service.apply_change(MentionChange("fake", "ext-1", "edit", patron, "Can I renew twice?"))
+    assert (await service.view(1)).text == "Can I renew twice?"
+    await service.apply_change(
+        MentionChange("fake", "ext-1", "withdraw", "@mod@social.example", moderator=True)
+    )
+    assert (await service.view(1)).text == "(withdrawn by its author)"
+    audit = await _edit_details(db)
+    assert len(audit) == 1 and "Can I renew online?" in audit[0]
+
+    service.clock = lambda: NOW + timedelta(days=400)
+    assert (await retention.purge(service, days=365)).mentions == 1
+    assert await _edit_details(db) == ["{}"]  # the words before the edit go with the mention
+
+
+async def _edit_details(db: Database) -> list[str]:
+    async with db.transaction() as session:
+        rows = await session.execute(select(AuditRow.detail).where(AuditRow.action == "edit"))
+        return [str(detail) for detail in rows.scalars()]
+
+
+def test_platform_vouched_changes() -> None:
+    """Mastodon deletes only for the author: no sender to compare; an edit still needs the author."""
+    assert may_change(MentionChange("mastodon", "1", "withdraw", author_only=True), "123")
+    assert may_change(MentionChange("mastodon", "1", "edit", "123", "x"), "123")
+    assert not may_change(MentionChange("mastodon", "1", "edit", "456", "x"), "123")
+    assert not may_change(MentionChange("matrix", "$e", "edit", "@mod:x", "x", moderator=True), "@a:x")
