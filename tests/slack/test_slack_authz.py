@@ -14,17 +14,19 @@ from typing import Any
 
 import pytest
 import slack_payloads as P
-from slack_emulator import APP_TOKEN, BOT_TOKEN, SlackEmulator
+from slack_emulator import APP_TOKEN, BOT_TOKEN, Fault, SlackEmulator
 from slack_helpers import ALICE, BOB, CAROL, COMMUNITY, STAFF, make_client, wait_for
 from slack_payloads import message_event
 from sqlalchemy import select
 
 from bot.app import PatronDesk
 from bot.config import Settings
-from bot.desk.authz import NOT_STAFF, NOT_STAFF_COMMAND
+from bot.desk.authz import NOT_STAFF, NOT_STAFF_COMMAND, Place, is_staff
 from bot.desk.slack_cards import CLAIM, IGNORE, REASSIGN, RELEASE, REPLY, RESOLVE, button_value
 from bot.desk.slack_modal import ROLE_BLOCK, TEXT_BLOCK, ReplyDraft, preview_view, reassign_view, reply_view
+from bot.desk.slack_roster import TTL, SlackRoster
 from bot.models import Claim, StaffRef
+from bot.slack_client import SlackClient
 from bot.store.tables import MentionRow
 from tests.core.state import snapshot
 
@@ -288,3 +290,31 @@ async def test_staff_group_and_channel_fallback(tmp_path: Path, emu: SlackEmulat
                 await wait_for(lambda n=seen: len(emu.responses) > n)
                 assert (emu.responses[-1]["text"] == NOT_STAFF_COMMAND) is refused, (group, user)
     assert emu.count("conversations.members") >= 1 and emu.count("usergroups.users.list") >= 1
+
+
+async def test_roster_lookups_are_cached_briefly_and_a_failure_lets_nobody_in(
+    client: SlackClient, emu: SlackEmulator
+) -> None:
+    """Members come from Slack (paged), are kept for a minute, and a failed lookup means "unknown"."""
+    now = [0.0]
+    roster = SlackRoster(client, staff_channel=STAFF, role_channels=("C0ROLE01",), clock=lambda: now[0])
+    emu.members[STAFF] = [f"U0M{n:06d}" for n in range(450)] + [CAROL]  # three pages of 200
+    assert (await roster.facts(CAROL, need_room=True)).in_room is True
+    assert emu.count("conversations.members") == 3
+    emu.members[STAFF] = []  # Carol leaves the channel: still known for the cache's minute
+    assert (await roster.facts(CAROL, need_room=True)).in_room is True
+    now[0] += TTL + 1
+    assert (await roster.facts(CAROL, need_room=True)).in_room is False
+    now[0] += TTL + 1
+    emu.fail("conversations.members", Fault("error", error="fetch_members_failed"))
+    unknown = await roster.facts(CAROL, need_room=True)
+    assert unknown.in_room is None and not is_staff(CAROL, unknown, listed=frozenset())
+    places = [roster.place(c) for c in (STAFF, "C0ROLE01", "D0123", COMMUNITY, "", "G0MPIM")]
+    assert places == [
+        Place.STAFF,
+        Place.STAFF,
+        Place.DIRECT,
+        Place.ELSEWHERE,
+        Place.ELSEWHERE,
+        Place.ELSEWHERE,
+    ]
