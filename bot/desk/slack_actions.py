@@ -199,9 +199,9 @@ class SlackActions:
     async def _reply_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         draft, errors = read_reply(view)
         if draft is not None:  # a forged or stale submission is refused here too, not only at Publish
-            refused = await self.dispatch(OpenForm(draft.mention_id, parse_actor(body.get("user") or {})))
-            if not refused.ok:
-                draft, errors = None, {TEXT_BLOCK: refused.message}
+            gate = await self.dispatch(OpenForm(draft.mention_id, parse_actor(body.get("user") or {})))
+            if not gate.ok:
+                draft, errors = None, {TEXT_BLOCK: gate.message}
         if draft is None:
             await ack(response_action="errors", errors=errors)
         else:
