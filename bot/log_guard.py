@@ -2,8 +2,9 @@
 
 Exceptions raised while handling a mention (a refused INSERT, a listener that fails, a platform's
 error body) carry patron or reply text in their message, so no log line shows an exception message:
-tracebacks keep their frames and class names only. Our own domain errors (``PatronDeskError``) are
-written from method names and status codes and are kept. Libraries (Bolt, the Slack SDK, nio,
+tracebacks keep their frames and class names only. An exception our code passes as a log argument
+shows its class too, unless it is one of our domain errors (``PatronDeskError``), whose messages are
+written from method names and status codes for the log to show. Libraries (Bolt, the Slack SDK, nio,
 SQLAlchemy, aiohttp, asyncio, httpx) format request bodies and exception text into their messages,
 so their records below WARNING are dropped and the rest keep only a prefix that holds no data.
 """
@@ -50,10 +51,10 @@ def _chain(exc: BaseException | None) -> Iterator[BaseException]:
             todo.extend(item.exceptions)
 
 
-def describe(exc: BaseException) -> str:
-    """An exception as a log may show it: the class name, plus an errno name or our own message."""
+def describe(exc: BaseException, *, ours: bool = False) -> str:
+    """An exception as a log may show it: the class name, plus an errno name or (``ours``) our message."""
     name = type(exc).__qualname__
-    if isinstance(exc, PatronDeskError):
+    if ours and isinstance(exc, PatronDeskError):
         return f"{name}: {exc}"
     if isinstance(exc, OSError) and exc.errno is not None and exc.errno in errno.errorcode:
         return f"{name} [{errno.errorcode[exc.errno]}]"
@@ -75,7 +76,7 @@ def safe_traceback(exc: BaseException) -> str:
 
 def _safe_arg(value: object, *, ours: bool) -> object:
     if isinstance(value, BaseException):
-        return describe(value)
+        return describe(value, ours=ours)
     if ours or value is None or isinstance(value, int | float):
         return value
     return f"<{type(value).__name__}>"
@@ -108,7 +109,7 @@ def redact(record: logging.LogRecord) -> logging.LogRecord:
     exc = record.exc_info[1] if record.exc_info else None
     for item in _chain(exc):  # an exception's text quoted into the message, e.g. Bolt's "(error: …)"
         for text in {str(item), repr(item), *(str(a) for a in item.args if isinstance(a, str))}:
-            if len(text) >= 3 and not isinstance(item, PatronDeskError):
+            if len(text) >= 3 and not (ours and isinstance(item, PatronDeskError)):
                 message = message.replace(text, type(item).__qualname__)
     record.template = str(record.msg)[:200]  # what repeats are counted by
     record.msg, record.args = message, ()
