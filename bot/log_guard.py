@@ -134,7 +134,7 @@ def install_record_factory() -> Callable[[], None]:
 
 
 class Repeats:
-    """The first ``burst`` lines of one logger and message template per ``window`` seconds, then a count.
+    """The first ``burst`` warnings or errors of one logger and template per ``window`` seconds, then a count.
 
     A flood (a full file-descriptor table, a platform down for hours) costs a few lines a minute,
     not megabytes: the lines left out are reported as "… repeated N times" when the window ends.
@@ -150,6 +150,8 @@ class Repeats:
         """(write this record?, summary records of windows that ended)."""
         now = self.clock()
         summaries = self._ended(now)
+        if record.levelno < logging.WARNING:
+            return True, summaries  # routine lines ("ingested mention 7") are each worth a line
         key = (record.name, record.levelno, str(getattr(record, "template", record.msg))[:200])
         entry = self._seen.get(key)
         if entry is None:
