@@ -55,10 +55,12 @@ def configure(level: str, fmt: str = "text", *, stream: TextIO | None = None) ->
     hooks = (sys.excepthook, threading.excepthook)
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_uncaught_thread
+    logging.captureWarnings(True)  # a library warning goes through the guard, not straight to stderr
 
     def undo() -> None:
         undo_factory()
         sys.excepthook, threading.excepthook = hooks
+        logging.captureWarnings(False)
 
     return undo
 

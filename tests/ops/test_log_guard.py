@@ -110,3 +110,12 @@ def test_routine_lines_are_not_rate_limited() -> None:
             )
         )
     assert len(stream.getvalue().splitlines()) == 20
+
+
+def test_a_library_warning_goes_through_the_guard() -> None:
+    import warnings
+
+    with bot_log("text") as logged:
+        warnings.warn_explicit(f"could not coerce {CANARY!r}", UserWarning, "lib.py", 1, module="lib")
+    assert "py.warnings" in logged.stream.getvalue()
+    assert logged.leaks(CANARY) == []
