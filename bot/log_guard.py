@@ -100,6 +100,15 @@ def _message(record: logging.LogRecord, ours: bool) -> str:
     return msg[: min(cut, MAX_FOREIGN)] + (" […]" if cut < len(msg) else "")
 
 
+def _texts(exc: BaseException) -> set[str]:
+    """What of ``exc`` a message may quote: its str, its repr, its string arguments."""
+    try:
+        texts = {str(exc), repr(exc), *(a for a in exc.args if isinstance(a, str))}
+    except Exception:  # an exception whose str() fails: nothing to look for
+        return set()
+    return {text for text in texts if len(text) >= 3}
+
+
 def redact(record: logging.LogRecord) -> logging.LogRecord:
     """Make one record safe to write, in place (see the module docstring)."""
     if getattr(record, "redacted", False):
@@ -108,9 +117,10 @@ def redact(record: logging.LogRecord) -> logging.LogRecord:
     message = _message(record, ours)
     exc = record.exc_info[1] if record.exc_info else None
     for item in _chain(exc):  # an exception's text quoted into the message, e.g. Bolt's "(error: …)"
-        for text in {str(item), repr(item), *(str(a) for a in item.args if isinstance(a, str))}:
-            if len(text) >= 3 and not (ours and isinstance(item, PatronDeskError)):
-                message = message.replace(text, type(item).__qualname__)
+        if ours and isinstance(item, PatronDeskError):
+            continue
+        for text in _texts(item):
+            message = message.replace(text, type(item).__qualname__)
     record.template = str(record.msg)[:200]  # what repeats are counted by
     record.msg, record.args = message, ()
     if exc is not None:

@@ -119,3 +119,18 @@ def test_a_library_warning_goes_through_the_guard() -> None:
         warnings.warn_explicit(f"could not coerce {CANARY!r}", UserWarning, "lib.py", 1, module="lib")
     assert "py.warnings" in logged.stream.getvalue()
     assert logged.leaks(CANARY) == []
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("no")
+
+
+def test_an_exception_that_cannot_be_printed_is_still_logged() -> None:
+    with bot_log("json") as logged:
+        try:
+            raise Unprintable
+        except Unprintable:
+            logging.getLogger("bot.desk.relay").exception("attempt failed")
+            logging.getLogger("slack_bolt").exception("listener failed")
+    assert '"error": "Unprintable"' in logged.stream.getvalue()
