@@ -12,6 +12,7 @@ from aiohttp import web
 
 from bot import http
 from bot.http_guard import Limits
+from tests.waiting import until
 
 LIMITS = Limits(header_timeout=0.5, body_timeout=0.5, max_body=1000)
 CAP = 20
@@ -103,4 +104,33 @@ async def test_at_the_cap_the_oldest_idle_connections_make_room() -> None:
     assert not any(idle_reader.at_eof() for idle_reader, _ in idle[evicted:])
     for _, idle_writer in idle:
         idle_writer.close()
+    await runner.cleanup()
+
+
+async def test_when_every_slot_holds_a_request_a_new_connection_gets_503() -> None:
+    entered: list[str] = []
+
+    async def slow(request: web.Request) -> web.Response:
+        entered.append(request.path)
+        return web.Response(text=str(len(await request.read())))
+
+    limits = Limits(header_timeout=60, body_timeout=60, max_connections=2)
+    started = await http.start(
+        "127.0.0.1", 0, [("POST", "/slow", slow)], health=ok, metrics=no_metrics, limits=limits
+    )
+    assert started is not None
+    runner, port = started
+    busy = []
+    for _ in range(2):  # requests whose bodies are still coming: being handled, not idle
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")
+        busy.append((reader, writer))
+    await until(lambda: len(entered) == 2)
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    async with asyncio.timeout(15):
+        answer = await reader.read()
+    assert answer.startswith(b"HTTP/1.1 503")
+    assert not any(r.at_eof() for r, _ in busy)  # the requests in progress were left alone
+    for _, w in [*busy, (reader, writer)]:
+        w.close()
     await runner.cleanup()
