@@ -276,7 +276,7 @@ async def fill_sqlite(db: Database, *, count: int, schema: str = "") -> tuple[da
             raise SystemExit(f"the kept file holds {have:,} mentions, not {count:,}; remove it to refill")
         return latest + timedelta(minutes=1), have, 0.0
     now, started = fill_now(), time.perf_counter()
-    engine = create_engine(db.engine.url.set(drivername="sqlite"))
+    engine = create_engine(db.engine.url.set(drivername="sqlite"), hide_parameters=True)
     mentions, cards = cast(Table, MentionRow.__table__), cast(Table, CardRow.__table__)
     with engine.begin() as conn:
         conn.exec_driver_sql("PRAGMA synchronous=OFF")

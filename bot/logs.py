@@ -1,6 +1,7 @@
 """Logging set-up: plain text for a terminal, or one JSON object per line for log collectors.
 
-Log calls pass ids, counts and status codes only; patron text never reaches a log record.
+Log calls pass ids, counts and status codes only; patron text never reaches a log record, and
+``bot.log_guard`` makes sure of it for exceptions and libraries (DESIGN.md invariant 8).
 """
 
 from __future__ import annotations
@@ -8,7 +9,13 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
+from types import TracebackType
+from typing import TextIO
+
+from bot.log_guard import GuardedHandler, install_record_factory
 
 QUIET = ("httpx", "httpcore", "aiohttp.access", "slack_bolt", "slack_sdk", "nio", "alembic", "websockets")
 
@@ -28,9 +35,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
-def configure(level: str, fmt: str = "text") -> None:
-    """Root logging to stderr; libraries that log request details kept at WARNING or above."""
-    handler = logging.StreamHandler(sys.stderr)
+def configure(level: str, fmt: str = "text", *, stream: TextIO | None = None) -> Callable[[], None]:
+    """Root logging to stderr (or ``stream``), guarded; returns the undo of the global hooks (tests).
+
+    Libraries that log request details are kept at WARNING or above as well: the guard drops their
+    lower records anyway, but they are not even formatted then.
+    """
+    handler = GuardedHandler(stream or sys.stderr)
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:
@@ -40,3 +51,25 @@ def configure(level: str, fmt: str = "text") -> None:
     root.setLevel(level)
     for name in QUIET:
         logging.getLogger(name).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    undo_factory = install_record_factory()
+    hooks = (sys.excepthook, threading.excepthook)
+    sys.excepthook = _log_uncaught
+    threading.excepthook = _log_uncaught_thread
+    logging.captureWarnings(True)  # a library warning goes through the guard, not straight to stderr
+
+    def undo() -> None:
+        undo_factory()
+        sys.excepthook, threading.excepthook = hooks
+        logging.captureWarnings(False)
+
+    return undo
+
+
+def _log_uncaught(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+    # Python would print the message of an uncaught exception to stderr, past the guard.
+    logging.getLogger("bot").critical("uncaught %s", kind.__name__, exc_info=(kind, exc, tb))
+
+
+def _log_uncaught_thread(args: threading.ExceptHookArgs) -> None:
+    if args.exc_value is not None:
+        _log_uncaught(args.exc_type, args.exc_value, args.exc_traceback)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from alembic import context
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, make_url
 
+from bot.store.db import private_sqlite_file
 from bot.store.tables import Base
 
 target_metadata = Base.metadata
@@ -17,7 +18,10 @@ def run() -> None:
         _migrate(connection)
         return
     url = context.config.get_main_option("sqlalchemy.url") or "sqlite:///./patron-desk.db"
-    with create_engine(url).connect() as conn:
+    if url.startswith("sqlite"):
+        private_sqlite_file(make_url(url).database)
+    # hide_parameters: a failed statement must not print row values (patron text) in its error
+    with create_engine(url, hide_parameters=True).connect() as conn:
         _migrate(conn)
         conn.commit()
 

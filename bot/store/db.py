@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -33,17 +34,46 @@ def normalize_url(url: str) -> str:
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Create the engine; on SQLite turn on WAL, a busy timeout and BEGIN IMMEDIATE."""
+    """Create the engine; on SQLite turn on WAL, a busy timeout and BEGIN IMMEDIATE.
+
+    ``hide_parameters``: a failed statement's error (and any log of it) must not quote bound
+    values, which are patron text (DESIGN.md invariant 8).
+    """
     url = normalize_url(url)
     if url.startswith("sqlite"):
         # Every transaction ends in COMMIT or ROLLBACK (Database.transaction), so the pool's extra
         # rollback on check-in is a wasted round trip to the driver thread.
         engine = create_async_engine(
-            url, connect_args={"timeout": SQLITE_BUSY_MS / 1000}, pool_reset_on_return=None, **kwargs
+            url,
+            connect_args={"timeout": SQLITE_BUSY_MS / 1000},
+            pool_reset_on_return=None,
+            hide_parameters=True,
+            **kwargs,
         )
+        private_sqlite_file(engine.url.database)
         _sqlite_pragmas(engine)
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    return create_async_engine(url, pool_pre_ping=True, hide_parameters=True, **kwargs)
+
+
+def private_sqlite_file(database: str | None) -> None:
+    """Create the SQLite file readable by its owner only (0600), or make an existing one so.
+
+    SQLite creates the -wal and -shm files with the database file's mode, so they follow; ones
+    left over from an older run are tightened too. A file owned by someone else is left alone.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        os.close(os.open(database, os.O_CREAT | os.O_WRONLY, 0o600))
+    except OSError:
+        return  # no such directory, or not ours: connecting reports it in its own words
+    for path in (database, f"{database}-wal", f"{database}-shm"):
+        try:
+            if os.stat(path).st_mode & 0o077:
+                os.chmod(path, 0o600)
+        except OSError:
+            continue
 
 
 def _sqlite_pragmas(engine: AsyncEngine | Engine) -> None:
@@ -104,6 +134,7 @@ class Database:
                 sync_url,
                 connect_args={"timeout": SQLITE_BUSY_MS / 1000, "check_same_thread": False},
                 pool_reset_on_return=None,
+                hide_parameters=True,
             )
             _sqlite_pragmas(self._sync)
             self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")

@@ -1,11 +1,15 @@
 """Invariant 8 across the sources: a canary planted in every patron field, through normal and error
 paths (429s, 5xx, malformed bodies, a refused reply, an edit and a deletion), never reaches a log
-record, at DEBUG, from the bot or any library. (Slack and Matrix have the same check in their suites.)"""
+record, at DEBUG, from the bot or any library. (Slack and Matrix have the same check in their
+suites; tests/ops/test_log_canary.py drives failing INSERTs and handlers.) It runs three times:
+through a stock handler, and through the bot's own handler in text and in JSON with every library
+logger opened up to DEBUG."""
 
 from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -13,6 +17,7 @@ import pytest
 
 from bot.adapters.webhook import signed_headers
 from bot.app import PatronDesk
+from tests.ops.log_capture import Logged, bot_log
 
 from . import bluesky_server, mastodon_server
 from .bluesky_server import FakeBluesky
@@ -43,21 +48,38 @@ class Everything(logging.Handler):
         self.lines.append(self.format(record))
 
 
-@pytest.fixture
-def everything() -> Everything:
+class Written:
+    """The bot's own log output (bot/logs.py, text or JSON) as lines, libraries opened to DEBUG."""
+
+    def __init__(self, logged: Logged) -> None:
+        self.logged = logged
+
+    @property
+    def lines(self) -> list[str]:
+        return self.logged.stream.getvalue().splitlines()
+
+
+@pytest.fixture(params=["stock", "text", "json"])
+def everything(request: pytest.FixtureRequest) -> Iterator[Everything | Written]:
+    """Every record through a stock handler (levels as the modules pin them), or the bot's own
+    guarded handler in either format with every library logger at DEBUG."""
+    if request.param != "stock":
+        with bot_log(request.param) as logged:
+            yield Written(logged)
+        return
     handler = Everything()
     root = logging.getLogger()
     old_level = root.level
     root.addHandler(handler)
     root.setLevel(logging.DEBUG)
-    yield handler  # type: ignore[misc]
+    yield handler
     root.removeHandler(handler)
     root.setLevel(old_level)
 
 
 async def test_canary_never_logged(
     tmp_path: Path,
-    everything: Everything,
+    everything: Everything | Written,
     mastodon: FakeMastodon,
     bluesky: FakeBluesky,
 ) -> None:

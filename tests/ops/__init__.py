@@ -1,0 +1,1 @@
+"""Operations: logs, the HTTP server under hostile clients, file modes."""
