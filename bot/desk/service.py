@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import metrics
 from bot.adapters.base import Ingest
 from bot.crashpoints import crash_point
-from bot.desk import actions, rota_actions, transitions
+from bot.desk import actions, quarantine, rota_actions, transitions
 from bot.desk.directory import Directory
 from bot.desk.views import ticket_view
 from bot.errors import NotFound
@@ -45,7 +45,7 @@ from bot.routing.opening import Opening, parse_opening_hours
 from bot.routing.rota import Rota
 from bot.routing.router import route
 from bot.routing.rules import RuleSet
-from bot.store import repo
+from bot.store import faults, repo
 from bot.store.db import Database
 from bot.store.rota_repo import load_rota
 from bot.store.tables import MentionRow, OutboxRow
@@ -110,11 +110,32 @@ class DeskService:
     ) -> bool:
         """Store a mention, its routing decision, its card posts and the cursor in one transaction.
 
-        Returns True when the mention was new; a repeat (same source and external id) is a no-op
-        apart from the cursor.
+        Returns True when the mention was new or was set aside in quarantine (it is taken care of);
+        a repeat (same source and external id) is a no-op apart from the cursor.
+        """
+        return await self.store(source, mention, cursor, stream=stream) is not False
+
+    async def store(
+        self,
+        source: str,
+        mention: Mention | None,
+        cursor: str | None,
+        *,
+        stream: str = "default",
+        tell: bool = True,
+    ) -> bool | None:
+        """``ingest``, saying what happened: True new, False a repeat, None set aside in quarantine.
+
+        An item whose values the database refuses, or that routing cannot handle, is quarantined
+        with the cursor moved on (invariant 9); a connection error is raised for the caller to retry.
         """
         now = self.clock()
-        decision = route(mention, self.rules, self.rota, now) if mention is not None else None
+        try:
+            decision = route(mention, self.rules, self.rota, now) if mention is not None else None
+        except Exception as exc:  # routing is pure: its failure belongs to this item alone
+            assert mention is not None
+            await self._set_aside(source, mention, cursor, stream, type(exc).__name__, tell)
+            return None
 
         def work(conn: Connection) -> int | None:
             mention_id = None
@@ -129,7 +150,14 @@ class DeskService:
             crash_point("in_ingest")
             return mention_id
 
-        mention_id = await self.db.write(work)
+        try:
+            mention_id = await self.db.write(work)
+        except Exception as exc:
+            reason = faults.data_error(exc)
+            if reason is None or mention is None:
+                raise
+            await self._set_aside(source, mention, cursor, stream, reason, tell)
+            return None
         crash_point("after_ingest_commit")
         if mention_id is not None and decision is not None:
             metrics.INGESTED.labels(source).inc()
@@ -138,6 +166,11 @@ class DeskService:
             for target in (*self.desks, source):
                 self.wake(target)
         return mention_id is not None
+
+    async def _set_aside(
+        self, source: str, mention: Mention, cursor: str | None, stream: str, reason: str, tell: bool
+    ) -> None:
+        await quarantine.set_aside(self, source, mention, cursor, stream=stream, reason=reason, tell=tell)
 
     async def apply_change(self, change: MentionChange) -> None:
         """The author edited or withdrew a stored mention: update the card, never lose the audit trail.
