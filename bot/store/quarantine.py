@@ -54,10 +54,14 @@ def mention_of(stored: str) -> Mention:
 
 
 def safe_key(external_id: str) -> str:
-    """An external id any database accepts, the same for the same input (the row's unique key)."""
+    """An external id any database accepts, the same for the same input (the row's unique key).
+
+    Ids with NUL, unpaired surrogates or a backslash are stored JSON-escaped; escaping backslashes
+    too keeps two different ids from ever sharing a key.
+    """
     try:
         external_id.encode("utf-8")
-        clean = "\x00" not in external_id
+        clean = "\x00" not in external_id and "\\" not in external_id
     except UnicodeEncodeError:
         clean = False
     key = external_id if clean else json.dumps(external_id, ensure_ascii=True)[1:-1]
