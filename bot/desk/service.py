@@ -134,7 +134,8 @@ class DeskService:
             decision = route(mention, self.rules, self.rota, now) if mention is not None else None
         except Exception as exc:  # routing is pure: its failure belongs to this item alone
             assert mention is not None
-            await self._set_aside(source, mention, cursor, stream, type(exc).__name__, tell)
+            kind = type(exc).__name__
+            await quarantine.set_aside(self, source, mention, cursor, stream=stream, reason=kind, tell=tell)
             return None
 
         def work(conn: Connection) -> int | None:
@@ -156,7 +157,7 @@ class DeskService:
             reason = faults.data_error(exc)
             if reason is None or mention is None:
                 raise
-            await self._set_aside(source, mention, cursor, stream, reason, tell)
+            await quarantine.set_aside(self, source, mention, cursor, stream=stream, reason=reason, tell=tell)
             return None
         crash_point("after_ingest_commit")
         if mention_id is not None and decision is not None:
@@ -166,11 +167,6 @@ class DeskService:
             for target in (*self.desks, source):
                 self.wake(target)
         return mention_id is not None
-
-    async def _set_aside(
-        self, source: str, mention: Mention, cursor: str | None, stream: str, reason: str, tell: bool
-    ) -> None:
-        await quarantine.set_aside(self, source, mention, cursor, stream=stream, reason=reason, tell=tell)
 
     async def apply_change(self, change: MentionChange) -> None:
         """The author edited or withdrew a stored mention: update the card, never lose the audit trail.

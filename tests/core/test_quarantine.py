@@ -22,8 +22,10 @@ import pytest
 from bot.adapters import webhook
 from bot.app import PatronDesk
 from bot.desk import quarantine
+from bot.desk import service as service_module
 from bot.desk.retention import purge
 from bot.models import Mention
+from bot.routing.router import route
 from bot.store.db import Database
 from bot.store.tables import OutboxRow
 from tests.waiting import until
@@ -187,3 +189,21 @@ async def test_retention_deletes_old_quarantined_items(database: Database) -> No
     now[0] += timedelta(days=2)
     await purge(service, days=30)
     assert await quarantine.listing(service) == []
+
+
+async def test_an_item_routing_cannot_handle_is_set_aside(
+    database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def route_or_fail(item: Mention, *args: Any) -> Any:  # a routing bug that one text triggers
+        if item.text == "trips the bug":
+            raise RuntimeError(MARK)
+        return route(item, *args)
+
+    monkeypatch.setattr(service_module, "route", route_or_fail)
+    service = await make_service(database)
+    assert await service.ingest("fake", mention(1, "trips the bug"), "1") is True
+    assert await service.ingest("fake", mention(2), "2") is True
+    held = [(h.external_id, h.reason) for h in await quarantine.listing(service)]
+    assert held == [("ext-1", "RuntimeError")]
+    assert await service.cursor("fake") == "2"
+    assert (await service.view(1)).url == mention(2).url  # the next item became mention #1
