@@ -129,7 +129,7 @@ class PatronDesk:
         await self._service.start()
         deps = AdapterDeps(
             clients=self.clients,
-            on_change=self._service.apply_change,
+            on_change=self._service.take_change,
             desk_channels=_desk_channels(rules),
         )
         await self._build_clients()

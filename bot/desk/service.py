@@ -200,6 +200,19 @@ class DeskService:
                     session, fresh, actor=f"source:{change.source}", action=change.kind, now=now
                 )
 
+    async def take_change(self, change: MentionChange) -> None:
+        """``apply_change`` as sources call it: a change whose values the database refuses is skipped
+        (counted, logged by class) so that it can never hold up the items after it (invariant 9)."""
+        try:
+            await self.apply_change(change)
+        except Exception as exc:
+            reason = faults.data_error(exc)
+            if reason is None:
+                raise
+            metrics.ERRORS.labels(change.source, reason).inc()
+            what = (change.source, change.kind, reason)
+            log.warning("source %s: a %s could not be stored (%s); the card keeps its text", *what)
+
     def _first_effects(
         self, source: str, mention: Mention, decision: Decision, mention_id: int
     ) -> list[dict[str, Any]]:

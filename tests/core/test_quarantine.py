@@ -24,7 +24,7 @@ from bot.app import PatronDesk
 from bot.desk import quarantine
 from bot.desk import service as service_module
 from bot.desk.retention import purge
-from bot.models import Mention
+from bot.models import Mention, MentionChange
 from bot.routing.router import route
 from bot.store.db import Database
 from bot.store.tables import OutboxRow
@@ -207,3 +207,15 @@ async def test_an_item_routing_cannot_handle_is_set_aside(
     assert held == [("ext-1", "RuntimeError")]
     assert await service.cursor("fake") == "2"
     assert (await service.view(1)).url == mention(2).url  # the next item became mention #1
+
+
+async def test_an_edit_the_database_refuses_is_skipped_not_a_stall(database: Database) -> None:
+    """A Matrix or Mastodon edit runs inside the source's batch: refusing it must not stop the batch
+    (for Matrix the staff room's events wait for that batch)."""
+    service = await make_service(database)
+    await service.ingest("fake", mention(1, "original words"), None)
+    bad = "edited \ud800" if database.is_sqlite else "edited \x00"
+    await service.take_change(MentionChange("fake", "ext-1", "edit", "author", bad))
+    assert (await service.view(1)).text == "original words"
+    await service.take_change(MentionChange("fake", "ext-1", "edit", "author", "edited words"))
+    assert (await service.view(1)).text == "edited words"
