@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from bot.adapters import webhook
 from bot.app import PatronDesk
@@ -219,3 +220,32 @@ async def test_an_edit_the_database_refuses_is_skipped_not_a_stall(database: Dat
     assert (await service.view(1)).text == "original words"
     await service.take_change(MentionChange("fake", "ext-1", "edit", "author", "edited words"))
     assert (await service.view(1)).text == "edited words"
+
+
+@pytest.mark.parametrize(
+    "lost",
+    [
+        OperationalError("INSERT", {}, Exception("server closed the connection")),
+        InterfaceError("INSERT", {}, Exception("connection is closed")),
+        DBAPIError("INSERT", {}, Exception("terminated"), connection_invalidated=True),
+        ConnectionResetError(),
+    ],
+    ids=["operational", "interface", "invalidated", "reset"],
+)
+async def test_a_lost_connection_is_raised_for_a_retry_never_set_aside(
+    database: Database, lost: Exception
+) -> None:
+    service = await make_service(database)
+    write = database.write
+    failures = [lost]
+
+    async def write_or_lose(work: Any) -> Any:  # the connection drops once, as in a database restart
+        if failures:
+            raise failures.pop()
+        return await write(work)
+
+    database.write = write_or_lose  # type: ignore[method-assign]
+    with pytest.raises(type(lost)):
+        await service.ingest("fake", mention(1), "1")
+    assert await quarantine.listing(service) == [] and await service.cursor("fake") is None
+    assert await service.ingest("fake", mention(1), "1") is True  # the retry stores it

@@ -15,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from bot import metrics
 from bot.app import PatronDesk
@@ -157,3 +158,20 @@ async def test_supervisor_parts_ending_by_themselves_and_groups() -> None:
     await parts.keep("group", refused_in_a_group)
     assert health.parts == {"ends": "stopped", "group": "off: settings refused"}
     assert health.restarts == {}
+
+
+async def test_a_lost_database_connection_is_a_retry_of_the_source_not_a_restart(tmp_path: Path) -> None:
+    pauses, desk = Pauses(), RecordingDesk()
+    app = app_with(tmp_path, pauses, sources=[FakeSource(items=[(mention(1), None)])], desks=[desk])
+    write, failures = app.db.write, [OperationalError("INSERT", {}, Exception("connection lost"))]
+
+    async def write_or_lose(work: Any) -> Any:  # the first ingest meets a database restart
+        if failures:
+            raise failures.pop()
+        return await write(work)
+
+    app.db.write = write_or_lose  # type: ignore[method-assign]
+    async with app:
+        await until(lambda: len(desk.posts) == 1)  # the pump waited (its own backoff) and went on
+        assert app.health.parts["source:fake"] == "ok" and not app.main_task.done()
+    assert (app.health.restarts, pauses.waits) == ({}, [])
