@@ -44,7 +44,7 @@ def demo_settings(settings: Settings, *, feed_url: str, workdir: Path) -> Settin
 
 
 async def run_forever(settings: Settings, *, demo: bool = False) -> None:
-    """Run until SIGINT/SIGTERM, or until a part fails for good."""
+    """Run until SIGINT/SIGTERM (a failing part is restarted by the app's supervisor, not fatal)."""
     async with AsyncExitStack() as stack:
         if demo:
             from bot.demo import DemoFeedServer
