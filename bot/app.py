@@ -1,6 +1,6 @@
-"""Composition root: builds the store, rules, rota, adapters, desks and service; runs them in one TaskGroup.
+"""Composition root: builds the store, rules, rota, adapters, desks and service; supervises them as parts.
 
-Lifecycle: open (migrate, load, connect) → run (one named task per source, desk and relay target)
+Lifecycle: open (migrate, load, connect) → run (one named part per source, desk, relay target, timers)
 → close in the reverse order. Nothing else constructs SDK clients or reads settings.
 """
 
@@ -12,7 +12,7 @@ import functools
 import gc
 import importlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 from types import TracebackType
@@ -21,7 +21,7 @@ from typing import Any
 from bot import http, metrics
 from bot.adapters import DESKS, SOURCES
 from bot.adapters.base import AdapterDeps, SourceAdapter
-from bot.backoff import Reconnector
+from bot.backoff import Backoff, Reconnector
 from bot.config import Settings
 from bot.crashpoints import crash_point
 from bot.desk.authz import Gate
@@ -34,9 +34,10 @@ from bot.metrics import Health
 from bot.routing.opening import parse_opening_hours
 from bot.routing.rules import RuleSet
 from bot.setup import load_rules_file, prepare_database
-from bot.store import repo
+from bot.store import faults, repo
 from bot.store.db import Database
 from bot.store.leases import run_with_lease
+from bot.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,7 @@ class PatronDesk:
         settings: validated settings.
         clock: aware "now"; injectable for tests.
         sources, desks: use these instead of building them from settings (tests, demo).
+        restart_policy, restart_sleep: the backoff and wait between restarts of a failed part.
     """
 
     def __init__(
@@ -59,11 +61,15 @@ class PatronDesk:
         clock: Callable[[], datetime] | None = None,
         sources: Sequence[SourceAdapter] | None = None,
         desks: Sequence[StaffDesk] | None = None,
+        restart_policy: Backoff | None = None,
+        restart_sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.settings = settings
         self.clock = clock or (lambda: datetime.now(UTC))
         self._given_sources = sources
         self._given_desks = desks
+        self._restart_policy = restart_policy
+        self._restart_sleep = restart_sleep
         self.db = Database(settings.DATABASE_URL)
         self.sources: dict[str, SourceAdapter] = {}
         self.desks: dict[str, StaffDesk] = {}
@@ -92,7 +98,7 @@ class PatronDesk:
 
     @property
     def main_task(self) -> asyncio.Task[None]:
-        """The task running every part; it ends only by cancellation or a fatal error."""
+        """The task running every part; a failed part is restarted, so this ends only by cancellation."""
         assert self._main is not None, "not started"
         return self._main
 
@@ -124,7 +130,7 @@ class PatronDesk:
         await self._service.start()
         deps = AdapterDeps(
             clients=self.clients,
-            on_change=self._service.apply_change,
+            on_change=self._service.take_change,
             desk_channels=_desk_channels(rules),
         )
         await self._build_clients()
@@ -141,6 +147,7 @@ class PatronDesk:
                 await source.open()
             except AdapterConfigError as exc:
                 log.error("source %s is off: %s", source.source, exc)
+                self.health.set(f"source:{source.source}", "off: settings refused")
                 continue
             except TransientError:
                 log.warning("source %s could not connect yet; will retry", source.source)
@@ -187,20 +194,25 @@ class PatronDesk:
         }[name]
 
     async def _run(self) -> None:
-        async with asyncio.TaskGroup() as group:
-            await self._start_http()
-            for name, source in self.sources.items():
-                if not getattr(source, "push", False):
-                    work = functools.partial(self._pump, source)
-                    group.create_task(run_with_lease(self.db, name, work), name=f"source:{name}")
-            for name, desk in self.desks.items():
-                group.create_task(self._serve(desk), name=f"desk:{name}")
-            group.create_task(self.relay.run(), name="relay")
-            group.create_task(self._tick(), name="timers")
-            self.ready.set()
-            gc.collect()
-            gc.freeze()  # start-up objects live for good: keep full collections from scanning them
-            log.info("Patron Desk is running: sources %s; desks %s", sorted(self.sources), sorted(self.desks))
+        """Every source, desk, relay worker and the timers as named parts of one supervisor."""
+        await self._start_http()
+        parts = Supervisor(self.health, policy=self._restart_policy, sleep=self._restart_sleep)
+        for name, source in self.sources.items():
+            if not getattr(source, "push", False):
+                work = functools.partial(self._pump, source)
+                parts.add(f"source:{name}", functools.partial(run_with_lease, self.db, name, work))
+        for name, desk in self.desks.items():
+            parts.add(f"desk:{name}", functools.partial(self._serve, desk))
+        for target in self.relay.targets:
+            parts.add(f"relay:{target}", functools.partial(self.relay.work, target))
+        parts.add("timers", self._tick)
+        await parts.run(started=self._started)
+
+    def _started(self) -> None:
+        self.ready.set()
+        gc.collect()
+        gc.freeze()  # start-up objects live for good: keep full collections from scanning them
+        log.info("Patron Desk is running: sources %s; desks %s", sorted(self.sources), sorted(self.desks))
 
     async def _serve(self, desk: StaffDesk) -> None:
         """Run a desk; its health is "ok" while it serves."""
@@ -229,8 +241,10 @@ class PatronDesk:
                 log.error("source %s stopped: %s", source.source, exc)
                 self.health.set(part, "off: settings refused")
                 return
-            except TransientError as exc:
-                wait = retry.failed(retry_after=exc.retry_after)
+            except Exception as exc:
+                if not isinstance(exc, TransientError) and not faults.connection_error(exc):
+                    raise  # the supervisor restarts the part
+                wait = retry.failed(retry_after=getattr(exc, "retry_after", None))
                 metrics.ERRORS.labels(source.source, type(exc).__name__).inc()
                 self.health.set(part, f"retrying after {type(exc).__name__}")
                 log.warning("source %s: %s; retrying in %.1fs", source.source, type(exc).__name__, wait)

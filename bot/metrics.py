@@ -25,6 +25,15 @@ REPLIED = Counter(
 ERRORS = Counter(
     "patron_desk_errors", "Failed attempts by platform and kind", ["platform", "kind"], registry=REGISTRY
 )
+RESTARTS = Counter(
+    "patron_desk_part_restarts", "Parts restarted after an unexpected error", ["part"], registry=REGISTRY
+)
+QUARANTINED = Counter(
+    "patron_desk_items_quarantined",
+    "Items set aside because they could not be stored",
+    ["source", "reason"],
+    registry=REGISTRY,
+)
 OUTBOX_DEPTH = Gauge("patron_desk_outbox_depth", "Pending outbox rows", registry=REGISTRY)
 OUTBOX_AGE = Gauge(
     "patron_desk_outbox_oldest_age_seconds", "Age of the oldest pending row", registry=REGISTRY
@@ -47,10 +56,15 @@ class Health:
     """Each part's state: "ok", "starting", or a short reason it is not working."""
 
     parts: dict[str, str] = field(default_factory=dict)
+    restarts: dict[str, int] = field(default_factory=dict)  # part -> restarts after an unexpected error
 
     def set(self, part: str, state: str) -> None:
         """Record a part's state."""
         self.parts[part] = state
+
+    def restarted(self, part: str) -> None:
+        """Count one restart of a part."""
+        self.restarts[part] = self.restarts.get(part, 0) + 1
 
     def report(self, outbox: Mapping[str, object]) -> tuple[int, dict[str, object]]:
         """HTTP status (200 when every part is ok, else 503) and the JSON body."""
@@ -58,6 +72,7 @@ class Health:
         body: dict[str, object] = {
             "status": "ok" if healthy else "degraded",
             "parts": dict(sorted(self.parts.items())),
+            "restarts": dict(sorted(self.restarts.items())),
             "outbox": outbox,
         }
         return (200 if healthy else 503), body

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from bot.app import PatronDesk
 from bot.config import Settings
+from bot.desk import quarantine
 from bot.desk.retention import PurgeResult, purge
 from bot.desk.service import DeskService
 from bot.models import Mention, RotaCommand, StaffRef
@@ -19,6 +20,7 @@ from bot.routing.rota import format_rota_csv
 from bot.routing.router import route
 from bot.setup import import_rota, load_rules_file, prepare_database, read_rota_file
 from bot.store.db import Database
+from bot.store.quarantine import Held
 from bot.store.rota_repo import load_rota
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -42,7 +44,7 @@ def demo_settings(settings: Settings, *, feed_url: str, workdir: Path) -> Settin
 
 
 async def run_forever(settings: Settings, *, demo: bool = False) -> None:
-    """Run until SIGINT/SIGTERM, or until a part fails for good."""
+    """Run until SIGINT/SIGTERM (a failing part is restarted by the app's supervisor, not fatal)."""
     async with AsyncExitStack() as stack:
         if demo:
             from bot.demo import DemoFeedServer
@@ -232,5 +234,43 @@ async def run_purge(settings: Settings, *, dry_run: bool) -> PurgeResult:
     db, service = await _offline_service(settings)
     try:
         return await purge(service, days=settings.RETENTION_DAYS, dry_run=dry_run)
+    finally:
+        await db.aclose()
+
+
+def _desks_of(settings: Settings) -> tuple[str, ...]:
+    """The desks the running bot cards on, so an item retried from the CLI gets its cards too."""
+    on = {"slack": settings.slack_on, "matrix": settings.matrix_on, "console": settings.console_on}
+    return tuple(name for name, wanted in on.items() if wanted)
+
+
+async def quarantine_list(settings: Settings) -> list[Held]:
+    """Items set aside because they could not be stored."""
+    db, service = await _offline_service(settings)
+    try:
+        return await quarantine.listing(service)
+    finally:
+        await db.aclose()
+
+
+async def quarantine_retry(settings: Settings, ids: list[int] | None) -> list[tuple[int, str]]:
+    """Ingest items again (all when ``ids`` is None); each id with "stored", "held" or "missing"."""
+    db, service = await _offline_service(settings)
+    service.desks = _desks_of(settings)
+    service.auto_ack = settings.AUTO_ACK_TEXT
+    service.opening_hours = parse_opening_hours(settings.OPENING_HOURS)
+    try:
+        chosen = await quarantine.all_ids(service) if ids is None else ids
+        return [(row_id, await quarantine.retry(service, row_id)) for row_id in chosen]
+    finally:
+        await db.aclose()
+
+
+async def quarantine_drop(settings: Settings, ids: list[int] | None) -> int:
+    """Delete items (all when ``ids`` is None); how many were deleted."""
+    db, service = await _offline_service(settings)
+    try:
+        chosen = await quarantine.all_ids(service) if ids is None else ids
+        return await quarantine.drop(service, chosen)
     finally:
         await db.aclose()

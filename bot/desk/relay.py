@@ -72,11 +72,20 @@ class Relay:
         """New work for ``target``: skip the rest of its poll interval."""
         self._events.setdefault(target, asyncio.Event()).set()
 
+    @property
+    def targets(self) -> list[str]:
+        """Every desk and source this process carries out work for, one worker each."""
+        return sorted({*self.desks, *self.sources})
+
     async def run(self) -> None:
         """One worker per target, until cancelled."""
         async with asyncio.TaskGroup() as group:
-            for target in sorted({*self.desks, *self.sources}):
-                group.create_task(self._worker(target), name=f"relay:{target}")
+            for target in self.targets:
+                group.create_task(self.work(target), name=f"relay:{target}")
+
+    async def work(self, target: str) -> None:
+        """The worker for one target, until cancelled (the app's supervisor runs one per target)."""
+        await self._worker(target)
 
     async def _worker(self, target: str) -> None:
         event = self._events.setdefault(target, asyncio.Event())

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ColumnElement, func, select, update
 
 from bot.models import Status
-from bot.store import repo
+from bot.store import quarantine, repo
 from bot.store.tables import AuditRow, CardRow, MentionRow, OutboxRow
 
 if TYPE_CHECKING:
@@ -52,6 +52,8 @@ async def purge(service: DeskService, *, days: int, dry_run: bool = False) -> Pu
                 await session.execute(select(func.count()).where(CardRow.mention_id.in_(ids)))
             ).scalar_one()
         return PurgeResult(int(mentions), int(cards))
+    async with service.db.transaction() as session:  # set-aside items hold patron text too
+        await quarantine.purge_before(session, cutoff)
     total = PurgeResult(0, 0)
     while True:
         batch = await _purge_batch(service, cutoff, now)

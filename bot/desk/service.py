@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import metrics
 from bot.adapters.base import Ingest
 from bot.crashpoints import crash_point
-from bot.desk import actions, rota_actions, transitions
+from bot.desk import actions, quarantine, rota_actions, transitions
 from bot.desk.authz import may_change
 from bot.desk.directory import Directory
 from bot.desk.views import ticket_view
@@ -47,7 +47,7 @@ from bot.routing.opening import Opening, parse_opening_hours
 from bot.routing.rota import Rota
 from bot.routing.router import route
 from bot.routing.rules import RuleSet
-from bot.store import repo
+from bot.store import faults, repo
 from bot.store.db import Database
 from bot.store.rota_repo import load_rota
 from bot.store.tables import MentionRow, OutboxRow
@@ -112,11 +112,33 @@ class DeskService:
     ) -> bool:
         """Store a mention, its routing decision, its card posts and the cursor in one transaction.
 
-        Returns True when the mention was new; a repeat (same source and external id) is a no-op
-        apart from the cursor.
+        Returns True when the mention was new or was set aside in quarantine (it is taken care of);
+        a repeat (same source and external id) is a no-op apart from the cursor.
+        """
+        return await self.store(source, mention, cursor, stream=stream) is not False
+
+    async def store(
+        self,
+        source: str,
+        mention: Mention | None,
+        cursor: str | None,
+        *,
+        stream: str = "default",
+        tell: bool = True,
+    ) -> bool | None:
+        """``ingest``, saying what happened: True new, False a repeat, None set aside in quarantine.
+
+        An item whose values the database refuses, or that routing cannot handle, is quarantined
+        with the cursor moved on (invariant 9); a connection error is raised for the caller to retry.
         """
         now = self.clock()
-        decision = route(mention, self.rules, self.rota, now) if mention is not None else None
+        try:
+            decision = route(mention, self.rules, self.rota, now) if mention is not None else None
+        except Exception as exc:  # routing is pure: its failure belongs to this item alone
+            assert mention is not None
+            kind = type(exc).__name__
+            await quarantine.set_aside(self, source, mention, cursor, stream=stream, reason=kind, tell=tell)
+            return None
 
         def work(conn: Connection) -> int | None:
             mention_id = None
@@ -131,7 +153,14 @@ class DeskService:
             crash_point("in_ingest")
             return mention_id
 
-        mention_id = await self.db.write(work)
+        try:
+            mention_id = await self.db.write(work)
+        except Exception as exc:
+            reason = faults.data_error(exc)
+            if reason is None or mention is None:
+                raise
+            await quarantine.set_aside(self, source, mention, cursor, stream=stream, reason=reason, tell=tell)
+            return None
         crash_point("after_ingest_commit")
         if mention_id is not None and decision is not None:
             metrics.INGESTED.labels(source).inc()
@@ -184,6 +213,19 @@ class DeskService:
                     now=now,
                     detail=detail,
                 )
+
+    async def take_change(self, change: MentionChange) -> None:
+        """``apply_change`` as sources call it: a change whose values the database refuses is skipped
+        (counted, logged by class) so that it can never hold up the items after it (invariant 9)."""
+        try:
+            await self.apply_change(change)
+        except Exception as exc:
+            reason = faults.data_error(exc)
+            if reason is None:
+                raise
+            metrics.ERRORS.labels(change.source, reason).inc()
+            what = (change.source, change.kind, reason)
+            log.warning("source %s: a %s could not be stored (%s); the card keeps its text", *what)
 
     def _first_effects(
         self, source: str, mention: Mention, decision: Decision, mention_id: int

@@ -9,6 +9,7 @@ The database's unique keys are the fence: if two workers ever overlap, a repeat 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from collections.abc import Callable, Coroutine
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 
 RETRY = 2.0
 CHECK = 5.0
+LEASE_ERRORS = (OperationalError, DBAPIError, OSError)  # raised by the lease's own connection
 
 
 def lock_key(name: str) -> int:
@@ -40,28 +42,47 @@ async def run_with_lease(
     retry: float = RETRY,
     check: float = CHECK,
 ) -> None:
-    """Run ``work()`` only while this worker holds the lease for ``name``; forever, until cancelled."""
+    """Run ``work()`` only while this worker holds the lease for ``name``; forever, until cancelled.
+
+    Only a failure of the lease's own connection is a lost lease (wait, then try again). What the
+    work raises is the work's: it is raised here, after the lease is let go, for the supervisor.
+    """
     if db.is_sqlite:
         await work()
         return
     key = lock_key(name)
     while True:
+        pump: asyncio.Task[None] | None = None
         try:
             async with db.engine.connect() as conn:
                 held = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key})).scalar_one()
                 await conn.commit()
                 if held:
                     log.info("source %s: this worker holds the lease", name)
-                    if await _hold(conn, work, check):
-                        return  # the work ended by itself (a source that stopped for good)
-                    log.warning("source %s: lease lost; another worker may take over", name)
-        except (OperationalError, DBAPIError, OSError) as exc:
+                    try:
+                        pump = await _hold(conn, work, check)
+                    finally:
+                        await _let_go(conn)
+                    if pump is None:
+                        log.warning("source %s: lease lost; another worker may take over", name)
+        except LEASE_ERRORS as exc:
             log.warning("source %s: lease connection failed (%s)", name, type(exc).__name__)
+        if pump is not None:
+            pump.result()  # the work's own outcome: an error is raised as it is, never taken for a lost lease
+            return  # the work ended by itself (a source that stopped for good)
         await asyncio.sleep(retry)
 
 
-async def _hold(conn: AsyncConnection, work: Callable[[], Coroutine[Any, Any, None]], check: float) -> bool:
-    """Run ``work`` until it ends (True) or the lease connection stops answering (False)."""
+async def _let_go(conn: AsyncConnection) -> None:
+    """Close the lease's connection instead of pooling it: a pooled connection would keep the lock."""
+    with contextlib.suppress(Exception):
+        await conn.invalidate()
+
+
+async def _hold(
+    conn: AsyncConnection, work: Callable[[], Coroutine[Any, Any, None]], check: float
+) -> asyncio.Task[None] | None:
+    """Run ``work`` until it ends (its finished task) or the lease connection stops answering (None)."""
     pump = asyncio.create_task(work())
     try:
         while not pump.done():
@@ -72,10 +93,9 @@ async def _hold(conn: AsyncConnection, work: Callable[[], Coroutine[Any, Any, No
                 async with asyncio.timeout(check):
                     await conn.execute(text("SELECT 1"))
                     await conn.commit()
-            except (OperationalError, DBAPIError, OSError, TimeoutError):
-                return False  # the finally cancels the pump
-        pump.result()
-        return True
+            except (*LEASE_ERRORS, TimeoutError):
+                return None  # the finally cancels the pump
+        return pump
     finally:
         if not pump.done():
             pump.cancel()

@@ -8,9 +8,10 @@ import uuid
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from bot.store.db import Database
-from bot.store.leases import run_with_lease
+from bot.store.leases import lock_key, run_with_lease
 from tests.conftest import PG_URL
 from tests.waiting import until
 
@@ -70,3 +71,33 @@ async def test_sqlite_runs_the_work_directly(tmp_path: object) -> None:
     await run_with_lease(db, "feeds", work)
     assert ran == [1]
     await db.aclose()
+
+
+@pytest.mark.skipif(not PG_URL, reason="TEST_DATABASE_URL not set")
+async def test_an_error_of_the_work_is_the_works_not_a_lost_lease() -> None:
+    """A data error raised by the work (a NUL PostgreSQL refuses) is raised once, and the lease is let
+    go for whoever restarts the work; it is never taken for a lost lease and re-run every few seconds."""
+    stream = f"test-{uuid.uuid4().hex}"
+    db, other = Database(PG_URL), Database(PG_URL)
+    runs: list[int] = []
+
+    async def work() -> None:
+        runs.append(1)
+        if len(runs) == 1:
+            async with db.engine.connect() as conn:
+                await conn.execute(text("SELECT CAST(:v AS text)"), {"v": "a\x00b"})
+        # a second run (the old code re-ran the work after "losing" the lease) just ends
+
+    try:
+        with pytest.raises(DBAPIError) as raised:
+            await run_with_lease(db, stream, work, retry=0.01, check=0.1)
+        assert runs == [1]
+        assert getattr(raised.value.orig, "sqlstate", "") == "22021"  # a data error, not a connection's
+        async with other.engine.connect() as conn:  # the lease was let go with the connection
+            key = {"k": lock_key(stream)}
+            free = (await conn.execute(text("SELECT pg_try_advisory_lock(:k)"), key)).scalar()
+            await conn.execute(text("SELECT pg_advisory_unlock(:k)"), key)
+        assert free is True
+    finally:
+        await db.aclose()
+        await other.aclose()
