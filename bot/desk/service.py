@@ -21,10 +21,12 @@ from bot import metrics
 from bot.adapters.base import Ingest
 from bot.crashpoints import crash_point
 from bot.desk import actions, rota_actions, transitions
+from bot.desk.base import ACTION_FAILED
 from bot.desk.directory import Directory
 from bot.desk.views import ticket_view
 from bot.errors import NotFound
 from bot.models import (
+    MAX_ID,
     ActionResult,
     Claim,
     Decision,
@@ -227,12 +229,25 @@ class DeskService:
             return await self._dispatch(action)
         except NotFound as exc:
             return ActionResult(False, f"{exc}. Check the number on the card.")
-        except Exception:
-            async with self.db.transaction() as session:  # the cache may hold a rolled-back row
+        except Exception as exc:  # any other failure: rolled back, the actor told, the process goes on
+            return await self._failed(action, exc)
+
+    async def _failed(self, action: StaffAction, exc: Exception) -> ActionResult:
+        """Log the failure by class (the message may hold patron text) and reload the directory,
+        whose cache may hold a row of the rolled-back transaction."""
+        log.error("%s failed: %s", type(action).__name__, type(exc).__name__)
+        metrics.ACTIONS.labels(type(action).__name__.lower(), "error").inc()
+        try:
+            async with self.db.transaction() as session:
                 await self.directory.load(session)
-            raise
+        except Exception as again:
+            log.error("staff directory not reloaded: %s", type(again).__name__)
+        return ActionResult(False, ACTION_FAILED)
 
     async def _dispatch(self, action: StaffAction) -> ActionResult:
+        mention_id = getattr(action, "mention_id", None)
+        if mention_id is not None and not 0 < mention_id <= MAX_ID:
+            raise NotFound(f"no mention #{mention_id}")
         match action:
             case Claim() | Release() | Resolve() | Ignore():
                 return await actions.change(self, action)
@@ -247,10 +262,11 @@ class DeskService:
         raise TypeError(f"unknown action {action!r}")  # pragma: no cover - the union is closed
 
     async def row(self, session: AsyncSession, mention_id: int) -> MentionRow:
-        """One mention row, or NotFound."""
+        """One mention row, or NotFound; the directory learns its people if another process made them."""
         row = await repo.get_mention(session, mention_id)
         if row is None:
             raise NotFound(f"no mention #{mention_id}")
+        await self.directory.learn(session, row.assignee, row.replied_by)
         return row
 
     async def record_change(
