@@ -17,6 +17,7 @@ from bot.store.rota_repo import (
     load_rota,
     rota_is_empty,
     setup_lock,
+    stamp_rota,
     sync_roles,
     sync_staff,
 )
@@ -86,6 +87,7 @@ async def prepare_database(db: Database, rules: RuleSet, settings: Settings) -> 
         if settings.ROTA_FILE is not None and await rota_is_empty(session):
             specs = read_rota_file(settings.ROTA_FILE, rules)
             _add_shifts(session, specs)
+            await stamp_rota(session)
             log.info("imported %d shifts from the rota file", len(specs))
         await session.flush()
         return await load_rota(session, settings.zone)

@@ -49,7 +49,7 @@ from bot.routing.router import route
 from bot.routing.rules import RuleSet
 from bot.store import repo
 from bot.store.db import Database
-from bot.store.rota_repo import load_rota
+from bot.store.rota_repo import load_rota, rota_stamp, stamp_rota
 from bot.store.tables import MentionRow, OutboxRow
 
 log = logging.getLogger(__name__)
@@ -93,6 +93,7 @@ class DeskService:
         self.auto_ack = auto_ack
         self.opening_hours = opening_hours or parse_opening_hours("")
         self.directory = Directory()
+        self.rota_stamp = ""  # the meta stamp of the rota this process holds
         # source name -> its reply check (length, target), run before a reply is queued
         self.validators: dict[str, Callable[[Mention, str], None]] = {}
 
@@ -100,10 +101,21 @@ class DeskService:
         """Load the staff directory."""
         async with self.db.transaction() as session:
             await self.directory.load(session)
+            self.rota_stamp = await rota_stamp(session)
 
     async def reload_rota(self, session: AsyncSession) -> None:
-        """Re-read the rota after an edit."""
+        """Re-read the rota after an edit (and stamp it, so other processes re-read it too)."""
         self.rota = await load_rota(session, self.rota.zone)
+        self.rota_stamp = await stamp_rota(session)
+
+    async def refresh(self) -> None:
+        """Re-read the rota and staff when another process (a worker, the CLI) changed the rota."""
+        async with self.db.transaction() as session:
+            stamp = await rota_stamp(session)
+            if stamp != self.rota_stamp:
+                self.rota = await load_rota(session, self.rota.zone)
+                await self.directory.load(session, merge=True)
+                self.rota_stamp = stamp
 
     # --- ingest -----------------------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
@@ -13,8 +14,9 @@ from bot.routing.rota import Closure, Override, OverrideKind, Rota, Shift
 from bot.routing.rules import RoleSpec, RuleSet, StaffSpec
 from bot.store.repo import _insert
 from bot.store.staff_repo import upsert_listed
-from bot.store.tables import RoleRow, ShiftRow, StaffRow
+from bot.store.tables import MetaRow, RoleRow, ShiftRow, StaffRow
 
+ROTA_STAMP = "rota_version"  # meta key: changes with every rota edit, so other processes reload
 SETUP_LOCK = 0x70617472_6F6E0001  # "patron" + 1: the advisory-lock key for start-up seeding
 
 
@@ -185,3 +187,19 @@ def role_specs(rows: Iterable[RoleRow]) -> dict[str, RoleSpec]:
         )
         for r in rows
     }
+
+
+async def stamp_rota(session: AsyncSession) -> str:
+    """Record that the rota changed (in the same transaction as the change); the new stamp."""
+    stamp = uuid.uuid4().hex
+    stmt = _insert(session.get_bind().dialect.name, MetaRow.__table__).values(key=ROTA_STAMP, value=stamp)
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=["key"], set_={"value": stmt.excluded.value})
+    )
+    return stamp
+
+
+async def rota_stamp(session: AsyncSession) -> str:
+    """The stamp of the last rota change ("" before any)."""
+    row = (await session.execute(select(MetaRow.value).where(MetaRow.key == ROTA_STAMP))).first()
+    return str(row[0]) if row else ""
