@@ -157,7 +157,7 @@ async def test_a_failing_action_is_answered_and_changes_nothing(
     [
         "show 9999-12-31",
         "show 9999-W52",
-        "show next 0001-01-01",
+        "show 9999-12-27",
         "cover @x circulation 9999-12-31 22:00-06:00",
         "off @alice social-media 0001-01-01 09:00-10:00",
         "close 9999-12-31",
