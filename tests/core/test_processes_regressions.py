@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from bot.config import Settings
 from bot.desk.base import ACTION_FAILED
 from bot.errors import PermanentError
-from bot.models import Claim, Mention, Reply, RotaCommand, StaffRef, Status
+from bot.models import Claim, Mention, Reassign, Reply, RotaCommand, StaffRef, Status
 from bot.runner import rota_command
 from bot.setup import prepare_database
 from bot.store.db import Database
@@ -206,3 +206,12 @@ async def test_a_rota_edit_elsewhere_reaches_this_process(database: Database) ->
     assert "carol" in shown.message
     await bot.refresh()
     assert any(s.person == "carol" for s in bot.rota.shifts)
+
+
+async def test_reassign_to_someone_another_process_added(database: Database) -> None:
+    bot = await make_service(database)
+    cli = await make_service(database)
+    assert (await cli.handle(rota("add @carol social-media sat 10:00-12:00"))).ok
+    await bot.ingest("fake", mention(1), None)
+    result = await bot.handle(Reassign(1, ALICE, person="@carol"))
+    assert result.ok and result.message == "Reassigned #1 to carol."
