@@ -59,6 +59,7 @@ async def import_rota(db: Database, path: Path, rules: RuleSet) -> int:
     specs = read_rota_file(path, rules)
     async with db.transaction() as session:
         _add_shifts(session, specs)
+        await stamp_rota(session)  # running workers re-read the rota
     return len(specs)
 
 
