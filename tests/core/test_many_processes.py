@@ -131,6 +131,7 @@ async def test_bots_and_cli_at_once(database_url: str, tmp_path: Path) -> None:
     (tmp_path / "go").touch()
     cli = await asyncio.gather(*(run_cli(args, env, tmp_path) for args in cli_commands()))
     outputs = [await bot.communicate() for bot in bots]
+    results = [json.loads(out.decode().strip().splitlines()[-1] or "{}") for out, _ in outputs if out.strip()]
 
     for bot, (out, err) in zip(bots, outputs, strict=True):
         assert bot.returncode == 0, err.decode(errors="replace")[-2000:]
@@ -144,3 +145,9 @@ async def test_bots_and_cli_at_once(database_url: str, tmp_path: Path) -> None:
     assert Counter(keys).most_common(1)[0][1] == 1
     assert set(keys) == expected_keys()  # one row per person: no duplicates, no "administrator-…"
     assert await file_shifts(database_url) == 2  # the rota file imported once, not once per worker
+    answered, kind = sum(r["answered"] for r in results), database_url.split("+")[0]
+    print(
+        f"\n{kind}: {workers} bot(s) + {len(cli)} CLI runs: {answered} actions answered "
+        f"({sum(r['ok'] for r in results)} ok, {sum(r['failed'] for r in results)} failed), "
+        f"0 crashes, {len(keys)} staff rows for {len(expected_keys())} people"
+    )
