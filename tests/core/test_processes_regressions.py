@@ -17,9 +17,11 @@ from bot.config import Settings
 from bot.desk.base import ACTION_FAILED
 from bot.errors import PermanentError
 from bot.models import Claim, Mention, Reassign, Reply, RotaCommand, StaffRef, Status
+from bot.routing.rules import StaffSpec
 from bot.runner import rota_command
 from bot.setup import prepare_database
 from bot.store.db import Database
+from bot.store.rota_repo import sync_staff
 from bot.store.tables import AuditRow, OutboxRow, RoleRow, ShiftRow, StaffRow
 
 from .helpers import RULES, make_service, mention, rules
@@ -215,3 +217,19 @@ async def test_reassign_to_someone_another_process_added(database: Database) -> 
     await bot.ingest("fake", mention(1), None)
     result = await bot.handle(Reassign(1, ALICE, person="@carol"))
     assert result.ok and result.message == "Reassigned #1 to carol."
+
+
+async def test_rules_file_takes_a_chat_identity_without_a_clash(database: Database) -> None:
+    """Someone met in chat first, then listed in [[staff]] under a key of the file's choosing: start-up
+    gives the identity to the listed key instead of failing on the unique Slack id."""
+    service = await make_service(database)
+    await service.ingest("fake", mention(1), None)
+    zed = StaffRef("slack", "UZED0001", "Zed from chat")
+    assert (await service.handle(Claim(1, zed))).ok
+    listed = (*rules().staff, StaffSpec("zed", "Zed Zimmer", slack_user_id="UZED0001", manager=True))
+    async with database.transaction() as session:
+        await sync_staff(session, listed)
+    await service.start()
+    row = service.directory.by_ref(zed)
+    assert row is not None and (row.key, row.is_manager) == ("zed", True)
+    assert [r.slack_user_id for r in await staff_rows(database)].count("UZED0001") == 1
