@@ -30,7 +30,8 @@ class Directory:
     async def load(self, session: AsyncSession, *, merge: bool = False) -> None:
         """Reload from the database; with ``merge``, keep rows this process added in transactions
         still open (a concurrent action's new row must not vanish from the cache)."""
-        rows = {row.key: row for row in (await session.execute(select(StaffRow))).scalars()}
+        found = list((await session.execute(select(StaffRow))).scalars())
+        rows = {row.key: _detached(session, row) for row in found}
         self.rows = {**self.rows, **rows} if merge else rows
 
     async def learn(self, session: AsyncSession, *keys: str | None) -> None:
@@ -101,7 +102,7 @@ class Directory:
             )
             row = await staff_repo.find_staff(session, key=key, slack=slack, matrix=matrix)
             if row is not None:  # ours, or the one another process made first
-                self.rows[row.key] = row
+                self.rows[row.key] = _detached(session, row)
                 return row
         raise RuntimeError("no free staff key")  # pragma: no cover - the last key is unique per identity
 
@@ -124,8 +125,15 @@ class Directory:
         await staff_repo.add_staff(session, key=key, display_name=bare.removeprefix("@"))
         row = await staff_repo.find_staff(session, key=key)
         assert row is not None  # inserted, or there already: staff rows are never deleted
-        self.rows[row.key] = row
+        self.rows[row.key] = _detached(session, row)
         return row
+
+
+def _detached(session: AsyncSession, row: StaffRow) -> StaffRow:
+    """Take a cached row out of its session: a rollback there would expire it, and an expired row
+    outside its session raises on every read (the cache outlives the transaction that loaded it)."""
+    session.expunge(row)
+    return row
 
 
 def _keys(ref: StaffRef) -> list[str]:

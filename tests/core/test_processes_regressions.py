@@ -233,3 +233,20 @@ async def test_rules_file_takes_a_chat_identity_without_a_clash(database: Databa
     row = service.directory.by_ref(zed)
     assert row is not None and (row.key, row.is_manager) == ("zed", True)
     assert [r.slack_user_id for r in await staff_rows(database)].count("UZED0001") == 1
+
+
+async def test_the_cache_stays_readable_after_a_rolled_back_action(database: Database) -> None:
+    """The directory is re-read inside actions now; a rollback there must not leave it holding rows
+    that raise on every read (the relay draws cards from it outside any action)."""
+    service = await make_service(database)
+
+    async def rolled_back() -> None:
+        async with database.transaction() as session:
+            await service.directory.load(session)
+            await service.directory.ensure(session, NEW)
+            raise RuntimeError
+
+    with pytest.raises(RuntimeError):
+        await rolled_back()
+    assert service.directory.name("alice") == "Alice Archer"
+    assert service.directory.name("bob") == "Bob Baker"
