@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from slack_emulator import SlackEmulator
 from slack_helpers import ALICE, STAFF, Served, view, wait_for
@@ -29,6 +29,7 @@ values = st.one_of(
 
 @settings(max_examples=300, deadline=None)
 @given(values)
+@example(json.dumps({"m": 2**70}))
 def test_any_value_is_ours_or_refused(value: str) -> None:
     data = parse_button_value(value)
     assert data is None or (type(data["m"]) is int and 0 < data["m"] <= MAX_ID)
