@@ -34,6 +34,10 @@ class Visibility(StrEnum):
     DIRECT = "direct"
 
 
+# Largest id of a mention or rota entry: the columns are 32-bit INTEGER on PostgreSQL, so a larger
+# number from a button, command or card cannot name anything and is refused before any query.
+MAX_ID = 2**31 - 1
+
 NARROWNESS = (Visibility.PUBLIC, Visibility.UNLISTED, Visibility.PRIVATE, Visibility.DIRECT)
 
 

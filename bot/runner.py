@@ -22,9 +22,10 @@ from bot.setup import import_rota, load_rules_file, prepare_database, read_rota_
 from bot.store.db import Database
 from bot.store.quarantine import Held
 from bot.store.rota_repo import load_rota
+from bot.store.staff_repo import ADMINISTRATOR, ensure_administrator
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-ADMIN = StaffRef("cli", "cli", "administrator")
+ADMIN = StaffRef("cli", ADMINISTRATOR, "administrator")  # one fixed row, found again on every use
 
 
 def demo_settings(settings: Settings, *, feed_url: str, workdir: Path) -> Settings:
@@ -78,6 +79,8 @@ async def rota_command(settings: Settings, text: str) -> tuple[bool, str]:
     """Run one rota command as the administrator (the CLI user runs the server)."""
     db, service = await _offline_service(settings)
     try:
+        async with db.transaction() as session:
+            await ensure_administrator(session)
         result = await service.handle(RotaCommand(ADMIN, text, is_manager=True))
     finally:
         await db.aclose()

@@ -5,12 +5,22 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.routing.rota import Rota, parse_rota_csv
 from bot.routing.rules import RuleSet, default_rules, load_rules
 from bot.store.db import Database
-from bot.store.rota_repo import add_weekly, load_rota, rota_is_empty, sync_roles, sync_staff
+from bot.store.rota_repo import (
+    add_weekly,
+    load_rota,
+    rota_is_empty,
+    setup_lock,
+    stamp_rota,
+    sync_roles,
+    sync_staff,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,26 +58,37 @@ async def import_rota(db: Database, path: Path, rules: RuleSet) -> int:
     """Add every shift of a rota CSV; return how many."""
     specs = read_rota_file(path, rules)
     async with db.transaction() as session:
-        for spec in specs:
-            add_weekly(
-                session,
-                role=spec.role,  # type: ignore[attr-defined]
-                person=spec.person,  # type: ignore[attr-defined]
-                days=spec.days,  # type: ignore[attr-defined]
-                start=spec.start,  # type: ignore[attr-defined]
-                end=spec.end,  # type: ignore[attr-defined]
-            )
+        _add_shifts(session, specs)
+        await stamp_rota(session)  # running workers re-read the rota
     return len(specs)
 
 
+def _add_shifts(session: AsyncSession, specs: list[object]) -> None:
+    for spec in specs:
+        add_weekly(
+            session,
+            role=spec.role,  # type: ignore[attr-defined]
+            person=spec.person,  # type: ignore[attr-defined]
+            days=spec.days,  # type: ignore[attr-defined]
+            start=spec.start,  # type: ignore[attr-defined]
+            end=spec.end,  # type: ignore[attr-defined]
+        )
+
+
 async def prepare_database(db: Database, rules: RuleSet, settings: Settings) -> Rota:
-    """Roles and staff from the rules file; the rota CSV when the rota is empty; the rota as loaded."""
+    """Roles and staff from the rules file; the rota CSV when the rota is empty; the rota as loaded.
+
+    One transaction under the start-up lock, so workers starting together seed once: the second
+    finds the roles, staff and imported rota of the first (never a second copy of the CSV).
+    """
     async with db.transaction() as session:
+        await setup_lock(session)
         await sync_roles(session, rules)
         await sync_staff(session, rules.staff)
-        empty = await rota_is_empty(session)
-    if empty and settings.ROTA_FILE is not None:
-        count = await import_rota(db, settings.ROTA_FILE, rules)
-        log.info("imported %d shifts from the rota file", count)
-    async with db.transaction() as session:
+        if settings.ROTA_FILE is not None and await rota_is_empty(session):
+            specs = read_rota_file(settings.ROTA_FILE, rules)
+            _add_shifts(session, specs)
+            await stamp_rota(session)
+            log.info("imported %d shifts from the rota file", len(specs))
+        await session.flush()
         return await load_rota(session, settings.zone)

@@ -177,6 +177,9 @@ async def reassign(service: DeskService, action: Reassign) -> ActionResult:
         me = await service.directory.ensure(session, action.actor)
         if action.person:
             person = service.directory.find(action.person)
+            if person is None:  # another process may have added them: read the table again
+                await service.directory.load(session, merge=True)
+                person = service.directory.find(action.person)
             if person is None:
                 return ActionResult(False, f"Unknown person {action.person!r}. `rota show` lists the names.")
             verb, values = "reassign_person", {"assignee": person.key, "claimed_at": now}

@@ -9,6 +9,11 @@ from bot.models import ActionResult, CardRef, StaffAction, StaffRef, TicketView
 
 OnAction = Callable[[StaffAction], Awaitable[ActionResult]]
 
+# What the actor is told when an action failed for a reason that is not theirs (the change was rolled back)
+ACTION_FAILED = (
+    "That did not work and nothing was changed; try again. If it keeps failing, tell the systems librarian."
+)
+
 
 class StaffDesk(Protocol):
     """A chat surface where staff see cards and act on them.

@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import shlex
 import stat
 import sys
 from typing import TextIO
 
 from bot.adapters.base import AdapterDeps
 from bot.config import Settings
-from bot.desk.base import OnAction
+from bot.desk.base import ACTION_FAILED, OnAction
 from bot.desk.cards import console_card
 from bot.models import (
+    MAX_ID,
+    ActionResult,
     CardRef,
     Claim,
     DeskQuery,
@@ -66,9 +67,12 @@ def parse_line(line: str, me: StaffRef = ME) -> StaffAction | str:
     number, _, tail = rest.strip().partition(" ")
     if verb not in (*VERBS, "reply", "reassign"):
         return f"Unknown command {verb!r}. Type `help` for the list."
-    if not number.lstrip("#").isdigit():
+    digits = number.lstrip("#")
+    if not (digits.isascii() and digits.isdigit()):
         return f"`{verb}` needs the card number, e.g. `{verb} 3`."
-    mention_id = int(number.lstrip("#"))
+    if len(digits) > 10 or not 0 < int(digits) <= MAX_ID:
+        return f"There is no card #{digits[:12]}. Check the number on the card."
+    mention_id = int(digits)
     if verb == "reply":
         return (
             Reply(mention_id, me, tail.strip())
@@ -81,7 +85,7 @@ def parse_line(line: str, me: StaffRef = ME) -> StaffAction | str:
             return "Say to whom: `reassign 3 reference` or `reassign 3 @alice`."
         if target.startswith("@"):
             return Reassign(mention_id, me, person=target)
-        return Reassign(mention_id, me, role=shlex.split(target)[0] if target else None)
+        return Reassign(mention_id, me, role=target.split()[0])
     return VERBS[verb](mention_id, me)
 
 
@@ -138,7 +142,11 @@ class ConsoleDesk:
         if isinstance(parsed, str):
             self._print(parsed)
             return
-        result = await on_action(parsed)
+        try:
+            result = await on_action(parsed)
+        except Exception as exc:  # the desk keeps reading: one failed line must not end the console
+            log.error("console %s failed: %s", type(parsed).__name__, type(exc).__name__)
+            result = ActionResult(False, ACTION_FAILED)
         self._print(("✓ " if result.ok else "✗ ") + result.message)
         for extra in result.extra:
             self._print(extra)

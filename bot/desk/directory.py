@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import StaffRef
+from bot.store import staff_repo
 from bot.store.tables import StaffRow
 
 _SLACK_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -25,10 +27,17 @@ class Directory:
     def __init__(self) -> None:
         self.rows: dict[str, StaffRow] = {}
 
-    async def load(self, session: AsyncSession) -> None:
-        """Reload from the database."""
-        rows = (await session.execute(select(StaffRow))).scalars()
-        self.rows = {row.key: row for row in rows}
+    async def load(self, session: AsyncSession, *, merge: bool = False) -> None:
+        """Reload from the database; with ``merge``, keep rows this process added in transactions
+        still open (a concurrent action's new row must not vanish from the cache)."""
+        found = list((await session.execute(select(StaffRow))).scalars())
+        rows = {row.key: _detached(session, row) for row in found}
+        self.rows = {**self.rows, **rows} if merge else rows
+
+    async def learn(self, session: AsyncSession, *keys: str | None) -> None:
+        """Re-read the table when one of ``keys`` is unknown here (another process made the row)."""
+        if any(key and key not in self.rows for key in keys):
+            await self.load(session, merge=True)
 
     def name(self, key: str | None) -> str:
         """Display name for a staff key (the key itself when unknown)."""
@@ -70,28 +79,39 @@ class Directory:
             if bare in (row.slack_user_id, row.matrix_user_id) and bare:
                 return row
         key = bare.removeprefix("@").lower()
-        return self.rows.get(key)
+        return self.rows.get(key) or self.rows.get(_slug(key))
 
     async def ensure(self, session: AsyncSession, ref: StaffRef) -> StaffRow:
-        """The actor's staff row, created on first contact (not a manager)."""
+        """The actor's staff row, created on first contact (not a manager).
+
+        Safe against other processes: on a miss the directory is re-read (another worker or the CLI
+        may have made the row), and the row is created with an upsert, then read back.
+        """
         row = self.by_ref(ref)
+        if row is None:
+            await self.load(session, merge=True)
+            row = self.by_ref(ref)
         if row is not None:
             return row
-        base = _slug(ref.display or ref.user_id)
-        key = base if base not in self.rows else _slug(f"{base}-{ref.user_id}")
-        row = StaffRow(key=key, display_name=ref.display or ref.user_id, is_manager=False, active=True)
-        if ref.desk == "slack":
-            row.slack_user_id = ref.user_id
-        elif ref.desk == "matrix":
-            row.matrix_user_id = ref.user_id
-        session.add(row)
-        await session.flush()
-        self.rows[key] = row
-        return row
+        slack = ref.user_id if ref.desk == "slack" else None
+        matrix = ref.user_id if ref.desk == "matrix" else None
+        display = ref.display or ref.user_id
+        for key in _keys(ref):
+            await staff_repo.add_staff(
+                session, key=key, display_name=display, slack_user_id=slack, matrix_user_id=matrix
+            )
+            row = await staff_repo.find_staff(session, key=key, slack=slack, matrix=matrix)
+            if row is not None:  # ours, or the one another process made first
+                self.rows[row.key] = _detached(session, row)
+                return row
+        raise RuntimeError("no free staff key")  # pragma: no cover - the last key is unique per identity
 
     async def ensure_token(self, session: AsyncSession, token: str) -> StaffRow:
-        """The staff row a rota `@who` names, created when new."""
+        """The staff row a rota `@who` names, created when new (re-read and upserted like ``ensure``)."""
         row = self.find(token)
+        if row is None:
+            await self.load(session, merge=True)
+            row = self.find(token)
         if row is not None:
             return row
         slack = _SLACK_MENTION.match(token.strip())
@@ -102,8 +122,27 @@ class Directory:
             local = bare[1:].split(":", 1)[0]
             return await self.ensure(session, StaffRef("matrix", bare, local))
         key = _slug(bare.removeprefix("@"))
-        row = StaffRow(key=key, display_name=bare.removeprefix("@"), is_manager=False, active=True)
-        session.add(row)
-        await session.flush()
-        self.rows[key] = row
+        await staff_repo.add_staff(session, key=key, display_name=bare.removeprefix("@"))
+        row = await staff_repo.find_staff(session, key=key)
+        assert row is not None  # inserted, or there already: staff rows are never deleted
+        self.rows[row.key] = _detached(session, row)
         return row
+
+
+def _detached(session: AsyncSession, row: StaffRow) -> StaffRow:
+    """Take a cached row out of its session: a rollback there would expire it, and an expired row
+    outside its session raises on every read (the cache outlives the transaction that loaded it)."""
+    session.expunge(row)
+    return row
+
+
+def _keys(ref: StaffRef) -> list[str]:
+    """Keys to try for a new person, most readable first; the last one is unique to the identity.
+
+    A desk without chat ids (console, CLI) names its operator by key, so the key is the user id.
+    """
+    if ref.desk not in ("slack", "matrix"):
+        return [ref.user_id[: staff_repo.KEY_LENGTH]]
+    base = _slug(ref.display or ref.user_id)[:80]
+    digest = hashlib.sha256(f"{ref.desk}:{ref.user_id}".encode()).hexdigest()[:12]
+    return [base, _slug(f"{base}-{ref.user_id}")[: staff_repo.KEY_LENGTH], f"{base}-{digest}"]

@@ -31,7 +31,7 @@ from bot.models import ActionResult, CardRef, DeskQuery, RotaCommand, StaffRef, 
 log = logging.getLogger(__name__)
 
 DESK = "matrix"
-_NUMBER = re.compile(r"^#?(\d+)(?:\s+(.*))?$", re.DOTALL)
+_NUMBER = re.compile(r"^#?([0-9]{1,10})(?:\s+(.*))?$", re.DOTALL)  # longer: no such card
 
 
 class MatrixDesk:

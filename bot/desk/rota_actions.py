@@ -38,6 +38,7 @@ async def run(service: DeskService, action: RotaCommand) -> ActionResult:
     verb = cmd.verb_of(action.text)
     if verb in cmd.MUTATING_VERBS and not await _is_manager(service, action):
         return ActionResult(False, DENIED.format(verb=verb))
+    await service.refresh()  # another worker or the CLI may have changed the rota
     parsed = cmd.parse(action.text, today=now.astimezone(service.rota.zone).date())
     if isinstance(parsed, cmd.UsageError):
         return ActionResult(False, parsed.message)
@@ -73,32 +74,35 @@ def _read(service: DeskService, parsed: Any, now: datetime) -> str:
 async def _change(service: DeskService, action: RotaCommand, parsed: Any, now: datetime) -> ActionResult:
     async with service.db.transaction() as session:
         me = await service.directory.ensure(session, action.actor)
-        result = await _apply(service, session, parsed)
+        result, before = await _apply(service, session, parsed)
         if result.ok:
             await repo.audit(
                 session,
                 actor=me.key,
                 action=f"rota_{type(parsed).__name__.lower()}",
                 now=now,
-                detail={"command": cmd.format_command(parsed), **(result_detail(result))},
+                detail={"command": cmd.format_command(parsed), "before": before, "after": result.message},
             )
             await service.reload_rota(session)
     return result
 
 
-def result_detail(result: ActionResult) -> dict[str, Any]:
-    """Before/after of a rota change, kept in ``extra`` by ``_apply``."""
-    return {"before": result.extra[0] if result.extra else None, "after": result.message}
-
-
-async def _apply(service: DeskService, session: AsyncSession, parsed: Any) -> ActionResult:
+async def _apply(service: DeskService, session: AsyncSession, parsed: Any) -> tuple[ActionResult, str | None]:
+    """The change and its answer, with what a removed entry was (for the audit's before)."""
     if isinstance(parsed, cmd.Remove):
         entry = await rota_entry(session, parsed.id)
         if entry is None or not await remove_entry(session, parsed.id):
             return ActionResult(
                 False, f"No rota entry #{parsed.id}. `show` lists the entries with their ids."
-            )
-        return ActionResult(True, f"Removed #{parsed.id}.", changed=True, extra=(repr(entry),))
+            ), None
+        await service.directory.learn(session, getattr(entry, "person", None))
+        names = {key: service.directory.name(key) for key in service.directory.rows}
+        before = cmd.describe_entry(entry, names)
+        return ActionResult(True, f"Removed #{parsed.id}: {before}.", changed=True), before
+    return await _add(service, session, parsed), None
+
+
+async def _add(service: DeskService, session: AsyncSession, parsed: Any) -> ActionResult:
     if isinstance(parsed, cmd.Close):
         row = add_closure(session, day=parsed.day, reason=parsed.reason)
         await session.flush()

@@ -22,10 +22,12 @@ from bot.adapters.base import Ingest
 from bot.crashpoints import crash_point
 from bot.desk import actions, quarantine, rota_actions, transitions
 from bot.desk.authz import may_change
+from bot.desk.base import ACTION_FAILED
 from bot.desk.directory import Directory
 from bot.desk.views import ticket_view
 from bot.errors import NotFound
 from bot.models import (
+    MAX_ID,
     ActionResult,
     Claim,
     Decision,
@@ -49,7 +51,7 @@ from bot.routing.router import route
 from bot.routing.rules import RuleSet
 from bot.store import faults, repo
 from bot.store.db import Database
-from bot.store.rota_repo import load_rota
+from bot.store.rota_repo import load_rota, rota_stamp, stamp_rota
 from bot.store.tables import MentionRow, OutboxRow
 
 log = logging.getLogger(__name__)
@@ -93,6 +95,7 @@ class DeskService:
         self.auto_ack = auto_ack
         self.opening_hours = opening_hours or parse_opening_hours("")
         self.directory = Directory()
+        self.rota_stamp = ""  # the meta stamp of the rota this process holds
         # source name -> its reply check (length, target), run before a reply is queued
         self.validators: dict[str, Callable[[Mention, str], None]] = {}
 
@@ -100,10 +103,21 @@ class DeskService:
         """Load the staff directory."""
         async with self.db.transaction() as session:
             await self.directory.load(session)
+            self.rota_stamp = await rota_stamp(session)
 
     async def reload_rota(self, session: AsyncSession) -> None:
-        """Re-read the rota after an edit."""
+        """Re-read the rota after an edit (and stamp it, so other processes re-read it too)."""
         self.rota = await load_rota(session, self.rota.zone)
+        self.rota_stamp = await stamp_rota(session)
+
+    async def refresh(self) -> None:
+        """Re-read the rota and staff when another process (a worker, the CLI) changed the rota."""
+        async with self.db.transaction() as session:
+            stamp = await rota_stamp(session)
+            if stamp != self.rota_stamp:
+                self.rota = await load_rota(session, self.rota.zone)
+                await self.directory.load(session, merge=True)
+                self.rota_stamp = stamp
 
     # --- ingest -----------------------------------------------------------------------------
 
@@ -283,12 +297,25 @@ class DeskService:
             return await self._dispatch(action)
         except NotFound as exc:
             return ActionResult(False, f"{exc}. Check the number on the card.")
-        except Exception:
-            async with self.db.transaction() as session:  # the cache may hold a rolled-back row
+        except Exception as exc:  # any other failure: rolled back, the actor told, the process goes on
+            return await self._failed(action, exc)
+
+    async def _failed(self, action: StaffAction, exc: Exception) -> ActionResult:
+        """Log the failure by class (the message may hold patron text) and reload the directory,
+        whose cache may hold a row of the rolled-back transaction."""
+        log.error("%s failed: %s", type(action).__name__, type(exc).__name__)
+        metrics.ACTIONS.labels(type(action).__name__.lower(), "error").inc()
+        try:
+            async with self.db.transaction() as session:
                 await self.directory.load(session)
-            raise
+        except Exception as again:
+            log.error("staff directory not reloaded: %s", type(again).__name__)
+        return ActionResult(False, ACTION_FAILED)
 
     async def _dispatch(self, action: StaffAction) -> ActionResult:
+        mention_id = getattr(action, "mention_id", None)
+        if mention_id is not None and not 0 < mention_id <= MAX_ID:
+            raise NotFound(f"no mention #{mention_id}")
         match action:
             case Claim() | Release() | Resolve() | Ignore():
                 return await actions.change(self, action)
@@ -305,10 +332,11 @@ class DeskService:
         raise TypeError(f"unknown action {action!r}")  # pragma: no cover - the union is closed
 
     async def row(self, session: AsyncSession, mention_id: int) -> MentionRow:
-        """One mention row, or NotFound."""
+        """One mention row, or NotFound; the directory learns its people if another process made them."""
         row = await repo.get_mention(session, mention_id)
         if row is None:
             raise NotFound(f"no mention #{mention_id}")
+        await self.directory.learn(session, row.assignee, row.replied_by)
         return row
 
     async def record_change(

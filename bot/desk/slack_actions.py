@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from bot.desk.base import OnAction
+from bot.desk.base import ACTION_FAILED, OnAction
 from bot.desk.slack_cards import CLAIM, IGNORE, OPEN, REASSIGN, RELEASE, REPLY, RESOLVE, notice_text
 from bot.desk.slack_cards import parse_button_value as parse_value
 from bot.desk.slack_modal import (
@@ -82,22 +82,31 @@ def parse_actor(user: dict[str, Any]) -> StaffRef:
 
 def parse_click(body: dict[str, Any]) -> Click | None:
     """A ``block_actions`` payload as a Click; None when it is not one of our buttons."""
-    actions = body.get("actions") or []
-    if not actions or not isinstance(actions[0], dict) or not isinstance(body.get("user"), dict):
+    actions = body.get("actions")
+    if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
+        return None
+    if not isinstance(body.get("user"), dict):
         return None
     value = parse_value(actions[0].get("value"))
     if value is None:
         return None
-    container = body.get("container") or {}
-    channel = container.get("channel_id") or (body.get("channel") or {}).get("id") or ""
     return Click(
         actor=parse_actor(body["user"]),
         action_id=str(actions[0].get("action_id", "")),
         mention_id=value["m"],
         value=value,
-        channel=str(channel),
+        channel=click_channel(body),
         trigger_id=str(body.get("trigger_id", "")),
     )
+
+
+def click_channel(body: dict[str, Any]) -> str:
+    """The channel a payload came from ("" when it names none)."""
+    container, channel = body.get("container"), body.get("channel")
+    found = container.get("channel_id") if isinstance(container, dict) else None
+    if not found and isinstance(channel, dict):
+        found = channel.get("id")
+    return str(found or "")
 
 
 def reply_action(draft: ReplyDraft, actor: StaffRef) -> Reply:
@@ -171,7 +180,9 @@ class SlackActions:
     async def _simple(self, ack: Ack, body: dict[str, Any]) -> None:
         await ack()
         click = parse_click(body)
-        if click is not None and click.action_id in SIMPLE:
+        if click is None:
+            self._not_ours(body)
+        elif click.action_id in SIMPLE:
             action = SIMPLE[click.action_id](click.mention_id, click.actor)
             self.tasks.spawn(self.run(action, click.channel), f"slack:{click.action_id}")
 
@@ -182,6 +193,7 @@ class SlackActions:
         await ack()
         click = parse_click(body)
         if click is None:
+            self._not_ours(body)
             return
         platform, visibility = str(click.value.get("p", "")), str(click.value.get("v", ""))
         choose = REPLY_HAS_VISIBILITY and platform == "mastodon"
@@ -192,7 +204,9 @@ class SlackActions:
     async def _reassign_open(self, ack: Ack, body: dict[str, Any]) -> None:
         await ack()
         click = parse_click(body)
-        if click is not None:
+        if click is None:
+            self._not_ours(body)
+        else:
             view = reassign_view(click.mention_id, channel=click.channel)
             self.tasks.spawn(self._open_view(click, view), "slack:views.open")
 
@@ -235,6 +249,13 @@ class SlackActions:
         await ack()
         self.tasks.spawn(self._command(command, rota=False), "slack:/desk")
 
+    def _not_ours(self, body: dict[str, Any]) -> None:
+        """A button whose value names no card (tampered, or from another app): say so, change nothing."""
+        user = body.get("user")
+        if isinstance(user, dict) and user.get("id"):
+            text = "That button does not belong to a card here, so nothing was changed."
+            self.tasks.spawn(self.say(click_channel(body), parse_actor(user), text), "slack:say")
+
     # --- the slow part --------------------------------------------------------------------------
 
     async def _command(self, command: dict[str, Any], *, rota: bool) -> None:
@@ -270,7 +291,7 @@ class SlackActions:
             raise
         except Exception as exc:
             log.error("slack %s failed: %s", type(action).__name__, type(exc).__name__)
-            return ActionResult(False, "Something went wrong on our side; nothing changed. Try again.")
+            return ActionResult(False, ACTION_FAILED)
 
     async def _open_view(self, click: Click, view: dict[str, Any]) -> None:
         allowed = await self.dispatch(OpenForm(click.mention_id, click.actor))

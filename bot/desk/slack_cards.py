@@ -26,7 +26,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.desk.cards import source_name
-from bot.models import StaffRef, Status, TicketView, Visibility
+from bot.models import MAX_ID, StaffRef, Status, TicketView, Visibility
 
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
@@ -141,12 +141,14 @@ def button_value(mention_id: int, **extra: str) -> str:
 
 
 def parse_button_value(value: str | None) -> dict[str, Any] | None:
-    """The button's JSON value, or None when it is not ours (no positive integer ``m``)."""
-    try:
-        data = json.loads(value or "")
-    except ValueError:
+    """The button's JSON value, or None when it is not ours (no integer ``m`` in 1..MAX_ID)."""
+    if not isinstance(value, str) or len(value) > 2000:  # Slack caps a button value at 2,000
         return None
-    if not isinstance(data, dict) or type(data.get("m")) is not int or data["m"] <= 0:
+    try:
+        data = json.loads(value)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(data, dict) or type(data.get("m")) is not int or not 0 < data["m"] <= MAX_ID:
         return None
     return data
 

@@ -61,6 +61,7 @@ class Timers:
     async def tick(self) -> None:
         """One pass of every step at the service's ``now``."""
         now = self.service.clock()
+        await self.service.refresh()  # pick up rota edits made by another process or the CLI
         await self.open_queued(now)
         await self.escalate(now)
         await self.remind(now)

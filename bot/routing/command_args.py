@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import date, time, timedelta
 from typing import TypeVar
 
+from bot.models import MAX_ID
 from bot.routing.timespec import DAY_NUMBERS, parse_days, parse_range, suggest
 
 T = TypeVar("T")
@@ -18,6 +19,10 @@ _ROLE = re.compile(r"^[a-z][a-z0-9_-]*$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_WEEK = re.compile(r"^(\d{4})-w(\d{1,2})$", re.IGNORECASE)
 TOKEN = re.compile(r"<@[^>\s]*>|\S+")
+# Dates further than this from today are refused: nobody plans a rota a century away, and a week or
+# an overnight window near year 9999 would overflow the date type while being shown or stored.
+FAR = timedelta(days=100 * 366)
+PERSON_LENGTH = 128  # staff.key and a Matrix id fit in it
 
 
 class Problem(Exception):
@@ -26,6 +31,8 @@ class Problem(Exception):
 
 def person(token: str) -> str:
     """`@alice`, Slack `<@U123>` / `<@U123|alice>` or Matrix `@alice:example.org`, normalized."""
+    if len(token) > PERSON_LENGTH:
+        raise Problem(f"that name is too long ({PERSON_LENGTH} characters at most)")
     slack = _SLACK.match(token)
     if slack:
         return f"<@{slack.group(1).upper()}>"
@@ -44,8 +51,18 @@ def role(token: str) -> str:
     return key
 
 
+def _near(found: date, token: str, today: date) -> date:
+    if abs(found - today) > FAR:
+        raise Problem(f'"{token}" is too far from today (within 100 years, please)')
+    return found
+
+
 def day(token: str, today: date) -> date:
     """`YYYY-MM-DD`, `today`, `tomorrow`, or a weekday name (the next such day after today)."""
+    return _near(_day(token, today), token, today)
+
+
+def _day(token: str, today: date) -> date:
     word = token.lower()
     try:
         if word == "today":
@@ -66,6 +83,10 @@ def day(token: str, today: date) -> date:
 
 def week(token: str, today: date) -> date:
     """The Monday of `this`, `next`, a date's week or an ISO week `YYYY-Www`."""
+    return _near(_week(token, today), token, today)
+
+
+def _week(token: str, today: date) -> date:
     word = token.lower()
     iso = _ISO_WEEK.match(word)
     try:
@@ -107,7 +128,7 @@ def hours(token: str) -> tuple[time, time]:
 def entry_id(token: str) -> int:
     """A rota entry id as shown by `show`: `12` or `#12`."""
     digits = token.removeprefix("#")
-    if digits.isascii() and digits.isdigit() and int(digits) > 0 and len(digits) < 19:
+    if digits.isascii() and digits.isdigit() and len(digits) <= 10 and 0 < int(digits) <= MAX_ID:
         return int(digits)
     raise Problem(f'"{token}" is not an entry id (the number shown by show, like 12)')
 

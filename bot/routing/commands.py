@@ -15,7 +15,7 @@ from datetime import date, time
 
 from bot.routing import command_args as arg
 from bot.routing.command_types import Add, Close, Command, Cover, Gaps, Help, Now, Off, Remove, Roles, Show
-from bot.routing.render import render_now, render_roles, render_week
+from bot.routing.render import describe_entry, render_now, render_roles, render_week
 from bot.routing.timespec import format_days, format_range, suggest
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "Show",
     "UsageError",
     "check_roles",
+    "describe_entry",
     "format_command",
     "help_text",
     "parse",

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 
-from bot.routing.rota import Override, OverrideKind, Rota, Shift
+from bot.routing.rota import Closure, Override, OverrideKind, Rota, Shift
 from bot.routing.router import queued_until
 from bot.routing.rules import RuleSet
-from bot.routing.timespec import format_date, format_days, format_range, format_when
+from bot.routing.timespec import format_date, format_days, format_range, format_when, format_window
 
 
 def _names(people: Iterable[str], names: Mapping[str, str]) -> str:
@@ -131,3 +131,17 @@ def render_roles(rules: RuleSet) -> str:
             about += f"; {spec.description}"
         lines.append(f"  {key.ljust(width)}  {about}")
     return "\n".join(lines)
+
+
+def describe_entry(entry: Shift | Override | Closure, names: Mapping[str, str]) -> str:
+    """One rota entry as a sentence fragment: `alice, reference, Mon-Fri 09:00-17:00`."""
+    if isinstance(entry, Closure):
+        reason = f" ({entry.reason})" if entry.reason else ""
+        return f"closed on {format_date(entry.day)} {entry.day.year}{reason}"
+    who = names.get(entry.person, entry.person)
+    if isinstance(entry, Shift):
+        days = format_days(entry.days, title=True)
+        return f"{who}, {entry.role}, {days} {format_range(entry.start, entry.end)}"
+    what = {OverrideKind.ADD: "covers", OverrideKind.REMOVE: "is off"}.get(entry.kind, "covers")
+    instead = f" instead of {names.get(entry.replaces, entry.replaces)}" if entry.replaces else ""
+    return f"{who} {what} {entry.role} {format_window(entry.start, entry.end)}{instead}"

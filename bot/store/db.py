@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 SQLITE_BUSY_MS = 30_000
+MIGRATE_LOCK = 0x70617472_6F6E0002  # advisory-lock key held while migrating (PostgreSQL)
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -194,8 +195,10 @@ class Database:
                 await self._idle.wait()
 
     async def migrate(self) -> None:
-        """Apply Alembic migrations up to head."""
+        """Apply Alembic migrations up to head; workers starting together migrate one at a time."""
         async with self.engine.begin() as conn:
+            if not self.is_sqlite:  # SQLite: BEGIN IMMEDIATE already serializes; PostgreSQL: a lock
+                await conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATE_LOCK})")
             await conn.run_sync(_upgrade)
 
     async def aclose(self) -> None:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.routing.rota import Closure, Override, OverrideKind, Rota, Shift
 from bot.routing.rules import RoleSpec, RuleSet, StaffSpec
-from bot.store.tables import RoleRow, ShiftRow, StaffRow
+from bot.store.repo import _insert
+from bot.store.staff_repo import upsert_listed
+from bot.store.tables import MetaRow, RoleRow, ShiftRow, StaffRow
+
+ROTA_STAMP = "rota_version"  # meta key: changes with every rota edit, so other processes reload
+SETUP_LOCK = 0x70617472_6F6E0001  # "patron" + 1: the advisory-lock key for start-up seeding
 
 
 def _hhmm(value: time) -> str:
@@ -128,31 +134,39 @@ async def rota_is_empty(session: AsyncSession) -> bool:
 
 
 async def sync_roles(session: AsyncSession, rules: RuleSet) -> None:
-    """Make the roles table match the rules file (the file is the source of truth for roles)."""
-    existing = {row.key: row for row in (await session.execute(select(RoleRow))).scalars()}
+    """Make the roles table match the rules file (the file is the source of truth for roles).
+
+    Upserts, so two workers starting at once both succeed instead of racing on the role key.
+    """
+    table = RoleRow.__table__
     for spec in rules.roles.values():
-        row = existing.pop(spec.key, None) or RoleRow(key=spec.key)
-        row.description = spec.description
-        row.sla_minutes = spec.sla_minutes
-        row.backup = spec.backup
-        row.slack_channel = spec.slack_channel
-        row.matrix_room = spec.matrix_room
-        session.add(row)
-    for stale in existing.values():
-        await session.delete(stale)
+        values = {
+            "key": spec.key,
+            "description": spec.description,
+            "sla_minutes": spec.sla_minutes,
+            "backup": spec.backup,
+            "slack_channel": spec.slack_channel,
+            "matrix_room": spec.matrix_room,
+        }
+        stmt = _insert(session.get_bind().dialect.name, table).values(**values)
+        changes = {name: stmt.excluded[name] for name in values if name != "key"}
+        await session.execute(stmt.on_conflict_do_update(index_elements=["key"], set_=changes))
+    await session.execute(delete(RoleRow).where(RoleRow.key.not_in(list(rules.roles))))
 
 
 async def sync_staff(session: AsyncSession, staff: Iterable[StaffSpec]) -> None:
     """Insert or update the staff listed in the rules file; others (made from chat) are kept."""
-    for spec in staff:
-        row = (await session.execute(select(StaffRow).where(StaffRow.key == spec.key))).scalar_one_or_none()
-        row = row or StaffRow(key=spec.key)
-        row.display_name = spec.name or spec.key
-        row.slack_user_id = spec.slack_user_id or row.slack_user_id
-        row.matrix_user_id = spec.matrix_user_id or row.matrix_user_id
-        row.is_manager = spec.manager
-        row.active = True
-        session.add(row)
+    await upsert_listed(session, staff)
+
+
+async def setup_lock(session: AsyncSession) -> None:
+    """Serialize start-up seeding between workers for the rest of this transaction.
+
+    PostgreSQL: a transaction-level advisory lock (freed at commit). SQLite: every transaction
+    already holds the write lock from its start (BEGIN IMMEDIATE), so there is nothing to take.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SETUP_LOCK})
 
 
 async def all_staff(session: AsyncSession) -> list[StaffRow]:
@@ -173,3 +187,19 @@ def role_specs(rows: Iterable[RoleRow]) -> dict[str, RoleSpec]:
         )
         for r in rows
     }
+
+
+async def stamp_rota(session: AsyncSession) -> str:
+    """Record that the rota changed (in the same transaction as the change); the new stamp."""
+    stamp = uuid.uuid4().hex
+    stmt = _insert(session.get_bind().dialect.name, MetaRow.__table__).values(key=ROTA_STAMP, value=stamp)
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=["key"], set_={"value": stmt.excluded.value})
+    )
+    return stamp
+
+
+async def rota_stamp(session: AsyncSession) -> str:
+    """The stamp of the last rota change ("" before any)."""
+    row = (await session.execute(select(MetaRow.value).where(MetaRow.key == ROTA_STAMP))).first()
+    return str(row[0]) if row else ""

@@ -96,3 +96,34 @@ async def test_serve_runs_commands_and_prints_answers() -> None:
     assert "✗ #7 is already claimed by Bob Baker." in out.getvalue()
     await desk.post_card(view(created_at=datetime.now(UTC)), channel="", dedupe_key="k")
     assert "#7 · Mastodon" in out.getvalue()
+
+
+def test_hostile_lines_are_refused_not_raised() -> None:
+    """`claim ²` (a digit to isdigit, not to int), huge numbers and an open quote once ended the desk."""
+    assert "card number" in str(parse_line("claim ²"))
+    assert "card number" in str(parse_line("claim ١٢"))
+    assert "no card #99999999999" in str(parse_line("claim 99999999999"))
+    assert "no card" in str(parse_line("resolve " + "9" * 5000))
+    assert parse_line("reassign 3 'tech") == Reassign(3, parse_line("queue").actor, role="'tech")  # type: ignore[union-attr]
+
+
+async def test_a_failing_action_is_answered_and_the_desk_reads_on() -> None:
+    reader = asyncio.StreamReader()
+    out = io.StringIO()
+    desk = ConsoleDesk(input=reader, output=out)
+    seen: list[StaffAction] = []
+
+    async def on_action(action: StaffAction) -> ActionResult:
+        seen.append(action)
+        if len(seen) == 1:
+            raise RuntimeError("patron words that must not be printed or logged")
+        return ActionResult(True, "Claimed #8.")
+
+    reader.feed_data(b"claim 7\nclaim 8\n")
+    reader.feed_eof()
+    task = asyncio.create_task(desk.serve(on_action))
+    await until(lambda: "Claimed #8." in out.getvalue())
+    assert not task.done()
+    task.cancel()
+    assert "✗ That did not work and nothing was changed" in out.getvalue()
+    assert "patron words" not in out.getvalue()

@@ -7,6 +7,7 @@ from datetime import date, time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.models import MAX_ID
 from bot.routing.commands import (
     VERBS,
     Add,
@@ -73,7 +74,7 @@ commands = st.one_of(
     st.builds(Help, st.none() | st.sampled_from(sorted(VERBS))),
     st.builds(Show, st.none() | roles, mondays),
     st.builds(Add, people, roles, st.frozensets(st.integers(0, 6), min_size=1), times, times),
-    st.builds(Remove, st.integers(1, 10**12)),
+    st.builds(Remove, st.integers(1, MAX_ID)),
     covers(),
     st.builds(Off, people, roles, days, times, times),
     st.builds(Close, days, reasons),

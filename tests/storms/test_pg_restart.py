@@ -17,6 +17,7 @@ from slack_emulator import BOT_TOKEN, SIGNING_SECRET
 from sqlalchemy import func, select
 
 from bot.app import PatronDesk
+from bot.desk.base import ACTION_FAILED
 from bot.desk.slack import SlackDesk
 from bot.models import Claim, StaffRef
 from bot.slack_client import SlackClient
@@ -71,7 +72,10 @@ async def claim_everything(app: PatronDesk, emu: StormSlack, claimed: dict[int, 
             except Exception:  # the database is restarting: staff try again
                 await asyncio.sleep(0.2)
                 continue
-            claimed[mention_id] = [r.ok for r in results]
+            if any(r.message == ACTION_FAILED for r in results):  # answered "nothing changed": again
+                await asyncio.sleep(0.2)
+                continue
+            claimed[mention_id] = [r.ok or r.message.startswith("You already have") for r in results]
         await asyncio.sleep(0.05)
 
 
