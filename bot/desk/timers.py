@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ColumnElement, func, select
 
 from bot.desk import transitions
-from bot.desk.retention import purge
+from bot.desk.retention import auto_resolve, purge
 from bot.desk.rota_actions import stats_text
 from bot.models import Status
 from bot.routing.escalation import covering, escalation_steps
@@ -259,8 +259,17 @@ class Timers:
             ):
                 await service.announce(session, render_now(service.rota, service.rules, now), now=now)
         if purge_due:
+            closed = await auto_resolve(service, days=self.settings.AUTO_RESOLVE_DAYS)
             result = await purge(service, days=self.settings.RETENTION_DAYS)
-            log.info("retention: purged %d mentions, %d cards to redact", result.mentions, result.cards)
+            log.info(
+                "retention: %d resolved automatically; purged %d mentions (%d closed untouched), "
+                "%d cards to redact, %d quarantined items deleted",
+                closed,
+                result.mentions,
+                result.expired,
+                result.cards,
+                result.quarantined,
+            )
         if week_due:
             text = await stats_text(service)
             async with service.db.transaction() as session:

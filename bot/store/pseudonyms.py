@@ -1,0 +1,64 @@
+"""Keyed hashes of platform ids: what a purged mention keeps, so a re-delivery is still a repeat.
+
+After retention, ``mentions.external_id`` must not identify anyone (a Bluesky ``at://did:plc:…``
+URI, a blog post URL, an e-mail Message-ID with the sender's domain). The purge replaces it with
+``h:`` + HMAC-SHA256(installation key, source NUL external id). The same platform id always gives
+the same pseudonym, so ``insert_mention`` can still recognise a feed re-fetch or a catch-up that
+delivers a purged post again; without the key, nobody can test a guessed id against it.
+
+The key is made once per installation (``secrets``) and kept in the ``meta`` table, created by an
+insert-if-absent so that every process and worker agrees on one key. It is never logged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from bot.store.tables import MetaRow
+
+META_KEY = "retention_hmac_key"
+PREFIX = "h:"
+_CACHE = "patron_desk.retention_key"  # in Connection.info: the key read once per DBAPI connection
+
+
+def pseudonym(key: bytes, source: str, external_id: str) -> str:
+    """The stored form of a purged mention's platform id (66 ASCII characters)."""
+    message = f"{source}\x00{external_id}".encode("utf-8", "surrogatepass")
+    return PREFIX + hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def ensure_key(conn: Connection) -> bytes:
+    """The installation's key, created if absent (sync connection, inside the caller's transaction).
+
+    INSERT … ON CONFLICT DO NOTHING, then a read: of two first uses at once, the second insert
+    waits for the first to commit (or, on SQLite, never overlaps it) and then reads the winner's key.
+    """
+    make = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    stmt = make(MetaRow).values(key=META_KEY, value=secrets.token_hex(32))
+    conn.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+    return _read(conn)  # type: ignore[return-value]  # just inserted or already there
+
+
+def existing_key(conn: Connection) -> bytes | None:
+    """The installation's key if a purge ever made one (None means no id was ever hashed).
+
+    Only committed keys are cached per DBAPI connection: a key never changes once made, and
+    this reader never inserts one, so what it sees was committed by a purge.
+    """
+    cached = conn.info.get(_CACHE)
+    if cached is None:
+        cached = _read(conn)
+        if cached is not None:
+            conn.info[_CACHE] = cached
+    return cached
+
+
+def _read(conn: Connection) -> bytes | None:
+    value = conn.execute(select(MetaRow.value).where(MetaRow.key == META_KEY)).scalar_one_or_none()
+    return bytes.fromhex(value) if value is not None else None
