@@ -234,7 +234,7 @@ class Timers:
 
     async def daily(self, now: datetime) -> None:
         """Once a day: coverage warnings (gaps within 48 h) to managers, the optional duty post,
-        the retention purge; once a week, the optional report."""
+        auto-resolving quiet replies and the retention purge; once a week, the optional report."""
         service = self.service
         local = now.astimezone(service.rota.zone)
         found = gaps(service.rules, service.rota, service.opening_hours, start=local.date(), days=3)
