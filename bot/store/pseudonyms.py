@@ -15,12 +15,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Delete, Table, bindparam, delete, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
-from bot.store.tables import MetaRow
+from bot.store.tables import MentionRow, MetaRow
 
 META_KEY = "retention_hmac_key"
 PREFIX = "h:"
@@ -62,3 +63,31 @@ def existing_key(conn: Connection) -> bytes | None:
 def _read(conn: Connection) -> bytes | None:
     value = conn.execute(select(MetaRow.value).where(MetaRow.key == META_KEY)).scalar_one_or_none()
     return bytes.fromhex(value) if value is not None else None
+
+
+def drop_if_purged(conn: Connection, new_id: int, source: str, external_id: str) -> bool:
+    """Delete the mention just inserted as ``new_id`` if a purged one holds its pseudonym; True then.
+
+    Called after the INSERT … ON CONFLICT DO NOTHING of ``repo.insert_mention``, in the same
+    transaction, and that order is what makes it race-free. A purge hashing this id in another
+    transaction either still held the plain id when we inserted (a conflict, so we are not called;
+    on PostgreSQL the insert waits for that purge to end) or had committed before our insert, and
+    then this later statement sees both its key and its pseudonym. Checking first and inserting
+    after could miss a purge committed in between. Before any purge there is no key to check with.
+    """
+    key = existing_key(conn)
+    if key is None:
+        return False
+    params = {"new_id": new_id, "source": source, "hashed": pseudonym(key, source, external_id)}
+    return bool(conn.execute(_drop_repeat(), params).rowcount == 1)
+
+
+@cache
+def _drop_repeat() -> Delete:
+    mentions = MentionRow.__table__
+    assert isinstance(mentions, Table)
+    earlier = mentions.alias("earlier")
+    purged = exists().where(
+        earlier.c.source == bindparam("source"), earlier.c.external_id == bindparam("hashed")
+    )
+    return delete(mentions).where(mentions.c.id == bindparam("new_id"), purged)

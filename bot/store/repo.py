@@ -6,9 +6,9 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, delete, exists, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -32,7 +32,6 @@ def _statements(dialect: str) -> dict[str, Any]:
     """The hot-path statements, built once per dialect; values come as bound parameters so
     SQLAlchemy compiles each statement once (Core tables, not the ORM's bulk path)."""
     mentions, outbox, cursors = MentionRow.__table__, OutboxRow.__table__, CursorRow.__table__
-    earlier = cast(Table, mentions).alias("earlier")
     insert_mention = (
         _insert(dialect, mentions)
         .on_conflict_do_nothing(index_elements=["source", "external_id"])
@@ -52,13 +51,8 @@ def _statements(dialect: str) -> dict[str, Any]:
             "payload": enqueue.excluded.payload,
         },
     )
-    purged_repeat = delete(cast(Table, mentions)).where(
-        mentions.c.id == bindparam("new_id"),
-        exists().where(earlier.c.source == bindparam("src"), earlier.c.external_id == bindparam("hashed")),
-    )
     return {
         "mention": insert_mention,
-        "purged_repeat": purged_repeat,
         "cursor": cursor,
         "enqueue": enqueue,
         "audit": insert(AuditRow),
@@ -69,13 +63,9 @@ def insert_mention(conn: Connection, mention: Mention, decision: Decision, *, no
     """Store a mention; return its id, or None when it is a repeat.
 
     A repeat is a stored (source, external_id), or a purged mention whose external_id became the
-    keyed pseudonym of this id (``bot.store.pseudonyms``). The order is what makes it race-free:
-    first the INSERT … ON CONFLICT DO NOTHING on UNIQUE(source, external_id), then, only for a
-    new row, one DELETE of that row if the pseudonym exists. A purge that hashes this id in
-    another transaction either still holds the plain id when we insert (conflict: a repeat; on
-    PostgreSQL the insert waits for that purge to commit) or has committed before the insert, and
-    then the DELETE, a later statement, sees the pseudonym. Before any purge there is no key and
-    nothing to check. Takes a sync connection: ingest runs as one function in ``Database.write``.
+    keyed pseudonym of this id: the INSERT … ON CONFLICT DO NOTHING comes first, then
+    ``pseudonyms.drop_if_purged`` (its docstring says why this order has no race). Takes a sync
+    connection: ingest runs as one function inside ``Database.write``.
     """
     status = Status.QUEUED if decision.queued else Status.ROUTED
     params = {
@@ -103,14 +93,9 @@ def insert_mention(conn: Connection, mention: Mention, decision: Decision, *, no
         "version": 0,
         "escalation_level": 0,
     }
-    statements = _statements(conn.dialect.name)
-    new_id: int | None = conn.execute(statements["mention"], params).scalar_one_or_none()
-    key = pseudonyms.existing_key(conn) if new_id is not None else None
-    if key is not None:
-        hashed = pseudonyms.pseudonym(key, mention.source, mention.external_id)
-        check = {"new_id": new_id, "src": mention.source, "hashed": hashed}
-        if conn.execute(statements["purged_repeat"], check).rowcount == 1:
-            return None  # delivered again after its purge
+    new_id: int | None = conn.execute(_statements(conn.dialect.name)["mention"], params).scalar_one_or_none()
+    if new_id is not None and pseudonyms.drop_if_purged(conn, new_id, mention.source, mention.external_id):
+        return None  # delivered again after its purge
     return new_id
 
 
