@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Row, delete, func, select, update
+from sqlalchemy import ColumnElement, Row, case, delete, func, insert, select, update
 
 from bot.desk import transitions
 from bot.models import Status
@@ -135,21 +135,47 @@ async def _purge_batch(service: DeskService, cutoff: datetime, now: datetime) ->
 
 
 async def _expire(session: AsyncSession, cutoff: datetime, now: datetime, limit: int) -> list[int]:
-    """Close open mentions untouched since ``cutoff`` (a conditional UPDATE: any activity wins)."""
-    stale = select(MentionRow.id).where(*_stale_due(cutoff)).order_by(MentionRow.id).limit(limit)
-    candidates = list((await session.execute(stale)).scalars())
+    """Close open mentions untouched since ``cutoff``: a published reply as resolved, the rest as
+    ignored (the timer cannot know the patron was answered)."""
+    answered = (MentionRow.status == Status.REPLIED.value) & MentionRow.replied_at.is_not(None)
+    status = case(
+        (answered, transitions.target("auto_resolve").value), else_=transitions.target("expire").value
+    )
+    return await _close(
+        session, _stale_due(cutoff), {"status": status}, action="expire", now=now, limit=limit
+    )
+
+
+async def _close(
+    session: AsyncSession,
+    where: list[ColumnElement[bool]],
+    values: dict[str, Any],
+    *,
+    action: str,
+    now: datetime,
+    limit: int = BATCH,
+) -> list[int]:
+    """Close up to ``limit`` mentions meeting ``where``, oldest first, each with a "timer" audit row.
+
+    The UPDATE repeats ``where``, so a staff action committed since the SELECT wins (no close).
+    """
+    due = select(MentionRow.id).where(*where).order_by(MentionRow.id).limit(limit)
+    candidates = list((await session.execute(due)).scalars())
     if not candidates:
         return []
     closed = await session.execute(
         update(MentionRow)
-        .where(MentionRow.id.in_(candidates), *_stale_due(cutoff))
-        .values(status=transitions.target("expire").value, resolved_at=now, version=MentionRow.version + 1)
+        .where(MentionRow.id.in_(candidates), *where)
+        .values(**values, resolved_at=now, version=MentionRow.version + 1)
         .returning(MentionRow.id)
         .execution_options(synchronize_session=False)
     )
     ids = sorted(closed.scalars())
-    for mention_id in ids:
-        await repo.audit(session, actor="timer", action="expire", now=now, mention_id=mention_id)
+    if ids:
+        audit = [
+            {"at": now, "actor": "timer", "action": action, "mention_id": i, "detail": "{}"} for i in ids
+        ]
+        await session.execute(insert(AuditRow), audit)
     return ids
 
 
@@ -206,34 +232,37 @@ async def auto_resolve(service: DeskService, *, days: int) -> int:
     """Resolve replied mentions quiet for ``days`` (0: off); each is audited and its card updated.
 
     A reply still being published (``replied_at`` unset) is left alone: it is not an answer yet.
-    The UPDATE repeats the conditions and the version read, so a staff action in between wins.
     """
     if days <= 0:
         return 0
     now = service.clock()
-    cutoff = now - timedelta(days=days)
-    where = [MentionRow.replied_at.is_not(None), MentionRow.purged_at.is_(None), *quiet_since(cutoff)]
-    closed = 0
+    where = [
+        MentionRow.status.in_([s.value for s in transitions.allowed("auto_resolve")]),
+        MentionRow.replied_at.is_not(None),
+        MentionRow.purged_at.is_(None),
+        *quiet_since(now - timedelta(days=days)),
+    ]
+    values = {
+        "status": transitions.target("auto_resolve").value,
+        "note": f"Resolved automatically: no activity for {days} days after the reply.",
+    }
+    total = 0
     while True:
         async with service.db.transaction() as session:
-            stmt = select(MentionRow.id, MentionRow.version).where(MentionRow.status == Status.REPLIED.value)
-            due = (await session.execute(stmt.where(*where).order_by(MentionRow.id).limit(BATCH))).all()
-        for mention_id, version in due:
-            async with service.db.transaction() as session:
-                won = await repo.transition(
-                    session,
-                    mention_id,
-                    allowed_from=transitions.allowed("auto_resolve"),
-                    values={
-                        "status": transitions.target("auto_resolve").value,
-                        "resolved_at": now,
-                        "note": f"Resolved automatically: no activity for {days} days after the reply.",
-                    },
-                    extra_where=[MentionRow.version == version, *where],
-                )
-                if won:
-                    row = await service.row(session, mention_id)
-                    await service.record_change(session, row, actor="timer", action="auto_resolve", now=now)
-                    closed += 1
-        if len(due) < BATCH:
-            return closed
+            ids = await _close(session, where, values, action="auto_resolve", now=now)
+            cards = [
+                {
+                    "kind": "update_card",
+                    "target": desk,
+                    "mention_id": i,
+                    "dedupe_key": f"update_card:{desk}:{i}",
+                }
+                for i in ids
+                for desk in service.desks
+            ]
+            await repo.enqueue_many(session, cards, now=now)
+        for desk in service.desks if ids else ():
+            service.wake(desk)
+        total += len(ids)
+        if len(ids) < BATCH:
+            return total

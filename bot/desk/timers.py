@@ -259,16 +259,17 @@ class Timers:
             ):
                 await service.announce(session, render_now(service.rota, service.rules, now), now=now)
         if purge_due:
-            closed = await auto_resolve(service, days=self.settings.AUTO_RESOLVE_DAYS)
+            # purge first: a reply quiet for longer than retention goes now, not a retention later
             result = await purge(service, days=self.settings.RETENTION_DAYS)
+            closed = await auto_resolve(service, days=self.settings.AUTO_RESOLVE_DAYS)
             log.info(
-                "retention: %d resolved automatically; purged %d mentions (%d closed untouched), "
-                "%d cards to redact, %d quarantined items deleted",
-                closed,
+                "retention: purged %d mentions (%d closed untouched), %d cards to redact, "
+                "%d quarantined items deleted; %d resolved automatically",
                 result.mentions,
                 result.expired,
                 result.cards,
                 result.quarantined,
+                closed,
             )
         if week_due:
             text = await stats_text(service)
