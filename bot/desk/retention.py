@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Row, case, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, Row, case, delete, func, insert, select, tuple_, update
 
 from bot.desk import transitions
 from bot.models import Status
@@ -121,11 +121,7 @@ async def _purge_batch(service: DeskService, cutoff: datetime, now: datetime) ->
         won = await _blank(session, ids + expired, now)
         if not won:
             return PurgeResult(0, 0)
-        key = await session.run_sync(lambda sync: pseudonyms.ensure_key(sync.connection()))
-        hashed = [
-            {"id": m.id, "external_id": pseudonyms.pseudonym(key, m.source, m.external_id)} for m in won
-        ]
-        await session.execute(update(MentionRow), hashed)  # ORM bulk UPDATE by primary key
+        await _pseudonymize(session, won)
         mention_ids = [row.id for row in won]
         cards = await _scrub_related(session, mention_ids, now)
         await repo.audit(session, actor="timer", action="purge", now=now, detail={"mentions": len(won)})
@@ -191,6 +187,21 @@ async def _blank(session: AsyncSession, ids: list[int], now: datetime) -> list[R
         .execution_options(synchronize_session=False)
     )
     return list(result.all())
+
+
+async def _pseudonymize(session: AsyncSession, won: list[Row[int, str, str]]) -> None:
+    """Replace each platform id by its pseudonym. A mention stored again after its post was purged
+    (by a worker still on an older version) would take the same pseudonym and break the UNIQUE
+    constraint, stalling every later purge; it gets its row id appended instead."""
+    key = await session.run_sync(lambda sync: pseudonyms.ensure_key(sync.connection()))
+    hashed = {m.id: (m.source, pseudonyms.pseudonym(key, m.source, m.external_id)) for m in won}
+    stored = tuple_(MentionRow.source, MentionRow.external_id)
+    found = select(MentionRow.source, MentionRow.external_id).where(stored.in_(list(hashed.values())))
+    taken = {(source, external_id) for source, external_id in (await session.execute(found)).all()}
+    rows = [
+        {"id": i, "external_id": f"{pair[1]}:{i}" if pair in taken else pair[1]} for i, pair in hashed.items()
+    ]
+    await session.execute(update(MentionRow), rows)  # ORM bulk UPDATE by primary key
 
 
 async def _scrub_related(session: AsyncSession, ids: list[int], now: datetime) -> list[CardRow]:

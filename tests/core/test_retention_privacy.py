@@ -204,6 +204,29 @@ async def test_purge_leaves_no_identifier_and_redelivery_is_a_repeat(database: D
     assert await service.ingest("fake", fresh, None)  # a new post is still new
 
 
+async def test_a_post_stored_again_by_an_older_worker_does_not_stall_the_purge(database: Database) -> None:
+    """During a rolling upgrade a worker without the pseudonym check may store a purged post again;
+    its own purge must not collide with the first one's pseudonym (UNIQUE) and fail every day."""
+    service = await make_service(database, desks=("test",), now=DAY0)
+    assert await service.ingest("fake", bluesky_post(), None)
+    assert (await service.handle(Resolve(1, staff(1)))).ok
+    service.clock = lambda: LATER
+    assert (await purge(service, days=365)).mentions == 1
+    async with database.transaction() as session:  # what the older worker's plain INSERT did
+        again = {"created_at": LATER, "received_at": LATER, "resolved_at": LATER, "role": "r", "rule": "x"}
+        session.add(
+            MentionRow(source="fake", external_id=bluesky_post().external_id, status="resolved", **again)
+        )
+    service.clock = lambda: LATER + timedelta(days=366)
+    assert (await purge(service, days=365)).mentions == 1
+    async with database.transaction() as session:
+        first, second = (
+            await session.execute(select(MentionRow.external_id).order_by(MentionRow.id))
+        ).scalars()
+    assert second == f"{first}:2" and await canary_hits(database) == {}
+    assert await service.ingest("fake", bluesky_post(), None) is False
+
+
 async def _count(db: Database, row: type[Base]) -> int:
     async with db.transaction() as session:
         return int((await session.execute(select(func.count()).select_from(row))).scalar_one())
