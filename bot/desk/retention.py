@@ -72,7 +72,14 @@ def _finished_due(cutoff: datetime) -> list[ColumnElement[bool]]:
 
 def _stale_due(cutoff: datetime) -> list[ColumnElement[bool]]:
     statuses = [s.value for s in transitions.allowed("expire")]
-    return [MentionRow.status.in_(statuses), MentionRow.purged_at.is_(None), *quiet_since(cutoff)]
+    return [
+        MentionRow.status.in_(statuses),
+        # Always true of an unfinished mention (only finishing sets resolved_at); it lets both
+        # databases find these few rows in ix_mentions_purge_due instead of a year of arrivals.
+        MentionRow.resolved_at.is_(None),
+        MentionRow.purged_at.is_(None),
+        *quiet_since(cutoff),
+    ]
 
 
 async def purge(service: DeskService, *, days: int, dry_run: bool = False) -> PurgeResult:
@@ -98,15 +105,15 @@ async def purge(service: DeskService, *, days: int, dry_run: bool = False) -> Pu
 
 
 async def _count(service: DeskService, cutoff: datetime) -> PurgeResult:
+    # One statement per kind with a correlated card count: an IN (subquery) join made PostgreSQL
+    # hash the whole cards table (docs/benchmarks.md, proposal 4).
+    cards = select(func.count()).where(CardRow.mention_id == MentionRow.id).scalar_subquery()
     async with service.db.transaction() as session:
         counts = []
         for where in (_finished_due(cutoff), _stale_due(cutoff)):
-            ids = select(MentionRow.id).where(*where)
-            mentions = (await session.execute(select(func.count()).select_from(ids.subquery()))).scalar_one()
-            cards = (
-                await session.execute(select(func.count()).where(CardRow.mention_id.in_(ids)))
-            ).scalar_one()
-            counts.append((int(mentions), int(cards)))
+            stmt = select(func.count(), func.coalesce(func.sum(cards), 0)).where(*where)
+            mentions, card_count = (await session.execute(stmt)).one()
+            counts.append((int(mentions), int(card_count)))
         old = select(func.count()).where(QuarantineRow.received_at < cutoff)
         quarantined = int((await session.execute(old)).scalar_one())
     (done, done_cards), (stale, stale_cards) = counts
