@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Row, case, delete, func, insert, select, tuple_, update
+from sqlalchemy import ColumnElement, Row, case, delete, func, insert, select, update
 
 from bot.desk import transitions
 from bot.models import Status
@@ -158,11 +158,13 @@ async def _close(
     now: datetime,
     limit: int = BATCH,
 ) -> list[int]:
-    """Close up to ``limit`` mentions meeting ``where``, oldest first, each with a "timer" audit row.
+    """Close up to ``limit`` mentions meeting ``where``, each with a "timer" audit row.
 
     The UPDATE repeats ``where``, so a staff action committed since the SELECT wins (no close).
+    No ORDER BY: every row found can be closed, and ordering by id made PostgreSQL walk the
+    primary key past every row closed by the batches before.
     """
-    due = select(MentionRow.id).where(*where).order_by(MentionRow.id).limit(limit)
+    due = select(MentionRow.id).where(*where).limit(limit)
     candidates = list((await session.execute(due)).scalars())
     if not candidates:
         return []
@@ -202,9 +204,13 @@ async def _pseudonymize(session: AsyncSession, won: list[Row[int, str, str]]) ->
     constraint, stalling every later purge; it gets its row id appended instead."""
     key = await session.run_sync(lambda sync: pseudonyms.ensure_key(sync.connection()))
     hashed = {m.id: (m.source, pseudonyms.pseudonym(key, m.source, m.external_id)) for m in won}
-    stored = tuple_(MentionRow.source, MentionRow.external_id)
-    found = select(MentionRow.source, MentionRow.external_id).where(stored.in_(list(hashed.values())))
-    taken = {(source, external_id) for source, external_id in (await session.execute(found)).all()}
+    taken: set[tuple[str, str]] = set()
+    for source in {pair[0] for pair in hashed.values()}:  # per source: the UNIQUE index answers
+        mine = [pair[1] for pair in hashed.values() if pair[0] == source]
+        found = select(MentionRow.external_id).where(
+            MentionRow.source == source, MentionRow.external_id.in_(mine)
+        )
+        taken |= {(source, external_id) for external_id in (await session.execute(found)).scalars()}
     rows = [
         {"id": i, "external_id": f"{pair[1]}:{i}" if pair in taken else pair[1]} for i, pair in hashed.items()
     ]
