@@ -17,7 +17,7 @@ import hmac
 import secrets
 from functools import cache
 
-from sqlalchemy import Delete, Table, bindparam, delete, exists, select
+from sqlalchemy import Delete, Select, Table, bindparam, delete, exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -61,8 +61,14 @@ def existing_key(conn: Connection) -> bytes | None:
 
 
 def _read(conn: Connection) -> bytes | None:
-    value = conn.execute(select(MetaRow.value).where(MetaRow.key == META_KEY)).scalar_one_or_none()
+    value = conn.execute(_read_key(), {"name": META_KEY}).scalar_one_or_none()
     return bytes.fromhex(value) if value is not None else None
+
+
+@cache
+def _read_key() -> Select[str]:
+    # built once: constructing the statement cost more than running it (ingest reads it per mention)
+    return select(MetaRow.value).where(MetaRow.key == bindparam("name"))
 
 
 def drop_if_purged(conn: Connection, new_id: int, source: str, external_id: str) -> bool:
