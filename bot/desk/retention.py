@@ -1,12 +1,13 @@
 """Retention: after RETENTION_DAYS nothing about a mention identifies its patron or holds their words.
 
 Due are mentions finished more than RETENTION_DAYS ago, and open ones nobody has touched for that
-long (they are closed as ignored, audit action "expire", then purged in the same transaction), so
-no mention stays for ever. A purge blanks the patron's text, names, handles and links, replaces
-the platform id with its keyed pseudonym (``bot.store.pseudonyms``: a re-delivery is still a
-repeat), empties the details of the mention's audit rows and the payloads of its outbox rows,
-drops replies that can no longer be sent, and redacts each chat card once through the outbox.
-Quarantined items older than RETENTION_DAYS are deleted. Counts, roles, rules and timings stay.
+long (closed first, audit action "expire": resolved if a reply was published, else ignored; then
+purged in the same transaction), so no mention stays for ever. A purge blanks the patron's text,
+names, handles and links, replaces the platform id with its keyed pseudonym
+(``bot.store.pseudonyms``: a re-delivery is still a repeat), empties the details of the mention's
+audit rows and the payloads of its outbox rows, drops replies that can no longer be sent, and
+redacts each chat card once through the outbox. Quarantined items older than RETENTION_DAYS are
+deleted. Counts, roles, rules and timings stay.
 """
 
 from __future__ import annotations
