@@ -29,6 +29,8 @@ def benches(pg: str, keep: str) -> list[tuple[str, list[str]]]:
         ("ingest-postgresql", ["bench/ingest.py", "--url", pg]),
         ("queries-sqlite", ["bench/queries.py", "--compare", *(["--keep", keep] if keep else [])]),
         ("queries-postgresql", ["bench/queries.py", "--compare", "--url", pg]),
+        ("retention-sqlite", ["bench/retention.py", *(["--keep", keep] if keep else [])]),
+        ("retention-postgresql", ["bench/retention.py", "--url", pg]),
         ("footprint", ["bench/footprint.py"]),
         ("matrix-latency", ["bench/matrix_latency.py"]),
         ("slack-latency", ["bench/slack_latency.py"]),

@@ -190,15 +190,16 @@ def report(
 def purge(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be purged")] = False,
 ) -> None:
-    """Remove patron text, handles and links of mentions finished more than RETENTION_DAYS ago."""
+    """Remove patron text, handles, links and ids of mentions past RETENTION_DAYS (see README, Privacy)."""
     from bot.runner import run_purge
 
     settings = _settings()
     result = asyncio.run(run_purge(settings, dry_run=dry_run))
     verb = "Would purge" if dry_run else "Purged"
     typer.echo(
-        f"{verb} {result.mentions} mention(s) finished more than {settings.RETENTION_DAYS} days ago "
-        f"and redact {result.cards} chat card(s)."
+        f"{verb} {result.mentions} mention(s) finished or untouched for more than {settings.RETENTION_DAYS} "
+        f"days ({result.expired} of them still open, closed first), redact {result.cards} chat card(s) "
+        f"and delete {result.quarantined} quarantined item(s)."
     )
 
 

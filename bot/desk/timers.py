@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import ColumnElement, func, select
 
 from bot.desk import transitions
-from bot.desk.retention import purge
+from bot.desk.retention import auto_resolve, purge
 from bot.desk.rota_actions import stats_text
 from bot.models import Status
 from bot.routing.escalation import covering, escalation_steps
@@ -235,7 +235,7 @@ class Timers:
 
     async def daily(self, now: datetime) -> None:
         """Once a day: coverage warnings (gaps within 48 h) to managers, the optional duty post,
-        the retention purge; once a week, the optional report."""
+        auto-resolving quiet replies and the retention purge; once a week, the optional report."""
         service = self.service
         local = now.astimezone(service.rota.zone)
         found = gaps(service.rules, service.rota, service.opening_hours, start=local.date(), days=3)
@@ -260,8 +260,18 @@ class Timers:
             ):
                 await service.announce(session, render_now(service.rota, service.rules, now), now=now)
         if purge_due:
+            # purge first: a reply quiet for longer than retention goes now, not a retention later
             result = await purge(service, days=self.settings.RETENTION_DAYS)
-            log.info("retention: purged %d mentions, %d cards to redact", result.mentions, result.cards)
+            closed = await auto_resolve(service, days=self.settings.AUTO_RESOLVE_DAYS)
+            log.info(
+                "retention: purged %d mentions (%d closed untouched), %d cards to redact, "
+                "%d quarantined items deleted; %d resolved automatically",
+                result.mentions,
+                result.expired,
+                result.cards,
+                result.quarantined,
+                closed,
+            )
         if week_due:
             text = await stats_text(service)
             async with service.db.transaction() as session:

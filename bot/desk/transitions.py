@@ -21,6 +21,9 @@ TRANSITIONS: dict[str, tuple[frozenset[Status], Status]] = {
     "ignore": (ACTIVE, Status.IGNORED),
     "reassign": (ACTIVE, Status.POSTED),
     "reassign_person": (ACTIVE, Status.CLAIMED),
+    # timers: a reply nobody marked resolved, and anything unfinished untouched for RETENTION_DAYS
+    "auto_resolve": (frozenset({Status.REPLIED}), Status.RESOLVED),
+    "expire": (frozenset(Status) - {Status.RESOLVED, Status.IGNORED}, Status.IGNORED),
 }
 
 

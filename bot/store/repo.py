@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Decision, Mention, Status
+from bot.store import pseudonyms
 from bot.store.tables import AuditRow, CursorRow, MarkRow, MentionRow, OutboxRow
 
 
@@ -59,9 +60,12 @@ def _statements(dialect: str) -> dict[str, Any]:
 
 
 def insert_mention(conn: Connection, mention: Mention, decision: Decision, *, now: datetime) -> int | None:
-    """Store a mention; return its id, or None when (source, external_id) is already stored.
+    """Store a mention; return its id, or None when it is a repeat.
 
-    Takes a sync connection: ingest runs as one function inside ``Database.write``.
+    A repeat is a stored (source, external_id), or a purged mention whose external_id became the
+    keyed pseudonym of this id: the INSERT … ON CONFLICT DO NOTHING comes first, then
+    ``pseudonyms.drop_if_purged`` (its docstring says why this order has no race). Takes a sync
+    connection: ingest runs as one function inside ``Database.write``.
     """
     status = Status.QUEUED if decision.queued else Status.ROUTED
     params = {
@@ -89,7 +93,10 @@ def insert_mention(conn: Connection, mention: Mention, decision: Decision, *, no
         "version": 0,
         "escalation_level": 0,
     }
-    return conn.execute(_statements(conn.dialect.name)["mention"], params).scalar_one_or_none()
+    new_id: int | None = conn.execute(_statements(conn.dialect.name)["mention"], params).scalar_one_or_none()
+    if new_id is not None and pseudonyms.drop_if_purged(conn, new_id, mention.source, mention.external_id):
+        return None  # delivered again after its purge
+    return new_id
 
 
 def save_cursor(conn: Connection, source: str, stream: str, value: str, *, now: datetime) -> None:

@@ -218,7 +218,9 @@ async def test_an_edit_the_database_refuses_is_skipped_not_a_stall(database: Dat
     bad = "edited \ud800" if database.is_sqlite else "edited \x00"
     await service.take_change(MentionChange("fake", "ext-1", "edit", "author", bad, author_only=True))
     assert (await service.view(1)).text == "original words"
-    await service.take_change(MentionChange("fake", "ext-1", "edit", "author", "edited words", author_only=True))
+    await service.take_change(
+        MentionChange("fake", "ext-1", "edit", "author", "edited words", author_only=True)
+    )
     assert (await service.view(1)).text == "edited words"
 
 

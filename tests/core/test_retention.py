@@ -12,7 +12,7 @@ from bot.backoff import Backoff
 from bot.desk.relay import Relay
 from bot.desk.retention import purge
 from bot.desk.views import PURGED_TEXT
-from bot.models import Mention, Reply, Resolve
+from bot.models import Claim, Mention, Reply, Resolve
 from bot.reports.output import load_facts
 from bot.store.db import Database
 
@@ -71,6 +71,10 @@ async def test_purge_after_retention(database: Database) -> None:
             pass
     assert len(desk.posts) == 3 and await hits(database) > 0
 
+    service.clock = lambda: DAY0 + timedelta(days=300)
+    assert (await service.handle(Claim(3, staff(2)))).ok  # still worked on: an open mention with activity
+    while await relay.drain("test"):
+        pass
     service.clock = lambda: DAY0 + timedelta(days=364)
     assert (await purge(service, days=365, dry_run=False)).mentions == 0  # not yet
 
@@ -81,7 +85,7 @@ async def test_purge_after_retention(database: Database) -> None:
     done = await purge(service, days=365)
     assert (done.mentions, done.cards) == (2, 2)
     remaining = await hits(database)
-    assert remaining == 1  # only mention 3, still open
+    assert remaining == 1  # only mention 3, open and claimed within the year
     again = await purge(service, days=365)
     assert (again.mentions, again.cards) == (0, 0)
 
@@ -100,4 +104,4 @@ async def test_purge_after_retention(database: Database) -> None:
 
     facts = await load_facts(database, since=date(2026, 1, 1), until=date(2026, 1, 31))
     assert len(facts) == 3  # reports still count purged mentions
-    assert sum(1 for f in facts if f.first_claimed_at is not None) == 1
+    assert sum(1 for f in facts if f.first_claimed_at is not None) == 2  # mentions 1 and 3
