@@ -158,7 +158,9 @@ class BlueskySource:
 
     def _parse(self, item: Any) -> Mention | None:
         try:
-            return parse_notification(item, own_did=self.session.did, web_url=self._options.web_url)
+            return parse_notification(
+                item, own_did=self.session.did, web_url=self._options.web_url, now=self._clock()
+            )
         except ValueError as exc:
             log.warning(
                 "bluesky: notification %s malformed (%s); skipped", rkey_of(str(item.get("uri"))), exc

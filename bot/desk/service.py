@@ -23,6 +23,7 @@ from bot.crashpoints import crash_point
 from bot.desk import actions, rota_actions, transitions
 from bot.desk.directory import Directory
 from bot.desk.views import ticket_view
+from bot.domain.sanitize import safe_change, safe_mention
 from bot.errors import NotFound
 from bot.models import (
     ActionResult,
@@ -114,6 +115,7 @@ class DeskService:
         apart from the cursor.
         """
         now = self.clock()
+        mention = safe_mention(mention, now=now) if mention is not None else None  # last line of defence
         decision = route(mention, self.rules, self.rota, now) if mention is not None else None
 
         def work(conn: Connection) -> int | None:
@@ -145,7 +147,7 @@ class DeskService:
         An edit replaces the text. A withdrawal blanks the text and link (the patron took it back)
         and closes the mention as ignored unless someone already answered.
         """
-        now = self.clock()
+        now, change = self.clock(), safe_change(change)
         where = (MentionRow.source == change.source, MentionRow.external_id == change.external_id)
         async with self.db.transaction() as session:
             row = (
