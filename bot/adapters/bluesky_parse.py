@@ -10,7 +10,7 @@ from typing import Any
 
 from bot.adapters.bluesky_facets import expand_links, valid_facets
 from bot.adapters.wire import parse_time, text_field
-from bot.domain.sanitize import UNKNOWN_TIME, safe_mention
+from bot.domain.sanitize import UNKNOWN_TIME, safe_mention, storable
 from bot.errors import MalformedPayload
 from bot.models import Mention, Visibility
 
@@ -76,7 +76,7 @@ def parse_notification(
     if own_did and did == own_did:
         return None
     created = parse_time(record.get("createdAt")) or parse_time(data.get("indexedAt")) or UNKNOWN_TIME
-    text = text_field(record, "text")
+    text = storable(text_field(record, "text"))  # facets count UTF-8 bytes: no lone surrogates
     handle = text_field(author, "handle")
     langs = record.get("langs")
     mention = Mention(

@@ -32,6 +32,7 @@ MAX_ID = 255  # longer ids are replaced by their hash so they fit any store colu
 _GOOGLE_HOST = re.compile(r"(?:www\.)?google\.(?:[a-z]{2,3}|com?\.[a-z]{2})")
 _DECLARATION = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _LANG = re.compile(r"[a-z]{2,3}")
+_CHARREF = re.compile(r"&#(x[0-9a-fA-F]{1,12}|[0-9]{1,12});", re.IGNORECASE)
 
 
 class UnsafeFeed(PermanentError):
@@ -95,7 +96,7 @@ def parse_feed(data: bytes, *, feed_url: str, now: datetime) -> list[Mention]:
         text = data.decode("utf-8", errors="replace")
         if _DECLARATION.search(text):
             raise UnsafeFeed("refused XML: declaration in a malformed document")
-        data = text.encode("utf-8")
+        data = _CHARREF.sub(_safe_charref, text).encode("utf-8")
         headers["content-type"] = "application/xml; charset=utf-8"
     # BytesIO, never bare bytes: feedparser treats a str/bytes argument as a path or URL first.
     parsed = feedparser.parse(io.BytesIO(data), response_headers=headers, sanitize_html=True)
@@ -111,6 +112,14 @@ def parse_feed(data: bytes, *, feed_url: str, now: datetime) -> list[Mention]:
             continue
         mentions.append(mention)
     return mentions
+
+
+def _safe_charref(match: re.Match[str]) -> str:
+    """A reference to NUL, a surrogate or past U+10FFFF becomes U+FFFD: the loose parser would raise
+    on it and lose the whole document (and none of them is a character a patron can type)."""
+    ref = match.group(1)
+    code = int(ref[1:], 16) if ref[0] in "xX" else int(ref)
+    return "&#xFFFD;" if code == 0 or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF else match.group(0)
 
 
 def parse_entry(

@@ -74,7 +74,7 @@ def one_line(value: str, limit: int = MAX_AUTHOR) -> str:
     """A name, handle or id: storable, no control or bidi character, runs of space as one, cut."""
     value = storable(value)
     value = "".join(" " if is_unsafe_in_line(ch) else ch for ch in value)
-    return cut(_SPACES.sub(" ", value).strip(), limit)
+    return cut(_SPACES.sub(" ", value).strip(), limit).rstrip()  # no trailing space from the cut
 
 
 def clean_text(value: str, limit: int = MAX_TEXT) -> str:
