@@ -19,7 +19,7 @@ import grapheme
 from defusedxml import DefusedXmlException
 
 from bot.adapters.html_text import html_to_text
-from bot.domain.sanitize import safe_mention
+from bot.domain.sanitize import UNKNOWN_TIME, safe_mention
 from bot.errors import PermanentError
 from bot.models import Mention
 
@@ -217,14 +217,17 @@ def _plain(value: str, *, html: bool) -> str:
 
 
 def _created_at(entry: Mapping[str, Any], now: datetime) -> datetime:
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        stamp = entry.get(key)
+    """The entry's own date; ``now`` when it gives none, ``UNKNOWN_TIME`` (marked on the card)
+    when it gives one that cannot be read."""
+    for key in ("published", "updated", "created"):
+        stamp = entry.get(f"{key}_parsed")
         if stamp:
             try:
                 return datetime.fromtimestamp(calendar.timegm(stamp), UTC)
             except (TypeError, ValueError, OverflowError, OSError):
                 continue
-    return now
+    given = any(str(entry.get(key) or "").strip() for key in ("published", "updated", "created"))
+    return UNKNOWN_TIME if given else now
 
 
 def _entry_lang(entry: Mapping[str, Any]) -> str | None:
