@@ -122,7 +122,7 @@ async def check_survived(app: PatronDesk, console: Console, rows: list[MentionRo
     for row in rows:
         assert_safe(mention_from_row(row), now=received)
         assert f"── #{row.id} · " in console.printed, f"mention {row.id} was stored but not carded"
-    assert NORMAL_TEXT in rows[-1].text
+    assert any(NORMAL_TEXT in row.text for row in rows)  # the normal item after the batch is carded
     assert not any(line.startswith("── #99 ") for line in console.printed.splitlines())  # no fake card
     assert app._main is not None and not app._main.done()  # the app's main task never ended
     async with httpx.AsyncClient() as http:
