@@ -75,12 +75,19 @@ async def database_url(kind: str, tmp_path: Path) -> AsyncIterator[str]:
 
 @asynccontextmanager
 async def running_app(
-    kind: str, tmp_path: Path, console: Console, *, sources: list[Any] | None = None, **values: object
+    kind: str,
+    tmp_path: Path,
+    console: Console,
+    *,
+    sources: list[Any] | None = None,
+    clients: dict[str, Any] | None = None,
+    **values: object,
 ) -> AsyncIterator[PatronDesk]:
-    """A running PatronDesk on a fresh database with the console desk."""
+    """A running PatronDesk on a fresh database with the console desk (``clients``: prebuilt ones)."""
     async with database_url(kind, tmp_path) as url:
-        config = settings(url, tmp_path, **values)
-        async with PatronDesk(config, sources=sources, desks=[console.desk]) as app:
+        app = PatronDesk(settings(url, tmp_path, **values), sources=sources, desks=[console.desk])
+        app.clients.update(clients or {})
+        async with app:
             yield app
 
 
