@@ -55,9 +55,7 @@ def test_a_link_with_a_newline_and_u202e_prints_no_fake_line() -> None:
     view = replace(VIEW, url=FAKE, author_name="Eve\u202e\n── #99 · x", note="n\nfake", reply_url=FAKE)
     for render in (console_card, card_text):
         card = render(view)
-        assert shape(card) <= shape(render(VIEW)), (
-            render.__name__
-        )  # a link may go, no line comes
+        assert shape(card) <= shape(render(VIEW)), render.__name__  # a link may go, no line comes
         assert not any(line.startswith(("── #99", "#99")) for line in card.splitlines())
         assert "\u202e" not in card
 
