@@ -240,7 +240,8 @@ class FeedsAdapter:
         inside: bool | None = None  # whether the configured URL is internal; looked up on a redirect
         target = httpx.URL(url)
         for _ in range(MAX_REDIRECTS + 1):
-            async with self._client.stream("GET", target, headers=headers) as response:
+            stream = self._client.stream("GET", target, headers=headers, follow_redirects=False)
+            async with stream as response:
                 if response.is_redirect and "location" in response.headers:
                     target = target.join(response.headers["location"])
                     if target.scheme not in ("http", "https"):

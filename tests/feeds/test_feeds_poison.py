@@ -14,7 +14,8 @@ import httpx
 import pytest
 from feeds_loopback import FeedServer
 
-from bot.adapters.feeds import FeedsAdapter, internal_address
+from bot.adapters import feeds as feeds_module
+from bot.adapters.feeds import FeedsAdapter
 from bot.backoff import Backoff
 from tests.conftest import database_params
 from tests.core.poison import NORMAL_TEXT, Console, check_survived, marked, running_app, wait_for_rows
@@ -82,7 +83,7 @@ class Redirecting(httpx.AsyncBaseTransport):
 async def test_a_public_feed_may_not_redirect_into_loopback(server: FeedServer, target: str) -> None:
     server.route("/alerts", document())
     transport = Redirecting(target.format(port=server.port))
-    async with httpx.AsyncClient(transport=transport) as client:
+    async with httpx.AsyncClient(transport=transport, follow_redirects=True) as client:  # as open() made it
         feeds = FeedsAdapter(["http://feeds.public.example/feed"], client=client)
         with pytest.raises(Exception, match="loopback or private"):
             await feeds._fetch("http://feeds.public.example/feed", None)
@@ -92,7 +93,7 @@ async def test_a_public_feed_may_not_redirect_into_loopback(server: FeedServer, 
 async def test_a_feed_configured_on_loopback_may_redirect_within_it(server: FeedServer) -> None:
     server.route("/old", mode="status", status=301, headers={"Location": "/alerts"})
     server.route("/alerts", document())
-    async with httpx.AsyncClient() as client:
+    async with httpx.AsyncClient(follow_redirects=True) as client:
         feeds = FeedsAdapter([server.url("/old")], client=client)
         fetched = await feeds._fetch(server.url("/old"), None)
     assert fetched.entries is not None and len(fetched.entries) == len(HOSTILE_ENTRIES) + 1
@@ -116,4 +117,4 @@ async def test_a_feed_configured_on_loopback_may_redirect_within_it(server: Feed
     ],
 )
 def test_internal_addresses(address: str, internal: bool) -> None:
-    assert internal_address(address) is internal
+    assert feeds_module.internal_address(address) is internal
