@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from bot import __version__
 from bot.adapters.base import AdapterDeps
 from bot.adapters.feeds_cursor import FeedState, dump_cursor, load_cursor, plan_sync
 from bot.adapters.feeds_parse import SOURCE, parse_feed
+from bot.adapters.feeds_redirects import is_internal
 from bot.backoff import Backoff, parse_retry_after
 from bot.config import Settings
 from bot.errors import (
@@ -247,8 +247,8 @@ class FeedsAdapter:
                     if target.scheme not in ("http", "https"):
                         raise PermanentError("redirect to a scheme other than http(s)")
                     if inside is None:
-                        inside = await _is_internal(url)
-                    if not inside and await _is_internal(str(target)):
+                        inside = await is_internal(url)
+                    if not inside and await is_internal(str(target)):
                         raise PermanentError("redirect into a loopback or private network refused")
                     continue
                 return await self._body(response, state)
@@ -297,30 +297,6 @@ def _read_file(url: str, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise FeedTooLarge(f"more than {max_bytes} bytes")
     return data
-
-
-def internal_address(address: str) -> bool:
-    """Loopback, private, link-local, unspecified or reserved: not a public web host."""
-    try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
-    except ValueError:
-        return False
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return ip.is_loopback or ip.is_private or ip.is_link_local or ip.is_unspecified or ip.is_reserved
-
-
-async def _is_internal(url: str) -> bool:
-    """Whether ``url``'s host is, or resolves to, an internal address (unresolvable: not internal,
-    the request itself will fail)."""
-    host = (urlsplit(url).hostname or "").rstrip(".").lower()
-    if not host or host == "localhost" or host.endswith(".localhost") or internal_address(host):
-        return True
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None)
-    except OSError:
-        return False
-    return any(internal_address(str(info[4][0])) for info in infos)
 
 
 def _host(url: str) -> str:

@@ -11,7 +11,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.adapters.wire import parse_time
-from bot.domain import sanitize
 from bot.domain.sanitize import (
     EARLIEST,
     MAX_AUTHOR,
@@ -194,14 +193,6 @@ def test_changes_are_repaired_like_mentions() -> None:
     safe = safe_change(change)
     assert safe.external_id == safe_id(change.external_id) and safe.sender == "@a :b"
     assert safe.text == "new words"
-
-
-def test_the_module_stays_pure() -> None:
-    from tests.routing.test_routing_purity import impurities
-
-    assert sanitize.__file__ is not None
-    with open(sanitize.__file__, encoding="utf-8") as handle:
-        assert impurities(handle.read()) == []
 
 
 def test_fields_it_does_not_know_are_left_alone() -> None:

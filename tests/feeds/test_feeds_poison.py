@@ -14,7 +14,7 @@ import httpx
 import pytest
 from feeds_loopback import FeedServer
 
-from bot.adapters import feeds as feeds_module
+from bot.adapters import feeds_redirects
 from bot.adapters.feeds import FeedsAdapter
 from bot.backoff import Backoff
 from tests.conftest import database_params
@@ -117,4 +117,4 @@ async def test_a_feed_configured_on_loopback_may_redirect_within_it(server: Feed
     ],
 )
 def test_internal_addresses(address: str, internal: bool) -> None:
-    assert feeds_module.internal_address(address) is internal
+    assert feeds_redirects.internal_address(address) is internal
