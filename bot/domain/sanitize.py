@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import math
 import re
-import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, urlsplit
@@ -38,23 +37,25 @@ TIME_NOTE = "The time given by the platform was not valid; this is when the desk
 
 # Bidi embeddings, overrides, isolates and marks: they reorder what a reader sees around them.
 BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Regular expressions rather than per-character Python loops: this runs on every mention.
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_NONCHARACTERS = re.compile(
+    "[\ufdd0-\ufdef"
+    + "".join(f"{chr(p | 0xFFFE)}{chr(p | 0xFFFF)}" for p in range(0, 0x110000, 0x10000))
+    + "]"
+)
+_CONTROLS = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # Cc except tab and newline
+_LINE_BREAKERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029" + "".join(sorted(BIDI_CONTROLS)) + "]")
 _SPACES = re.compile(r"\s+")
+_URL_UNSAFE = re.compile(r"\s|" + _LINE_BREAKERS.pattern)
 _HASHED = "sha256:"
-
-
-def _is_noncharacter(ch: str) -> bool:
-    code = ord(ch)
-    return 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE
 
 
 def storable(value: str) -> str:
     """NUL and unpaired surrogates removed (a valid pair is joined), noncharacters replaced by U+FFFD."""
-    if any("\ud800" <= ch <= "\udfff" for ch in value):
+    if _SURROGATES.search(value):
         value = value.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "ignore")
-    value = value.replace("\x00", "")
-    if any(_is_noncharacter(ch) for ch in value):
-        value = "".join("\ufffd" if _is_noncharacter(ch) else ch for ch in value)
-    return value
+    return _NONCHARACTERS.sub("\ufffd", value.replace("\x00", ""))
 
 
 def cut(value: str, limit: int) -> str:
@@ -67,24 +68,19 @@ def cut(value: str, limit: int) -> str:
 
 def is_unsafe_in_line(ch: str) -> bool:
     """Whether ``ch`` could break a one-line field: controls, line breaks, bidi controls."""
-    return ch in BIDI_CONTROLS or unicodedata.category(ch) in ("Cc", "Zl", "Zp")
+    return _LINE_BREAKERS.fullmatch(ch) is not None
 
 
 def one_line(value: str, limit: int = MAX_AUTHOR) -> str:
     """A name, handle or id: storable, no control or bidi character, runs of space as one, cut."""
-    value = storable(value)
-    value = "".join(" " if is_unsafe_in_line(ch) else ch for ch in value)
+    value = _LINE_BREAKERS.sub(" ", storable(value))
     return cut(_SPACES.sub(" ", value).strip(), limit).rstrip()  # no trailing space from the cut
 
 
 def clean_text(value: str, limit: int = MAX_TEXT) -> str:
     """Multi-line patron text: storable, CR/LF as newlines, other controls replaced, cut."""
     value = storable(value).replace("\r\n", "\n").replace("\r", "\n")
-    if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in value):
-        value = "".join(
-            "\ufffd" if unicodedata.category(ch) == "Cc" and ch not in "\n\t" else ch for ch in value
-        )
-    return cut(value, limit)
+    return cut(_CONTROLS.sub("\ufffd", value), limit)
 
 
 def safe_url(value: str | None, limit: int = MAX_URL) -> str | None:
@@ -92,7 +88,7 @@ def safe_url(value: str | None, limit: int = MAX_URL) -> str | None:
     if not value:
         return None
     value = storable(value).strip()
-    value = "".join(quote(ch, safe="") if ch.isspace() or is_unsafe_in_line(ch) else ch for ch in value)
+    value = _URL_UNSAFE.sub(lambda match: quote(match.group(0), safe=""), value)
     if len(value) > limit:
         return None  # a cut URL points somewhere else: better no link than a wrong one
     try:
