@@ -5,16 +5,19 @@ Finding 9's webhook part is in test_webhook.py, its card part in tests/core/test
 from __future__ import annotations
 
 import json
-from dataclasses import fields
+from dataclasses import replace
 from datetime import UTC, datetime
+
+from sqlalchemy import select
 
 from bot.adapters.bluesky_parse import parse_notification as parse_bluesky
 from bot.adapters.feeds_parse import parse_feed
 from bot.adapters.mastodon_parse import parse_notification as parse_mastodon
 from bot.adapters.mastodon_stream import NoticeKind, SSEEvent, parse_stream_event
 from bot.adapters.matrix import parse_mention
-from bot.models import Mention
+from bot.models import MentionChange
 from bot.store.db import Database
+from bot.store.tables import MentionRow
 from tests.core.helpers import make_service, mention
 
 FAR = "9999-12-31T23:59:59-12:00"
@@ -57,10 +60,7 @@ def test_finding_1_matrix_origin_server_ts_out_of_range() -> None:
 
 async def test_finding_2_nul_and_a_600_character_author_are_stored(database: Database) -> None:
     service = await make_service(database)
-    dirty = Mention(
-        **{f.name: getattr(mention(1), f.name) for f in fields(Mention)}
-        | {"text": "nul \x00 here", "author_name": "A" * 600, "author_handle": "@" + "h" * 600}
-    )
+    dirty = replace(mention(1), text="nul \x00 here", author_name="A" * 600, author_handle="@" + "h" * 600)
     assert await service.ingest("fake", dirty, None)  # PostgreSQL refused it: DataError, for ever
     assert await service.ingest("fake", mention(2), None)  # and the item after it is stored too
 
@@ -75,3 +75,14 @@ def test_finding_2_a_surrogate_reference_does_not_fail_the_whole_feed() -> None:
     assert [m.external_id for m in found] == ["https://b.example/1", "https://b.example/2"]
     for item in found:
         item.text.encode("utf-8")
+
+
+async def test_an_edit_with_nul_and_a_long_id_is_applied_not_fatal(database: Database) -> None:
+    service = await make_service(database)
+    long_id = "x" * 600
+    original = replace(mention(1), external_id=long_id)
+    assert await service.ingest("fake", original, None)
+    await service.apply_change(MentionChange("fake", long_id, "edit", "", "edited \x00 words"))
+    async with database.transaction() as session:
+        row = (await session.execute(select(MentionRow))).scalar_one()
+    assert row.text == "edited  words"  # found under its stored (hashed) id; NUL gone
