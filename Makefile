@@ -28,6 +28,7 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python bench/route.py
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/sanitize.py
 
 clean:
 	rm -rf $(VENV) patron-desk.db* .mypy_cache .ruff_cache

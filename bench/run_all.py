@@ -25,6 +25,7 @@ def benches(pg: str, keep: str) -> list[tuple[str, list[str]]]:
     """(name, arguments after the interpreter) of every bench; PostgreSQL ones only with a URL."""
     found = [
         ("route", ["bench/route.py"]),
+        ("sanitize", ["bench/sanitize.py"]),
         ("ingest-sqlite", ["bench/ingest.py"]),
         ("ingest-postgresql", ["bench/ingest.py", "--url", pg]),
         ("queries-sqlite", ["bench/queries.py", "--compare", *(["--keep", keep] if keep else [])]),

@@ -56,3 +56,7 @@ class InvalidTransition(PatronDeskError):
 
 class NotFound(PatronDeskError):
     """No such mention, shift, role or person."""
+
+
+class MalformedPayload(PatronDeskError, ValueError):
+    """A platform item that cannot be read as a mention; the message names the field, never its value."""

@@ -67,6 +67,7 @@ class Mention:
     content_warning: str = ""
     can_reply: bool = True
     reply_ref: str = ""
+    note: str = ""  # shown on the card, e.g. that the platform's time was not valid (domain.sanitize)
 
 
 @dataclass(frozen=True, slots=True)

@@ -158,11 +158,12 @@ class BlueskySource:
 
     def _parse(self, item: Any) -> Mention | None:
         try:
-            return parse_notification(item, own_did=self.session.did, web_url=self._options.web_url)
-        except ValueError as exc:
-            log.warning(
-                "bluesky: notification %s malformed (%s); skipped", rkey_of(str(item.get("uri"))), exc
+            return parse_notification(
+                item, own_did=self.session.did, web_url=self._options.web_url, now=self._clock()
             )
+        except ValueError as exc:
+            uri = str(item.get("uri")) if isinstance(item, dict) else ""
+            log.warning("bluesky: notification %s malformed (%s); skipped", rkey_of(uri), exc)
             return None
 
     async def _list(self, page_cursor: str | None) -> dict[str, Any]:

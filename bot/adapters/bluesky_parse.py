@@ -10,6 +10,8 @@ from typing import Any
 
 from bot.adapters.bluesky_facets import expand_links, valid_facets
 from bot.adapters.wire import parse_time, text_field
+from bot.domain.sanitize import UNKNOWN_TIME, safe_mention, storable
+from bot.errors import MalformedPayload
 from bot.models import Mention, Visibility
 
 SOURCE = "bluesky"
@@ -50,33 +52,34 @@ class Position:
     indexed_at: str | None = None
 
 
-def parse_notification(data: Any, *, own_did: str = "", web_url: str = WEB_URL) -> Mention | None:
+def parse_notification(
+    data: Any, *, own_did: str = "", web_url: str = WEB_URL, now: datetime | None = None
+) -> Mention | None:
     """Turn one ``app.bsky.notification.listNotifications#notification`` into a ``Mention``.
 
     Returns ``None`` for reasons other than mention/reply/quote, records that are not posts,
-    and the account's own posts. Raises ``ValueError`` (naming the field only) when malformed.
+    and the account's own posts. Raises ``MalformedPayload`` (naming the field only) when
+    malformed. An unusable ``createdAt`` becomes ``now``, marked on the card (``domain.sanitize``).
     """
     if not isinstance(data, Mapping):
-        raise ValueError("notification is not an object")
+        raise MalformedPayload("notification is not an object")
     if data.get("reason") not in REASONS:
         return None
     record, author = data.get("record"), data.get("author")
     if not isinstance(record, Mapping) or not isinstance(author, Mapping):
-        raise ValueError("record or author missing")
+        raise MalformedPayload("record or author missing")
     if record.get("$type", POST) != POST:
         return None
     uri, cid, did = text_field(data, "uri"), text_field(data, "cid"), text_field(author, "did")
     if not (uri.startswith("at://") and cid and did):
-        raise ValueError("uri, cid or author.did missing")
+        raise MalformedPayload("uri, cid or author.did missing")
     if own_did and did == own_did:
         return None
-    created = parse_time(record.get("createdAt")) or parse_time(data.get("indexedAt"))
-    if created is None:
-        raise ValueError("createdAt missing or invalid")
-    text = text_field(record, "text")
+    created = parse_time(record.get("createdAt")) or parse_time(data.get("indexedAt")) or UNKNOWN_TIME
+    text = storable(text_field(record, "text"))  # facets count UTF-8 bytes: no lone surrogates
     handle = text_field(author, "handle")
     langs = record.get("langs")
-    return Mention(
+    mention = Mention(
         source=SOURCE,
         external_id=uri,
         text=expand_links(text, valid_facets(text, record.get("facets"))),
@@ -91,6 +94,7 @@ def parse_notification(data: Any, *, own_did: str = "", web_url: str = WEB_URL) 
         can_reply=True,
         reply_ref=_target(record, StrongRef(uri, cid)).dump(),
     )
+    return safe_mention(mention, now=now)
 
 
 def _target(record: Mapping[str, Any], post: StrongRef) -> ReplyTarget:
@@ -106,8 +110,9 @@ def _labels(record: Mapping[str, Any], data: Mapping[str, Any]) -> str:
     """Self-labels on the post and labeler labels on the notification, as a content warning."""
     values: list[str] = []
     self_labels = record.get("labels")
-    if isinstance(self_labels, Mapping):
-        values += [text_field(v, "val") for v in self_labels.get("values") or [] if isinstance(v, Mapping)]
+    listed = self_labels.get("values") if isinstance(self_labels, Mapping) else None
+    if isinstance(listed, list):
+        values += [text_field(v, "val") for v in listed if isinstance(v, Mapping)]
     outside = data.get("labels")
     if isinstance(outside, list):
         values += [text_field(v, "val") for v in outside if isinstance(v, Mapping)]

@@ -17,6 +17,7 @@ from bot import __version__
 from bot.adapters.base import AdapterDeps
 from bot.adapters.feeds_cursor import FeedState, dump_cursor, load_cursor, plan_sync
 from bot.adapters.feeds_parse import SOURCE, parse_feed
+from bot.adapters.feeds_redirects import is_internal
 from bot.backoff import Backoff, parse_retry_after
 from bot.config import Settings
 from bot.errors import (
@@ -33,6 +34,7 @@ log = logging.getLogger(__name__)
 
 MAX_BYTES = 5 * 1024 * 1024  # a feed larger than this is refused while it streams in
 FETCH_DEADLINE = 60.0  # whole request, so a server dripping one byte at a time cannot hold us
+MAX_REDIRECTS = 5
 MAX_BACKOFF = 3600.0  # a failing feed is retried at least hourly
 TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=10.0, pool=10.0)
 ACCEPT = "application/atom+xml, application/rss+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
@@ -102,8 +104,7 @@ class FeedsAdapter:
         if self._client is None:
             self._client = httpx.AsyncClient(
                 timeout=TIMEOUT,
-                follow_redirects=True,
-                max_redirects=5,
+                follow_redirects=False,  # followed by _get, which checks where each hop goes
                 headers={"User-Agent": f"PatronDesk/{__version__}", "Accept": ACCEPT},
             )
 
@@ -223,7 +224,12 @@ class FeedsAdapter:
         return _Fetched(entries, etag, modified)
 
     async def _get(self, url: str, state: FeedState | None) -> tuple[bytes | None, str | None, str | None]:
-        """Conditional GET with the size cap enforced while the body streams in."""
+        """Conditional GET with the size cap enforced while the body streams in.
+
+        Redirects are followed here, at most ``MAX_REDIRECTS``, and never from a public feed
+        into loopback, private or link-local addresses (a feed host must not make us probe the
+        library's own network); a feed configured on such an address may redirect within it.
+        """
         if self._client is None:
             raise RuntimeError("FeedsAdapter.open() was not called")
         headers = {}
@@ -231,19 +237,38 @@ class FeedsAdapter:
             headers["If-None-Match"] = state.etag
         if state and state.modified:
             headers["If-Modified-Since"] = state.modified
-        async with self._client.stream("GET", url, headers=headers) as response:
-            if response.status_code == 304:
-                return None, state.etag if state else None, state.modified if state else None
-            _raise_for_status(response, now=self._now())
-            declared = response.headers.get("Content-Length", "")
-            if declared.isdigit() and int(declared) > self._max_bytes:
-                raise FeedTooLarge(f"declared {declared} bytes, cap {self._max_bytes}")
-            body = bytearray()
-            async for chunk in response.aiter_bytes():
-                body += chunk
-                if len(body) > self._max_bytes:
-                    raise FeedTooLarge(f"more than {self._max_bytes} bytes")
-            return bytes(body), response.headers.get("ETag"), response.headers.get("Last-Modified")
+        inside: bool | None = None  # whether the configured URL is internal; looked up on a redirect
+        target = httpx.URL(url)
+        for _ in range(MAX_REDIRECTS + 1):
+            stream = self._client.stream("GET", target, headers=headers, follow_redirects=False)
+            async with stream as response:
+                if response.is_redirect and "location" in response.headers:
+                    target = target.join(response.headers["location"])
+                    if target.scheme not in ("http", "https"):
+                        raise PermanentError("redirect to a scheme other than http(s)")
+                    if inside is None:
+                        inside = await is_internal(url)
+                    if not inside and await is_internal(str(target)):
+                        raise PermanentError("redirect into a loopback or private network refused")
+                    continue
+                return await self._body(response, state)
+        raise PermanentError("too many redirects")
+
+    async def _body(
+        self, response: httpx.Response, state: FeedState | None
+    ) -> tuple[bytes | None, str | None, str | None]:
+        if response.status_code == 304:
+            return None, state.etag if state else None, state.modified if state else None
+        _raise_for_status(response, now=self._now())
+        declared = response.headers.get("Content-Length", "")
+        if declared.isdigit() and int(declared) > self._max_bytes:
+            raise FeedTooLarge(f"declared {declared} bytes, cap {self._max_bytes}")
+        body = bytearray()
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > self._max_bytes:
+                raise FeedTooLarge(f"more than {self._max_bytes} bytes")
+        return bytes(body), response.headers.get("ETag"), response.headers.get("Last-Modified")
 
     def _index(self, url: str) -> int:
         return self._feeds.index(url) + 1

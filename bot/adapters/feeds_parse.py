@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import io
+import logging
 import re
 import xml.sax
 from collections.abc import Mapping
@@ -18,8 +19,11 @@ import grapheme
 from defusedxml import DefusedXmlException
 
 from bot.adapters.html_text import html_to_text
+from bot.domain.sanitize import UNKNOWN_TIME, safe_mention
 from bot.errors import PermanentError
 from bot.models import Mention
+
+log = logging.getLogger(__name__)
 
 SOURCE = "feeds"
 MAX_TEXT = 8000  # characters of title + summary kept; desks cut further for their own limits
@@ -28,6 +32,7 @@ MAX_ID = 255  # longer ids are replaced by their hash so they fit any store colu
 _GOOGLE_HOST = re.compile(r"(?:www\.)?google\.(?:[a-z]{2,3}|com?\.[a-z]{2})")
 _DECLARATION = re.compile(r"<!\s*(?:DOCTYPE|ENTITY)", re.IGNORECASE)
 _LANG = re.compile(r"[a-z]{2,3}")
+_CHARREF = re.compile(r"&#(x[0-9a-fA-F]{1,12}|[0-9]{1,12});", re.IGNORECASE)
 
 
 class UnsafeFeed(PermanentError):
@@ -69,12 +74,13 @@ def check_xml(data: bytes) -> bool:
 
 
 def parse_feed(data: bytes, *, feed_url: str, now: datetime) -> list[Mention]:
-    """Parse an RSS or Atom document into mentions, in document order.
+    """Parse an RSS or Atom document into mentions, in document order, one entry at a time.
 
     A document that expat finds malformed is handed to feedparser's loose parser only when it
-    is valid UTF-8 and contains no ``<!DOCTYPE``/``<!ENTITY`` at all (expat may have stopped
-    before reaching one), and feedparser is told it is UTF-8 so it cannot re-decode the bytes
-    into something that declares entities.
+    contains no ``<!DOCTYPE``/``<!ENTITY`` at all (expat may have stopped before reaching one),
+    and feedparser is told it is UTF-8 so it cannot re-decode the bytes into something that
+    declares entities. Bytes that are not UTF-8 become U+FFFD first: one entry with a broken
+    byte must not hide the others. An entry that still cannot be read is skipped alone.
 
     Args:
         data: the raw document.
@@ -87,21 +93,33 @@ def parse_feed(data: bytes, *, feed_url: str, now: datetime) -> list[Mention]:
     """
     headers = {"content-location": feed_url}
     if not check_xml(data):
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            raise MalformedFeed("not well-formed XML and not UTF-8") from None
+        text = data.decode("utf-8", errors="replace")
         if _DECLARATION.search(text):
             raise UnsafeFeed("refused XML: declaration in a malformed document")
+        data = _CHARREF.sub(_safe_charref, text).encode("utf-8")
         headers["content-type"] = "application/xml; charset=utf-8"
     # BytesIO, never bare bytes: feedparser treats a str/bytes argument as a path or URL first.
     parsed = feedparser.parse(io.BytesIO(data), response_headers=headers, sanitize_html=True)
     if not parsed.get("version") and not parsed.get("entries"):
         raise MalformedFeed("not an RSS or Atom feed")
     feed_lang = _lang(parsed.get("feed", {}).get("language"))
-    return [
-        parse_entry(entry, feed_url=feed_url, now=now, feed_lang=feed_lang) for entry in parsed["entries"]
-    ]
+    mentions = []
+    for index, entry in enumerate(parsed["entries"]):
+        try:
+            mention = parse_entry(entry, feed_url=feed_url, now=now, feed_lang=feed_lang)
+        except Exception as exc:  # one unreadable entry must not hide the rest of the document
+            log.warning("feed entry %d unreadable (%s); skipped", index + 1, type(exc).__name__)
+            continue
+        mentions.append(mention)
+    return mentions
+
+
+def _safe_charref(match: re.Match[str]) -> str:
+    """A reference to NUL, a surrogate or past U+10FFFF becomes U+FFFD: the loose parser would raise
+    on it and lose the whole document (and none of them is a character a patron can type)."""
+    ref = match.group(1)
+    code = int(ref[1:], 16) if ref[0] in "xX" else int(ref)
+    return "&#xFFFD;" if code == 0 or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF else match.group(0)
 
 
 def parse_entry(
@@ -124,7 +142,7 @@ def parse_entry(
     url = _web_url(unwrap_redirect(raw_link))
     host = _site(url)
     author = " ".join(str(entry.get("author") or "").split())
-    return Mention(
+    mention = Mention(
         source=SOURCE,
         external_id=entry_id(entry, feed_url=feed_url, link=raw_link, text=text),
         text=text,
@@ -137,6 +155,7 @@ def parse_entry(
         can_reply=False,
         reply_ref="",
     )
+    return safe_mention(mention, now=now)
 
 
 def entry_id(entry: Mapping[str, Any], *, feed_url: str, link: str, text: str) -> str:
@@ -198,14 +217,17 @@ def _plain(value: str, *, html: bool) -> str:
 
 
 def _created_at(entry: Mapping[str, Any], now: datetime) -> datetime:
-    for key in ("published_parsed", "updated_parsed", "created_parsed"):
-        stamp = entry.get(key)
+    """The entry's own date; ``now`` when it gives none, ``UNKNOWN_TIME`` (marked on the card)
+    when it gives one that cannot be read."""
+    for key in ("published", "updated", "created"):
+        stamp = entry.get(f"{key}_parsed")
         if stamp:
             try:
                 return datetime.fromtimestamp(calendar.timegm(stamp), UTC)
             except (TypeError, ValueError, OverflowError, OSError):
                 continue
-    return now
+    given = any(str(entry.get(key) or "").strip() for key in ("published", "updated", "created"))
+    return UNKNOWN_TIME if given else now
 
 
 def _entry_lang(entry: Mapping[str, Any]) -> str | None:

@@ -189,7 +189,9 @@ class MastodonSource:
     async def _catch_up(self, min_id: str | None) -> AsyncIterator[Item]:
         """Every mention newer than ``min_id``, oldest first (``None``: the newest pages)."""
         if min_id is None:
-            for item in notification_items(reversed(await self._latest_pages()), local_domain=self._domain):
+            for item in notification_items(
+                reversed(await self._latest_pages()), local_domain=self._domain, now=self._clock()
+            ):
                 yield item
             return
         params: dict[str, Any] = {"types[]": "mention", "min_id": min_id, "limit": self._options.page_limit}
@@ -198,7 +200,7 @@ class MastodonSource:
             page = _page(response)
             if not page:
                 return
-            for item in notification_items(reversed(page), local_domain=self._domain):
+            for item in notification_items(reversed(page), local_domain=self._domain, now=self._clock()):
                 yield item
             prev = parse_link_header(response.headers.get("link")).get("prev")
             newest = (query_param(prev, "min_id") if prev else None) or notification_id(page[0])

@@ -15,7 +15,8 @@ import grapheme
 
 from bot.adapters.html_text import html_to_text
 from bot.adapters.wire import parse_time, reset_in, text_field
-from bot.errors import PermanentError
+from bot.domain.sanitize import UNKNOWN_TIME, safe_mention
+from bot.errors import MalformedPayload, PermanentError
 from bot.models import Mention, Visibility
 
 log = logging.getLogger(__name__)
@@ -58,50 +59,53 @@ class InstanceInfo:
     streaming_url: str | None = None
 
 
-def parse_notification(data: Any, *, local_domain: str = "") -> Mention | None:
+def parse_notification(data: Any, *, local_domain: str = "", now: datetime | None = None) -> Mention | None:
     """Turn one ``Notification`` into a ``Mention``.
 
     Returns ``None`` for notifications that carry nothing to answer: another type, or a
-    ``status`` of ``null`` (the post was deleted). Raises ``ValueError`` for a malformed
+    ``status`` of ``null`` (the post was deleted). Raises ``MalformedPayload`` for a malformed
     payload; the message names the field, never its content.
 
     Args:
         data: the decoded notification.
         local_domain: the instance's host, appended to local accounts' handles.
+        now: the receive time; an unusable ``created_at`` becomes it (see ``domain.sanitize``).
     """
     if not isinstance(data, Mapping):
-        raise ValueError("notification is not an object")
+        raise MalformedPayload("notification is not an object")
     if data.get("type") != "mention":
         return None
     status = data.get("status")
     if status is None:
         return None
     if not isinstance(status, Mapping):
-        raise ValueError("status is not an object")
-    return parse_status(status, fallback_account=data.get("account"), local_domain=local_domain)
+        raise MalformedPayload("status is not an object")
+    return parse_status(status, fallback_account=data.get("account"), local_domain=local_domain, now=now)
 
 
 def parse_status(
-    status: Mapping[str, Any], *, fallback_account: Any = None, local_domain: str = ""
+    status: Mapping[str, Any],
+    *,
+    fallback_account: Any = None,
+    local_domain: str = "",
+    now: datetime | None = None,
 ) -> Mention:
     """Turn a ``Status`` (from a notification or a ``status.update`` event) into a ``Mention``."""
     status_id = status.get("id")
     if not isinstance(status_id, str | int) or isinstance(status_id, bool) or not str(status_id):
-        raise ValueError("status.id missing")
+        raise MalformedPayload("status.id missing")
     account = status.get("account")
     if not isinstance(account, Mapping):
         account = fallback_account
     if not isinstance(account, Mapping) or not text_field(account, "acct"):
-        raise ValueError("status.account.acct missing")
-    created = parse_time(status.get("created_at"))
-    if created is None:
-        raise ValueError("status.created_at missing or invalid")
+        raise MalformedPayload("status.account.acct missing")
+    created = parse_time(status.get("created_at")) or UNKNOWN_TIME  # still a post: carded, time marked
     acct = text_field(account, "acct")
     visibility = _VISIBILITY.get(text_field(status, "visibility"), Visibility.PUBLIC)
     spoiler = text_field(status, "spoiler_text")
     target = ReplyTarget(str(status_id), acct, visibility, spoiler)
     handle = f"@{acct}" if "@" in acct or not local_domain else f"@{acct}@{local_domain}"
-    return Mention(
+    mention = Mention(
         source=SOURCE,
         external_id=str(status_id),
         text=html_to_text(text_field(status, "content")),
@@ -116,6 +120,7 @@ def parse_status(
         can_reply=True,
         reply_ref=target.dump(),
     )
+    return safe_mention(mention, now=now)
 
 
 def notification_id(data: Any) -> str | None:
@@ -127,7 +132,7 @@ def notification_id(data: Any) -> str | None:
 
 
 def notification_items(
-    notifications: Iterable[Any], *, local_domain: str = ""
+    notifications: Iterable[Any], *, local_domain: str = "", now: datetime | None = None
 ) -> Iterator[tuple[Mention | None, str]]:
     """Oldest-first notifications as ``(mention, notification id)``.
 
@@ -141,7 +146,7 @@ def notification_items(
             log.warning("mastodon: notification without an id skipped")
             continue
         try:
-            mention = parse_notification(data, local_domain=local_domain)
+            mention = parse_notification(data, local_domain=local_domain, now=now)
         except ValueError as exc:
             log.warning("mastodon: notification %s malformed (%s); skipped", nid, exc)
             mention = None

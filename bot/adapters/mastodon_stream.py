@@ -76,7 +76,9 @@ class StreamNotice:
     status_id: str = ""
 
 
-def parse_stream_event(event: SSEEvent, *, local_domain: str = "", own_id: str = "") -> StreamNotice | None:
+def parse_stream_event(
+    event: SSEEvent, *, local_domain: str = "", own_id: str = "", now: datetime | None = None
+) -> StreamNotice | None:
     """Interpret one streaming event; ``None`` for events the adapter ignores. Never raises.
 
     Home-timeline ``update`` events, other notification types, filter and announcement
@@ -91,9 +93,9 @@ def parse_stream_event(event: SSEEvent, *, local_domain: str = "", own_id: str =
         if not isinstance(payload, dict):
             raise ValueError("payload is not an object")
         if event.event == "status.update":
-            return _edit(payload, local_domain=local_domain, own_id=own_id)
-        mention = parse_notification(payload, local_domain=local_domain)
-    except ValueError:
+            return _edit(payload, local_domain=local_domain, own_id=own_id, now=now)
+        mention = parse_notification(payload, local_domain=local_domain, now=now)
+    except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than the parser's stack
         log.warning("mastodon stream: malformed %s event skipped", event.event)
         return StreamNotice(NoticeKind.CHECK) if event.event == "notification" else None
     if mention is None:
@@ -119,14 +121,16 @@ def change_for(notice: StreamNotice) -> MentionChange | None:
     return None
 
 
-def _edit(status: dict[str, Any], *, local_domain: str, own_id: str) -> StreamNotice | None:
+def _edit(
+    status: dict[str, Any], *, local_domain: str, own_id: str, now: datetime | None
+) -> StreamNotice | None:
     mentioned = status.get("mentions")
     ids = (
         {str(m.get("id")) for m in mentioned if isinstance(m, dict)} if isinstance(mentioned, list) else set()
     )
     if own_id and own_id not in ids:
         return None  # an edit in the home timeline that does not concern the library
-    edited = parse_status(status, local_domain=local_domain)
+    edited = parse_status(status, local_domain=local_domain, now=now)
     return StreamNotice(NoticeKind.EDIT, mention=edited, status_id=edited.external_id)
 
 
@@ -205,7 +209,9 @@ class NotificationStream:
             async for line in resp.aiter_lines():
                 event = decoder.feed(line)
                 notice = (
-                    parse_stream_event(event, local_domain=self._domain, own_id=self._own_id)
+                    parse_stream_event(
+                        event, local_domain=self._domain, own_id=self._own_id, now=self._clock()
+                    )
                     if event
                     else None
                 )

@@ -15,6 +15,7 @@ from urllib.parse import unquote
 from bot.adapters.base import AdapterDeps, OnChange
 from bot.config import Settings
 from bot.desk.matrix_commands import power_level, redact_level
+from bot.domain.sanitize import UNKNOWN_TIME, from_unix, safe_mention
 from bot.errors import PermanentError, ReplyNotSupported
 from bot.matrix_link import MatrixLink, link_for
 from bot.matrix_wire import RoomEvent, permalink, relation, strip_reply_fallback, txn_id
@@ -29,7 +30,8 @@ PATRON_MSGTYPES = ("m.text", "m.emote")  # m.notice is for bots: never a mention
 def mentions_bot(content: dict[str, Any], *, user_id: str, display_name: str = "") -> bool:
     """Intentional mention (``m.mentions``), a pill link, or the bot's id, localpart or display name."""
     declared = content.get("m.mentions")
-    if isinstance(declared, dict) and user_id in (declared.get("user_ids") or []):
+    listed = declared.get("user_ids") if isinstance(declared, dict) else None
+    if isinstance(listed, list) and user_id in listed:
         return True
     formatted = content.get("formatted_body")
     if isinstance(formatted, str) and f"matrix.to/#/{user_id}".lower() in unquote(formatted).lower():
@@ -51,9 +53,15 @@ def parse_mention(
     display_name: str = "",
     author_name: str = "",
     direct: bool,
+    now: datetime | None = None,
 ) -> Mention | None:
-    """A patron message that mentions the bot (any message in a DM), or None."""
-    content = event.get("content") or {}
+    """A patron message that mentions the bot (any message in a DM), or None.
+
+    ``now`` replaces an unusable ``origin_server_ts`` (marked on the card, see ``domain.sanitize``).
+    """
+    content = event.get("content")
+    if not isinstance(content, dict):
+        return None
     if event.get("type") != "m.room.message" or content.get("msgtype") not in PATRON_MSGTYPES:
         return None
     rel_type, related = relation(content)
@@ -68,7 +76,7 @@ def parse_mention(
     if not event_id or not sender:
         return None
     thread = related if rel_type == "m.thread" else None
-    return Mention(
+    mention = Mention(
         source=SOURCE,
         external_id=event_id,
         text=strip_reply_fallback(body) if rel_type == "m.in_reply_to" else body,
@@ -80,11 +88,13 @@ def parse_mention(
         visibility=Visibility.DIRECT if direct else Visibility.PUBLIC,
         reply_ref=json.dumps({"room": room_id, "event": event_id, "thread": thread}),
     )
+    return safe_mention(mention, now=now)
 
 
 def parse_change(event: dict[str, Any]) -> MentionChange | None:
     """An edit (``m.replace`` with ``m.new_content``) or a redaction of an earlier message."""
-    content = event.get("content") or {}
+    content = event.get("content")
+    content = content if isinstance(content, dict) else {}
     sender = str(event.get("sender", ""))
     if event.get("type") == "m.room.redaction":
         target = event.get("redacts") or content.get("redacts")  # room v11 moved it into content
@@ -119,10 +129,10 @@ def reply_content(text: str, *, ref: dict[str, Any], author_id: str) -> dict[str
 
 
 def _when(event: dict[str, Any]) -> datetime:
+    """``origin_server_ts`` (milliseconds), or ``UNKNOWN_TIME`` when absent or out of any range."""
     stamp = event.get("origin_server_ts")
-    if isinstance(stamp, int) and stamp > 0:
-        return datetime.fromtimestamp(stamp / 1000, tz=UTC)
-    return datetime.now(UTC)
+    seconds = stamp / 1000 if isinstance(stamp, int) and not isinstance(stamp, bool) else None
+    return from_unix(seconds) or UNKNOWN_TIME
 
 
 class MatrixSource:
@@ -172,6 +182,7 @@ class MatrixSource:
             display_name=self.link.display_name,
             author_name=self.link.member_name(item.room_id, str(event.get("sender", ""))),
             direct=item.direct,
+            now=datetime.now(UTC),
         )
 
     async def _mention_from_edit(self, item: RoomEvent, change: MentionChange) -> Mention | None:
@@ -195,7 +206,8 @@ class MatrixSource:
             return None  # only the author may edit a message into a mention
         rel_type, related = relation(original.get("content") or {})
         ref = json.loads(mention.reply_ref) | {"thread": related if rel_type == "m.thread" else None}
-        return replace(mention, reply_ref=json.dumps(ref), created_at=_when(original))
+        edited_mention = replace(mention, reply_ref=json.dumps(ref), created_at=_when(original), note="")
+        return safe_mention(edited_mention, now=datetime.now(UTC))
 
     async def reply(self, to: Mention, text: str, *, idempotency_key: str) -> ReplyRef:
         """Send the reply; the transaction id comes from the key, so a retry never sends twice."""

@@ -26,6 +26,7 @@ from bot.adapters.base import AdapterDeps, Ingest
 from bot.backoff import Reconnector
 from bot.config import Settings
 from bot.desk.slack_cards import safe_text
+from bot.domain.sanitize import UNKNOWN_TIME, from_unix, safe_mention
 from bot.errors import AdapterConfigError, PatronDeskError, PermanentError, RateLimited, TransientError
 from bot.models import Mention, ReplyRef, Visibility
 from bot.slack_client import BotIdentity, SlackClient, shared_client
@@ -60,7 +61,9 @@ def markup_to_text(text: str) -> str:
 
 
 def _visibility(event: dict[str, Any], channel: str) -> Visibility:
-    kind = event.get("channel_type") or {"D": "im", "G": "group"}.get(channel[:1], "channel")
+    kind = event.get("channel_type")
+    if not isinstance(kind, str) or not kind:
+        kind = {"D": "im", "G": "group"}.get(channel[:1], "channel")
     return {"im": Visibility.DIRECT, "group": Visibility.PRIVATE, "mpim": Visibility.PRIVATE}.get(
         kind, Visibility.PUBLIC
     )
@@ -75,37 +78,43 @@ def permalink(team_url: str, channel: str, ts: str, thread_ts: str | None = None
 
 
 def parse_event(
-    event: dict[str, Any], *, me: BotIdentity, sources: frozenset[str], staff: frozenset[str]
+    event: dict[str, Any],
+    *,
+    me: BotIdentity,
+    sources: frozenset[str],
+    staff: frozenset[str],
+    now: datetime | None = None,
 ) -> Mention | None:
     """A message or app_mention event as a Mention; None for ours, edits, joins and other channels.
 
     Messages count in the configured community channels; an @-mention of the bot counts in any
     channel but the staff channels (where cards are posted: cards and their threads are staff-only).
+    A ``ts`` that is not a usable time still makes a mention, dated ``now`` and marked on the card.
     """
     kind, channel = event.get("type"), str(event.get("channel") or "")
     ts, user = str(event.get("ts") or ""), str(event.get("user") or "")
-    if kind not in ("message", "app_mention") or event.get("subtype") not in PLAIN_SUBTYPES:
+    subtype = event.get("subtype")
+    if kind not in ("message", "app_mention") or not isinstance(subtype, str | None):
+        return None
+    if subtype not in PLAIN_SUBTYPES:
         return None
     if event.get("hidden") or event.get("bot_id") or not (channel and ts and user) or user == me.user_id:
         return None
     if channel in staff or (kind == "message" and channel not in sources):
         return None
     thread_ts = str(event.get("thread_ts") or ts)
-    try:
-        created = datetime.fromtimestamp(float(ts), UTC)
-    except (ValueError, OverflowError):
-        return None
-    return Mention(
+    mention = Mention(
         source="slack",
         external_id=f"{channel}:{ts}",
         text=markup_to_text(str(event.get("text") or "")),
-        created_at=created,
+        created_at=from_unix(ts) or UNKNOWN_TIME,
         url=permalink(me.url, channel, ts, thread_ts),
         author_id=user,
         author_handle=user,
         visibility=_visibility(event, channel),
         reply_ref=json.dumps({"channel": channel, "thread_ts": thread_ts, "ts": ts}),
     )
+    return safe_mention(mention, now=now)
 
 
 def parse_reply_ref(raw: str) -> tuple[str, str]:
@@ -174,9 +183,9 @@ class SlackSource:
             return  # a redelivery of an event already stored
         me = await self.client.identity()
         staff = self.staff | self.client.card_channels
-        mention = parse_event(event, me=me, sources=self.channels, staff=staff)
+        mention = parse_event(event, me=me, sources=self.channels, staff=staff, now=datetime.now(UTC))
         if mention is not None:
-            mention = await self._named(mention)
+            mention = safe_mention(await self._named(mention), now=datetime.now(UTC))
             await self.ingest(mention, None)  # raising here leaves the event un-acked: Slack resends
             log.info("slack event %s stored", event_id or "(no id)")
         if event_id:

@@ -17,7 +17,8 @@ from aiohttp import web
 from bot.adapters.base import AdapterDeps, Ingest
 from bot.adapters.wire import parse_time, utc_now
 from bot.config import Settings
-from bot.errors import ReplyNotSupported
+from bot.domain.sanitize import safe_mention
+from bot.errors import MalformedPayload, ReplyNotSupported
 from bot.models import Mention, ReplyRef, Visibility
 
 log = logging.getLogger(__name__)
@@ -75,32 +76,34 @@ def verify(
 def parse_webhook(payload: Any, *, now: datetime) -> Mention:
     """Validate a webhook body and turn it into a read-only ``Mention``.
 
-    Raises ``ValueError`` naming the offending field (never echoing its content).
+    Raises ``MalformedPayload`` naming the offending field (never echoing its content). Odd but
+    readable values are repaired (``domain.sanitize``): a ``created_at`` outside 2000..now+1 day
+    becomes ``now``, marked on the card.
     """
     if not isinstance(payload, Mapping):
-        raise ValueError("body must be a JSON object")
+        raise MalformedPayload("body must be a JSON object")
     ident = payload.get("id")
     if isinstance(ident, bool) or not isinstance(ident, str | int) or not 0 < len(str(ident)) <= 200:
-        raise ValueError("id: required, a string of 1-200 characters")
+        raise MalformedPayload("id: required, a string of 1-200 characters")
     text = payload.get("text")
     if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
-        raise ValueError(f"text: required, a non-empty string of at most {MAX_TEXT} characters")
+        raise MalformedPayload(f"text: required, a non-empty string of at most {MAX_TEXT} characters")
     author = payload.get("author", {})
     if not isinstance(author, Mapping):
-        raise ValueError("author: must be an object")
+        raise MalformedPayload("author: must be an object")
     origin = _optional(payload, "source_name", 40)
     if origin and not _SOURCE_NAME.match(origin):
-        raise ValueError("source_name: letters, digits, '.', '_' or '-' only")
+        raise MalformedPayload("source_name: letters, digits, '.', '_' or '-' only")
     url = _optional(payload, "url", 2000)
     if url and not url.startswith(("https://", "http://")):
-        raise ValueError("url: must be an http(s) URL")
+        raise MalformedPayload("url: must be an http(s) URL")
     created = now
     if payload.get("created_at") is not None:
         created = parse_time(payload.get("created_at")) or _bad("created_at: must be an ISO 8601 time")
     visibility = _VISIBILITY.get(_optional(payload, "visibility", 10) or "private")
     if visibility is None:
-        raise ValueError("visibility: public, unlisted, private or direct")
-    return Mention(
+        raise MalformedPayload("visibility: public, unlisted, private or direct")
+    mention = Mention(
         source="webhook",
         external_id=f"{origin}:{ident}" if origin else str(ident),
         text=text.strip(),
@@ -114,6 +117,7 @@ def parse_webhook(payload: Any, *, now: datetime) -> Mention:
         can_reply=False,
         reply_ref=json.dumps({"source_name": origin}) if origin else "",
     )
+    return safe_mention(mention, now=now)
 
 
 def _optional(data: Mapping[str, Any], key: str, longest: int) -> str:
@@ -121,12 +125,12 @@ def _optional(data: Mapping[str, Any], key: str, longest: int) -> str:
     if value is None:
         return ""
     if not isinstance(value, str | int) or isinstance(value, bool) or len(str(value)) > longest:
-        raise ValueError(f"{key}: must be a string of at most {longest} characters")
+        raise MalformedPayload(f"{key}: must be a string of at most {longest} characters")
     return str(value).strip()
 
 
 def _bad(message: str) -> datetime:
-    raise ValueError(message)
+    raise MalformedPayload(message)
 
 
 class WebhookSource:
@@ -177,6 +181,9 @@ class WebhookSource:
             mention = parse_webhook(json.loads(body.decode("utf-8")), now=self._clock())
         except UnicodeDecodeError:
             return _answer(400, error="body is not UTF-8")
+        except RecursionError:  # json.loads of JSON nested deeper than the interpreter's stack
+            log.warning("webhook: request rejected (JSON nested too deeply)")
+            return _answer(400, error="body is nested too deeply")
         except ValueError as exc:  # JSONDecodeError included
             reason = "body is not JSON" if isinstance(exc, json.JSONDecodeError) else str(exc)
             log.warning("webhook: request rejected (%s)", reason)

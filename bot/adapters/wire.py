@@ -14,12 +14,12 @@ from typing import Any, TypeVar
 import httpx
 
 from bot.backoff import Backoff, parse_retry_after
+from bot.domain.sanitize import parse_timestamp
 from bot.errors import AdapterConfigError, PatronDeskError, PermanentError, RateLimited, TransientError
 
 log = logging.getLogger(__name__)
 
 MALFORMED: Any = object()  # the body of a response that was not valid JSON
-_FRACTION = re.compile(r"(\.\d{6})\d+")
 T = TypeVar("T")
 
 
@@ -55,7 +55,7 @@ def decode_json(raw: bytes) -> Any:
     """
     try:
         return json.loads(raw.decode("utf-8", errors="replace"))
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than the parser's stack
         return MALFORMED
 
 
@@ -147,17 +147,11 @@ def reset_in(value: str | None, *, now: datetime) -> float | None:
 
 
 def parse_time(value: object) -> datetime | None:
-    """Parse an ISO 8601 timestamp from a vendor payload (``Z``, any fraction); ``None`` if bad."""
-    if not isinstance(value, str) or not value:
-        return None
-    text = _FRACTION.sub(r"\1", value.strip().replace("z", "Z"))
-    try:
-        when = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return when.astimezone(UTC)
+    """Parse an ISO 8601 timestamp from a vendor payload (``Z``, any fraction); ``None`` if bad.
+
+    Never raises (a year-9999 time with a negative offset overflows: unreadable, not fatal).
+    """
+    return parse_timestamp(value)
 
 
 def text_field(data: Mapping[str, Any], key: str) -> str:

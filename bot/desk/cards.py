@@ -71,24 +71,29 @@ def visible_text(text: str, limit: int) -> str:
     return cleaned
 
 
+def visible_line(text: str, limit: int) -> str:
+    """Like ``visible_text`` but on one line: a newline in a name or link must not fake a card line."""
+    return " ".join(visible_text(text, limit).split())
+
+
 def console_card(view: TicketView) -> str:
     """The card as the console desk prints it."""
     flags = []
     if view.visibility is Visibility.DIRECT:
         flags.append("PRIVATE MESSAGE")
     if view.content_warning:
-        flags.append(f"CW: {visible_text(view.content_warning, 80)}")
+        flags.append(f"CW: {visible_line(view.content_warning, 80)}")
     lines = [
-        f"── #{view.mention_id} · {source_name(view.source)} · {visible_text(author_line(view), 120)}"
-        + (f" · {' · '.join(flags)}" if flags else ""),
-        f"   role {view.role} · rule {view.rule}",
+        f"── #{view.mention_id} · {visible_line(source_name(view.source), 40)}"
+        f" · {visible_line(author_line(view), 120)}" + (f" · {' · '.join(flags)}" if flags else ""),
+        f"   role {visible_line(view.role, 80)} · rule {visible_line(view.rule, 80)}",
     ]
     lines += ["   " + line for line in visible_text(view.text, CONSOLE_TEXT_LIMIT).splitlines() or [""]]
     if view.url:
-        lines.append(f"   link: {visible_text(view.url, 300)}")
-    lines.append(f"   {status_line(view)}")
+        lines.append(f"   link: {visible_line(view.url, 300)}")
+    lines.append(f"   {visible_line(status_line(view), 400)}")
     if view.note:
-        lines.append(f"   note: {view.note}")
+        lines.append(f"   note: {visible_line(view.note, 300)}")
     actions = _console_actions(view)
     if actions:
         lines.append(f"   → {actions}")

@@ -77,16 +77,24 @@ def _plain(text: str, limit: int = SHORT_LIMIT) -> str:
     return _isolated(clean(text, limit))
 
 
+def _line(text: str, limit: int = SHORT_LIMIT) -> str:
+    """Like ``_plain`` but on one line: a newline in a name must not print a fake card line."""
+    return _isolated(" ".join(clean(text, limit).split()))
+
+
 def safe_url(url: str | None) -> str | None:
     """An http(s) URL that is safe to link (not a matrix.to user link, which would render as a pill)."""
     if not url or len(url) > URL_LIMIT:
         return None
-    parts = urlsplit(url.strip())
+    url = url.strip()
+    if any(ch.isspace() or unicodedata.category(ch) in ("Cc", "Cf", "Cs") for ch in url):
+        return None  # a newline or U+202E would print fake lines or reorder the plain-text body
+    parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         return None
     if parts.netloc.lower() == "matrix.to" and parts.fragment.lower().startswith(("/@", "/%40")):
         return None
-    return url.strip()
+    return url
 
 
 def is_user_id(value: str) -> bool:
@@ -103,33 +111,34 @@ def _status_line(view: TicketView) -> str:
     if view.status is Status.QUEUED and view.queued_until:
         label += f" until {_when(view.queued_until)}"
     if view.assignee and view.status in (Status.CLAIMED, Status.REPLIED, Status.RESOLVED):
-        label += f" by {_plain(view.assignee)}"
+        label += f" by {_line(view.assignee)}"
     return label
 
 
 def _people(view: TicketView, shown: int = 10) -> str:
-    names = ", ".join(_plain(name) for name in view.on_duty[:shown]) or "nobody"
+    names = ", ".join(_line(name) for name in view.on_duty[:shown]) or "nobody"
     more = len(view.on_duty) - shown
     return names + (f" and {more} more" if more > 0 else "")
 
 
 def card_text(view: TicketView) -> str:
     """The plain-text body of a card (what notifications and plain clients show)."""
-    who = _plain(view.author_name or view.author_handle)
+    who = _line(view.author_name or view.author_handle)
     if view.author_name and view.author_handle:
-        who += f" ({_plain(view.author_handle)})"
-    lines = [f"#{view.mention_id} · {_plain(view.source)} · {_status_line(view)}", f"From {who or 'unknown'}"]
+        who += f" ({_line(view.author_handle)})"
+    lines = [f"#{view.mention_id} · {_line(view.source)} · {_status_line(view)}", f"From {who or 'unknown'}"]
     if view.visibility is Visibility.DIRECT:
         lines.append("🔒 private message")
     if view.content_warning:
-        lines.append(f"CW: {_plain(view.content_warning)}")
+        lines.append(f"CW: {_line(view.content_warning)}")
     lines.append(_plain(view.text, TEXT_LIMIT))
-    if safe_url(view.url):
-        lines.append(f"Link: {view.url}")
-    lines.append(f"Rule {_plain(view.rule)} → role {_plain(view.role)} · on duty: {_people(view)}")
+    link = safe_url(view.url)
+    if link:
+        lines.append(f"Link: {link}")
+    lines.append(f"Rule {_line(view.rule)} → role {_line(view.role)} · on duty: {_people(view)}")
     lines.extend(_reply_lines(view, html_mode=False))
     if view.note:
-        lines.append(_plain(view.note, NOTE_LIMIT))
+        lines.append(_line(view.note, NOTE_LIMIT))
     lines.append(HELP if view.can_reply else HELP + " (read-only source: open the link to answer)")
     return "\n".join(lines)
 
@@ -139,8 +148,9 @@ def _reply_lines(view: TicketView, *, html_mode: bool) -> list[str]:
         return []
     by = view.replied_by or view.assignee or "staff"
     if not html_mode:
-        line = f"Reply by {_plain(by)}: {_plain(view.reply_text, REPLY_LIMIT)}"
-        return [line + (f" ({view.reply_url})" if safe_url(view.reply_url) else " (sending…)")]
+        line = f"Reply by {_line(by)}: {_plain(view.reply_text, REPLY_LIMIT)}"
+        link = safe_url(view.reply_url)
+        return [line + (f" ({link})" if link else " (sending…)")]
     link = safe_url(view.reply_url)
     sent = f' · <a href="{html.escape(link, quote=True)}">sent</a>' if link else " · sending…"
     return [f"<p>💬 Reply by <b>{_esc(by)}</b>: <i>{_esc(view.reply_text, REPLY_LIMIT)}</i>{sent}</p>"]

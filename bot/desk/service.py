@@ -25,6 +25,7 @@ from bot.desk.authz import may_change
 from bot.desk.base import ACTION_FAILED
 from bot.desk.directory import Directory
 from bot.desk.views import ticket_view
+from bot.domain.sanitize import safe_change, safe_mention
 from bot.errors import NotFound
 from bot.models import (
     MAX_ID,
@@ -146,9 +147,13 @@ class DeskService:
         with the cursor moved on (invariant 9); a connection error is raised for the caller to retry.
         """
         now = self.clock()
-        try:
+        try:  # sanitize and route are pure: a failure of either belongs to this item alone
+            if mention is not None:
+                mention = safe_mention(
+                    mention, now=now
+                )  # the parsers did this already: a last line of defence
             decision = route(mention, self.rules, self.rota, now) if mention is not None else None
-        except Exception as exc:  # routing is pure: its failure belongs to this item alone
+        except Exception as exc:
             assert mention is not None
             kind = type(exc).__name__
             await quarantine.set_aside(self, source, mention, cursor, stream=stream, reason=kind, tell=tell)
@@ -192,7 +197,7 @@ class DeskService:
         ignored unless someone already answered. A change not made by the author (or, for a
         withdrawal, a platform moderator) changes nothing.
         """
-        now = self.clock()
+        now, change = self.clock(), safe_change(change)
         where = (MentionRow.source == change.source, MentionRow.external_id == change.external_id)
         async with self.db.transaction() as session:
             row = (

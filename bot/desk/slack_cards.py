@@ -66,7 +66,10 @@ _REPLACE |= {ord("\n"): "\n", ord("\t"): " ", 0x2028: "\n", 0x2029: "\n"}
 _BROADCAST = re.compile(r"@(?=(?:here|channel|everyone|group)\b)", re.IGNORECASE)
 _ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,30}$")
-_URL = re.compile(r"^https?://[^\s<>|\x00-\x1f\x7f]{1,2900}$")
+# no whitespace, controls or bidi controls: a link must not print fake lines or reorder the card
+_URL = re.compile(
+    r"^https?://[^\s<>|\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]{1,2900}$"
+)
 
 
 def utf16_len(text: str) -> int:

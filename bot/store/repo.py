@@ -89,7 +89,7 @@ def insert_mention(conn: Connection, mention: Mention, decision: Decision, *, no
         "reason": decision.reason,
         "on_duty": ",".join(decision.on_duty),
         "queued_until": decision.queued_until,
-        "note": "",
+        "note": mention.note,
         "version": 0,
         "escalation_level": 0,
     }

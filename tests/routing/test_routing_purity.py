@@ -26,6 +26,10 @@ def card_modules() -> list[Path]:
     return [p for p in [desk / "cards.py", *sorted(desk.glob("*_cards.py"))] if p.exists()]
 
 
+def domain_modules() -> list[Path]:
+    return sorted((ROOT / "bot" / "domain").glob("*.py"))
+
+
 # Slack cards are built with slack_sdk's Block Kit models (the Slack issue asks for them): a pure
 # data model. Its package __init__ happens to import the web client, so this is checked by name.
 CARD_ALLOWED = ("slack_sdk.models",)
@@ -76,6 +80,24 @@ def test_routing_module_is_pure(path: Path) -> None:
 @pytest.mark.parametrize("path", card_modules(), ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_card_module_is_pure(path: Path) -> None:
     assert impurities(path.read_text(encoding="utf-8"), CARD_ALLOWED) == []
+
+
+@pytest.mark.parametrize("path", domain_modules(), ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_domain_module_is_pure(path: Path) -> None:
+    assert impurities(path.read_text(encoding="utf-8")) == []
+
+
+def test_domain_imports_nothing_impure_even_indirectly() -> None:
+    assert any(p.name == "sanitize.py" for p in domain_modules())
+    modules = ", ".join(f"bot.domain.{p.stem}" for p in domain_modules() if p.stem != "__init__")
+    code = (
+        f"import sys, {modules}\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {sorted(FORBIDDEN_MODULES)!r}))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "[]"
 
 
 def test_card_allowance_is_narrow() -> None:

@@ -11,6 +11,7 @@ from typing import Any
 from aiohttp import web
 
 BAD_BYTES = "@@INVALID-UTF8@@"  # in a payload, this marker is sent as the bytes b"\xff\xfe"
+LONE_SURROGATE = "@@LONE-SURROGATE@@"  # sent as the JSON escape \ud800 (json.loads makes it a lone surrogate)
 
 
 @dataclass
@@ -94,7 +95,7 @@ class LoopbackServer:
 def json_bytes(payload: Any) -> bytes:
     """Compact JSON like the platforms send; the BAD_BYTES marker becomes invalid UTF-8."""
     raw = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    return raw.replace(BAD_BYTES.encode(), b"\xff\xfe")
+    return raw.replace(BAD_BYTES.encode(), b"\xff\xfe").replace(LONE_SURROGATE.encode(), b"\\ud800")
 
 
 def json_response(payload: Any, *, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:

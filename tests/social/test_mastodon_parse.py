@@ -34,6 +34,8 @@ from bot.adapters.mastodon_stream import (
     needs_catch_up,
     parse_stream_event,
 )
+from bot.domain.sanitize import TIME_NOTE
+from bot.errors import MalformedPayload
 from bot.models import MentionChange, Visibility
 
 from .conftest import REFERENCE
@@ -164,14 +166,18 @@ def test_stream_events_edits_deletes_and_garbage() -> None:
 
 def test_malformed_notifications_raise_value_error_without_content() -> None:
     assert parse_notification({"type": "favourite", "status": None}) is None
-    with pytest.raises(ValueError, match="acct"):
+    with pytest.raises(MalformedPayload, match="acct"):
         parse_notification({"type": "mention", "status": {"id": "1", "account": {}}})
-    with pytest.raises(ValueError, match="created_at"):
-        parse_notification(
-            {"type": "mention", "status": {"id": "1", "account": {"acct": "a"}, "content": "secret"}}
-        )
-    with pytest.raises(ValueError, match="object"):
+    with pytest.raises(MalformedPayload, match="object"):
         parse_notification(["not", "an", "object"])
+
+
+def test_a_post_without_a_usable_time_is_still_a_mention_dated_when_received() -> None:
+    status = {"id": "1", "account": {"acct": "a"}, "content": "<p>still a patron</p>"}
+    for created in (None, "garbage", "9999-12-31T23:59:59-12:00", "1970-01-01T00:00:00Z"):
+        mention = parse_notification({"type": "mention", "status": status | {"created_at": created}}, now=NOW)
+        assert mention is not None and mention.text == "still a patron"
+        assert mention.created_at == NOW and mention.note == TIME_NOTE
 
 
 def test_html_to_text_is_safe() -> None:

@@ -238,3 +238,12 @@ def test_parse_webhook_only_ever_raises_value_error(payload: dict[str, Any]) -> 
     except ValueError:
         return
     assert mention.text and mention.external_id and not mention.can_reply
+
+
+async def test_created_at_out_of_range_and_deep_json_are_clear_400s(client: Client) -> None:
+    """Issue 10, finding 9: both answered 500."""
+    far = json.dumps({"id": "1", "text": "t", "created_at": "9999-12-31T23:59:59-12:00"}).encode()
+    deep = b"[" * 30_000 + b"]" * 30_000  # json.loads raised RecursionError
+    answers = [await client.post(body, signed_headers(SECRET, body, timestamp=TS)) for body in (far, deep)]
+    assert [a.status_code for a in answers] == [400, 400]  # both were 500
+    assert all(a.json()["error"] for a in answers)

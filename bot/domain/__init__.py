@@ -1,0 +1,1 @@
+"""Domain values and the boundary that makes platform fields safe (DESIGN §2)."""
