@@ -17,6 +17,7 @@ from pathlib import Path
 
 from bot.app import PatronDesk
 from bot.config import load_settings
+from bot.desk.authz import Facts, Place
 from bot.desk.base import OnAction
 from bot.models import ActionResult, CardRef, StaffRef, TicketView
 from tests.core.procs_script import script, to_action
@@ -56,9 +57,27 @@ class ScriptDesk:
         return None
 
 
+class StaffGroup:
+    """Everyone the script names is in the desk's staff group (as with ``SLACK_STAFF_GROUP``): the
+    newcomers are staff acting for the first time, not strangers (those are refused by the gate)."""
+
+    where = "the staff channel"
+
+    def __init__(self, desk: str) -> None:
+        self.desk = desk
+
+    def place(self, channel: str) -> Place:
+        return Place.STAFF
+
+    async def facts(self, user_id: str, *, need_room: bool) -> Facts:
+        return Facts(group=True, in_group=True)
+
+
 async def main(worker: int, workdir: Path) -> dict[str, object]:
     desk = ScriptDesk(script(worker), workdir / "go")
     async with PatronDesk(load_settings(), desks=[desk]) as app:
+        for chat in ("slack", "matrix"):
+            app.gate.add(StaffGroup(chat))
         (workdir / f"ready-{worker}").touch()
         finished = asyncio.create_task(desk.done.wait())
         await asyncio.wait({finished, app.main_task}, return_when=asyncio.FIRST_COMPLETED)
