@@ -230,6 +230,7 @@ class AuditRow(Base):
     """Append-only record of who did what."""
 
     __tablename__ = "audit"
+    __table_args__ = (Index("ix_audit_mention_id", "mention_id"),)  # the purge scrubs a mention's rows
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     at: Mapped[datetime] = mapped_column(Stamp)

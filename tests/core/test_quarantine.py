@@ -43,6 +43,7 @@ def boundary_misses(monkeypatch: pytest.MonkeyPatch) -> None:
     """Ingest cleans every item (domain/sanitize) before storing it; these tests stand for a value the
     boundary does not know about yet, so they turn that last line of defence off."""
     monkeypatch.setattr(service_module, "safe_mention", lambda item, *, now: item)
+    monkeypatch.setattr(service_module, "safe_change", lambda change: change)
 
 
 @dataclass

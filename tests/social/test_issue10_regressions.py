@@ -82,7 +82,9 @@ async def test_an_edit_with_nul_and_a_long_id_is_applied_not_fatal(database: Dat
     long_id = "x" * 600
     original = replace(mention(1), external_id=long_id)
     assert await service.ingest("fake", original, None)
-    await service.apply_change(MentionChange("fake", long_id, "edit", "", "edited \x00 words"))
+    await service.apply_change(
+        MentionChange("fake", long_id, "edit", "", "edited \x00 words", author_only=True)
+    )
     async with database.transaction() as session:
         row = (await session.execute(select(MentionRow))).scalar_one()
     assert row.text == "edited  words"  # found under its stored (hashed) id; NUL gone
