@@ -7,9 +7,9 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.adapters.matrix import parse_change, parse_mention
 from bot.domain.sanitize import TIME_NOTE, safe_change
 from bot.models import MentionChange
+from bot.platforms.matrix.source import parse_change, parse_mention
 from tests.core.hostile import NOW, NUMBERS, assert_safe, field_text, hostile_text, maybe, shaped
 
 BOT = "@library:hs.example"

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from slack_blockkit import check_blocks
 from slack_helpers import view
 
-from bot.desk.slack_cards import (
+from bot.models import StaffRef, Status
+from bot.platforms.slack.cards import (
     CLAIM,
     IGNORE,
     REASSIGN,
@@ -28,7 +29,6 @@ from bot.desk.slack_cards import (
     safe_text,
     utf16_len,
 )
-from bot.models import StaffRef, Status
 
 HOSTILE = [
     "<!channel> please answer",

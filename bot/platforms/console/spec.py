@@ -1,0 +1,20 @@
+"""The console desk as the registry sees it (light: the desk is imported only when built)."""
+
+from __future__ import annotations
+
+from bot.config import Settings
+from bot.platforms.base import PlatformSpec, lazy, on_off
+
+
+def _describe(s: Settings) -> str:
+    return on_off("console desk", s.console_on, "this terminal")
+
+
+SPEC = PlatformSpec(
+    name="console",
+    display="Console",
+    settings_keys=("CONSOLE_DESK",),
+    describe=_describe,
+    desk_on=lambda s: s.console_on,
+    build_desk=lazy("bot.platforms.console.desk", "build"),
+)
