@@ -216,6 +216,9 @@ class PlatformSpec:
     reply_limit: int | None = None
     role_channel: Callable[[Any], str] | None = None  # a role's own channel or room for its cards
     reply_visibility: bool = False  # staff choose who sees a reply (Mastodon's visibility)
+    staff_id: Callable[[Any], str] | None = None  # a rules-file person's id on this desk
+    command_prefix: str = "/"  # how staff type commands here ("/rota"; "!rota" on Matrix)
+    local: bool = False  # typed at the server's terminal: whoever can type there is staff
 
     def source_enabled(self, settings: Settings) -> bool:
         """Settings ask for this platform's source."""

@@ -20,12 +20,11 @@ ALLOWED = {
     "bot.config": "settings are named per platform (SLACK_BOT_TOKEN, ...) and stay as they are",
 }
 # Core modules that still know Slack and Matrix by name because the data model does: staff and roles
-# carry one id column per desk (slack_user_id, matrix_room) and `!rota` vs `/rota` is worded per desk.
+# carry one id column per desk (staff.slack_user_id, roles.matrix_room, ...).
 # Moving those behind the spec needs the store split of issue 11 (another helper's files); this list
 # may only shrink.
 KNOWN = {
     "bot.desk.directory": "staff ids per desk (staff.slack_user_id, staff.matrix_user_id)",
-    "bot.desk.authz": "staff ids per desk; the command word per desk ('!rota' on Matrix)",
     "bot.desk.relay": "a role's own channel per desk (roles.slack_channel, roles.matrix_room)",
     "bot.desk.service": "desks without an id for a person are skipped by name",
     "bot.desk.quarantine": "the staff notice's platform labels",

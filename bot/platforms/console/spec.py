@@ -17,4 +17,5 @@ SPEC = PlatformSpec(
     describe=_describe,
     desk_on=lambda s: s.console_on,
     build_desk=lazy("bot.platforms.console.desk", "build"),
+    local=True,
 )

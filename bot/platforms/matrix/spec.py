@@ -30,5 +30,7 @@ SPEC = PlatformSpec(
     build_desk=lazy("bot.platforms.matrix.desk", "build"),
     make_client=lazy("bot.platforms.matrix.link", "make_client"),
     client_on=lambda s: s.matrix_on,
+    staff_id=lambda person: person.matrix_user_id,
+    command_prefix="!",
     role_channel=lambda role: role.matrix_room,
 )

@@ -32,5 +32,6 @@ SPEC = PlatformSpec(
     build_desk=lazy("bot.platforms.slack.desk", "build"),
     make_client=lazy("bot.platforms.slack.client", "make_client"),
     client_on=lambda s: s.slack_on,
+    staff_id=lambda person: person.slack_user_id,
     role_channel=lambda role: role.slack_channel,
 )
