@@ -91,8 +91,9 @@ def sync_filter(limit: int) -> dict[str, Any]:
 
 
 def permalink(room_id: str, event_id: str) -> str:
-    """A matrix.to link to one event."""
-    return f"https://matrix.to/#/{quote(room_id, safe='')}/{quote(event_id, safe='')}"
+    """A matrix.to link to one event (a lone surrogate in an id is quoted as "?", never an error)."""
+    room, event = (quote(part, safe="", errors="replace") for part in (room_id, event_id))
+    return f"https://matrix.to/#/{room}/{event}"
 
 
 def relation(content: dict[str, Any]) -> tuple[str | None, str | None]:
