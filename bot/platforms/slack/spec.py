@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from bot.config import Settings
+from typing import TYPE_CHECKING
+
 from bot.platforms.base import PlatformSpec, lazy, on_off
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 
 def _describe(s: Settings) -> str:
