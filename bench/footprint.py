@@ -204,10 +204,12 @@ def import_time(runs: int = 5) -> tuple[float, float]:
 
 
 EVERYTHING = (
-    "import importlib, bot.app, bot.runner\n"
-    "from bot.adapters import DESKS, SOURCES\n"
-    "for m in [*SOURCES.values(), *DESKS.values(), *bot.app.CLIENT_FACTORIES.values()]:\n"
-    "    importlib.import_module(m)\n"
+    "import importlib, importlib.util, bot.app, bot.runner\n"
+    "from bot.platforms import REGISTRY\n"
+    "for name in REGISTRY:\n"
+    "    for part in ('client', 'link', 'source', 'desk'):\n"
+    "        if importlib.util.find_spec(f'bot.platforms.{name}.{part}'):\n"
+    "            importlib.import_module(f'bot.platforms.{name}.{part}')\n"
 )
 
 

@@ -31,7 +31,7 @@ from synapse_harness import make_synapse  # noqa: E402
 
 from bot.app import PatronDesk  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.desk.matrix_cards import MENTION_KEY  # noqa: E402
+from bot.platforms.matrix.cards import MENTION_KEY  # noqa: E402
 
 
 class Watcher:

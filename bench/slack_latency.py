@@ -30,8 +30,8 @@ from slack_payloads import event_callback, message_event  # noqa: E402
 
 from bot.app import PatronDesk  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.desk.slack_cards import CARD_EVENT  # noqa: E402
-from bot.slack_client import SlackClient  # noqa: E402
+from bot.platforms.slack.cards import CARD_EVENT  # noqa: E402
+from bot.platforms.slack.client import SlackClient  # noqa: E402
 
 STAFF, COMMUNITY, PATRON = "C0STAFF01", "C0COMMUNI1", "U0PATRON1"
 LATENCY_EVENTS, BURST, PACE = 300, 2000, 0.05

@@ -26,7 +26,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT)]
 
-from bot.adapters.webhook import signed_headers  # noqa: E402
+from bot.platforms.webhook.source import signed_headers  # noqa: E402
 
 SECRET, BOT_FILES, PROBES = "bench-secret", 1024, 20
 

@@ -10,7 +10,6 @@ import asyncio
 import contextlib
 import functools
 import gc
-import importlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
@@ -19,18 +18,26 @@ from types import TracebackType
 from typing import Any
 
 from bot import http, metrics
-from bot.adapters import DESKS, SOURCES
-from bot.adapters.base import AdapterDeps, SourceAdapter
 from bot.backoff import Backoff, Reconnector
 from bot.config import Settings
 from bot.crashpoints import crash_point
 from bot.desk.authz import Gate
-from bot.desk.base import StaffDesk
 from bot.desk.relay import Relay
 from bot.desk.service import DeskService
 from bot.desk.timers import Timers
 from bot.errors import AdapterConfigError, TransientError
 from bot.metrics import Health
+from bot.platforms import REGISTRY, default_reply_limits
+from bot.platforms.base import (
+    AdapterDeps,
+    HttpRoutes,
+    PlatformSpec,
+    PushSource,
+    ReplyLimits,
+    ReplyValidator,
+    SourceAdapter,
+    StaffDesk,
+)
 from bot.routing.opening import parse_opening_hours
 from bot.routing.rules import RuleSet
 from bot.setup import load_rules_file, prepare_database
@@ -40,8 +47,6 @@ from bot.store.leases import run_with_lease
 from bot.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
-
-CLIENT_FACTORIES = {"slack": "bot.slack_client", "matrix": "bot.matrix_link"}
 
 
 class PatronDesk:
@@ -128,20 +133,22 @@ class PatronDesk:
         )
         self.timers = Timers(self._service, self.settings)
         await self._service.start()
+        self.reply_limits = ReplyLimits(default_reply_limits())
         deps = AdapterDeps(
             clients=self.clients,
             on_change=self._service.take_change,
             desk_channels=_desk_channels(rules),
+            reply_limits=self.reply_limits,
         )
         await self._build_clients()
-        self.desks = {d.desk: d for d in (self._given_desks or self._build(DESKS, deps))}
+        self.desks = {d.desk: d for d in (self._given_desks or self._build(deps, desk=True))}
         self.gate = Gate(rules.staff)  # every desk's actions pass it (DESIGN.md §6.10)
         for desk in self.desks.values():
             roster = getattr(desk, "roster", None)
             if roster is not None:
                 self.gate.add(roster)
         self._service.desks = tuple(self.desks)
-        sources = self._given_sources or self._build(SOURCES, deps, ingest=True)
+        sources = self._given_sources or self._build(deps, desk=False)
         for source in sources:
             try:
                 await source.open()
@@ -151,28 +158,29 @@ class PatronDesk:
                 continue
             except TransientError:
                 log.warning("source %s could not connect yet; will retry", source.source)
-            self.sources[source.source] = source
-            validate = getattr(source, "validate_reply", None)
-            if validate is not None:
-                self._service.validators[source.source] = validate
+            name = source.source
+            self.sources[name] = source
+            if isinstance(source, ReplyValidator):
+                self._service.validators[name] = source.validate_reply
+                self.reply_limits.add(name, source)
         self.relay = Relay(self._service, desks=self.desks, sources=self.sources)
 
     async def _build_clients(self) -> None:
-        on = {"slack": self.settings.slack_on, "matrix": self.settings.matrix_on}
-        for name, module in CLIENT_FACTORIES.items():
-            if on[name] and name not in self.clients:
-                factory = importlib.import_module(module).make_client
-                client = factory(self.settings)
+        """One client per platform that wants one, shared by its source and desk."""
+        for name, spec in REGISTRY.items():
+            if spec.make_client is not None and spec.client_on(self.settings) and name not in self.clients:
+                client = spec.make_client(self.settings)
                 self.clients[name] = await client if asyncio.iscoroutine(client) else client
 
-    def _build(self, registry: dict[str, str], deps: AdapterDeps, *, ingest: bool = False) -> list[Any]:
+    def _build(self, deps: AdapterDeps, *, desk: bool) -> list[Any]:
         built = []
-        for name, module in registry.items():
-            if not self._wanted(name, registry is DESKS):
+        for name, spec in REGISTRY.items():
+            build = _builder(spec, self.settings, desk=desk)
+            if build is None:
                 continue
-            own = replace(deps, ingest=self._service.ingest_for(name)) if ingest else deps
+            own = deps if desk else replace(deps, ingest=self._service.ingest_for(name))
             try:
-                thing = importlib.import_module(module).build(self.settings, own)
+                thing = build(self.settings, own)
             except AdapterConfigError as exc:
                 log.error("%s is off: %s", name, exc)
                 continue
@@ -180,25 +188,12 @@ class PatronDesk:
                 built.append(thing)
         return built
 
-    def _wanted(self, name: str, desk: bool) -> bool:
-        s = self.settings
-        if desk:
-            return {"slack": s.slack_on, "matrix": s.matrix_on, "console": s.console_on}[name]
-        return {
-            "feeds": bool(s.FEEDS),
-            "mastodon": s.mastodon_on,
-            "bluesky": s.bluesky_on,
-            "matrix": s.matrix_on and bool(s.MATRIX_SOURCE_ROOMS),
-            "slack": s.slack_on and bool(s.SLACK_SOURCE_CHANNELS),
-            "webhook": bool(s.WEBHOOK_SECRET),
-        }[name]
-
     async def _run(self) -> None:
         """Every source, desk, relay worker and the timers as named parts of one supervisor."""
         await self._start_http()
         parts = Supervisor(self.health, policy=self._restart_policy, sleep=self._restart_sleep)
         for name, source in self.sources.items():
-            if not getattr(source, "push", False):
+            if not (isinstance(source, PushSource) and source.push):
                 work = functools.partial(self._pump, source)
                 parts.add(f"source:{name}", functools.partial(run_with_lease, self.db, name, work))
         for name, desk in self.desks.items():
@@ -325,13 +320,20 @@ class PatronDesk:
 
 def _desk_channels(rules: RuleSet) -> dict[str, tuple[str, ...]]:
     """The channels and rooms roles use for their own cards, per desk."""
-    specs = rules.roles.values()
+    roles = rules.roles.values()
     return {
-        "slack": tuple(sorted({s.slack_channel for s in specs if s.slack_channel})),
-        "matrix": tuple(sorted({s.matrix_room for s in specs if s.matrix_room})),
+        name: tuple(sorted({where for role in roles if (where := spec.role_channel(role))}))
+        for name, spec in REGISTRY.items()
+        if spec.role_channel is not None
     }
 
 
 def _routes(part: object) -> list[tuple[str, str, Any]]:
-    routes = getattr(part, "http_routes", None)
-    return list(routes()) if routes else []
+    return list(part.http_routes()) if isinstance(part, HttpRoutes) else []
+
+
+def _builder(spec: PlatformSpec, settings: Settings, *, desk: bool) -> Any:
+    """The spec's desk or source factory when settings ask for that part, else None."""
+    if desk:
+        return spec.build_desk if spec.desk_enabled(settings) else None
+    return spec.build_source if spec.source_enabled(settings) else None

@@ -21,7 +21,7 @@ from typing import TextIO
 
 from bot.errors import PatronDeskError
 
-# The Slack SDK and Bolt log through loggers we name (bot/slack_client.py); they are still libraries.
+# The Slack SDK and Bolt log through loggers we name (bot/platforms/slack/client.py): still libraries.
 FOREIGN_UNDER_BOT = ("bot.slack.sdk", "bot.slack.bolt")
 # A library message is cut before the first of these: what follows is data (a body, an error, a repr).
 DATA_MARKS = (" (", ": ", "{", "[", "<", "'", '"', "\n", "=")

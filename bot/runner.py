@@ -8,6 +8,7 @@ import tempfile
 from contextlib import AsyncExitStack
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 from bot.app import PatronDesk
 from bot.config import Settings
@@ -166,25 +167,26 @@ async def check_setup(settings: Settings, *, connect: bool = False) -> tuple[lis
 
 
 async def _connect_sources(settings: Settings) -> tuple[list[str], bool]:
-    import importlib
-
-    from bot.adapters import SOURCES
-    from bot.adapters.base import AdapterDeps
     from bot.errors import PatronDeskError
+    from bot.platforms import REGISTRY
+    from bot.platforms.base import AdapterDeps, Checks
 
     lines, ok = [], True
-    for name, module in SOURCES.items():
+    for name, spec in REGISTRY.items():
+        if spec.build_source is None:
+            continue
         try:
-            source = importlib.import_module(module).build(settings, AdapterDeps())
+            source: Any = spec.build_source(settings, AdapterDeps())
         except PatronDeskError as exc:
             lines.append(f"{name}: cannot start: {exc}")
             ok = False
             continue
-        if source is None or not hasattr(source, "check"):
+        checks = source if isinstance(source, Checks) else None
+        if checks is None:
             continue
         try:
             await source.open()
-            lines.append(f"{name}: connected: {await source.check()}")
+            lines.append(f"{name}: connected: {await checks.check()}")
         except PatronDeskError as exc:
             lines.append(f"{name}: cannot connect: {exc}")
             ok = False
@@ -194,17 +196,9 @@ async def _connect_sources(settings: Settings) -> tuple[list[str], bool]:
 
 
 def _parts(settings: Settings) -> list[str]:
-    s = settings
-    parts = [
-        ("feeds", bool(s.FEEDS), f"{len(s.FEEDS)} feed(s), every {s.FEED_POLL_SECONDS:g}s"),
-        ("mastodon", s.mastodon_on, s.MASTODON_URL),
-        ("bluesky", s.bluesky_on, f"{s.BLUESKY_SERVICE} as {s.BLUESKY_HANDLE}"),
-        ("matrix", s.matrix_on, f"{s.MATRIX_HOMESERVER} as {s.MATRIX_USER_ID}"),
-        ("slack", s.slack_on, f"{s.SLACK_API_URL} ({'Socket Mode' if s.SLACK_APP_TOKEN else 'HTTP mode'})"),
-        ("webhook", bool(s.WEBHOOK_SECRET), f"POST http://{s.HTTP_HOST}:{s.HTTP_PORT}/webhook"),
-        ("console desk", s.console_on, "this terminal"),
-    ]
-    return [f"{name}: {'on, ' + where if on else 'off'}" for name, on, where in parts]
+    from bot.platforms import REGISTRY
+
+    return [spec.describe(settings) for spec in REGISTRY.values()]
 
 
 async def make_report(
@@ -243,8 +237,9 @@ async def run_purge(settings: Settings, *, dry_run: bool) -> PurgeResult:
 
 def _desks_of(settings: Settings) -> tuple[str, ...]:
     """The desks the running bot cards on, so an item retried from the CLI gets its cards too."""
-    on = {"slack": settings.slack_on, "matrix": settings.matrix_on, "console": settings.console_on}
-    return tuple(name for name, wanted in on.items() if wanted)
+    from bot.platforms import REGISTRY
+
+    return tuple(name for name, spec in REGISTRY.items() if spec.desk_on(settings))
 
 
 async def quarantine_list(settings: Settings) -> list[Held]:

@@ -22,11 +22,12 @@ from typing import Protocol
 
 from bot.desk.base import OnAction
 from bot.models import ActionResult, DeskQuery, MentionChange, RotaCommand, StaffAction
+from bot.platforms import REGISTRY
 from bot.routing.rules import StaffSpec
 
 log = logging.getLogger(__name__)
 
-LOCAL_DESKS = frozenset({"console", "cli"})  # typed at the server's terminal: whoever runs it
+CLI = "cli"  # the `patron-desk` command line: whoever runs it runs the server
 NOT_STAFF = "Only library staff can use these buttons. Ask a manager to add you to the staff list."
 NOT_STAFF_COMMAND = (
     "Only library staff can use Patron Desk commands. Ask a manager to add you to the staff list."
@@ -74,8 +75,9 @@ def staff_ids(staff: Iterable[StaffSpec]) -> dict[str, frozenset[str]]:
     """The rules file's people per desk (their chat ids)."""
     specs = list(staff)
     return {
-        "slack": frozenset(s.slack_user_id for s in specs if s.slack_user_id),
-        "matrix": frozenset(s.matrix_user_id for s in specs if s.matrix_user_id),
+        name: frozenset(who for s in specs if (who := spec.staff_id(s)))
+        for name, spec in REGISTRY.items()
+        if spec.staff_id is not None
     }
 
 
@@ -99,8 +101,15 @@ def may_change(change: MentionChange, author_id: str) -> bool:
     return change.kind == "withdraw" and change.moderator and bool(change.sender)
 
 
+def _local(desk: str) -> bool:
+    """Typed at the server's terminal (the console desk, the CLI): whoever runs it is staff."""
+    spec = REGISTRY.get(desk)
+    return desk == CLI or (spec is not None and spec.local)
+
+
 def _command_word(action: RotaCommand | DeskQuery, desk: str) -> str:
-    bang = "!" if desk == "matrix" else "/"
+    spec = REGISTRY.get(desk)
+    bang = spec.command_prefix if spec else "/"
     return f"{bang}{'rota' if isinstance(action, RotaCommand) else 'desk'}"
 
 
@@ -118,7 +127,7 @@ class Gate:
     async def refusal(self, action: StaffAction) -> str | None:
         """Why ``action`` is refused, or None when its actor may do it."""
         actor = action.actor
-        if actor.desk in LOCAL_DESKS:
+        if _local(actor.desk):
             return None
         roster = self.rosters.get(actor.desk)
         if roster is None or not actor.user_id:

@@ -1,7 +1,7 @@
 """Pure card text shared by every desk, and the console desk's rendering.
 
-Slack's Block Kit lives in `slack_cards.py` and Matrix HTML in `matrix_cards.py` (one surface per
-file keeps each under the size limit); both use ``status_line`` from here so the desks agree.
+Slack's Block Kit lives in `bot/platforms/slack/cards.py` and Matrix HTML in
+`bot/platforms/matrix/cards.py`; both use ``status_line`` from here so the desks agree.
 """
 
 from __future__ import annotations
@@ -9,22 +9,14 @@ from __future__ import annotations
 import unicodedata
 
 from bot.models import Status, TicketView, Visibility
+from bot.platforms import display_name
 
 CONSOLE_TEXT_LIMIT = 600
 
-SOURCE_NAMES = {
-    "mastodon": "Mastodon",
-    "bluesky": "Bluesky",
-    "feeds": "Web (feed)",
-    "matrix": "Matrix",
-    "slack": "Slack",
-    "webhook": "Web form",
-}
-
 
 def source_name(source: str) -> str:
-    """Human name of a source platform."""
-    return SOURCE_NAMES.get(source, source)
+    """Human name of a source platform (its spec's display name)."""
+    return display_name(source)
 
 
 def author_line(view: TicketView) -> str:

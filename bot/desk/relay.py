@@ -21,14 +21,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import metrics
-from bot.adapters.base import SourceAdapter
 from bot.backoff import Backoff, Reconnector
 from bot.crashpoints import crash_point, reconcile_enabled
 from bot.desk import transitions
-from bot.desk.base import StaffDesk
 from bot.desk.views import mention_from_row, ticket_view
 from bot.errors import PermanentError, TransientError
 from bot.models import CardRef, StaffRef, Status, Visibility, narrower
+from bot.platforms.base import SourceAdapter, StaffDesk
 from bot.store import repo
 from bot.store.tables import CardRow, MentionRow, OutboxRow, RoleRow
 

@@ -18,7 +18,6 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import metrics
-from bot.adapters.base import Ingest
 from bot.crashpoints import crash_point
 from bot.desk import actions, quarantine, rota_actions, transitions
 from bot.desk.authz import may_change
@@ -46,6 +45,7 @@ from bot.models import (
     Status,
     TicketView,
 )
+from bot.platforms.base import Ingest
 from bot.routing.opening import Opening, parse_opening_hours
 from bot.routing.rota import Rota
 from bot.routing.router import route

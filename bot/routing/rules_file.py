@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.adapters import SOURCES
 from bot.errors import ConfigError
+from bot.platforms import source_platforms
 from bot.routing.keywords import phrase_key
 from bot.routing.rules import RoleSpec, Rule, RuleSet, StaffSpec
 from bot.routing.timespec import suggest
@@ -128,8 +128,8 @@ def _rule_problems(rule: _Rule, roles: dict[str, RoleSpec]) -> list[str]:
         elif not phrase_key(keyword):
             lines.append(f'keywords[{i}] "{keyword}" has no letters or digits to match')
     for i, platform in enumerate(rule.platforms):
-        if platform.casefold() not in SOURCES:
-            hint = suggest(platform.casefold(), SOURCES)
+        if platform.casefold() not in source_platforms():
+            hint = suggest(platform.casefold(), sorted(source_platforms()))
             lines.append(f'platforms[{i}] "{platform}" is not a source platform{hint}')
     for i, lang in enumerate(rule.languages):
         if not _LANG.match(lang):

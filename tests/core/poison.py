@@ -18,8 +18,8 @@ from sqlalchemy import select
 
 from bot.app import PatronDesk
 from bot.config import Settings
-from bot.desk.console import ConsoleDesk
 from bot.desk.views import mention_from_row
+from bot.platforms.console.desk import ConsoleDesk
 from bot.store.tables import MentionRow
 from tests.conftest import PG_URL
 from tests.core.hostile import assert_safe

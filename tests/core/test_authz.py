@@ -17,8 +17,8 @@ from bot.app import PatronDesk
 from bot.config import Settings
 from bot.desk import retention
 from bot.desk.authz import NOT_STAFF, Facts, Gate, Place, is_staff, may_change
-from bot.desk.console import ConsoleDesk
 from bot.models import ActionResult, Claim, DeskQuery, MentionChange, StaffAction, StaffRef
+from bot.platforms.console.desk import ConsoleDesk
 from bot.routing.rules import StaffSpec
 from bot.store.db import Database
 from bot.store.tables import AuditRow, MentionRow

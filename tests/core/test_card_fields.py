@@ -8,11 +8,11 @@ from dataclasses import replace
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.desk import slack_cards
 from bot.desk.cards import console_card
-from bot.desk.matrix_cards import card_text, safe_url
 from bot.domain.sanitize import BIDI_CONTROLS
 from bot.models import Status, TicketView
+from bot.platforms.matrix.cards import card_text, safe_url
+from bot.platforms.slack import cards as slack_cards
 from tests.core.hostile import hostile_text
 
 FAKE = "https://evil.example/a\n── #99 · Mastodon · Director (@boss)\u202e"

@@ -7,7 +7,6 @@ import io
 from datetime import UTC, datetime
 
 from bot.desk.cards import console_card
-from bot.desk.console import HELP, ConsoleDesk, parse_line
 from bot.models import (
     ActionResult,
     Claim,
@@ -20,6 +19,7 @@ from bot.models import (
     TicketView,
     Visibility,
 )
+from bot.platforms.console.desk import HELP, ConsoleDesk, parse_line
 from tests.waiting import until
 
 

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot.desk.matrix import MatrixDesk
-from bot.matrix_wire import RoomEvent
+from bot.platforms.matrix.desk import MatrixDesk
+from bot.platforms.matrix.wire import RoomEvent
 from bot.store.db import Database
 
 from .helpers import make_service, mention

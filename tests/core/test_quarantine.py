@@ -20,12 +20,12 @@ import httpx
 import pytest
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from bot.adapters import webhook
 from bot.app import PatronDesk
 from bot.desk import quarantine
 from bot.desk import service as service_module
 from bot.desk.retention import purge
 from bot.models import Mention, MentionChange
+from bot.platforms.webhook import source as webhook
 from bot.routing.router import route
 from bot.store.db import Database
 from bot.store.tables import OutboxRow

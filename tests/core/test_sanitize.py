@@ -10,7 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.adapters.wire import parse_time
 from bot.domain.sanitize import (
     EARLIEST,
     MAX_AUTHOR,
@@ -31,6 +30,7 @@ from bot.domain.sanitize import (
     safe_url,
 )
 from bot.models import Mention, MentionChange
+from bot.net.wire import parse_time
 
 from .hostile import assert_safe
 

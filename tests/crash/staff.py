@@ -13,8 +13,8 @@ from typing import Any
 import slack_payloads
 from slack_emulator import SlackEmulator
 
-from bot.desk.slack_cards import CLAIM, REPLY
-from bot.desk.slack_modal import TEXT_BLOCK
+from bot.platforms.slack.cards import CLAIM, REPLY
+from bot.platforms.slack.modal import TEXT_BLOCK
 
 from .observe import cards_for
 from .process import BotProcess, Child

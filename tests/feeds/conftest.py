@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from feeds_loopback import FeedServer, Pump
 
-from bot.adapters.feeds import FeedsAdapter
 from bot.backoff import Backoff
+from bot.platforms.feeds.source import FeedsAdapter
 
 POLL = 0.02  # seconds between polls in tests; nothing waits on it, tests poll for conditions
 

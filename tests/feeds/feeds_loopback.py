@@ -12,8 +12,8 @@ from typing import Literal
 
 from aiohttp import web
 
-from bot.adapters.feeds import FeedsAdapter
 from bot.models import Mention
+from bot.platforms.feeds.source import FeedsAdapter
 
 Mode = Literal["ok", "status", "stall", "stream"]
 ATOM_NS = "http://www.w3.org/2005/Atom"

@@ -14,11 +14,11 @@ import pytest
 from feeds_loopback import FeedServer, Item, Pump, atom, eventually, rss
 
 from bot import __version__
-from bot.adapters.base import AdapterDeps
-from bot.adapters.feeds import FeedsAdapter, build
 from bot.config import Settings
 from bot.errors import AdapterConfigError, ReplyNotSupported
 from bot.models import Mention
+from bot.platforms.base import AdapterDeps
+from bot.platforms.feeds.source import FeedsAdapter, build
 
 MakeAdapter = Callable[..., Awaitable[FeedsAdapter]]
 StartPump = Callable[..., Pump]
@@ -127,7 +127,7 @@ async def test_one_broken_feed_never_stops_the_healthy_one(
         server.route(path, **options)
     healthy = server.route("/alerts", doc(1))
     urls = [server.url(path) for path in broken] + [server.url("/alerts")]
-    caplog.set_level(logging.INFO, logger="bot.adapters.feeds")
+    caplog.set_level(logging.INFO, logger="bot.platforms.feeds.source")
     adapter = await make_adapter(urls, backfill=True, deadline=0.5, max_bytes=65_536)
     pump = pumps(adapter)
 

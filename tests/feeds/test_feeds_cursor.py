@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.adapters.feeds_cursor import (
+from bot.models import Mention
+from bot.platforms.feeds.cursor import (
     SEEN_LIMIT,
     FeedState,
     dump_cursor,
@@ -16,7 +17,6 @@ from bot.adapters.feeds_cursor import (
     remember,
     seen_key,
 )
-from bot.models import Mention
 
 T0 = datetime(2025, 3, 1, tzinfo=UTC)
 

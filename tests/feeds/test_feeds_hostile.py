@@ -8,9 +8,9 @@ from xml.sax.saxutils import escape
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.adapters.feeds_parse import parse_feed
 from bot.domain.sanitize import TIME_NOTE
 from bot.errors import PermanentError
+from bot.platforms.feeds.parse import parse_feed
 from tests.core.hostile import NOW, assert_safe, field_text
 
 FEED = "https://alerts.example/feed"

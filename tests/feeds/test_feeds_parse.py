@@ -11,7 +11,7 @@ from feeds_loopback import Item, atom, rss
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.adapters.feeds_parse import (
+from bot.platforms.feeds.parse import (
     MAX_TEXT,
     MalformedFeed,
     UnsafeFeed,

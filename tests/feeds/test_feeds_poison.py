@@ -14,9 +14,9 @@ import httpx
 import pytest
 from feeds_loopback import FeedServer
 
-from bot.adapters import feeds_redirects
-from bot.adapters.feeds import FeedsAdapter
 from bot.backoff import Backoff
+from bot.platforms.feeds import redirects as feeds_redirects
+from bot.platforms.feeds.source import FeedsAdapter
 from tests.conftest import database_params
 from tests.core.poison import NORMAL_TEXT, Console, check_survived, marked, running_app, wait_for_rows
 

@@ -9,10 +9,10 @@ from datetime import UTC, datetime, timedelta
 from feeds_loopback import FeedServer, Item, atom
 from sqlalchemy import func, select
 
-from bot.adapters.feeds import FeedsAdapter
 from bot.desk.retention import purge
 from bot.desk.service import DeskService
 from bot.models import Resolve
+from bot.platforms.feeds.source import FeedsAdapter
 from bot.store.db import Database
 from bot.store.tables import MentionRow, OutboxRow
 from tests.core.helpers import make_service, staff

@@ -19,8 +19,8 @@ from synapse_harness import Synapse
 
 from bot.app import PatronDesk
 from bot.desk.authz import NOT_STAFF, NOT_STAFF_COMMAND
-from bot.desk.matrix_cards import MENTION_KEY
 from bot.models import Claim, StaffRef
+from bot.platforms.matrix.cards import MENTION_KEY
 from bot.store.tables import AuditRow
 from tests.core.state import snapshot
 

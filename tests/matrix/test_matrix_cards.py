@@ -13,8 +13,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.desk import matrix_cards
-from bot.desk.matrix_cards import (
+from bot.models import StaffRef, Status, TicketView, Visibility
+from bot.platforms.matrix import cards as matrix_cards
+from bot.platforms.matrix.cards import (
     DEDUPE_KEY,
     MENTION_KEY,
     card_content,
@@ -26,7 +27,6 @@ from bot.desk.matrix_cards import (
     notice_content,
     safe_url,
 )
-from bot.models import StaffRef, Status, TicketView, Visibility
 
 EVENT_LIMIT = 65_536
 ALLOWED_TAGS = {"p", "b", "i", "a", "blockquote", "code", "br", "sub"}

@@ -7,9 +7,10 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.adapters.matrix import parse_change, parse_mention
 from bot.domain.sanitize import TIME_NOTE, safe_change
 from bot.models import MentionChange
+from bot.platforms.matrix.source import parse_change, parse_mention
+from bot.platforms.matrix.wire import permalink
 from tests.core.hostile import NOW, NUMBERS, assert_safe, field_text, hostile_text, maybe, shaped
 
 BOT = "@library:hs.example"
@@ -70,3 +71,8 @@ def test_a_timestamp_out_of_any_range_is_the_receive_time_marked() -> None:
     mention = parse_mention(POISON, room_id="!r:hs.example", user_id=BOT, direct=False, now=NOW)
     assert mention is not None and mention.created_at == NOW and mention.note == TIME_NOTE
     assert_safe(mention)
+
+
+def test_an_event_id_with_a_lone_surrogate_still_gets_a_link() -> None:
+    # found by test_matrix_events: quote() raised UnicodeEncodeError on "\ud800"
+    assert permalink("!r:hs.example", "\ud800") == "https://matrix.to/#/%21r%3Ahs.example/%3F"

@@ -14,13 +14,13 @@ import pytest
 from matrix_helpers import World, by_sender, cards, wait_for
 from nio import AsyncClient, SyncError
 
-from bot.adapters.matrix import MatrixSource, MentionChange
 from bot.backoff import Backoff, Reconnector
-from bot.desk.matrix import MatrixDesk
-from bot.desk.matrix_cards import DEDUPE_KEY
 from bot.errors import AdapterConfigError
-from bot.matrix_link import MatrixLink, make_client
 from bot.models import ActionResult, Mention, StaffAction, Status, TicketView, Visibility
+from bot.platforms.matrix.cards import DEDUPE_KEY
+from bot.platforms.matrix.desk import MatrixDesk
+from bot.platforms.matrix.link import MatrixLink, make_client
+from bot.platforms.matrix.source import MatrixSource, MentionChange
 
 pytestmark = pytest.mark.synapse
 
@@ -334,7 +334,7 @@ async def test_encrypted_rooms_are_reported(
     secret = str((await world.patron.call("POST", "/createRoom", body))["room_id"])
     link = make_client(world.settings(tmp_path, MATRIX_SOURCE_ROOMS=f"{world.source_room},{secret}"))
     links.append(link)
-    with caplog.at_level(logging.ERROR, logger="bot.matrix_session"):
+    with caplog.at_level(logging.ERROR, logger="bot.platforms.matrix.session"):
         await link.ensure_open()
     assert [r.getMessage() for r in caplog.records] == [
         f"matrix room {secret} is end-to-end encrypted: the bot cannot read or answer there"

@@ -9,11 +9,30 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.matrix import MentionChange, mentions_bot, parse_change, parse_mention, reply_content
-from bot.desk.matrix_commands import card_action, parse_command, parse_reaction, power_level, reaction_action
 from bot.errors import AdapterConfigError, PermanentError, RateLimited, TransientError
-from bot.matrix_wire import direct_inviter, fresh_events, parse_error, permalink, strip_reply_fallback, txn_id
 from bot.models import Claim, Reassign, Release, Reply, Resolve, StaffRef, Visibility
+from bot.platforms.matrix.commands import (
+    card_action,
+    parse_command,
+    parse_reaction,
+    power_level,
+    reaction_action,
+)
+from bot.platforms.matrix.source import (
+    MentionChange,
+    mentions_bot,
+    parse_change,
+    parse_mention,
+    reply_content,
+)
+from bot.platforms.matrix.wire import (
+    direct_inviter,
+    fresh_events,
+    parse_error,
+    permalink,
+    strip_reply_fallback,
+    txn_id,
+)
 
 BOT = "@librarybot:example.org"
 ROOM = "!SVkFJHzfwvuaIEawgC:example.org"

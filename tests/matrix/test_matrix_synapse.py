@@ -11,9 +11,9 @@ import pytest
 from matrix_helpers import World, by_sender, cards, latest_body, wait_for
 
 from bot.app import PatronDesk
-from bot.desk.matrix_cards import MENTION_KEY
 from bot.desk.relay import LEASE
 from bot.models import Status
+from bot.platforms.matrix.cards import MENTION_KEY
 
 pytestmark = pytest.mark.synapse
 

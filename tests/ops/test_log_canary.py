@@ -27,13 +27,13 @@ from sqlalchemy import Connection, insert
 from sqlalchemy.exc import StatementError
 
 from bot import http
-from bot.adapters.webhook import WebhookSource, signed_headers
 from bot.app import PatronDesk
 from bot.desk import quarantine
 from bot.desk import service as service_module
-from bot.desk.matrix import MatrixDesk
-from bot.matrix_wire import RoomEvent
 from bot.models import ActionResult, Mention, Reply, StaffAction
+from bot.platforms.matrix.desk import MatrixDesk
+from bot.platforms.matrix.wire import RoomEvent
+from bot.platforms.webhook.source import WebhookSource, signed_headers
 from bot.routing.router import route
 from bot.store import repo
 from bot.store.db import Database

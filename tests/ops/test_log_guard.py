@@ -56,7 +56,7 @@ def test_our_domain_errors_keep_their_message_as_an_argument_only() -> None:
         try:
             raise TransientError("slack chat_postMessage: ratelimited")
         except TransientError as exc:
-            logging.getLogger("bot.desk.slack").exception("post failed: %s", exc)
+            logging.getLogger("bot.platforms.slack.desk").exception("post failed: %s", exc)
     written = logged.stream.getvalue()
     assert "post failed: TransientError: slack chat_postMessage: ratelimited" in written
     assert written.endswith("TransientError (message not logged)\n")  # the traceback: the class only

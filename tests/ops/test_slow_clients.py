@@ -24,7 +24,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.adapters.webhook import signed_headers
+from bot.platforms.webhook.source import signed_headers
 from tests.waiting import until
 
 ATTACKERS = 2000

@@ -19,8 +19,8 @@ from slack_helpers import (
     serving,
 )
 
-from bot.desk.slack import SlackDesk
-from bot.slack_client import SlackClient
+from bot.platforms.slack.client import SlackClient
+from bot.platforms.slack.desk import SlackDesk
 
 
 @pytest.fixture

@@ -22,11 +22,18 @@ from sqlalchemy import select
 from bot.app import PatronDesk
 from bot.config import Settings
 from bot.desk.authz import NOT_STAFF, NOT_STAFF_COMMAND, Place, is_staff
-from bot.desk.slack_cards import CLAIM, IGNORE, REASSIGN, RELEASE, REPLY, RESOLVE, button_value
-from bot.desk.slack_modal import ROLE_BLOCK, TEXT_BLOCK, ReplyDraft, preview_view, reassign_view, reply_view
-from bot.desk.slack_roster import TTL, SlackRoster
 from bot.models import Claim, StaffRef
-from bot.slack_client import SlackClient
+from bot.platforms.slack.cards import CLAIM, IGNORE, REASSIGN, RELEASE, REPLY, RESOLVE, button_value
+from bot.platforms.slack.client import SlackClient
+from bot.platforms.slack.modal import (
+    ROLE_BLOCK,
+    TEXT_BLOCK,
+    ReplyDraft,
+    preview_view,
+    reassign_view,
+    reply_view,
+)
+from bot.platforms.slack.roster import TTL, SlackRoster
 from bot.store.tables import MentionRow
 from tests.core.state import snapshot
 

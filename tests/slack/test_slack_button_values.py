@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from slack_emulator import SlackEmulator
 from slack_helpers import ALICE, STAFF, Served, view, wait_for
 
-from bot.desk.slack_cards import CLAIM, REASSIGN, REPLY, parse_button_value
 from bot.models import MAX_ID
+from bot.platforms.slack.cards import CLAIM, REASSIGN, REPLY, parse_button_value
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),

@@ -13,9 +13,9 @@ from slack_emulator import SlackEmulator
 from slack_helpers import ALICE, COMMUNITY, STAFF, wait_for
 from slack_payloads import event_callback, message_event
 
-from bot.adapters.slack import SlackSource
 from bot.models import Mention
-from bot.slack_client import SlackClient
+from bot.platforms.slack.client import SlackClient
+from bot.platforms.slack.source import SlackSource
 from tests.ops.log_capture import bot_log
 
 CANARY = "CANARY-3c9e51"

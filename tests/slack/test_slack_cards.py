@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from slack_blockkit import check_blocks
 from slack_helpers import view
 
-from bot.desk.slack_cards import (
+from bot.models import StaffRef, Status
+from bot.platforms.slack.cards import (
     CLAIM,
     IGNORE,
     REASSIGN,
@@ -28,7 +29,6 @@ from bot.desk.slack_cards import (
     safe_text,
     utf16_len,
 )
-from bot.models import StaffRef, Status
 
 HOSTILE = [
     "<!channel> please answer",
@@ -208,8 +208,8 @@ def test_button_values_are_ours_only() -> None:
 
 def test_cards_module_is_pure() -> None:
     forbidden = {"asyncio", "httpx", "aiohttp", "slack_bolt", "sqlalchemy", "nio"}
-    for name in ("slack_cards.py", "slack_modal.py", "slack_pace.py"):
-        tree = ast.parse((Path("bot/desk") / name).read_text())
+    for name in ("cards.py", "modal.py", "pace.py"):
+        tree = ast.parse((Path("bot/platforms/slack") / name).read_text())
         imported = set()
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):

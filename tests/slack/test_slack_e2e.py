@@ -16,9 +16,9 @@ from slack_payloads import message_event
 
 from bot.app import PatronDesk
 from bot.config import Settings
-from bot.desk.slack_cards import CARD_EVENT, CLAIM, IGNORE, REASSIGN, RELEASE, REPLY, RESOLVE
-from bot.desk.slack_modal import PERSON_BLOCK, ROLE_BLOCK, TEXT_BLOCK
 from bot.models import RotaCommand, StaffRef
+from bot.platforms.slack.cards import CARD_EVENT, CLAIM, IGNORE, REASSIGN, RELEASE, REPLY, RESOLVE
+from bot.platforms.slack.modal import PERSON_BLOCK, ROLE_BLOCK, TEXT_BLOCK
 
 PATRON = "U0PATRON1"
 RACERS = [f"U0RACER{n:02d}" for n in range(10)]

@@ -7,9 +7,9 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.adapters.slack import parse_event
 from bot.domain.sanitize import TIME_NOTE
-from bot.slack_client import BotIdentity
+from bot.platforms.slack.client import BotIdentity
+from bot.platforms.slack.source import parse_event
 from tests.core.hostile import JSON, NOW, NUMBERS, assert_safe, field_text, maybe, shaped
 
 ME = BotIdentity(user_id="UBOT", bot_id="BBOT", team_id="T1", url="https://library.slack.example/")

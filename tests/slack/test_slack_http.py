@@ -17,11 +17,11 @@ from slack_emulator import SIGNING_SECRET, SlackEmulator
 from slack_helpers import ALICE, COMMUNITY, STAFF, FakeService, make_client, wait_for
 from slack_payloads import event_callback, http_body, message_event, sign, signed_headers, slash_command
 
-from bot.adapters.slack import SlackSource
-from bot.desk.slack import SlackDesk
-from bot.desk.slack_cards import CLAIM
 from bot.models import Claim, Mention, RotaCommand
-from bot.slack_client import EVENTS_PATH, SlackClient
+from bot.platforms.slack.cards import CLAIM
+from bot.platforms.slack.client import EVENTS_PATH, SlackClient
+from bot.platforms.slack.desk import SlackDesk
+from bot.platforms.slack.source import SlackSource
 
 
 @dataclass

@@ -10,9 +10,10 @@ from urllib.parse import parse_qs, unquote
 import pytest
 from slack_blockkit import check_view
 
-from bot.desk.slack_actions import parse_click, reply_action
-from bot.desk.slack_cards import card_blocks
-from bot.desk.slack_modal import (
+from bot.models import StaffRef
+from bot.platforms.slack.actions import parse_click, reply_action
+from bot.platforms.slack.cards import card_blocks
+from bot.platforms.slack.modal import (
     PERSON_BLOCK,
     ROLE_BLOCK,
     TEXT_BLOCK,
@@ -26,8 +27,7 @@ from bot.desk.slack_modal import (
     reassign_view,
     reply_view,
 )
-from bot.desk.slack_pace import Pacer
-from bot.models import StaffRef
+from bot.platforms.slack.pace import Pacer
 
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference-payloads"
 FAMILY = "👨‍👩‍👧‍👦"

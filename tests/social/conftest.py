@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from bot.adapters.base import SourceAdapter
-from bot.adapters.bluesky import BlueskyOptions, BlueskySource
-from bot.adapters.mastodon import MastodonOptions, MastodonSource
 from bot.backoff import Backoff
 from bot.models import Mention
+from bot.platforms.base import SourceAdapter
+from bot.platforms.bluesky.source import BlueskyOptions, BlueskySource
+from bot.platforms.mastodon.source import MastodonOptions, MastodonSource
 
 from . import bluesky_server, mastodon_server
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.adapters.bluesky import BlueskySource
-from bot.adapters.bluesky_facets import TID_PATTERN
 from bot.errors import AdapterConfigError, PermanentError, RateLimited, TransientError
 from bot.models import Mention
+from bot.platforms.bluesky.facets import TID_PATTERN
+from bot.platforms.bluesky.source import BlueskySource
 
 from .bluesky_server import DID, FakeBluesky, did_for
 from .conftest import MemoryStore, Pump, wait_until

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.adapters.bluesky_facets import (
+from bot.platforms.bluesky.facets import (
     LINK,
     MENTION,
     TAG,
@@ -22,7 +22,7 @@ from bot.adapters.bluesky_facets import (
     tid_for,
     valid_facets,
 )
-from bot.adapters.bluesky_parse import (
+from bot.platforms.bluesky.parse import (
     Position,
     dump_cursor,
     load_cursor,

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.adapters.webhook import signed_headers
 from bot.app import PatronDesk
+from bot.platforms.webhook.source import signed_headers
 from tests.ops.log_capture import Logged, bot_log
 
 from . import bluesky_server, mastodon_server

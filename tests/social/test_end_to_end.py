@@ -11,13 +11,13 @@ from pathlib import Path
 
 import httpx
 
-from bot.adapters.base import SourceAdapter
-from bot.adapters.bluesky import BlueskySource
-from bot.adapters.mastodon import MastodonSource
-from bot.adapters.webhook import signed_headers
 from bot.app import PatronDesk
 from bot.config import Settings
-from bot.desk.console import ConsoleDesk
+from bot.platforms.base import SourceAdapter
+from bot.platforms.bluesky.source import BlueskySource
+from bot.platforms.console.desk import ConsoleDesk
+from bot.platforms.mastodon.source import MastodonSource
+from bot.platforms.webhook.source import signed_headers
 
 from . import mastodon_server
 from .bluesky_server import FakeBluesky

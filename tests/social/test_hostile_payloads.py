@@ -12,11 +12,11 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.adapters.bluesky_parse import parse_notification as parse_bluesky
-from bot.adapters.mastodon_parse import notification_items
-from bot.adapters.mastodon_parse import parse_notification as parse_mastodon
-from bot.adapters.mastodon_stream import SSEEvent, StreamNotice, parse_stream_event
-from bot.adapters.webhook import parse_webhook
+from bot.platforms.bluesky.parse import parse_notification as parse_bluesky
+from bot.platforms.mastodon.parse import notification_items
+from bot.platforms.mastodon.parse import parse_notification as parse_mastodon
+from bot.platforms.mastodon.stream import SSEEvent, StreamNotice, parse_stream_event
+from bot.platforms.webhook.source import parse_webhook
 from tests.core.hostile import (
     JSON,
     NOW,

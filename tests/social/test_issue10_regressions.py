@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from bot.adapters.bluesky_parse import parse_notification as parse_bluesky
-from bot.adapters.feeds_parse import parse_feed
-from bot.adapters.mastodon_parse import parse_notification as parse_mastodon
-from bot.adapters.mastodon_stream import NoticeKind, SSEEvent, parse_stream_event
-from bot.adapters.matrix import parse_mention
 from bot.models import MentionChange
+from bot.platforms.bluesky.parse import parse_notification as parse_bluesky
+from bot.platforms.feeds.parse import parse_feed
+from bot.platforms.mastodon.parse import parse_notification as parse_mastodon
+from bot.platforms.mastodon.stream import NoticeKind, SSEEvent, parse_stream_event
+from bot.platforms.matrix.source import parse_mention
 from bot.store.db import Database
 from bot.store.tables import MentionRow
 from tests.core.helpers import make_service, mention

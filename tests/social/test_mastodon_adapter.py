@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
-from bot.adapters.mastodon import MastodonOptions, MastodonSource
 from bot.errors import AdapterConfigError, PermanentError, RateLimited, TransientError
 from bot.models import Mention, MentionChange, Visibility
+from bot.platforms.mastodon.source import MastodonOptions, MastodonSource
 
 from .conftest import MemoryStore, Pump, fast_backoff, wait_until
 from .loopback import BAD_BYTES

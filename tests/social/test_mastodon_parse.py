@@ -11,8 +11,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.adapters.html_text import html_to_text
-from bot.adapters.mastodon_parse import (
+from bot.domain.html_text import html_to_text
+from bot.domain.sanitize import TIME_NOTE
+from bot.errors import MalformedPayload
+from bot.models import MentionChange, Visibility
+from bot.platforms.mastodon.parse import (
     ReplyTarget,
     dump_cursor,
     load_cursor,
@@ -26,7 +29,7 @@ from bot.adapters.mastodon_parse import (
     reply_body,
     status_length,
 )
-from bot.adapters.mastodon_stream import (
+from bot.platforms.mastodon.stream import (
     NoticeKind,
     SSEDecoder,
     SSEEvent,
@@ -34,9 +37,6 @@ from bot.adapters.mastodon_stream import (
     needs_catch_up,
     parse_stream_event,
 )
-from bot.domain.sanitize import TIME_NOTE
-from bot.errors import MalformedPayload
-from bot.models import MentionChange, Visibility
 
 from .conftest import REFERENCE
 

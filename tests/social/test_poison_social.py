@@ -16,9 +16,9 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.adapters.bluesky import BlueskySource
-from bot.adapters.mastodon import MastodonSource
-from bot.adapters.webhook import signed_headers
+from bot.platforms.bluesky.source import BlueskySource
+from bot.platforms.mastodon.source import MastodonSource
+from bot.platforms.webhook.source import signed_headers
 from tests.conftest import database_params
 from tests.core.hostile import deep_json
 from tests.core.poison import (

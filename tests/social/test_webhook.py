@@ -13,8 +13,11 @@ from aiohttp import web
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.adapters.base import AdapterDeps
-from bot.adapters.webhook import (
+from bot.config import Settings
+from bot.errors import ReplyNotSupported
+from bot.models import Mention, Visibility
+from bot.platforms.base import AdapterDeps
+from bot.platforms.webhook.source import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     WebhookSource,
@@ -23,9 +26,6 @@ from bot.adapters.webhook import (
     signature,
     signed_headers,
 )
-from bot.config import Settings
-from bot.errors import ReplyNotSupported
-from bot.models import Mention, Visibility
 
 from .conftest import MemoryStore
 

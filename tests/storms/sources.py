@@ -15,13 +15,13 @@ from typing import Any
 
 from feeds_loopback import Item, atom
 
-from bot.adapters.base import SourceAdapter
-from bot.adapters.bluesky import BlueskyOptions, BlueskySource
-from bot.adapters.bluesky_parse import post_url
-from bot.adapters.feeds import FeedsAdapter
-from bot.adapters.mastodon import MastodonOptions, MastodonSource
-from bot.adapters.wire import utc_now
 from bot.backoff import Backoff
+from bot.net.wire import utc_now
+from bot.platforms.base import SourceAdapter
+from bot.platforms.bluesky.parse import post_url
+from bot.platforms.bluesky.source import BlueskyOptions, BlueskySource
+from bot.platforms.feeds.source import FeedsAdapter
+from bot.platforms.mastodon.source import MastodonOptions, MastodonSource
 from tests.social import bluesky_server, mastodon_server
 
 from .gate import Gate

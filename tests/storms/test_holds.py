@@ -15,11 +15,11 @@ import pytest
 from slack_emulator import BOT_TOKEN
 from slack_helpers import view
 
-from bot.adapters.bluesky_session import XrpcSession
-from bot.adapters.mastodon_api import MastodonApi
-from bot.desk.slack import SlackDesk
 from bot.errors import RateLimited
-from bot.slack_client import SlackClient
+from bot.platforms.bluesky.session import XrpcSession
+from bot.platforms.mastodon.api import MastodonApi
+from bot.platforms.slack.client import SlackClient
+from bot.platforms.slack.desk import SlackDesk
 from tests.social import bluesky_server, mastodon_server
 
 from .gate import Gate, SkewClock

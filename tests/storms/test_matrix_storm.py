@@ -19,9 +19,9 @@ from synapse_harness import RegisteredUser, Synapse
 
 from bot.app import PatronDesk
 from bot.backoff import Backoff, Reconnector
-from bot.desk.matrix_cards import DEDUPE_KEY
 from bot.errors import RateLimited
-from bot.matrix_link import MatrixLink
+from bot.platforms.matrix.cards import DEDUPE_KEY
+from bot.platforms.matrix.link import MatrixLink
 
 from .gate import KINDS, FastForward, Gate, SkewClock
 from .harness import settings, stored_cursors

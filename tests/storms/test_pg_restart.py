@@ -18,9 +18,9 @@ from sqlalchemy import func, select
 
 from bot.app import PatronDesk
 from bot.desk.base import ACTION_FAILED
-from bot.desk.slack import SlackDesk
 from bot.models import Claim, StaffRef
-from bot.slack_client import SlackClient
+from bot.platforms.slack.client import SlackClient
+from bot.platforms.slack.desk import SlackDesk
 from bot.store.tables import AuditRow, MentionRow
 from tests.waiting import until
 

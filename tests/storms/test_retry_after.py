@@ -20,13 +20,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 from slack_emulator import BOT_TOKEN
 
-from bot.adapters.bluesky_session import XrpcSession
-from bot.adapters.feeds import FeedsAdapter
-from bot.adapters.mastodon_api import MastodonApi
 from bot.backoff import MAX_RETRY_AFTER, Backoff, Reconnector, parse_retry_after
 from bot.errors import RateLimited
-from bot.matrix_wire import parse_error
-from bot.slack_client import SlackClient
+from bot.platforms.bluesky.session import XrpcSession
+from bot.platforms.feeds.source import FeedsAdapter
+from bot.platforms.mastodon.api import MastodonApi
+from bot.platforms.matrix.wire import parse_error
+from bot.platforms.slack.client import SlackClient
 from tests.social import bluesky_server, mastodon_server
 
 from .gate import KINDS, Gate, SkewClock, Wait, wait_for_kind

@@ -20,9 +20,9 @@ from slack_emulator import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET
 from slack_payloads import event_callback, message_event
 
 from bot.app import PatronDesk
-from bot.desk.slack import SlackDesk
-from bot.desk.slack_cards import CARD_EVENT
-from bot.slack_client import SlackClient
+from bot.platforms.slack.cards import CARD_EVENT
+from bot.platforms.slack.client import SlackClient
+from bot.platforms.slack.desk import SlackDesk
 from tests.waiting import until
 
 from .gate import KINDS, PASS, FastForward, Gate, SkewClock

@@ -14,9 +14,9 @@ from pathlib import Path
 
 from feeds_loopback import Item, atom
 
-from bot.adapters.feeds import FeedsAdapter
 from bot.app import PatronDesk
 from bot.backoff import Backoff
+from bot.platforms.feeds.source import FeedsAdapter
 from tests.waiting import until
 
 from .gate import Gate

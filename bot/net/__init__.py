@@ -1,0 +1,1 @@
+"""Shared HTTP plumbing for the platform clients: status to domain error, retries, timestamps."""

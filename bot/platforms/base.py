@@ -1,0 +1,234 @@
+"""What every platform offers the core: the source and desk Protocols, capabilities, and `PlatformSpec`."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from bot.desk.base import OnAction
+from bot.models import CardRef, Mention, MentionChange, ReplyRef, StaffRef, TicketView
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+__all__ = [
+    "AdapterDeps",
+    "Announces",
+    "Checks",
+    "HttpRoutes",
+    "PlatformSpec",
+    "PushSource",
+    "Redacts",
+    "ReplyLimits",
+    "ReplyValidator",
+    "SourceAdapter",
+    "StaffDesk",
+    "lazy",
+]
+
+
+class SourceAdapter(Protocol):
+    """A platform where patrons mention the library.
+
+    ``mentions(cursor)`` yields each mention with the cursor that follows it; delivery may
+    repeat but must never skip. The caller stores the cursor in the same transaction as the
+    mention. A yielded mention of ``None`` only advances the cursor (a feed's first sync, a Matrix
+    sync batch with nothing for us); a cursor of ``None`` leaves the stored cursor unchanged.
+    ``reply`` raises ``ReplyNotSupported`` for read-only sources, ``TransientError`` for outages
+    and rate limits (retried later) and ``PermanentError`` otherwise.
+    """
+
+    source: str
+
+    async def open(self) -> None:
+        """Authenticate and check the settings; ``AdapterConfigError`` means do not retry."""
+
+    def mentions(self, cursor: str | None) -> AsyncIterator[tuple[Mention | None, str | None]]:
+        """Yield ``(mention, cursor_after_it)`` forever (or until cancelled)."""
+
+    async def reply(self, to: Mention, text: str, *, idempotency_key: str) -> ReplyRef:
+        """Publish ``text`` as a reply to ``to``; the same key never publishes twice."""
+
+    async def aclose(self) -> None:
+        """Release connections."""
+
+
+class StaffDesk(Protocol):
+    """A chat surface where staff see cards and act on them.
+
+    ``serve`` runs until cancelled, turning clicks, reactions and commands into ``StaffAction``s
+    and answering the actor privately with the ``ActionResult``'s message. The outbox relay calls
+    ``post_card``/``update_card``/``tell``; they raise ``TransientError`` (retried later, with the
+    platform's ``retry_after`` when given) or ``PermanentError``.
+    """
+
+    desk: str
+
+    async def serve(self, on_action: OnAction) -> None:
+        """Receive staff actions until cancelled."""
+
+    async def post_card(
+        self, card: TicketView, *, channel: str, dedupe_key: str, retry: bool = False
+    ) -> CardRef:
+        """Post a new card. With ``retry`` set, first look for an earlier post carrying
+        ``dedupe_key`` (an attempt that may have landed before a timeout or crash) and return it."""
+
+    async def update_card(self, ref: CardRef, card: TicketView) -> None:
+        """Edit the card in place."""
+
+    async def tell(self, who: StaffRef, text: str) -> None:
+        """Private feedback to one staff member (ephemeral on Slack, a thread notice on Matrix)."""
+
+    async def aclose(self) -> None:
+        """Release connections."""
+
+
+@runtime_checkable
+class PushSource(Protocol):
+    """A source that calls ``ingest`` itself (Slack events, the webhook): no pull loop is run for it."""
+
+    push: bool
+
+
+@runtime_checkable
+class ReplyValidator(Protocol):
+    """A source that knows, before sending, whether a reply fits (length, a target to reply to)."""
+
+    def reply_limit(self, to: Mention | None = None) -> int | None:
+        """Characters (graphemes) the staff text may have; None when there is no limit."""
+
+    def validate_reply(self, to: Mention, text: str) -> None:
+        """Raise ``PermanentError`` when ``text`` cannot be published as a reply to ``to``."""
+
+
+@runtime_checkable
+class HttpRoutes(Protocol):
+    """A part that needs the shared HTTP server: ``[(method, path, aiohttp_handler), ...]``."""
+
+    def http_routes(self) -> list[tuple[str, str, Any]]:
+        """The routes to mount."""
+
+
+@runtime_checkable
+class Announces(Protocol):
+    """A desk that can post a notice to its staff channel or room."""
+
+    async def announce(self, text: str) -> None:
+        """Post ``text`` where all staff see it."""
+
+
+@runtime_checkable
+class Redacts(Protocol):
+    """A desk that removes a card's patron text after a purge instead of editing it."""
+
+    async def redact_card(self, ref: Any, card: Any) -> None:
+        """Replace the card with its redacted form."""
+
+
+@runtime_checkable
+class Checks(Protocol):
+    """A source that can say who it is signed in as (``patron-desk check --connect``)."""
+
+    async def check(self) -> str:
+        """One line: the account the source uses."""
+
+
+Ingest = Callable[[Mention | None, str | None], Awaitable[bool]]
+"""Store a mention (and the cursor after it) in one transaction; False when it was a repeat."""
+OnChange = Callable[[MentionChange], Awaitable[None]]
+
+
+class ReplyLimits:
+    """Reply length per source platform: the open source's own figure (a Mastodon instance's
+    ``max_characters``), else the platform's documented default. Shared by the desks' reply editors."""
+
+    def __init__(self, defaults: Mapping[str, int | None] | None = None) -> None:
+        self._defaults = dict(defaults or {})
+        self._live: dict[str, ReplyValidator] = {}
+
+    def add(self, name: str, source: ReplyValidator) -> None:
+        """Take the limit from this (opened) source from now on."""
+        self._live[name] = source
+
+    def __call__(self, platform: str) -> int | None:
+        source = self._live.get(platform)
+        if source is not None:
+            return source.reply_limit()
+        return self._defaults.get(platform)
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterDeps:
+    """What the composition root hands to adapter and desk factories (never the whole bot).
+
+    ``clients`` holds the one SDK client per platform shared by that platform's source and desk
+    (built by the spec's ``make_client``). Push sources (Slack events, the webhook) call ``ingest``
+    before they acknowledge, instead of yielding from ``mentions``. A part that needs the shared
+    HTTP server implements `HttpRoutes`; `app.py` mounts the routes on the one server.
+    """
+
+    ingest: Ingest | None = None
+    clients: Mapping[str, Any] = field(default_factory=dict)
+    on_change: OnChange | None = None  # edits and deletions of earlier posts
+    desk_channels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # roles' own channels/rooms
+    reply_limits: ReplyLimits | None = None
+
+
+Builder = Callable[["Settings", AdapterDeps], Any]
+Enabled = Callable[["Settings"], bool]
+
+
+def lazy(module: str, attr: str) -> Callable[..., Any]:
+    """``module.attr`` imported on first call: a spec names its heavy modules without loading them."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return getattr(importlib.import_module(module), attr)(*args, **kwargs)
+
+    call.__qualname__ = f"lazy({module}.{attr})"
+    return call
+
+
+def _never(settings: Settings) -> bool:
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformSpec:
+    """Everything the core knows about one platform; the registry holds one per platform.
+
+    ``source_on``/``desk_on`` say whether settings ask for that part (the build functions may still
+    return None or raise ``AdapterConfigError``); ``describe`` is the line `check` prints;
+    ``reply_limit`` the documented reply length when the source cannot tell (graphemes).
+    """
+
+    name: str
+    display: str
+    settings_keys: tuple[str, ...]
+    describe: Callable[[Settings], str]
+    source_on: Enabled = _never
+    desk_on: Enabled = _never
+    build_source: Builder | None = None
+    build_desk: Builder | None = None
+    make_client: Callable[[Settings], Any] | None = None
+    client_on: Enabled = _never
+    reply_limit: int | None = None
+    role_channel: Callable[[Any], str] | None = None  # a role's own channel or room for its cards
+    reply_visibility: bool = False  # staff choose who sees a reply (Mastodon's visibility)
+    staff_id: Callable[[Any], str] | None = None  # a rules-file person's id on this desk
+    command_prefix: str = "/"  # how staff type commands here ("/rota"; "!rota" on Matrix)
+    local: bool = False  # typed at the server's terminal: whoever can type there is staff
+
+    def source_enabled(self, settings: Settings) -> bool:
+        """Settings ask for this platform's source."""
+        return self.build_source is not None and self.source_on(settings)
+
+    def desk_enabled(self, settings: Settings) -> bool:
+        """Settings ask for this platform's desk."""
+        return self.build_desk is not None and self.desk_on(settings)
+
+
+def on_off(label: str, on: bool, where: str) -> str:
+    """A `check` line: ``"<label>: on, <where>"`` or ``"<label>: off"``."""
+    return f"{label}: {'on, ' + where if on else 'off'}"

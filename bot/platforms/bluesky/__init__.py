@@ -1,0 +1,1 @@
+"""Bluesky: the AT Protocol source (notifications, replies with facets)."""

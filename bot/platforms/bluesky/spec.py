@@ -1,0 +1,31 @@
+"""The Bluesky platform as the registry sees it (light: the adapter is imported only when built)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.platforms.base import PlatformSpec, lazy, on_off
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+
+def _describe(s: Settings) -> str:
+    return on_off("bluesky", s.bluesky_on, f"{s.BLUESKY_SERVICE} as {s.BLUESKY_HANDLE}")
+
+
+SPEC = PlatformSpec(
+    name="bluesky",
+    display="Bluesky",
+    settings_keys=(
+        "BLUESKY_SERVICE",
+        "BLUESKY_HANDLE",
+        "BLUESKY_APP_PASSWORD",
+        "BLUESKY_POLL_SECONDS",
+        "BLUESKY_BACKFILL",
+    ),
+    describe=_describe,
+    source_on=lambda s: s.bluesky_on,
+    build_source=lazy("bot.platforms.bluesky.source", "build"),
+    reply_limit=300,  # graphemes per post
+)

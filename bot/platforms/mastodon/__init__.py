@@ -1,0 +1,1 @@
+"""Mastodon: the source (notifications by polling or streaming, replies with visibility)."""

@@ -1,0 +1,1 @@
+"""Matrix: one shared client (the link), a source for public rooms and the staff desk."""

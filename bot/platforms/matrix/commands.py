@@ -1,0 +1,135 @@
+"""Pure parsing of the Matrix staff room: reaction buttons and !commands become staff actions."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bot.models import Claim, Ignore, Reassign, Release, Reply, Resolve, StaffAction, StaffRef
+from bot.platforms.matrix.wire import relation, strip_reply_fallback
+
+REACTIONS = {"✋": "claim", "✅": "resolve", "🙈": "ignore", "↩": "release"}
+PRE_REACT = ("✋", "✅", "🙈", "↩️")
+CARD_VERBS = ("reply", "claim", "release", "resolve", "ignore", "reassign")
+ROOM_VERBS = ("rota", "desk")
+LEGACY_ROOM_VERSIONS = frozenset(str(n) for n in range(1, 12))  # creators have no special rank
+CREATOR_LEVEL = 2**53  # "infinite", above any power level
+_MODIFIERS = re.compile("[\ufe0e\ufe0f\U0001f3fb-\U0001f3ff]")
+_COMMAND = re.compile(r"^!([a-z]+)(?:[ \t]+(.*))?$", re.DOTALL | re.IGNORECASE)
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    """A parsed ``!verb args`` line, with where it points (a card's thread or reply target)."""
+
+    verb: str
+    arg: str
+    target: str | None  # the card event id (thread root or reply target), if any
+    in_thread: bool
+
+
+def parse_reaction(event: dict[str, Any]) -> tuple[str, str] | None:
+    """``(card_event_id, verb)`` for a button reaction (variation selectors and skin tones ignored)."""
+    if event.get("type") != "m.reaction":
+        return None
+    rel = (event.get("content") or {}).get("m.relates_to") or {}
+    key, target = rel.get("key"), rel.get("event_id")
+    if rel.get("rel_type") != "m.annotation" or not isinstance(key, str) or not isinstance(target, str):
+        return None
+    verb = REACTIONS.get(_MODIFIERS.sub("", key))
+    return (target, verb) if verb else None
+
+
+def parse_command(event: dict[str, Any]) -> Command | None:
+    """A staff ``!command`` message, or None for ordinary chat."""
+    content = event.get("content") or {}
+    body = content.get("body")
+    if (
+        event.get("type") != "m.room.message"
+        or content.get("msgtype") != "m.text"
+        or not isinstance(body, str)
+    ):
+        return None
+    rel_type, target = relation(content)
+    if rel_type == "m.replace":
+        return None  # edited commands are not run again
+    text = strip_reply_fallback(body).strip() if rel_type == "m.in_reply_to" else body.strip()
+    match = _COMMAND.match(text)
+    if match is None:
+        return None
+    verb = match.group(1).lower()
+    if verb not in CARD_VERBS + ROOM_VERBS:
+        return None
+    in_thread = rel_type == "m.thread"
+    return Command(verb, (match.group(2) or "").strip(), target if rel_type else None, in_thread)
+
+
+def power_level(state: list[dict[str, Any]], user_id: str) -> int:
+    """A user's power level from a room's state events (deny by default: 0).
+
+    From room version 12 the room's creators outrank everyone and are not listed in
+    ``m.room.power_levels``; in older rooms without power levels the creator has 100.
+    """
+    create = next((e for e in state if e.get("type") == "m.room.create" and e.get("state_key") == ""), {})
+    created = create.get("content") or {}
+    creators = {create.get("sender"), *(created.get("additional_creators") or [])}
+    if str(created.get("room_version", "1")) not in LEGACY_ROOM_VERSIONS and user_id in creators:
+        return CREATOR_LEVEL
+    levels = next(
+        (e for e in state if e.get("type") == "m.room.power_levels" and e.get("state_key") == ""), None
+    )
+    if levels is None:
+        return 100 if user_id in creators else 0
+    content = levels.get("content") or {}
+    users = content.get("users")
+    value = users.get(user_id) if isinstance(users, dict) else None
+    if value is None:
+        value = content.get("users_default", 0)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def redact_level(state: list[dict[str, Any]]) -> int:
+    """The power level a room asks for redacting other people's events (``redact``, default 50)."""
+    levels = next(
+        (e for e in state if e.get("type") == "m.room.power_levels" and e.get("state_key") == ""), None
+    )
+    value = ((levels or {}).get("content") or {}).get("redact", 50)
+    return value if isinstance(value, int) and not isinstance(value, bool) else 50
+
+
+def card_action(command: Command, mention_id: int, actor: StaffRef) -> StaffAction | None:
+    """The staff action of a card command (``None`` when it lacks its argument)."""
+    match command.verb:
+        case "claim":
+            return Claim(mention_id, actor)
+        case "release":
+            return Release(mention_id, actor)
+        case "resolve":
+            return Resolve(mention_id, actor)
+        case "ignore":
+            return Ignore(mention_id, actor)
+        case "reply":
+            return Reply(mention_id, actor, command.arg) if command.arg else None
+        case "reassign" if command.arg:
+            target = command.arg.split()[0]
+            return (
+                Reassign(mention_id, actor, person=target)
+                if target.startswith("@")
+                else Reassign(mention_id, actor, role=target)
+            )
+    return None
+
+
+def reaction_action(verb: str, mention_id: int, actor: StaffRef) -> StaffAction:
+    """The staff action of a reaction button."""
+    kinds: dict[str, type[Claim | Resolve | Ignore | Release]] = {
+        "claim": Claim,
+        "resolve": Resolve,
+        "ignore": Ignore,
+        "release": Release,
+    }
+    return kinds[verb](mention_id, actor)

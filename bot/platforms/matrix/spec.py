@@ -1,0 +1,40 @@
+"""The Matrix platform as the registry sees it (light: nio is imported only when built)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.platforms.base import PlatformSpec, lazy, on_off
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+
+def _describe(s: Settings) -> str:
+    return on_off("matrix", s.matrix_on, f"{s.MATRIX_HOMESERVER} as {s.MATRIX_USER_ID}")
+
+
+SPEC = PlatformSpec(
+    name="matrix",
+    display="Matrix",
+    settings_keys=(
+        "MATRIX_HOMESERVER",
+        "MATRIX_USER_ID",
+        "MATRIX_ACCESS_TOKEN",
+        "MATRIX_PASSWORD",
+        "MATRIX_STAFF_ROOM",
+        "MATRIX_SOURCE_ROOMS",
+        "MATRIX_DIRECT_MESSAGES",
+        "MATRIX_MANAGER_POWER_LEVEL",
+    ),
+    describe=_describe,
+    source_on=lambda s: s.matrix_on and bool(s.MATRIX_SOURCE_ROOMS),
+    desk_on=lambda s: s.matrix_on,
+    build_source=lazy("bot.platforms.matrix.source", "build"),
+    build_desk=lazy("bot.platforms.matrix.desk", "build"),
+    make_client=lazy("bot.platforms.matrix.link", "make_client"),
+    client_on=lambda s: s.matrix_on,
+    staff_id=lambda person: person.matrix_user_id,
+    command_prefix="!",
+    role_channel=lambda role: role.matrix_room,
+)

@@ -1,0 +1,332 @@
+"""Bolt listeners of the staff desk: every click is acked first, then turned into a StaffAction.
+
+Listeners stay small (bolt runs with ``process_before_response``, so the ack leaves when the listener
+returns): they ack, parse with the pure ``parse_*`` functions below, and hand the slow part (the
+service, views.open, the ephemeral answer) to a task. Nothing here changes state by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from bot.desk.base import ACTION_FAILED, OnAction
+from bot.errors import PatronDeskError
+from bot.models import (
+    ActionResult,
+    Claim,
+    DeskQuery,
+    Ignore,
+    OpenForm,
+    Reassign,
+    Release,
+    Reply,
+    Resolve,
+    RotaCommand,
+    StaffAction,
+    StaffRef,
+    Visibility,
+)
+from bot.platforms import REGISTRY
+from bot.platforms.slack.cards import CLAIM, IGNORE, OPEN, REASSIGN, RELEASE, REPLY, RESOLVE, notice_text
+from bot.platforms.slack.cards import parse_button_value as parse_value
+from bot.platforms.slack.client import SlackClient
+from bot.platforms.slack.modal import (
+    CONFIRM_VIEW,
+    REASSIGN_VIEW,
+    REPLY_VIEW,
+    TEXT_BLOCK,
+    Limits,
+    ReplyDraft,
+    check_reply,
+    parse_metadata,
+    preview_view,
+    read_reassign,
+    read_reply,
+    reassign_view,
+    reply_view,
+)
+from bot.platforms.slack.roster import SlackRoster
+
+log = logging.getLogger(__name__)
+
+SIMPLE: dict[str, type[Claim | Release | Resolve | Ignore]] = {
+    CLAIM: Claim,
+    RELEASE: Release,
+    RESOLVE: Resolve,
+    IGNORE: Ignore,
+}
+REPLY_HAS_VISIBILITY = "visibility" in {f.name for f in dataclasses.fields(Reply)}
+READY_WAIT = 2.5
+Ack = Callable[..., Awaitable[Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Click:
+    """One button press on a card: who, which action, which mention, where."""
+
+    actor: StaffRef
+    action_id: str
+    mention_id: int
+    value: dict[str, Any]
+    channel: str
+    trigger_id: str
+
+
+def parse_actor(user: dict[str, Any]) -> StaffRef:
+    """The staff member in an interaction payload's ``user``."""
+    return StaffRef("slack", str(user.get("id", "")), str(user.get("name") or user.get("username") or ""))
+
+
+def parse_click(body: dict[str, Any]) -> Click | None:
+    """A ``block_actions`` payload as a Click; None when it is not one of our buttons."""
+    actions = body.get("actions")
+    if not isinstance(actions, list) or not actions or not isinstance(actions[0], dict):
+        return None
+    if not isinstance(body.get("user"), dict):
+        return None
+    value = parse_value(actions[0].get("value"))
+    if value is None:
+        return None
+    return Click(
+        actor=parse_actor(body["user"]),
+        action_id=str(actions[0].get("action_id", "")),
+        mention_id=value["m"],
+        value=value,
+        channel=click_channel(body),
+        trigger_id=str(body.get("trigger_id", "")),
+    )
+
+
+def click_channel(body: dict[str, Any]) -> str:
+    """The channel a payload came from ("" when it names none)."""
+    container, channel = body.get("container"), body.get("channel")
+    found = container.get("channel_id") if isinstance(container, dict) else None
+    if not found and isinstance(channel, dict):
+        found = channel.get("id")
+    return str(found or "")
+
+
+def reply_action(draft: ReplyDraft, actor: StaffRef) -> Reply:
+    """The Reply for a confirmed draft (with the chosen visibility when the model carries one)."""
+    fields: dict[str, Any] = {"mention_id": draft.mention_id, "actor": actor, "text": draft.text}
+    if (
+        REPLY_HAS_VISIBILITY
+        and draft.choose_visibility
+        and draft.visibility in Visibility.__members__.values()
+    ):
+        fields["visibility"] = Visibility(draft.visibility)
+    return Reply(**fields)
+
+
+class TaskSet:
+    """Background tasks a desk owns: errors logged by type (never payloads), cancelled on close."""
+
+    def __init__(self) -> None:
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        """Run ``coro`` in the background."""
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("slack task %s failed: %s", task.get_name(), type(task.exception()).__name__)
+
+    async def idle(self) -> None:
+        """Wait until no task is running (tests, shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Cancel whatever is left."""
+        for task in list(self._tasks):
+            task.cancel()
+        await self.idle()
+
+
+class SlackActions:
+    """Registers the desk's listeners on the shared bolt app and answers every click."""
+
+    def __init__(
+        self, client: SlackClient, *, staff_channel: str, roster: SlackRoster, limits: Limits | None = None
+    ) -> None:
+        self.client = client
+        self.limits = limits  # reply length per source platform (None: each platform's documented one)
+        self.staff_channel = staff_channel
+        self.roster = roster
+        self.tasks = TaskSet()
+        self.on_action: OnAction | None = None
+        self.ready = asyncio.Event()
+
+    def register(self) -> None:
+        """Attach the listeners (exact action ids, callback ids and commands)."""
+        app = self.client.app
+        for action_id in SIMPLE:
+            app.action(action_id)(self._simple)
+        app.action(REPLY)(self._reply_open)
+        app.action(REASSIGN)(self._reassign_open)
+        app.action(OPEN)(self._link)
+        app.view(REPLY_VIEW)(self._reply_submitted)
+        app.view(CONFIRM_VIEW)(self._reply_confirmed)
+        app.view(REASSIGN_VIEW)(self._reassign_submitted)
+        app.command("/rota")(self._rota)
+        app.command("/desk")(self._desk)
+
+    # --- listeners: ack first, then a task ------------------------------------------------------
+
+    async def _simple(self, ack: Ack, body: dict[str, Any]) -> None:
+        await ack()
+        click = parse_click(body)
+        if click is None:
+            self._not_ours(body)
+        elif click.action_id in SIMPLE:
+            action = SIMPLE[click.action_id](click.mention_id, click.actor)
+            self.tasks.spawn(self.run(action, click.channel), f"slack:{click.action_id}")
+
+    async def _link(self, ack: Ack) -> None:
+        await ack()  # the URL button opens the post in the browser; Slack still wants the ack
+
+    async def _reply_open(self, ack: Ack, body: dict[str, Any]) -> None:
+        await ack()
+        click = parse_click(body)
+        if click is None:
+            self._not_ours(body)
+            return
+        platform, visibility = str(click.value.get("p", "")), str(click.value.get("v", ""))
+        spec = REGISTRY.get(platform)
+        choose = REPLY_HAS_VISIBILITY and spec is not None and spec.reply_visibility
+        draft = ReplyDraft(click.mention_id, platform, visibility, click.channel, choose_visibility=choose)
+        # the trigger id dies 3 s after the click: only the gate's quick check comes before views.open
+        self.tasks.spawn(self._open_view(click, reply_view(draft, self.limits)), "slack:views.open")
+
+    async def _reassign_open(self, ack: Ack, body: dict[str, Any]) -> None:
+        await ack()
+        click = parse_click(body)
+        if click is None:
+            self._not_ours(body)
+        else:
+            view = reassign_view(click.mention_id, channel=click.channel)
+            self.tasks.spawn(self._open_view(click, view), "slack:views.open")
+
+    async def _reply_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        draft, errors = read_reply(view, self.limits)
+        if draft is not None:  # a forged or stale submission is refused here too, not only at Publish
+            gate = await self.dispatch(OpenForm(draft.mention_id, parse_actor(body.get("user") or {})))
+            if not gate.ok:
+                draft, errors = None, {TEXT_BLOCK: gate.message}
+        if draft is None:
+            await ack(response_action="errors", errors=errors)
+        else:
+            await ack(response_action="push", view=preview_view(draft, self.limits))
+
+    async def _reply_confirmed(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        await ack(response_action="clear")
+        draft = parse_metadata(view.get("private_metadata"))
+        actor = parse_actor(body.get("user") or {})
+        if draft is None or check_reply(draft.text, draft.platform, self.limits) is not None:
+            self.tasks.spawn(
+                self.say(draft.channel if draft else "", actor, "That reply was not sent."), "slack:say"
+            )
+            return
+        self.tasks.spawn(self.run(reply_action(draft, actor), draft.channel), "slack:reply")
+
+    async def _reassign_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        choice, errors = read_reassign(view)
+        if choice is None:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack(response_action="clear")
+        action = Reassign(choice.mention_id, parse_actor(body.get("user") or {}), choice.role, choice.person)
+        self.tasks.spawn(self.run(action, choice.channel), "slack:reassign")
+
+    async def _rota(self, ack: Ack, command: dict[str, Any]) -> None:
+        await ack()
+        self.tasks.spawn(self._command(command, rota=True), "slack:/rota")
+
+    async def _desk(self, ack: Ack, command: dict[str, Any]) -> None:
+        await ack()
+        self.tasks.spawn(self._command(command, rota=False), "slack:/desk")
+
+    def _not_ours(self, body: dict[str, Any]) -> None:
+        """A button whose value names no card (tampered, or from another app): say so, change nothing."""
+        user = body.get("user")
+        if isinstance(user, dict) and user.get("id"):
+            text = "That button does not belong to a card here, so nothing was changed."
+            self.tasks.spawn(self.say(click_channel(body), parse_actor(user), text), "slack:say")
+
+    # --- the slow part --------------------------------------------------------------------------
+
+    async def _command(self, command: dict[str, Any], *, rota: bool) -> None:
+        actor = StaffRef("slack", str(command.get("user_id", "")), str(command.get("user_name", "")))
+        text = str(command.get("text", ""))
+        url, channel = str(command.get("response_url", "")), str(command.get("channel_id", ""))
+        action: StaffAction
+        if rota:
+            manager = await self.roster.is_manager(actor.user_id)
+            action = RotaCommand(actor, text, is_manager=manager, place=channel)
+        else:
+            action = DeskQuery(actor, text, place=channel)
+        result = await self.dispatch(action)
+        await self.answer(url, channel, actor, notice_text(result.message, result.extra))
+
+    async def run(self, action: StaffAction, channel: str) -> None:
+        """Hand ``action`` to the service and tell the actor what happened (ephemeral)."""
+        result = await self.dispatch(action)
+        if result.message:
+            await self.say(channel, action.actor, notice_text(result.message, result.extra))
+
+    async def dispatch(self, action: StaffAction) -> ActionResult:
+        """The service's answer; a crash or a desk that is not serving yet becomes a polite no."""
+        if not self.ready.is_set():
+            try:
+                await asyncio.wait_for(self.ready.wait(), READY_WAIT)
+            except TimeoutError:
+                return ActionResult(False, "Patron Desk is starting up; try again in a moment.")
+        assert self.on_action is not None
+        try:
+            return await self.on_action(action)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("slack %s failed: %s", type(action).__name__, type(exc).__name__)
+            return ActionResult(False, ACTION_FAILED)
+
+    async def _open_view(self, click: Click, view: dict[str, Any]) -> None:
+        allowed = await self.dispatch(OpenForm(click.mention_id, click.actor))
+        if not allowed.ok:
+            await self.say(click.channel, click.actor, allowed.message)
+            return
+        try:
+            await self.client.call("views_open", trigger_id=click.trigger_id, view=view)
+        except PatronDeskError as exc:
+            log.warning("views.open failed: %s", exc)
+            await self.say(
+                click.channel, click.actor, "Slack did not open the form in time; press the button again."
+            )
+
+    async def say(self, channel: str, who: StaffRef, text: str) -> None:
+        """An ephemeral message to one person (the staff channel when the payload had none)."""
+        try:
+            await self.client.call(
+                "chat_postEphemeral", channel=channel or self.staff_channel, user=who.user_id, text=text
+            )
+        except PatronDeskError as exc:
+            log.warning("ephemeral answer failed: %s", exc)
+
+    async def answer(self, response_url: str, channel: str, who: StaffRef, text: str) -> None:
+        """Answer a slash command privately, through its response_url when there is one."""
+        if not response_url:
+            await self.say(channel, who, text)
+            return
+        try:
+            await self.client.respond(response_url, {"response_type": "ephemeral", "text": text})
+        except PatronDeskError as exc:
+            log.warning("slash command answer failed: %s", exc)

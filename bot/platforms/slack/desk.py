@@ -1,0 +1,329 @@
+"""The Slack staff desk: cards with buttons in the staff channel, paced, reconciled and digested.
+
+Posting: one message per channel about every second (``slack_pace``); a post that would have to
+wait is given a slot and sent back to the outbox with ``RateLimited`` so bursts queue in order. A
+burst is summarised at once in one digest message (the waiting mentions, each with a Claim button),
+and every mention still gets its own card: nothing is dropped or merged. Every card carries its
+dedupe key in message metadata; before a retry that may follow a landed post, the channel history is
+searched for it, so a post that timed out is never posted twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.backoff import Reconnector
+from bot.config import Settings
+from bot.crashpoints import crash_point
+from bot.desk.base import OnAction
+from bot.errors import AdapterConfigError, PermanentError, RateLimited, TransientError
+from bot.models import CardRef, StaffRef, TicketView
+from bot.platforms.base import AdapterDeps
+from bot.platforms.slack.actions import SlackActions
+from bot.platforms.slack.cards import CARD_EVENT, card_blocks, digest_blocks, fallback_text, notice_text
+from bot.platforms.slack.client import SlackClient, shared_client
+from bot.platforms.slack.modal import Limits
+from bot.platforms.slack.roster import SlackRoster
+
+log = logging.getLogger(__name__)
+
+SCAN_PAGES, SCAN_PAGE_SIZE, SCAN_TTL, SETTLE = 5, 200, 15.0, 2.0
+DIGEST_LINGER = 60.0  # seconds a finished digest may be reopened by more of the same burst
+MEMORY = 10_000
+
+
+@dataclass(slots=True)
+class _Scan:
+    started: float
+    keys: dict[str, str]  # dedupe key -> ts
+
+
+@dataclass(slots=True)
+class _Digest:
+    ts: str = ""
+    keys: set[str] = field(default_factory=set)
+    shown_at: float = 0.0
+    done: bool = False
+
+
+class _Lru(OrderedDict[str, Any]):
+    def remember(self, key: str, value: Any) -> None:
+        self[key] = value
+        self.move_to_end(key)
+        while len(self) > MEMORY:
+            self.popitem(last=False)
+
+
+class SlackDesk:
+    """The StaffDesk for Slack (see the module docstring).
+
+    Args:
+        client: the shared Slack client.
+        staff_channel: the default channel id for cards.
+        managers, manager_group: who may edit the rota (user ids; a user group id).
+        staff_group: a user group whose members are staff (``bot/desk/authz.py`` says who else is).
+        role_channels: roles' own card channels, where commands work as in the staff channel.
+        digest_at: reserved posts in one channel that make a burst worth a digest.
+        digest_refresh: seconds between two refreshes of a digest.
+        settle: seconds an unanswered post may still take to land before its channel is searched.
+    """
+
+    desk = "slack"
+
+    def __init__(
+        self,
+        client: SlackClient,
+        *,
+        staff_channel: str,
+        managers: tuple[str, ...] = (),
+        manager_group: str = "",
+        staff_group: str = "",
+        role_channels: tuple[str, ...] = (),
+        limits: Limits | None = None,
+        digest_at: int = 10,
+        digest_refresh: float = 10.0,
+        settle: float = SETTLE,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.staff_channel = staff_channel
+        self.digest_at = digest_at
+        self.digest_refresh = digest_refresh
+        self.settle = settle
+        self.clock = clock
+        self.roster = SlackRoster(
+            client,
+            staff_channel=staff_channel,
+            role_channels=role_channels,
+            managers=managers,
+            manager_group=manager_group,
+            staff_group=staff_group,
+        )
+        self.actions = SlackActions(client, staff_channel=staff_channel, roster=self.roster, limits=limits)
+        self.actions.register()
+        self._started = clock()
+        self._posted: _Lru = _Lru()  # dedupe key -> (channel, ts), posts that surely landed
+        self._clean: _Lru = _Lru()  # keys whose every attempt here surely did not land
+        self._ambiguous: _Lru = _Lru()  # key -> when an attempt ended without an answer
+        self._scans: dict[str, _Scan] = {}
+        self._waiting: dict[str, dict[str, TicketView]] = {}
+        self._digests: dict[str, _Digest] = {}
+        client.card_channels.add(staff_channel)
+
+    async def serve(self, on_action: OnAction) -> None:
+        """Take clicks and commands until cancelled (connects Socket Mode; HTTP mode is routed)."""
+        self.actions.on_action = on_action
+        self.actions.ready.set()
+        retry = Reconnector()
+        while True:
+            try:
+                await self.client.start()
+                break
+            except AdapterConfigError as exc:
+                log.error("Slack desk cannot connect: %s", exc)
+                break
+            except TransientError as exc:
+                wait = retry.failed(retry_after=exc.retry_after)
+                log.warning("Slack desk: %s; connecting again in %.1fs", type(exc).__name__, wait)
+                await asyncio.sleep(wait)
+        await asyncio.Event().wait()
+
+    def http_routes(self) -> list[tuple[str, str, Any]]:
+        """HTTP mode's events route (given by whichever of desk and source asks first)."""
+        return self.client.http_routes()
+
+    async def post_card(
+        self, card: TicketView, *, channel: str, dedupe_key: str, retry: bool = False
+    ) -> CardRef:
+        """Post the card (paced); with ``retry``, first find an earlier post carrying ``dedupe_key``."""
+        channel = channel or self.staff_channel
+        if not channel:
+            raise PermanentError("no Slack channel for this card: set SLACK_STAFF_CHANNEL")
+        if dedupe_key in self._posted:
+            return CardRef(self.desk, *self._posted[dedupe_key])
+        if (retry or dedupe_key in self._ambiguous) and dedupe_key not in self._clean:
+            settle = self._ambiguous.get(dedupe_key, -self.settle) + self.settle - self.clock()
+            if settle > 0:  # an attempt that just timed out may still land: look once it cannot
+                raise TransientError("earlier Slack post still settling", retry_after=settle)
+            ts = await self._find(channel, dedupe_key)
+            if ts:
+                return self._landed(channel, dedupe_key, ts)
+        self.client.card_channels.add(channel)
+        admission = self.client.pacer.admit(channel, dedupe_key, self.clock())
+        if not admission.go:
+            self._clean.remember(dedupe_key, True)
+            self._waiting.setdefault(channel, {})[dedupe_key] = card
+            await self._show_digest(channel)
+            raise RateLimited("slack channel pace", retry_after=admission.wait)
+        if admission.wait > 0:
+            await asyncio.sleep(admission.wait)
+        ts = await self._send(card, channel, dedupe_key)
+        ref = self._landed(channel, dedupe_key, ts)
+        await self._show_digest(channel)
+        return ref
+
+    async def _send(self, card: TicketView, channel: str, key: str) -> str:
+        metadata = {"event_type": CARD_EVENT, "event_payload": {"dedupe_key": key}}
+        crash_point("before_slack_post")
+        try:
+            data = await self.client.call(
+                "chat_postMessage",
+                channel=channel,
+                text=fallback_text(card),
+                blocks=card_blocks(card),
+                metadata=metadata,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except RateLimited as exc:
+            self._clean.remember(key, True)
+            self._waiting.setdefault(channel, {})[key] = card
+            pause = exc.retry_after or self.client.pacer.interval
+            self.client.pacer.blocked(channel, key, self.clock(), pause)
+            raise
+        except PermanentError:
+            self._clean.remember(key, True)
+            self.client.pacer.forget(channel, key)
+            raise
+        except TransientError:
+            self._ambiguous.remember(key, self.clock())  # it may have landed: look before posting again
+            self._clean.pop(key, None)
+            raise
+        crash_point("after_slack_post")
+        return str(data.get("ts", ""))
+
+    def _landed(self, channel: str, key: str, ts: str) -> CardRef:
+        self._posted.remember(key, (channel, ts))
+        self._ambiguous.pop(key, None)
+        self._clean.pop(key, None)
+        self._waiting.get(channel, {}).pop(key, None)
+        self.client.pacer.forget(channel, key)
+        return CardRef(self.desk, channel, ts)
+
+    async def _find(self, channel: str, key: str) -> str | None:
+        """The ts of an earlier post of ``key`` in ``channel`` (recent history, cached briefly)."""
+        scan = self._scans.get(channel)
+        since = self._ambiguous.get(key, self._started - self.settle) + self.settle
+        now = self.clock()
+        if scan is None or scan.started < since or now - scan.started > SCAN_TTL:
+            scan = _Scan(started=now, keys=await self._scan(channel))
+            self._scans[channel] = scan
+        return scan.keys.get(key)
+
+    async def _scan(self, channel: str) -> dict[str, str]:
+        found: dict[str, str] = {}
+        cursor: str | None = None
+        for _ in range(SCAN_PAGES):
+            data = await self.client.call(
+                "conversations_history",
+                channel=channel,
+                limit=SCAN_PAGE_SIZE,
+                include_all_metadata=True,
+                cursor=cursor,
+            )
+            for message in data.get("messages") or ():
+                meta = message.get("metadata") or {}
+                if meta.get("event_type") == CARD_EVENT:
+                    key = (meta.get("event_payload") or {}).get("dedupe_key")
+                    if isinstance(key, str):
+                        found.setdefault(key, str(message.get("ts", "")))
+            cursor = ((data.get("response_metadata") or {}).get("next_cursor")) or None
+            if not data.get("has_more") or not cursor:
+                break
+        return found
+
+    async def _show_digest(self, channel: str) -> None:
+        """Post, refresh or close the burst digest of ``channel``; a failure only costs the digest.
+
+        A closed digest is reopened (the same message) if the channel queues again soon after, so one
+        burst with gaps keeps one digest.
+        """
+        pending = self.client.pacer.pending(channel)
+        waiting = self._waiting.setdefault(channel, {})
+        for key in [k for k in waiting if k not in pending]:
+            del waiting[key]
+        now, done = self.clock(), not pending
+        digest = self._digests.get(channel)
+        if digest is not None and digest.done and now - digest.shown_at > DIGEST_LINGER:
+            del self._digests[channel]  # that burst is over; a new one gets a new digest
+            digest = None
+        if digest is None and len(pending) < self.digest_at:
+            return
+        digest = digest or self._digests.setdefault(channel, _Digest())
+        digest.keys.update(pending)
+        fresh = now - digest.shown_at < self.digest_refresh
+        if digest.ts and done == digest.done and (done or fresh):
+            return
+        await self._draw(channel, digest, [waiting[k] for k in pending if k in waiting], now=now)
+        digest.done = done
+
+    async def _draw(self, channel: str, digest: _Digest, views: list[TicketView], *, now: float) -> None:
+        blocks = digest_blocks(views, total=len(digest.keys), done=not views)
+        text = f"Burst: {len(views)} mentions waiting for a card"
+        pacer = self.client.pacer
+        try:
+            if digest.ts:
+                await self.client.call("chat_update", channel=channel, ts=digest.ts, text=text, blocks=blocks)
+            else:
+                if pacer.held_for(channel, now) > 0:
+                    return  # Slack said 429 to this channel: no new post until its Retry-After is over
+                data = await self.client.call("chat_postMessage", channel=channel, text=text, blocks=blocks)
+                digest.ts = str(data.get("ts", ""))
+                pacer.used(channel, now)
+            digest.shown_at = now
+        except (TransientError, PermanentError) as exc:
+            if isinstance(exc, RateLimited) and not digest.ts:
+                pacer.hold(channel, now, exc.retry_after or pacer.interval)
+            log.warning("burst digest for %s not shown: %s", channel, type(exc).__name__)
+
+    async def update_card(self, ref: CardRef, card: TicketView) -> None:
+        """Edit the card in place (every change shows in its status line and buttons)."""
+        text, blocks = fallback_text(card), card_blocks(card)
+        await self.client.call(
+            "chat_update", channel=ref.channel, ts=ref.message_id, text=text, blocks=blocks
+        )
+
+    async def announce(self, text: str) -> None:
+        """A message to the whole staff channel (daily duty post, weekly report)."""
+        if self.staff_channel:
+            await self.client.call("chat_postMessage", channel=self.staff_channel, text=notice_text(text))
+
+    async def tell(self, who: StaffRef, text: str) -> None:
+        """Private feedback: ephemeral in the staff channel, or a direct message without one."""
+        body = notice_text(text)
+        if self.staff_channel:
+            channel = self.staff_channel
+            await self.client.call("chat_postEphemeral", channel=channel, user=who.user_id, text=body)
+        else:
+            await self.client.call("chat_postMessage", channel=who.user_id, text=body)
+
+    async def idle(self) -> None:
+        """Wait for the click handlers in flight (tests)."""
+        await self.actions.tasks.idle()
+
+    async def aclose(self) -> None:
+        """Stop the click handlers (the shared client is closed by the app)."""
+        await self.actions.tasks.aclose()
+
+
+def build(settings: Settings, deps: AdapterDeps) -> SlackDesk | None:
+    """The Slack desk when a bot token and a staff channel are set."""
+    if not (settings.slack_on and settings.SLACK_STAFF_CHANNEL):
+        return None
+    if not (settings.SLACK_APP_TOKEN or settings.SLACK_SIGNING_SECRET):
+        raise AdapterConfigError("Slack needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP)")
+    return SlackDesk(
+        shared_client(settings, deps.clients),
+        staff_channel=settings.SLACK_STAFF_CHANNEL,
+        managers=settings.SLACK_MANAGERS,
+        manager_group=settings.SLACK_MANAGER_GROUP,
+        staff_group=settings.SLACK_STAFF_GROUP,
+        role_channels=tuple(deps.desk_channels.get("slack", ())),
+        limits=deps.reply_limits,
+    )

@@ -1,0 +1,233 @@
+"""Pure building and checking of the Reply and Reassign modals (Block Kit views as dicts).
+
+Reply is two steps: the editor (text, the platform's limit, visibility for Mastodon) and a pushed
+preview showing exactly what will be published; closing the preview goes back to the editor. The
+draft travels in ``private_metadata`` (JSON), so nothing is kept in memory between the steps.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grapheme
+from slack_sdk.models.blocks import (
+    ContextBlock,
+    InputBlock,
+    MarkdownTextObject,
+    Option,
+    PlainTextInputElement,
+    PlainTextObject,
+    RadioButtonsElement,
+    SectionBlock,
+    UserSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.desk.cards import source_name
+from bot.models import Visibility
+from bot.platforms import default_reply_limits
+from bot.platforms.base import ReplyLimits
+from bot.platforms.slack.cards import safe_text
+
+REPLY_VIEW, CONFIRM_VIEW, REASSIGN_VIEW = "pd_reply", "pd_reply_confirm", "pd_reassign"
+TEXT_BLOCK, VIS_BLOCK, ROLE_BLOCK, PERSON_BLOCK = "pd_text", "pd_vis", "pd_role", "pd_person"
+Limits = Callable[[str], int | None]
+"""Reply length per platform, in graphemes (what the patron sees as characters); None: no limit."""
+DEFAULT_LIMITS: Limits = ReplyLimits(default_reply_limits())  # each platform's documented figure
+METADATA_LIMIT = 3000
+VISIBILITY_LABELS = {
+    Visibility.PUBLIC.value: "Public",
+    Visibility.UNLISTED.value: "Unlisted",
+    Visibility.PRIVATE.value: "Followers only",
+    Visibility.DIRECT.value: "Private mention (direct)",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyDraft:
+    """What the editor carries: which mention, where, and (after the editor) the text."""
+
+    mention_id: int
+    platform: str
+    visibility: str
+    channel: str
+    text: str = ""
+    choose_visibility: bool = False
+
+    def metadata(self) -> str:
+        """The draft as ``private_metadata``."""
+        data = {"m": self.mention_id, "p": self.platform, "v": self.visibility, "c": self.channel}
+        if self.text:
+            data["t"] = self.text
+        if self.choose_visibility:
+            data["cv"] = 1
+        return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def parse_metadata(raw: str | None) -> ReplyDraft | None:
+    """A draft from ``private_metadata``; None when it is not one of ours."""
+    try:
+        data = json.loads(raw or "")
+    except ValueError:
+        return None
+    if not isinstance(data, dict) or type(data.get("m")) is not int:
+        return None
+    fields = [data.get(key, "") for key in ("p", "v", "c", "t")]
+    if not all(isinstance(value, str) for value in fields):
+        return None
+    platform, visibility, channel, text = fields
+    return ReplyDraft(data["m"], platform, visibility, channel, text, bool(data.get("cv")))
+
+
+def limit_for(platform: str, limits: Limits | None = None) -> int | None:
+    """The reply limit in graphemes (the source's own when it told us), or None when there is none."""
+    return (limits or DEFAULT_LIMITS)(platform)
+
+
+def check_reply(text: str, platform: str, limits: Limits | None = None) -> str | None:
+    """Why the reply cannot be sent (shown under the text box), or None when it is fine."""
+    if not text.strip():
+        return "Write the reply first."
+    limit = limit_for(platform, limits)
+    count = grapheme.length(text.strip())
+    if limit is not None and count > limit:
+        return f"{count} characters: {source_name(platform)} allows {limit}. Shorten it by {count - limit}."
+    return None
+
+
+def reply_view(draft: ReplyDraft, limits: Limits | None = None) -> dict[str, Any]:
+    """The editor: the text box with the limit shown, and visibility where the platform has it."""
+    limit = limit_for(draft.platform, limits)
+    where = source_name(draft.platform)
+    label = f"Your reply (up to {limit} characters)" if limit else "Your reply"
+    hint = (
+        f"Published on {where} as a reply in the patron's thread. "
+        "Notes to colleagues belong in the card's Slack thread: those never reach the patron."
+    )
+    box = PlainTextInputElement(
+        action_id="text", multiline=True, max_length=3000, initial_value=draft.text or None
+    )
+    blocks: list[Any] = [
+        SectionBlock(text=MarkdownTextObject(text=f"Replying to *#{draft.mention_id}* on *{where}*.")),
+        InputBlock(block_id=TEXT_BLOCK, label=label, element=box, hint=hint),
+    ]
+    if draft.choose_visibility:
+        blocks.append(_visibility_block(draft.visibility))
+    view = View(
+        type="modal",
+        callback_id=REPLY_VIEW,
+        title=f"Reply to #{draft.mention_id}"[:24],
+        submit="Preview",
+        close="Cancel",
+        blocks=blocks,
+        private_metadata=draft.metadata(),
+    )
+    return view.to_dict()
+
+
+def _visibility_block(current: str) -> InputBlock:
+    options = [Option(value=value, label=label) for value, label in VISIBILITY_LABELS.items()]
+    initial = next((o for o in options if o.value == current), options[0])
+    radios = RadioButtonsElement(action_id="visibility", options=options, initial_option=initial)
+    return InputBlock(block_id=VIS_BLOCK, label="Who can see the reply", element=radios)
+
+
+def read_reply(
+    view: dict[str, Any], limits: Limits | None = None
+) -> tuple[ReplyDraft | None, dict[str, str]]:
+    """The editor's submission: the draft with its text, or errors keyed by block id."""
+    draft = parse_metadata(view.get("private_metadata"))
+    if draft is None:
+        return None, {TEXT_BLOCK: "This form is out of date; close it and press Reply again."}
+    values = (view.get("state") or {}).get("values") or {}
+    text = str(((values.get(TEXT_BLOCK) or {}).get("text") or {}).get("value") or "").strip()
+    chosen = ((values.get(VIS_BLOCK) or {}).get("visibility") or {}).get("selected_option") or {}
+    visibility = chosen.get("value") if isinstance(chosen, dict) else None
+    if visibility not in VISIBILITY_LABELS:
+        visibility = draft.visibility
+    error = check_reply(text, draft.platform, limits)
+    draft = ReplyDraft(
+        draft.mention_id, draft.platform, str(visibility), draft.channel, text, draft.choose_visibility
+    )
+    if error is None and len(draft.metadata()) > METADATA_LIMIT:
+        error = "This reply is too long to send from Slack; shorten it."
+    return (None, {TEXT_BLOCK: error}) if error else (draft, {})
+
+
+def preview_view(draft: ReplyDraft, limits: Limits | None = None) -> dict[str, Any]:
+    """The pushed preview: the reply exactly as it will be published; Back returns to the editor."""
+    limit = limit_for(draft.platform, limits)
+    count = grapheme.length(draft.text)
+    size = f"{count} of {limit} characters" if limit else f"{count} characters"
+    where = f"*{source_name(draft.platform)}*"
+    seen = VISIBILITY_LABELS.get(draft.visibility, "as the original")
+    blocks = [
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=f"This will be published on {where} as a reply to #{draft.mention_id}:"
+            )
+        ),
+        SectionBlock(text=MarkdownTextObject(text=safe_text(draft.text, 3000), verbatim=True)),
+        ContextBlock(elements=[PlainTextObject(text=f"{size} · visibility: {seen}")]),
+    ]
+    view = View(
+        type="modal",
+        callback_id=CONFIRM_VIEW,
+        title="Check your reply",
+        submit="Publish",
+        close="Back",
+        blocks=blocks,
+        private_metadata=draft.metadata(),
+    )
+    return view.to_dict()
+
+
+def reassign_view(mention_id: int, *, channel: str) -> dict[str, Any]:
+    """Reassign to a role (by its key) or to a person (a Slack user)."""
+    role = PlainTextInputElement(action_id="role", max_length=100, placeholder="e.g. reference")
+    person = UserSelectElement(action_id="person", placeholder="Pick a colleague")
+    blocks = [
+        SectionBlock(
+            text=MarkdownTextObject(text=f"Hand *#{mention_id}* to another role *or* to one person.")
+        ),
+        InputBlock(block_id=ROLE_BLOCK, label="Role", element=role, optional=True),
+        InputBlock(block_id=PERSON_BLOCK, label="Person", element=person, optional=True),
+    ]
+    meta = json.dumps({"m": mention_id, "c": channel}, separators=(",", ":"))
+    view = View(
+        type="modal",
+        callback_id=REASSIGN_VIEW,
+        title=f"Reassign #{mention_id}"[:24],
+        submit="Reassign",
+        close="Cancel",
+        blocks=blocks,
+        private_metadata=meta,
+    )
+    return view.to_dict()
+
+
+@dataclass(frozen=True, slots=True)
+class ReassignChoice:
+    """A checked Reassign submission: exactly one of ``role`` and ``person`` (``<@U…>``)."""
+
+    mention_id: int
+    channel: str
+    role: str | None
+    person: str | None
+
+
+def read_reassign(view: dict[str, Any]) -> tuple[ReassignChoice | None, dict[str, str]]:
+    """The Reassign submission, or errors keyed by block id."""
+    draft = parse_metadata(view.get("private_metadata"))
+    if draft is None:
+        return None, {ROLE_BLOCK: "This form is out of date; close it and press Reassign again."}
+    values = (view.get("state") or {}).get("values") or {}
+    role = str(((values.get(ROLE_BLOCK) or {}).get("role") or {}).get("value") or "").strip()
+    user = str(((values.get(PERSON_BLOCK) or {}).get("person") or {}).get("selected_user") or "").strip()
+    if bool(role) == bool(user):
+        return None, {ROLE_BLOCK: "Give a role or pick a person (one of the two)."}
+    person = f"<@{user}>" if user else None
+    return ReassignChoice(draft.mention_id, draft.channel, role or None, person), {}

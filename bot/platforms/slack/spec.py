@@ -1,0 +1,41 @@
+"""The Slack platform as the registry sees it (light: the SDK is imported only when built)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.platforms.base import PlatformSpec, lazy, on_off
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+
+def _describe(s: Settings) -> str:
+    mode = "Socket Mode" if s.SLACK_APP_TOKEN else "HTTP mode"
+    return on_off("slack", s.slack_on, f"{s.SLACK_API_URL} ({mode})")
+
+
+SPEC = PlatformSpec(
+    name="slack",
+    display="Slack",
+    settings_keys=(
+        "SLACK_BOT_TOKEN",
+        "SLACK_APP_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_API_URL",
+        "SLACK_STAFF_CHANNEL",
+        "SLACK_SOURCE_CHANNELS",
+        "SLACK_MANAGERS",
+        "SLACK_MANAGER_GROUP",
+        "SLACK_STAFF_GROUP",
+    ),
+    describe=_describe,
+    source_on=lambda s: s.slack_on and bool(s.SLACK_SOURCE_CHANNELS),
+    desk_on=lambda s: s.slack_on,
+    build_source=lazy("bot.platforms.slack.source", "build"),
+    build_desk=lazy("bot.platforms.slack.desk", "build"),
+    make_client=lazy("bot.platforms.slack.client", "make_client"),
+    client_on=lambda s: s.slack_on,
+    staff_id=lambda person: person.slack_user_id,
+    role_channel=lambda role: role.slack_channel,
+)

@@ -1,0 +1,24 @@
+"""The webhook as the registry sees it (light: the adapter is imported only when built)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.platforms.base import PlatformSpec, lazy, on_off
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+
+def _describe(s: Settings) -> str:
+    return on_off("webhook", bool(s.WEBHOOK_SECRET), f"POST http://{s.HTTP_HOST}:{s.HTTP_PORT}/webhook")
+
+
+SPEC = PlatformSpec(
+    name="webhook",
+    display="Web form",
+    settings_keys=("WEBHOOK_SECRET",),
+    describe=_describe,
+    source_on=lambda s: bool(s.WEBHOOK_SECRET),
+    build_source=lazy("bot.platforms.webhook.source", "build"),
+)
