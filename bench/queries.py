@@ -43,7 +43,7 @@ from bot.reports.stats import Facts, summarize
 from bot.routing.opening import parse_opening_hours
 from bot.routing.rota import Rota, Shift
 from bot.routing.rules import RuleSet, load_rules
-from bot.store import repo
+from bot.store import mentions
 from bot.store.db import Database
 from bot.store.rota_repo import sync_roles, sync_staff
 from bot.store.tables import CardRow, MentionRow
@@ -385,7 +385,7 @@ class Bench:
 
     async def by_id(self) -> object:
         async with self.db.transaction() as session:
-            row = await repo.get_mention(session, self._next_id())
+            row = await mentions.get_mention(session, self._next_id())
         assert row is not None
         return row
 

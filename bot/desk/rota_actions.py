@@ -9,17 +9,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from bot.desk import transitions
 from bot.desk.cards import source_name
 from bot.models import ActionResult, DeskQuery, RotaCommand
 from bot.routing import commands as cmd
 from bot.routing.opening import format_gaps, gaps
 from bot.routing.rota import OverrideKind
-from bot.store import repo
+from bot.store import audit, mentions
 from bot.store.rota_repo import add_closure, add_override, add_weekly, remove_entry, rota_entry
-from bot.store.tables import MentionRow
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -76,7 +73,7 @@ async def _change(service: DeskService, action: RotaCommand, parsed: Any, now: d
         me = await service.directory.ensure(session, action.actor)
         result, before = await _apply(service, session, parsed)
         if result.ok:
-            await repo.audit(
+            await audit.audit(
                 session,
                 actor=me.key,
                 action=f"rota_{type(parsed).__name__.lower()}",
@@ -161,13 +158,7 @@ async def queue(service: DeskService, action: DeskQuery) -> ActionResult:
         return ActionResult(True, await stats_text(service))
     now = service.clock()
     async with service.db.transaction() as session:
-        stmt = (
-            select(MentionRow)
-            .where(MentionRow.status.in_([s.value for s in transitions.ACTIVE]))
-            .order_by(MentionRow.id)
-            .limit(50)
-        )
-        rows = list((await session.execute(stmt)).scalars())
+        rows = await mentions.in_statuses(session, transitions.ACTIVE, limit=50)
     if not rows:
         return ActionResult(True, "The desk is clear: no open mentions.")
     lines = [f"{len(rows)} open mention(s):"]

@@ -74,7 +74,7 @@ def _read_key() -> Select[str]:
 def drop_if_purged(conn: Connection, new_id: int, source: str, external_id: str) -> bool:
     """Delete the mention just inserted as ``new_id`` if a purged one holds its pseudonym; True then.
 
-    Called after the INSERT … ON CONFLICT DO NOTHING of ``repo.insert_mention``, in the same
+    Called after the INSERT … ON CONFLICT DO NOTHING of ``mentions.insert_mention``, in the same
     transaction, and that order is what makes it race-free. A purge hashing this id in another
     transaction either still held the plain id when we inserted (a conflict, so we are not called;
     on PostgreSQL the insert waits for that purge to end) or had committed before our insert, and

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.routing.rota import Closure, Override, OverrideKind, Rota, Shift
 from bot.routing.rules import RoleSpec, RuleSet, StaffSpec
-from bot.store.repo import _insert
+from bot.store.sql import insert_for as _insert
 from bot.store.staff_repo import upsert_listed
 from bot.store.tables import MetaRow, RoleRow, ShiftRow, StaffRow
 

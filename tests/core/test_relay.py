@@ -106,11 +106,11 @@ async def test_crash_after_lease_is_retried_as_a_retry(database: Database) -> No
     desk = RecordingDesk()
     relay, clock = await setup(database, desk)
     await relay.service.ingest("fake", mention(1), None)
-    from bot.store import repo
+    from bot.store import outbox
 
     async with database.transaction() as session:  # a worker took the row and died
-        (row,) = await repo.due_outbox(session, target="test", now=clock.now)
-        assert await repo.lease(session, row.id, now=clock.now, until=clock.now + timedelta(seconds=120))
+        (row,) = await outbox.due_outbox(session, target="test", now=clock.now)
+        assert await outbox.lease(session, row.id, now=clock.now, until=clock.now + timedelta(seconds=120))
     assert await relay.drain("test") == 0  # leased: nobody else touches it
     clock.advance(121)
     await relay.drain("test")
