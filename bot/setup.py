@@ -15,6 +15,7 @@ from bot.store.rota_repo import (
     add_weekly,
     load_rota,
     rota_is_empty,
+    save,
     setup_lock,
     stamp_rota,
     sync_roles,
@@ -92,5 +93,5 @@ async def prepare_database(db: Database, rules: RuleSet, settings: Settings) -> 
             _add_shifts(session, specs)
             await stamp_rota(session)
             log.info("imported %d shifts from the rota file", len(specs))
-        await session.flush()
+        await save(session)
         return await load_rota(session, settings.zone)

@@ -16,7 +16,7 @@ from bot.routing import commands as cmd
 from bot.routing.opening import format_gaps, gaps
 from bot.routing.rota import OverrideKind
 from bot.store import audit, mentions
-from bot.store.rota_repo import add_closure, add_override, add_weekly, remove_entry, rota_entry
+from bot.store.rota_repo import add_closure, add_override, add_weekly, remove_entry, rota_entry, save
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -102,7 +102,7 @@ async def _apply(service: DeskService, session: AsyncSession, parsed: Any) -> tu
 async def _add(service: DeskService, session: AsyncSession, parsed: Any) -> ActionResult:
     if isinstance(parsed, cmd.Close):
         row = add_closure(session, day=parsed.day, reason=parsed.reason)
-        await session.flush()
+        await save(session)
         return ActionResult(
             True, f"#{row.id}: closed on {parsed.day:%a %d %b %Y}. Nobody is on duty that day.", changed=True
         )
@@ -112,7 +112,7 @@ async def _add(service: DeskService, session: AsyncSession, parsed: Any) -> Acti
         row = add_weekly(
             session, role=parsed.role, person=person.key, days=parsed.days, start=parsed.start, end=parsed.end
         )
-        await session.flush()
+        await save(session)
         return ActionResult(
             True,
             f"#{row.id}: {name} holds {parsed.role} {cmd.format_command(parsed).split(' ', 3)[-1]}.",
@@ -130,7 +130,7 @@ async def _add(service: DeskService, session: AsyncSession, parsed: Any) -> Acti
     row = add_override(
         session, role=parsed.role, person=person.key, start=begin, end=finish, kind=kind, replaces=replaces
     )
-    await session.flush()
+    await save(session)
     what = "is off" if kind is OverrideKind.REMOVE else "covers"
     instead = f" instead of {service.directory.name(replaces)}" if replaces else ""
     return ActionResult(

@@ -11,9 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.store.tables import MentionRow
 
 
-async def facts_between(session: AsyncSession, start: datetime, end: datetime) -> list[tuple[Any, ...]]:
+async def facts_between(session: AsyncSession, start: datetime, end: datetime) -> list[Any]:
     """(source, role, rule, status, received_at, first_claimed_at, first_replied_at) of the mentions
-    received from ``start`` to ``end`` inclusive."""
+    received from ``start`` to ``end`` inclusive, as rows (not copied: a 90-day report reads many)."""
     cols = (
         MentionRow.source,
         MentionRow.role,
@@ -24,4 +24,4 @@ async def facts_between(session: AsyncSession, start: datetime, end: datetime) -
         MentionRow.first_replied_at,
     )
     stmt = select(*cols).where(MentionRow.received_at >= start, MentionRow.received_at <= end)
-    return [tuple(row) for row in (await session.execute(stmt)).all()]
+    return list((await session.execute(stmt)).all())

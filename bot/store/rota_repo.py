@@ -122,6 +122,11 @@ def add_closure(session: AsyncSession, *, day: date, reason: str) -> ShiftRow:
     return row
 
 
+async def save(session: AsyncSession) -> None:
+    """Write the entries added so far (a new entry has its id after this)."""
+    await session.flush()
+
+
 async def remove_entry(session: AsyncSession, entry_id: int) -> bool:
     """Delete one rota entry; True when it existed."""
     result = await session.execute(delete(ShiftRow).where(ShiftRow.id == entry_id))
