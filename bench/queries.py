@@ -390,7 +390,7 @@ class Bench:
 
     async def by_id(self) -> object:
         async with self.db.transaction() as session:
-            row = await mentions.get_mention(session, self._next_id())
+            row = await mentions.get(session, self._next_id())
         assert row is not None
         return row
 

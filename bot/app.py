@@ -278,7 +278,7 @@ class PatronDesk:
 
     async def _outbox(self) -> tuple[int, datetime | None, int]:
         async with self.db.transaction() as session:
-            return await outbox.outbox_summary(session)
+            return await outbox.summary(session)
 
     async def _health(self) -> tuple[int, dict[str, object]]:
         depth, oldest, failed = await self._outbox()
@@ -294,7 +294,7 @@ class PatronDesk:
         async with asyncio.timeout(within):
             while True:
                 async with self.db.transaction() as session:
-                    if await outbox.outbox_depth(session) == 0:
+                    if await outbox.depth(session) == 0:
                         return
                 await asyncio.sleep(0.02)
 

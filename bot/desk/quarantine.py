@@ -52,7 +52,7 @@ async def set_aside(
             session, source=source, mention=mention, reason=reason, cursor=cursor, stream=stream, now=now
         )
         if cursor is not None:
-            await cursors.save_cursor_in(session, source, stream, cursor, now=now)
+            await cursors.save_in(session, source, stream, cursor, now=now)
         if tell and await store.claim_telling(session, source=source, now=now, quiet=QUIET):
             await store.told(session, row_id, now=now)
             await service.announce(session, notice(source), now=now)

@@ -115,7 +115,7 @@ class Relay:
         Each row is leased just before its attempt, so a stop leaves at most one row leased.
         """
         async with self.db.transaction() as session:
-            due = await outbox.due_outbox(session, target=target, now=self.clock())
+            due = await outbox.due(session, target=target, now=self.clock())
         attempted = 0
         for row in due:
             if self._stopping:
@@ -222,7 +222,7 @@ class Relay:
         assert row.mention_id is not None
         async with self.db.transaction() as session:
             card = await cards.get_card(session, row.mention_id, row.target)
-            mention = await mentions.get_mention(session, row.mention_id)
+            mention = await mentions.get(session, row.mention_id)
             channel = "" if mention is None else await cards.role_channel(session, mention.role, row.target)
         if card is not None or mention is None:  # posted before a crash, or purged
             await self._finish(row)
@@ -246,7 +246,7 @@ class Relay:
         assert row.mention_id is not None
         async with self.db.transaction() as session:
             card = await cards.get_card(session, row.mention_id, row.target)
-            mention = await mentions.get_mention(session, row.mention_id)
+            mention = await mentions.get(session, row.mention_id)
             posting = card is None and await outbox.post_pending(
                 session, desk=row.target, mention_id=row.mention_id
             )
@@ -266,7 +266,7 @@ class Relay:
         assert row.mention_id is not None
         async with self.db.transaction() as session:
             ref = await cards.get_card(session, row.mention_id, row.target)
-            mention = await mentions.get_mention(session, row.mention_id)
+            mention = await mentions.get(session, row.mention_id)
         if ref is not None and mention is not None:
             redact = getattr(desk, "redact_card", None)
             if redact is not None:
@@ -279,7 +279,7 @@ class Relay:
         source = self._source(row)
         assert row.mention_id is not None
         async with self.db.transaction() as session:
-            mention = await mentions.get_mention(session, row.mention_id)
+            mention = await mentions.get(session, row.mention_id)
         if mention is None:
             await self._finish(row)
             return
@@ -304,13 +304,13 @@ class Relay:
         source = self._source(row)
         assert row.mention_id is not None
         async with self.db.transaction() as session:
-            mention = await mentions.get_mention(session, row.mention_id)
+            mention = await mentions.get(session, row.mention_id)
         if mention is not None and mention.status == Status.QUEUED.value:  # nobody answered meanwhile
             await source.reply(
                 mention_from_row(mention), json.loads(row.payload)["text"], idempotency_key=row.dedupe_key
             )
             async with self.db.transaction() as session:
-                await audit.audit(
+                await audit.record(
                     session,
                     actor=f"source:{row.target}",
                     action="auto_ack",

@@ -90,7 +90,7 @@ async def _purge_batch(service: DeskService, cutoff: datetime, now: datetime) ->
             for desk, i in cards
         ]
         await outbox.enqueue_many(session, redactions, now=now)
-        await audit.audit(session, actor="timer", action="purge", now=now, detail={"mentions": len(won)})
+        await audit.record(session, actor="timer", action="purge", now=now, detail={"mentions": len(won)})
     for desk in {desk for desk, _ in cards}:
         service.wake(desk)
     return PurgeResult(len(won), len(cards), len(set(expired) & set(mention_ids)))

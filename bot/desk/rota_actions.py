@@ -73,7 +73,7 @@ async def _change(service: DeskService, action: RotaCommand, parsed: Any, now: d
         me = await service.directory.ensure(session, action.actor)
         result, before = await _apply(service, session, parsed)
         if result.ok:
-            await audit.audit(
+            await audit.record(
                 session,
                 actor=me.key,
                 action=f"rota_{type(parsed).__name__.lower()}",

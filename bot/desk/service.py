@@ -163,13 +163,13 @@ class DeskService:
         def work(conn: Connection) -> int | None:
             mention_id = None
             if mention is not None and decision is not None:
-                mention_id = mentions.insert_mention(conn, mention, decision, now=now)
+                mention_id = mentions.insert(conn, mention, decision, now=now)
                 if mention_id is not None:
                     outbox.enqueue_rows(
                         conn, self._first_effects(source, mention, decision, mention_id), now=now
                     )
             if cursor is not None:
-                cursors.save_cursor(conn, source, stream, cursor, now=now)
+                cursors.save(conn, source, stream, cursor, now=now)
             crash_point("in_ingest")
             return mention_id
 
@@ -280,14 +280,14 @@ class DeskService:
     async def cursor(self, source: str, stream: str = "default") -> str | None:
         """The stored cursor of a source stream."""
         async with self.db.transaction() as session:
-            return await cursors.load_cursor(session, source, stream)
+            return await cursors.load(session, source, stream)
 
     # --- views ------------------------------------------------------------------------------
 
     async def view(self, mention_id: int) -> TicketView:
         """The card of one mention as it stands."""
         async with self.db.transaction() as session:
-            row = await mentions.get_mention(session, mention_id)
+            row = await mentions.get(session, mention_id)
         if row is None:
             raise NotFound(f"no mention #{mention_id}")
         return ticket_view(row, self.directory)
@@ -336,7 +336,7 @@ class DeskService:
 
     async def row(self, session: AsyncSession, mention_id: int) -> MentionRow:
         """One mention row, or NotFound; the directory learns its people if another process made them."""
-        row = await mentions.get_mention(session, mention_id)
+        row = await mentions.get(session, mention_id)
         if row is None:
             raise NotFound(f"no mention #{mention_id}")
         await self.directory.learn(session, row.assignee, row.replied_by)
@@ -353,7 +353,7 @@ class DeskService:
         detail: dict[str, Any] | None = None,
     ) -> None:
         """Audit a change and queue the card update on every desk."""
-        await audit.audit(session, actor=actor, action=action, now=now, mention_id=row.id, detail=detail)
+        await audit.record(session, actor=actor, action=action, now=now, mention_id=row.id, detail=detail)
         for desk in self.desks:
             await outbox.enqueue(
                 session,

@@ -174,7 +174,7 @@ class Timers:
                     minutes = int((now - row.claimed_at).total_seconds() // 60)
                     text = f"Reminder: you claimed #{row.id} {minutes} min ago and it has no reply yet."
                     await service.notify(session, row.assignee, text, now=now, key=f"remind:{row.id}")
-                    await audit.audit(session, actor="timer", action="remind", now=now, mention_id=row.id)
+                    await audit.record(session, actor="timer", action="remind", now=now, mention_id=row.id)
 
     async def handover(self, now: datetime) -> None:
         """Each person coming on duty gets one digest of what is waiting for their role.

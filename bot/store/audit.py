@@ -12,7 +12,7 @@ from bot.store.sql import insert_for, statements
 from bot.store.tables import MarkRow
 
 
-async def audit(
+async def record(
     session: AsyncSession,
     *,
     actor: str,

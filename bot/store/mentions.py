@@ -46,7 +46,7 @@ class Guard:
         return out
 
 
-def insert_mention(conn: Connection, mention: Mention, decision: Decision, *, now: datetime) -> int | None:
+def insert(conn: Connection, mention: Mention, decision: Decision, *, now: datetime) -> int | None:
     """Store a mention; return its id, or None when it is a repeat.
 
     A repeat is a stored (source, external_id), or a purged mention whose external_id became the
@@ -129,7 +129,7 @@ async def record_reply_published(
     )
 
 
-async def get_mention(session: AsyncSession, mention_id: int) -> MentionRow | None:
+async def get(session: AsyncSession, mention_id: int) -> MentionRow | None:
     """One mention row, fresh from the database."""
     stmt = select(MentionRow).where(MentionRow.id == mention_id).execution_options(populate_existing=True)
     return (await session.execute(stmt)).scalar_one_or_none()

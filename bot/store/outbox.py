@@ -69,9 +69,7 @@ async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]], *, now
         await session.run_sync(lambda sync: enqueue_rows(sync.connection(), rows, now=now))
 
 
-async def due_outbox(
-    session: AsyncSession, *, target: str, now: datetime, limit: int = 20
-) -> list[OutboxRow]:
+async def due(session: AsyncSession, *, target: str, now: datetime, limit: int = 20) -> list[OutboxRow]:
     """Pending rows for one target whose time has come and whose lease (if any) has run out."""
     stmt = (
         select(OutboxRow)
@@ -120,7 +118,7 @@ async def reschedule(session: AsyncSession, row_id: int, *, when: datetime, erro
     await session.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(**values))
 
 
-async def outbox_depth(session: AsyncSession) -> int:
+async def depth(session: AsyncSession) -> int:
     """Pending outbox rows."""
     stmt = select(func.count()).select_from(OutboxRow).where(OutboxRow.state == "pending")
     return int((await session.execute(stmt)).scalar_one())
@@ -135,7 +133,7 @@ async def clear_leases(session: AsyncSession) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def outbox_summary(session: AsyncSession) -> tuple[int, datetime | None, int]:
+async def summary(session: AsyncSession) -> tuple[int, datetime | None, int]:
     """Pending rows, when the oldest pending row was created, and rows parked as failed."""
     pending = OutboxRow.state == "pending"
     depth, oldest = (

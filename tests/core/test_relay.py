@@ -51,7 +51,7 @@ async def pending(db: Database) -> list[OutboxRow]:
 
 async def stored(db: Database, mention_id: int) -> MentionRow:
     async with db.transaction() as session:
-        row = await mentions.get_mention(session, mention_id)
+        row = await mentions.get(session, mention_id)
     assert row is not None
     return row
 
@@ -117,7 +117,7 @@ async def test_crash_after_lease_is_retried_as_a_retry(database: Database) -> No
     from bot.store import outbox
 
     async with database.transaction() as session:  # a worker took the row and died
-        (row,) = await outbox.due_outbox(session, target="test", now=clock.now)
+        (row,) = await outbox.due(session, target="test", now=clock.now)
         assert await outbox.lease(session, row.id, now=clock.now, until=clock.now + timedelta(seconds=120))
     assert await relay.drain("test") == 0  # leased: nobody else touches it
     clock.advance(121)

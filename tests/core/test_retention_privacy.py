@@ -136,7 +136,7 @@ async def stage(database: Database) -> tuple[DeskService, Relay, RecordingDesk, 
     for action in (Resolve(1, staff(1)), Resolve(2, staff(1)), Ignore(3, staff(1))):
         assert (await service.handle(action)).ok
     async with database.transaction() as session:  # the edit trail another part keeps until purge
-        await audit.audit(
+        await audit.record(
             session,
             actor="source:fake",
             action="edit",

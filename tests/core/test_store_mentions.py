@@ -17,7 +17,7 @@ from .helpers import NOW, make_service, mention, staff
 
 async def stored(db: Database, mention_id: int) -> MentionRow:
     async with db.transaction() as session:
-        row = await mentions.get_mention(session, mention_id)
+        row = await mentions.get(session, mention_id)
     assert row is not None
     return row
 

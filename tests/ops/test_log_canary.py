@@ -72,9 +72,7 @@ async def test_a_failed_insert_logs_no_values(database: Database, fmt: str) -> N
     decision = route(item, service.rules, service.rota, item.created_at)
     with bot_log(fmt) as logged:
         try:
-            await database.write(
-                lambda conn: mentions.insert_mention(conn, item, decision, now=item.created_at)
-            )
+            await database.write(lambda conn: mentions.insert(conn, item, decision, now=item.created_at))
         except Exception as exc:  # whatever the driver raises
             log.exception("ingest failed")  # what a caller's log.exception writes
             log.error("ingest failed: %s", exc)  # or a careless one
