@@ -36,14 +36,14 @@ from bot.config import Settings
 from bot.desk import rota_actions, transitions
 from bot.desk.retention import purge
 from bot.desk.service import DeskService
-from bot.desk.timers import Timers
+from bot.desk.timers import BATCH, Timers
 from bot.models import DeskQuery, StaffRef, Status
 from bot.reports.output import load_facts
 from bot.reports.stats import Facts, summarize
 from bot.routing.opening import parse_opening_hours
 from bot.routing.rota import Rota, Shift
 from bot.routing.rules import RuleSet, load_rules
-from bot.store import repo
+from bot.store import mentions
 from bot.store.db import Database
 from bot.store.rota_repo import sync_roles, sync_staff
 from bot.store.tables import CardRow, MentionRow
@@ -349,7 +349,7 @@ class Bench:
             ("timers: handover", transitions.OPEN | {Status.CLAIMED}),
         ]
         out: list[tuple[str, Callable[[], Awaitable[object]]]] = [("/desk queue", self.queue)]
-        out += [(label, partial(self.timers._candidates, statuses)) for label, statuses in candidates]
+        out += [(label, partial(self.candidates, statuses)) for label, statuses in candidates]
         for days in (7, 30, 90):
             out.append((f"report facts {days} d", partial(self.load, days)))
             out.append((f"  summarize() {days} d", partial(self.summarize, days)))
@@ -359,6 +359,11 @@ class Bench:
             ("mention by source+ext id", self.by_external),
         ]
         return out
+
+    async def candidates(self, statuses: frozenset[Status]) -> object:
+        """A timer's batch by status alone (the step's own conditions narrow it further)."""
+        async with self.db.transaction() as session:
+            return await mentions.in_statuses(session, statuses, limit=BATCH)
 
     async def queue(self) -> object:
         result = await rota_actions.queue(self.service, DeskQuery(actor=StaffRef("slack", "U0", "x")))
@@ -385,7 +390,7 @@ class Bench:
 
     async def by_id(self) -> object:
         async with self.db.transaction() as session:
-            row = await repo.get_mention(session, self._next_id())
+            row = await mentions.get(session, self._next_id())
         assert row is not None
         return row
 

@@ -41,7 +41,7 @@ from bot.platforms.base import (
 from bot.routing.opening import parse_opening_hours
 from bot.routing.rules import RuleSet
 from bot.setup import load_rules_file, prepare_database
-from bot.store import faults, repo
+from bot.store import faults, outbox
 from bot.store.db import Database
 from bot.store.leases import run_with_lease
 from bot.supervisor import Supervisor
@@ -119,7 +119,7 @@ class PatronDesk:
         rota = await prepare_database(self.db, rules, self.settings)
         if self.db.is_sqlite:
             async with self.db.transaction() as session:
-                await repo.clear_leases(session)
+                await outbox.clear_leases(session)
         self.relay: Relay
         self._service = DeskService(
             self.db,
@@ -273,7 +273,7 @@ class PatronDesk:
 
     async def _outbox(self) -> tuple[int, datetime | None, int]:
         async with self.db.transaction() as session:
-            return await repo.outbox_summary(session)
+            return await outbox.summary(session)
 
     async def _health(self) -> tuple[int, dict[str, object]]:
         depth, oldest, failed = await self._outbox()
@@ -289,7 +289,7 @@ class PatronDesk:
         async with asyncio.timeout(within):
             while True:
                 async with self.db.transaction() as session:
-                    if await repo.outbox_depth(session) == 0:
+                    if await outbox.depth(session) == 0:
                         return
                 await asyncio.sleep(0.02)
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.errors import ConfigError
@@ -16,11 +15,15 @@ from bot.store.rota_repo import (
     add_weekly,
     load_rota,
     rota_is_empty,
+    save,
     setup_lock,
     stamp_rota,
     sync_roles,
     sync_staff,
 )
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 log = logging.getLogger(__name__)
 
@@ -90,5 +93,5 @@ async def prepare_database(db: Database, rules: RuleSet, settings: Settings) -> 
             _add_shifts(session, specs)
             await stamp_rota(session)
             log.info("imported %d shifts from the rota file", len(specs))
-        await session.flush()
+        await save(session)
         return await load_rota(session, settings.zone)

@@ -10,8 +10,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func
-
 from bot import metrics
 from bot.crashpoints import crash_point
 from bot.desk import transitions
@@ -19,13 +17,14 @@ from bot.desk.views import mention_from_row, ticket_view
 from bot.errors import PermanentError
 from bot.models import ActionResult, Claim, Ignore, Reassign, Release, Reply, Resolve, Status
 from bot.routing.escalation import covering
-from bot.store import repo
-from bot.store.tables import MentionRow, StaffRow
+from bot.store import mentions, outbox
+from bot.store.mentions import Guard
 
 if TYPE_CHECKING:
     from bot.desk.service import DeskService
+    from bot.store.tables import MentionRow, StaffRow
 
-Values = tuple[dict[str, Any], list[Any]]
+Values = tuple[dict[str, Any], Guard]  # the new values, and what must still hold
 
 
 def _claim(me: StaffRow, now: datetime) -> Values:
@@ -33,19 +32,16 @@ def _claim(me: StaffRow, now: datetime) -> Values:
         "status": Status.CLAIMED.value,
         "assignee": me.key,
         "claimed_at": now,
-        "first_claimed_at": func.coalesce(MentionRow.first_claimed_at, now),
     }
-    return values, []
+    return values, Guard()
 
 
 def _release(me: StaffRow, now: datetime) -> Values:
-    return {"status": Status.POSTED.value, "assignee": None, "claimed_at": None}, [
-        MentionRow.assignee == me.key
-    ]
+    return {"status": Status.POSTED.value, "assignee": None, "claimed_at": None}, Guard(held_by=me.key)
 
 
 def _done(me: StaffRow, now: datetime) -> Values:
-    return {"resolved_at": now}, []
+    return {"resolved_at": now}, Guard()
 
 
 VERBS: dict[type, tuple[str, str, Callable[[StaffRow, datetime], Values]]] = {
@@ -62,14 +58,15 @@ async def change(service: DeskService, action: Claim | Release | Resolve | Ignor
     now = service.clock()
     async with service.db.transaction() as session:
         me = await service.directory.ensure(session, action.actor)
-        values, where = values_for(me, now)
+        values, guard = values_for(me, now)
         values.setdefault("status", transitions.target(verb).value)
-        won = await repo.transition(
+        won = await mentions.transition(
             session,
             action.mention_id,
             allowed_from=transitions.allowed(verb),
             values=values,
-            extra_where=where,
+            guard=guard,
+            first={"first_claimed_at": now} if verb == "claim" else None,
         )
         row = await service.row(session, action.mention_id)
         if won:
@@ -115,20 +112,19 @@ async def reply(service: DeskService, action: Reply) -> ActionResult:
             "status": Status.REPLIED.value,
             "assignee": me.key,
             "claimed_at": row.claimed_at or now,
-            "first_claimed_at": func.coalesce(MentionRow.first_claimed_at, now),
             "reply_text": text,
             "replied_by": me.key,
             "replied_at": None,
             "reply_url": None,
             "note": "",
         }
-        free_or_mine = (MentionRow.assignee.is_(None)) | (MentionRow.assignee == me.key)
-        won = await repo.transition(
+        won = await mentions.transition(
             session,
             row.id,
             allowed_from=transitions.allowed("reply"),
             values=values,
-            extra_where=[free_or_mine],
+            guard=Guard(free_or_held_by=me.key),
+            first={"first_claimed_at": now},
         )
         if won:
             row = await service.row(session, row.id)
@@ -136,7 +132,7 @@ async def reply(service: DeskService, action: Reply) -> ActionResult:
             if action.visibility is not None:
                 payload["visibility"] = action.visibility.value
             key = f"reply:{row.id}:{row.version}"
-            await repo.enqueue(
+            await outbox.enqueue(
                 session,
                 kind="send_reply",
                 target=row.source,
@@ -192,7 +188,7 @@ async def reassign(service: DeskService, action: Reassign) -> ActionResult:
             known = ", ".join(sorted(service.rules.roles))
             return ActionResult(False, f"Unknown role {action.role!r}. Roles: {known}.")
         values["status"] = transitions.target(verb).value
-        won = await repo.transition(
+        won = await mentions.transition(
             session, action.mention_id, allowed_from=transitions.allowed(verb), values=values
         )
         row = await service.row(session, action.mention_id)

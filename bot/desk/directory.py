@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING
 
 from bot.models import StaffRef
 from bot.store import staff_repo
-from bot.store.tables import StaffRow
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.store.tables import StaffRow
 
 _SLACK_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
 _SLACK_ID = re.compile(r"^[UW][A-Z0-9]{6,}$")
@@ -30,8 +32,7 @@ class Directory:
     async def load(self, session: AsyncSession, *, merge: bool = False) -> None:
         """Reload from the database; with ``merge``, keep rows this process added in transactions
         still open (a concurrent action's new row must not vanish from the cache)."""
-        found = list((await session.execute(select(StaffRow))).scalars())
-        rows = {row.key: _detached(session, row) for row in found}
+        rows = {row.key: row for row in await staff_repo.all_staff(session)}
         self.rows = {**self.rows, **rows} if merge else rows
 
     async def learn(self, session: AsyncSession, *keys: str | None) -> None:
@@ -102,7 +103,7 @@ class Directory:
             )
             row = await staff_repo.find_staff(session, key=key, slack=slack, matrix=matrix)
             if row is not None:  # ours, or the one another process made first
-                self.rows[row.key] = _detached(session, row)
+                self.rows[row.key] = staff_repo.detach(session, row)
                 return row
         raise RuntimeError("no free staff key")  # pragma: no cover - the last key is unique per identity
 
@@ -125,15 +126,8 @@ class Directory:
         await staff_repo.add_staff(session, key=key, display_name=bare.removeprefix("@"))
         row = await staff_repo.find_staff(session, key=key)
         assert row is not None  # inserted, or there already: staff rows are never deleted
-        self.rows[row.key] = _detached(session, row)
+        self.rows[row.key] = staff_repo.detach(session, row)
         return row
-
-
-def _detached(session: AsyncSession, row: StaffRow) -> StaffRow:
-    """Take a cached row out of its session: a rollback there would expire it, and an expired row
-    outside its session raises on every read (the cache outlives the transaction that loaded it)."""
-    session.expunge(row)
-    return row
 
 
 def _keys(ref: StaffRef) -> list[str]:

@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 
 from bot import metrics
 from bot.models import Mention
+from bot.store import cursors
 from bot.store import quarantine as store
-from bot.store import repo
 from bot.store.quarantine import Held
 
 if TYPE_CHECKING:
@@ -52,9 +52,7 @@ async def set_aside(
             session, source=source, mention=mention, reason=reason, cursor=cursor, stream=stream, now=now
         )
         if cursor is not None:
-            await session.run_sync(
-                lambda sync: repo.save_cursor(sync.connection(), source, stream, cursor, now=now)
-            )
+            await cursors.save_in(session, source, stream, cursor, now=now)
         if tell and await store.claim_telling(session, source=source, now=now, quiet=QUIET):
             await store.told(session, row_id, now=now)
             await service.announce(session, notice(source), now=now)

@@ -14,11 +14,7 @@ from collections.abc import Callable, Mapping
 from contextlib import suppress
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING, Any
 
 from bot import metrics
 from bot.backoff import Backoff, Reconnector
@@ -26,16 +22,18 @@ from bot.crashpoints import crash_point, reconcile_enabled
 from bot.desk import transitions
 from bot.desk.views import mention_from_row, ticket_view
 from bot.errors import PermanentError, TransientError
-from bot.models import CardRef, StaffRef, Status, Visibility, narrower
+from bot.models import StaffRef, Status, Visibility, narrower
 from bot.platforms.base import SourceAdapter, StaffDesk
-from bot.store import repo
-from bot.store.tables import CardRow, MentionRow, OutboxRow, RoleRow
+from bot.store import audit, cards, mentions, outbox
+from bot.store.faults import DB_ERRORS
+
+if TYPE_CHECKING:
+    from bot.store.tables import OutboxRow
 
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=120)
 PARK = 300.0  # seconds before retrying a row whose target is missing or refused it for now
-DB_ERRORS = (SQLAlchemyError, OSError)  # the database restarting or unreachable
 
 
 class Relay:
@@ -116,7 +114,7 @@ class Relay:
         Each row is leased just before its attempt, so a stop leaves at most one row leased.
         """
         async with self.db.transaction() as session:
-            due = await repo.due_outbox(session, target=target, now=self.clock())
+            due = await outbox.due(session, target=target, now=self.clock())
         attempted = 0
         for row in due:
             if self._stopping:
@@ -124,7 +122,7 @@ class Relay:
             now = self.clock()
             try:
                 async with self.db.transaction() as session:
-                    if not await repo.lease(session, row.id, now=now, until=now + LEASE):
+                    if not await outbox.lease(session, row.id, now=now, until=now + LEASE):
                         continue  # another worker took it
             except DB_ERRORS:
                 self._stranded[row.id] = now + LEASE  # the lease may have committed
@@ -153,7 +151,7 @@ class Relay:
             return
         async with self.db.transaction() as session:
             for row_id, until in sorted(self._stranded.items()):
-                await repo.release(session, row_id, until=until)
+                await outbox.release(session, row_id, until=until)
         self._stranded.clear()
 
     async def stop(self, within: float = 10.0) -> None:
@@ -186,7 +184,7 @@ class Relay:
         wait = self.policy.delay(row.attempts, retry_after=retry_after)
         log.info("outbox row %s: %s; next attempt in %.1fs", row.id, error, wait)
         async with self.db.transaction() as session:
-            await repo.reschedule(
+            await outbox.reschedule(
                 session, row.id, when=self.clock() + timedelta(seconds=wait), error=error, failed=False
             )
 
@@ -204,7 +202,7 @@ class Relay:
 
     async def _finish(self, row: OutboxRow) -> None:
         async with self.db.transaction() as session:
-            await repo.finish(session, row.id, version=row.version)
+            await outbox.finish(session, row.id, version=row.version)
 
     def _desk(self, row: OutboxRow) -> StaffDesk:
         desk = self.desks.get(row.target)
@@ -222,9 +220,9 @@ class Relay:
         desk = self._desk(row)
         assert row.mention_id is not None
         async with self.db.transaction() as session:
-            card = await session.get(CardRow, (row.mention_id, row.target))
-            mention = await repo.get_mention(session, row.mention_id)
-            channel = await self._channel(session, row.target, mention)
+            card = await cards.get_card(session, row.mention_id, row.target)
+            mention = await mentions.get(session, row.mention_id)
+            channel = "" if mention is None else await cards.role_channel(session, mention.role, row.target)
         if card is not None or mention is None:  # posted before a crash, or purged
             await self._finish(row)
             return
@@ -233,48 +231,31 @@ class Relay:
         ref = await desk.post_card(view, channel=channel, dedupe_key=row.dedupe_key, retry=retry)
         metrics.POSTED.labels(row.target).inc()
         async with self.db.transaction() as session:
-            session.add(
-                CardRow(mention_id=mention.id, desk=ref.desk, channel=ref.channel, message_id=ref.message_id)
-            )
-            await repo.transition(
+            await cards.save_card(session, mention.id, ref)
+            await mentions.transition(
                 session,
                 mention.id,
                 allowed_from=transitions.allowed("posted"),
                 values={"status": Status.POSTED.value},
             )
-            await repo.finish(session, row.id, version=row.version)
-
-    async def _channel(self, session: AsyncSession, desk: str, mention: MentionRow | None) -> str:
-        """The role's own channel/room on this desk, or "" for the desk's default."""
-        if mention is None:
-            return ""
-        role = (
-            await session.execute(select(RoleRow).where(RoleRow.key == mention.role))
-        ).scalar_one_or_none()
-        if role is None:
-            return ""
-        return {"slack": role.slack_channel, "matrix": role.matrix_room}.get(desk, "")
+            await outbox.finish(session, row.id, version=row.version)
 
     async def _update_card(self, row: OutboxRow) -> None:
         desk = self._desk(row)
         assert row.mention_id is not None
         async with self.db.transaction() as session:
-            card = await session.get(CardRow, (row.mention_id, row.target))
-            mention = await repo.get_mention(session, row.mention_id)
-            posting = card is None and await session.scalar(
-                select(OutboxRow.id).where(
-                    OutboxRow.dedupe_key == f"post_card:{row.target}:{row.mention_id}",
-                    OutboxRow.state == "pending",
-                )
+            card = await cards.get_card(session, row.mention_id, row.target)
+            mention = await mentions.get(session, row.mention_id)
+            posting = card is None and await outbox.post_pending(
+                session, desk=row.target, mention_id=row.mention_id
             )
         if posting:  # an earlier attempt may have landed, drawn before this change: update it once stored
             raise TransientError("card not stored yet", retry_after=1.0)
         if card is None or mention is None:  # never posted here, or purged
             await self._finish(row)
             return
-        ref = CardRef(desk=card.desk, channel=card.channel, message_id=card.message_id)
         crash_point("before_card_update")
-        await desk.update_card(ref, ticket_view(mention, self.service.directory))
+        await desk.update_card(card, ticket_view(mention, self.service.directory))
         crash_point("after_card_update")
         await self._finish(row)
 
@@ -283,10 +264,9 @@ class Relay:
         desk = self._desk(row)
         assert row.mention_id is not None
         async with self.db.transaction() as session:
-            card = await session.get(CardRow, (row.mention_id, row.target))
-            mention = await repo.get_mention(session, row.mention_id)
-        if card is not None and mention is not None:
-            ref = CardRef(desk=card.desk, channel=card.channel, message_id=card.message_id)
+            ref = await cards.get_card(session, row.mention_id, row.target)
+            mention = await mentions.get(session, row.mention_id)
+        if ref is not None and mention is not None:
             redact = getattr(desk, "redact_card", None)
             if redact is not None:
                 await redact(ref, ticket_view(mention, self.service.directory))
@@ -298,7 +278,7 @@ class Relay:
         source = self._source(row)
         assert row.mention_id is not None
         async with self.db.transaction() as session:
-            mention = await repo.get_mention(session, row.mention_id)
+            mention = await mentions.get(session, row.mention_id)
         if mention is None:
             await self._finish(row)
             return
@@ -312,28 +292,24 @@ class Relay:
         metrics.REPLIED.labels(row.target).inc()
         now = self.clock()
         async with self.db.transaction() as session:
-            fresh = await repo.get_mention(session, mention.id)
-            assert fresh is not None
-            fresh.reply_url = ref.url
-            fresh.replied_at = now
-            fresh.first_replied_at = fresh.first_replied_at or now
+            await mentions.record_reply_published(session, mention.id, url=ref.url, now=now)
             await self.service.record_change(
-                session, fresh, actor=f"source:{row.target}", action="reply_published", now=now
+                session, mention, actor=f"source:{row.target}", action="reply_published", now=now
             )
-            await repo.finish(session, row.id, version=row.version)
+            await outbox.finish(session, row.id, version=row.version)
 
     async def _send_ack(self, row: OutboxRow) -> None:
         """The closed-hours acknowledgement: a reply that changes nothing on the card."""
         source = self._source(row)
         assert row.mention_id is not None
         async with self.db.transaction() as session:
-            mention = await repo.get_mention(session, row.mention_id)
+            mention = await mentions.get(session, row.mention_id)
         if mention is not None and mention.status == Status.QUEUED.value:  # nobody answered meanwhile
             await source.reply(
                 mention_from_row(mention), json.loads(row.payload)["text"], idempotency_key=row.dedupe_key
             )
             async with self.db.transaction() as session:
-                await repo.audit(
+                await audit.record(
                     session,
                     actor=f"source:{row.target}",
                     action="auto_ack",

@@ -9,17 +9,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from bot.desk import transitions
 from bot.desk.cards import source_name
 from bot.models import ActionResult, DeskQuery, RotaCommand
 from bot.routing import commands as cmd
 from bot.routing.opening import format_gaps, gaps
 from bot.routing.rota import OverrideKind
-from bot.store import repo
-from bot.store.rota_repo import add_closure, add_override, add_weekly, remove_entry, rota_entry
-from bot.store.tables import MentionRow
+from bot.store import audit, mentions
+from bot.store.rota_repo import add_closure, add_override, add_weekly, remove_entry, rota_entry, save
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
@@ -76,7 +73,7 @@ async def _change(service: DeskService, action: RotaCommand, parsed: Any, now: d
         me = await service.directory.ensure(session, action.actor)
         result, before = await _apply(service, session, parsed)
         if result.ok:
-            await repo.audit(
+            await audit.record(
                 session,
                 actor=me.key,
                 action=f"rota_{type(parsed).__name__.lower()}",
@@ -105,7 +102,7 @@ async def _apply(service: DeskService, session: AsyncSession, parsed: Any) -> tu
 async def _add(service: DeskService, session: AsyncSession, parsed: Any) -> ActionResult:
     if isinstance(parsed, cmd.Close):
         row = add_closure(session, day=parsed.day, reason=parsed.reason)
-        await session.flush()
+        await save(session)
         return ActionResult(
             True, f"#{row.id}: closed on {parsed.day:%a %d %b %Y}. Nobody is on duty that day.", changed=True
         )
@@ -115,7 +112,7 @@ async def _add(service: DeskService, session: AsyncSession, parsed: Any) -> Acti
         row = add_weekly(
             session, role=parsed.role, person=person.key, days=parsed.days, start=parsed.start, end=parsed.end
         )
-        await session.flush()
+        await save(session)
         return ActionResult(
             True,
             f"#{row.id}: {name} holds {parsed.role} {cmd.format_command(parsed).split(' ', 3)[-1]}.",
@@ -133,7 +130,7 @@ async def _add(service: DeskService, session: AsyncSession, parsed: Any) -> Acti
     row = add_override(
         session, role=parsed.role, person=person.key, start=begin, end=finish, kind=kind, replaces=replaces
     )
-    await session.flush()
+    await save(session)
     what = "is off" if kind is OverrideKind.REMOVE else "covers"
     instead = f" instead of {service.directory.name(replaces)}" if replaces else ""
     return ActionResult(
@@ -161,13 +158,7 @@ async def queue(service: DeskService, action: DeskQuery) -> ActionResult:
         return ActionResult(True, await stats_text(service))
     now = service.clock()
     async with service.db.transaction() as session:
-        stmt = (
-            select(MentionRow)
-            .where(MentionRow.status.in_([s.value for s in transitions.ACTIVE]))
-            .order_by(MentionRow.id)
-            .limit(50)
-        )
-        rows = list((await session.execute(stmt)).scalars())
+        rows = await mentions.in_statuses(session, transitions.ACTIVE, limit=50)
     if not rows:
         return ActionResult(True, "The desk is clear: no open mentions.")
     lines = [f"{len(rows)} open mention(s):"]

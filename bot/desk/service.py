@@ -11,11 +11,7 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
-
-from sqlalchemy import select
-from sqlalchemy.engine import Connection
-from sqlalchemy.ext.asyncio import AsyncSession
+from typing import TYPE_CHECKING, Any
 
 from bot import metrics
 from bot.crashpoints import crash_point
@@ -50,10 +46,15 @@ from bot.routing.opening import Opening, parse_opening_hours
 from bot.routing.rota import Rota
 from bot.routing.router import route
 from bot.routing.rules import RuleSet
-from bot.store import faults, repo
+from bot.store import audit, cursors, faults, mentions, outbox
 from bot.store.db import Database
 from bot.store.rota_repo import load_rota, rota_stamp, stamp_rota
-from bot.store.tables import MentionRow, OutboxRow
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.store.tables import MentionRow, OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -162,13 +163,13 @@ class DeskService:
         def work(conn: Connection) -> int | None:
             mention_id = None
             if mention is not None and decision is not None:
-                mention_id = repo.insert_mention(conn, mention, decision, now=now)
+                mention_id = mentions.insert(conn, mention, decision, now=now)
                 if mention_id is not None:
-                    repo.enqueue_rows(
+                    outbox.enqueue_rows(
                         conn, self._first_effects(source, mention, decision, mention_id), now=now
                     )
             if cursor is not None:
-                repo.save_cursor(conn, source, stream, cursor, now=now)
+                cursors.save(conn, source, stream, cursor, now=now)
             crash_point("in_ingest")
             return mention_id
 
@@ -198,11 +199,8 @@ class DeskService:
         withdrawal, a platform moderator) changes nothing.
         """
         now, change = self.clock(), safe_change(change)
-        where = (MentionRow.source == change.source, MentionRow.external_id == change.external_id)
         async with self.db.transaction() as session:
-            row = (
-                await session.execute(select(MentionRow).where(*where, MentionRow.purged_at.is_(None)))
-            ).scalar_one_or_none()
+            row = await mentions.find_unpurged(session, change.source, change.external_id)
             if row is None:
                 return
             if not may_change(change, row.author_id):
@@ -222,7 +220,7 @@ class DeskService:
                 allowed = frozenset(Status) - {Status.REPLIED, Status.RESOLVED}
                 if row.status in transitions.ACTIVE - {Status.REPLIED}:
                     values |= {"status": Status.IGNORED.value, "resolved_at": now}
-            if await repo.transition(session, row.id, allowed_from=allowed, values=values):
+            if await mentions.transition(session, row.id, allowed_from=allowed, values=values):
                 fresh = await self.row(session, row.id)
                 await self.record_change(
                     session,
@@ -282,14 +280,14 @@ class DeskService:
     async def cursor(self, source: str, stream: str = "default") -> str | None:
         """The stored cursor of a source stream."""
         async with self.db.transaction() as session:
-            return await repo.load_cursor(session, source, stream)
+            return await cursors.load(session, source, stream)
 
     # --- views ------------------------------------------------------------------------------
 
     async def view(self, mention_id: int) -> TicketView:
         """The card of one mention as it stands."""
         async with self.db.transaction() as session:
-            row = await repo.get_mention(session, mention_id)
+            row = await mentions.get(session, mention_id)
         if row is None:
             raise NotFound(f"no mention #{mention_id}")
         return ticket_view(row, self.directory)
@@ -338,7 +336,7 @@ class DeskService:
 
     async def row(self, session: AsyncSession, mention_id: int) -> MentionRow:
         """One mention row, or NotFound; the directory learns its people if another process made them."""
-        row = await repo.get_mention(session, mention_id)
+        row = await mentions.get(session, mention_id)
         if row is None:
             raise NotFound(f"no mention #{mention_id}")
         await self.directory.learn(session, row.assignee, row.replied_by)
@@ -355,9 +353,9 @@ class DeskService:
         detail: dict[str, Any] | None = None,
     ) -> None:
         """Audit a change and queue the card update on every desk."""
-        await repo.audit(session, actor=actor, action=action, now=now, mention_id=row.id, detail=detail)
+        await audit.record(session, actor=actor, action=action, now=now, mention_id=row.id, detail=detail)
         for desk in self.desks:
-            await repo.enqueue(
+            await outbox.enqueue(
                 session,
                 kind="update_card",
                 target=desk,
@@ -374,8 +372,8 @@ class DeskService:
         by = json.loads(row.payload).get("by", "")
         assert row.mention_id is not None
         async with self.db.transaction() as session:
-            await repo.reschedule(session, row.id, when=now, error=reason, failed=True)
-            await repo.transition(
+            await outbox.reschedule(session, row.id, when=now, error=reason, failed=True)
+            await mentions.transition(
                 session,
                 row.mention_id,
                 allowed_from=transitions.allowed("reply_failed"),
@@ -401,9 +399,9 @@ class DeskService:
             user_id = ref.user_id if ref else staff_key
             if desk in ("slack", "matrix") and ref is None:
                 continue
-            if key and not await repo.mark(session, kind="notify", key=f"{desk}:{key}", now=now):
+            if key and not await audit.mark(session, kind="notify", key=f"{desk}:{key}", now=now):
                 continue  # sent before
-            await repo.enqueue(
+            await outbox.enqueue(
                 session,
                 kind="notify",
                 target=desk,
@@ -417,7 +415,7 @@ class DeskService:
     async def announce(self, session: AsyncSession, text: str, *, now: datetime) -> None:
         """Queue a message to every desk's staff channel (daily duty post, reports)."""
         for desk in self.desks:
-            await repo.enqueue(
+            await outbox.enqueue(
                 session,
                 kind="announce",
                 target=desk,

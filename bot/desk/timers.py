@@ -10,8 +10,6 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, func, select
-
 from bot.desk import transitions
 from bot.desk.retention import auto_resolve, purge
 from bot.desk.rota_actions import stats_text
@@ -19,14 +17,15 @@ from bot.models import Status
 from bot.routing.escalation import covering, escalation_steps
 from bot.routing.opening import format_gaps, gaps
 from bot.routing.render import render_now
-from bot.store import repo
-from bot.store.tables import MentionRow
+from bot.store import audit, mentions
+from bot.store.mentions import Guard
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.config import Settings
     from bot.desk.service import DeskService
+    from bot.store.tables import MentionRow
 
 log = logging.getLogger(__name__)
 
@@ -68,35 +67,20 @@ class Timers:
         await self.handover(now)
         await self.daily(now)
 
-    async def _candidates(
-        self, statuses: frozenset[Status], *where: ColumnElement[bool], limit: int = BATCH
-    ) -> list[MentionRow]:
-        """Mentions in ``statuses`` that also meet the step's own conditions, oldest first.
-
-        The conditions are in SQL so the batch holds only rows the step can act on: with a plain
-        status filter and a limit, old rows the step had already handled could fill every batch.
-        """
-        async with self.service.db.transaction() as session:
-            stmt = (
-                select(MentionRow)
-                .where(MentionRow.status.in_([s.value for s in statuses]), *where)
-                .order_by(MentionRow.id)
-                .limit(limit)
-            )
-            return list((await session.execute(stmt)).scalars())
-
     async def open_queued(self, now: datetime) -> None:
         """A queued mention goes to whoever comes on duty (or a backup), pinged once."""
         service = self.service
         staffed = [role for role in service.rules.roles if covering(service.rules, service.rota, role, now)]
         if not staffed:
             return
-        for row in await self._candidates(frozenset({Status.QUEUED}), MentionRow.role.in_(staffed)):
+        async with service.db.transaction() as session:
+            queued = await mentions.queued_for_roles(session, staffed, limit=BATCH)
+        for row in queued:
             people = covering(service.rules, service.rota, row.role, now)
             if not people:
                 continue
             async with service.db.transaction() as session:
-                won = await repo.transition(
+                won = await mentions.transition(
                     session,
                     row.id,
                     allowed_from={Status.QUEUED},
@@ -124,9 +108,10 @@ class Timers:
             self.settings.ESCALATE_AFTER_MINUTES
         ]
         due = now - timedelta(minutes=min(slas))  # no role's SLA is shorter: nothing newer can be due
-        since = func.coalesce(MentionRow.escalated_at, MentionRow.received_at)
         open_unclaimed = frozenset({Status.ROUTED, Status.POSTED, Status.ESCALATED})
-        for row in await self._candidates(open_unclaimed, MentionRow.assignee.is_(None), since <= due):
+        async with service.db.transaction() as session:
+            found = await mentions.due_for_escalation(session, open_unclaimed, waiting_since=due, limit=BATCH)
+        for row in found:
             spec = service.rules.roles.get(row.role)
             sla = timedelta(minutes=spec.sla_minutes if spec else self.settings.ESCALATE_AFTER_MINUTES)
             if now - (row.escalated_at or row.received_at) < sla:
@@ -144,7 +129,7 @@ class Timers:
         names = ", ".join(service.directory.name(p) for p in people)
         minutes = int(waited.total_seconds() // 60)
         async with service.db.transaction() as session:
-            won = await repo.transition(
+            won = await mentions.transition(
                 session,
                 row.id,
                 allowed_from=transitions.OPEN - {Status.QUEUED},
@@ -154,10 +139,7 @@ class Timers:
                     "escalated_at": now,
                     "note": f"Escalated to {label} ({names}): unclaimed for {minutes} min.",
                 },
-                extra_where=[
-                    MentionRow.escalation_level == row.escalation_level,
-                    MentionRow.assignee.is_(None),
-                ],
+                guard=Guard(escalation_level=row.escalation_level, unassigned=True),
             )
             if not won:
                 return
@@ -175,23 +157,24 @@ class Timers:
         """A claim with no reply for a while reminds its claimer, once."""
         service = self.service
         cutoff = now - timedelta(minutes=self.settings.REMIND_AFTER_MINUTES)
-        due = (MentionRow.reminded_at.is_(None), MentionRow.claimed_at <= cutoff)
-        for row in await self._candidates(frozenset({Status.CLAIMED}), *due):
+        async with service.db.transaction() as session:
+            due = await mentions.due_for_reminder(session, claimed_before=cutoff, limit=BATCH)
+        for row in due:
             if row.claimed_at is None:
                 continue
             async with service.db.transaction() as session:
-                won = await repo.transition(
+                won = await mentions.transition(
                     session,
                     row.id,
                     allowed_from={Status.CLAIMED},
                     values={"reminded_at": now},
-                    extra_where=[MentionRow.reminded_at.is_(None), MentionRow.assignee == row.assignee],
+                    guard=Guard(not_reminded=True, held_by=row.assignee, unassigned=row.assignee is None),
                 )
                 if won and row.assignee:
                     minutes = int((now - row.claimed_at).total_seconds() // 60)
                     text = f"Reminder: you claimed #{row.id} {minutes} min ago and it has no reply yet."
                     await service.notify(session, row.assignee, text, now=now, key=f"remind:{row.id}")
-                    await repo.audit(session, actor="timer", action="remind", now=now, mention_id=row.id)
+                    await audit.record(session, actor="timer", action="remind", now=now, mention_id=row.id)
 
     async def handover(self, now: datetime) -> None:
         """Each person coming on duty gets one digest of what is waiting for their role.
@@ -206,13 +189,15 @@ class Timers:
             for person, began in _arrivals(intervals, now):
                 if now - began > HANDOVER_WINDOW:
                     continue
-                waiting = await self._candidates(
-                    transitions.OPEN | {Status.CLAIMED},
-                    MentionRow.role == role,
-                    MentionRow.received_at < began,
-                    MentionRow.assignee.is_(None) | (MentionRow.claimed_at < stale),
-                    limit=20,
-                )
+                async with service.db.transaction() as session:
+                    waiting = await mentions.waiting_at_handover(
+                        session,
+                        transitions.OPEN | {Status.CLAIMED},
+                        role=role,
+                        arrived_before=began,
+                        claimed_before=stale,
+                        limit=20,
+                    )
                 if waiting:
                     await self._digest(role, began, (person,), waiting, now)
 
@@ -280,4 +265,4 @@ class Timers:
 
 async def mark(session: AsyncSession, kind: str, key: str, now: datetime) -> bool:
     """Record that (kind, key) is done; False when it already was."""
-    return await repo.mark(session, kind=kind, key=key, now=now)
+    return await audit.mark(session, kind=kind, key=key, now=now)

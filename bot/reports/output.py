@@ -7,29 +7,17 @@ import io
 from datetime import UTC, date, datetime, time
 from pathlib import Path
 
-from sqlalchemy import select
-
 from bot.reports.stats import Facts, Report
+from bot.store import reports
 from bot.store.db import Database
-from bot.store.tables import MentionRow
 
 
 async def load_facts(db: Database, *, since: date, until: date) -> list[Facts]:
     """Facts of the mentions received from ``since`` to ``until`` (inclusive, UTC days)."""
     start = datetime.combine(since, time(0), tzinfo=UTC)
     end = datetime.combine(until, time.max, tzinfo=UTC)
-    cols = (
-        MentionRow.source,
-        MentionRow.role,
-        MentionRow.rule,
-        MentionRow.status,
-        MentionRow.received_at,
-        MentionRow.first_claimed_at,
-        MentionRow.first_replied_at,
-    )
-    stmt = select(*cols).where(MentionRow.received_at >= start, MentionRow.received_at <= end)
     async with db.transaction() as session:
-        rows = (await session.execute(stmt)).all()
+        rows = await reports.facts_between(session, start, end)
     return [Facts(*row) for row in rows]
 
 

@@ -13,8 +13,11 @@ from sqlalchemy.exc import (
     IntegrityError,
     InterfaceError,
     OperationalError,
+    SQLAlchemyError,
     StatementError,
 )
+
+DB_ERRORS = (SQLAlchemyError, OSError)  # the database restarting or unreachable
 
 # SQLSTATE classes: 22 data exception (NUL, over-long value, bad encoding, out of range),
 # 23 integrity constraint violation (NOT NULL, CHECK, a unique key the statement did not expect).

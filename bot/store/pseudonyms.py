@@ -3,7 +3,7 @@
 After retention, ``mentions.external_id`` must not identify anyone (a Bluesky ``at://did:plc:…``
 URI, a blog post URL, an e-mail Message-ID with the sender's domain). The purge replaces it with
 ``h:`` + HMAC-SHA256(installation key, source NUL external id). The same platform id always gives
-the same pseudonym, so ``insert_mention`` can still recognise a feed re-fetch or a catch-up that
+the same pseudonym, so ``mentions.insert`` can still recognise a feed re-fetch or a catch-up that
 delivers a purged post again; without the key, nobody can test a guessed id against it.
 
 The key is made once per installation (``secrets``) and kept in the ``meta`` table, created by an
@@ -74,7 +74,7 @@ def _read_key() -> Select[str]:
 def drop_if_purged(conn: Connection, new_id: int, source: str, external_id: str) -> bool:
     """Delete the mention just inserted as ``new_id`` if a purged one holds its pseudonym; True then.
 
-    Called after the INSERT … ON CONFLICT DO NOTHING of ``repo.insert_mention``, in the same
+    Called after the INSERT … ON CONFLICT DO NOTHING of ``mentions.insert``, in the same
     transaction, and that order is what makes it race-free. A purge hashing this id in another
     transaction either still held the plain id when we inserted (a conflict, so we are not called;
     on PostgreSQL the insert waits for that purge to end) or had committed before our insert, and

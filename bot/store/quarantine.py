@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Mention, Visibility
-from bot.store import repo
+from bot.store import audit
 from bot.store.tables import MarkRow, QuarantineRow
 
 TOLD = "quarantine_told"  # marks kind: when staff were last told about a source's quarantined items
@@ -109,7 +109,7 @@ async def hold(
 
 async def claim_telling(session: AsyncSession, *, source: str, now: datetime, quiet: timedelta) -> bool:
     """True for exactly one caller per source per ``quiet`` period (a conditional write decides)."""
-    if await repo.mark(session, kind=TOLD, key=source, now=now):
+    if await audit.mark(session, kind=TOLD, key=source, now=now):
         return True
     stmt = (
         update(MarkRow)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.routing.rota import Closure, Override, OverrideKind, Rota, Shift
 from bot.routing.rules import RoleSpec, RuleSet, StaffSpec
-from bot.store.repo import _insert
+from bot.store.sql import insert_for as _insert
 from bot.store.staff_repo import upsert_listed
 from bot.store.tables import MetaRow, RoleRow, ShiftRow, StaffRow
 
@@ -120,6 +120,11 @@ def add_closure(session: AsyncSession, *, day: date, reason: str) -> ShiftRow:
     row = ShiftRow(kind="closure", day=day, reason=reason)
     session.add(row)
     return row
+
+
+async def save(session: AsyncSession) -> None:
+    """Write the entries added so far (a new entry has its id after this)."""
+    await session.flush()
 
 
 async def remove_entry(session: AsyncSession, entry_id: int) -> bool:

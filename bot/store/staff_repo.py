@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.routing.rules import StaffSpec
-from bot.store.repo import _insert
+from bot.store.sql import insert_for as _insert
 from bot.store.tables import StaffRow
 
 ADMINISTRATOR = "administrator"  # the CLI's fixed staff key (it runs the server, so it manages the rota)
@@ -105,3 +105,15 @@ async def upsert_listed(session: AsyncSession, staff: Iterable[StaffSpec]) -> No
             "matrix_user_id": func.coalesce(excluded.matrix_user_id, table.c.matrix_user_id),
         }
         await session.execute(stmt.on_conflict_do_update(index_elements=["key"], set_=changes))
+
+
+async def all_staff(session: AsyncSession) -> list[StaffRow]:
+    """Every staff row, detached (see ``detach``)."""
+    return [detach(session, row) for row in (await session.execute(select(StaffRow))).scalars()]
+
+
+def detach(session: AsyncSession, row: StaffRow) -> StaffRow:
+    """Take a row out of its session for a cache: a rollback there would expire it, and an expired
+    row outside its session raises on every read (the cache outlives the transaction that loaded it)."""
+    session.expunge(row)
+    return row

@@ -25,7 +25,7 @@ ALLOWED = {
 # may only shrink.
 KNOWN = {
     "bot.desk.directory": "staff ids per desk (staff.slack_user_id, staff.matrix_user_id)",
-    "bot.desk.relay": "a role's own channel per desk (roles.slack_channel, roles.matrix_room)",
+    "bot.store.cards": "a role's own channel per desk (roles.slack_channel, roles.matrix_room)",
     "bot.desk.service": "desks without an id for a person are skipped by name",
     "bot.desk.quarantine": "the staff notice's platform labels",
     "bot.__main__": "the `route` command's example platform (its --platform default)",

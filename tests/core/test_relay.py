@@ -10,8 +10,9 @@ from sqlalchemy import select
 from bot.backoff import Backoff
 from bot.desk.relay import Relay
 from bot.models import Claim, Reply, Status
+from bot.store import mentions
 from bot.store.db import Database
-from bot.store.tables import CardRow, OutboxRow
+from bot.store.tables import CardRow, MentionRow, OutboxRow
 
 from .fakes import FakeSource, RecordingDesk, Refused
 from .helpers import NOW, make_service, mention, staff
@@ -46,6 +47,13 @@ async def setup(db: Database, desk: RecordingDesk, source: FakeSource | None = N
 async def pending(db: Database) -> list[OutboxRow]:
     async with db.transaction() as session:
         return list((await session.execute(select(OutboxRow).order_by(OutboxRow.id))).scalars())
+
+
+async def stored(db: Database, mention_id: int) -> MentionRow:
+    async with db.transaction() as session:
+        row = await mentions.get(session, mention_id)
+    assert row is not None
+    return row
 
 
 async def test_card_posted_once_and_updated_in_place(database: Database) -> None:
@@ -106,11 +114,11 @@ async def test_crash_after_lease_is_retried_as_a_retry(database: Database) -> No
     desk = RecordingDesk()
     relay, clock = await setup(database, desk)
     await relay.service.ingest("fake", mention(1), None)
-    from bot.store import repo
+    from bot.store import outbox
 
     async with database.transaction() as session:  # a worker took the row and died
-        (row,) = await repo.due_outbox(session, target="test", now=clock.now)
-        assert await repo.lease(session, row.id, now=clock.now, until=clock.now + timedelta(seconds=120))
+        (row,) = await outbox.due(session, target="test", now=clock.now)
+        assert await outbox.lease(session, row.id, now=clock.now, until=clock.now + timedelta(seconds=120))
     assert await relay.drain("test") == 0  # leased: nobody else touches it
     clock.advance(121)
     await relay.drain("test")
@@ -130,6 +138,32 @@ async def test_reply_published_once_and_shown_on_card(database: Database) -> Non
     last = desk.updates[-1][1]
     assert last.status is Status.REPLIED and last.reply_url == "https://fake.example/ext-1/reply"
     assert last.replied_by == "Claimer 1"
+
+
+async def test_published_reply_is_a_versioned_change_the_card_sees(database: Database) -> None:
+    """Publishing goes through the transition: the version moves on, the first publish time stays."""
+    desk, source = RecordingDesk(), FakeSource()
+    relay, clock = await setup(database, desk, source)
+    await relay.service.ingest("fake", mention(1), None)
+    await relay.drain("test")
+    await relay.service.handle(Reply(1, staff(1), "Yes, online."))
+    queued = await stored(database, 1)
+    assert queued.reply_url is None and queued.replied_at is None
+    clock.advance(5)
+    first = clock.now
+    await relay.drain("fake")
+    published = await stored(database, 1)
+    assert published.version == queued.version + 1
+    assert published.reply_url == "https://fake.example/ext-1/reply"
+    assert published.replied_at == first and published.first_replied_at == first
+    await relay.drain("test")
+    assert desk.updates[-1][1].reply_url == published.reply_url  # the update drawn after the publish
+    await relay.service.handle(Reply(1, staff(1), "And renewals too."))
+    clock.advance(60)
+    await relay.drain("fake")
+    again = await stored(database, 1)
+    assert again.version == published.version + 2  # the second reply, then its publish
+    assert again.replied_at == clock.now and again.first_replied_at == first
 
 
 async def test_refused_reply_reopens_and_tells_the_replier(database: Database) -> None:

@@ -20,7 +20,7 @@ from bot.desk.relay import Relay
 from bot.desk.retention import purge
 from bot.desk.service import DeskService
 from bot.models import Ignore, Mention, Reply, Resolve
-from bot.store import pseudonyms, repo
+from bot.store import audit, pseudonyms
 from bot.store.db import Database
 from bot.store.tables import AuditRow, Base, MentionRow, MetaRow, OutboxRow, QuarantineRow
 
@@ -136,7 +136,7 @@ async def stage(database: Database) -> tuple[DeskService, Relay, RecordingDesk, 
     for action in (Resolve(1, staff(1)), Resolve(2, staff(1)), Ignore(3, staff(1))):
         assert (await service.handle(action)).ok
     async with database.transaction() as session:  # the edit trail another part keeps until purge
-        await repo.audit(
+        await audit.record(
             session,
             actor="source:fake",
             action="edit",

@@ -35,7 +35,7 @@ from bot.platforms.matrix.desk import MatrixDesk
 from bot.platforms.matrix.wire import RoomEvent
 from bot.platforms.webhook.source import WebhookSource, signed_headers
 from bot.routing.router import route
-from bot.store import repo
+from bot.store import mentions
 from bot.store.db import Database
 from bot.store.tables import MetaRow
 from tests.core.fakes import FakeSource, RecordingDesk, Refused
@@ -72,7 +72,7 @@ async def test_a_failed_insert_logs_no_values(database: Database, fmt: str) -> N
     decision = route(item, service.rules, service.rota, item.created_at)
     with bot_log(fmt) as logged:
         try:
-            await database.write(lambda conn: repo.insert_mention(conn, item, decision, now=item.created_at))
+            await database.write(lambda conn: mentions.insert(conn, item, decision, now=item.created_at))
         except Exception as exc:  # whatever the driver raises
             log.exception("ingest failed")  # what a caller's log.exception writes
             log.error("ingest failed: %s", exc)  # or a careless one

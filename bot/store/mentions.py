@@ -1,0 +1,204 @@
+"""Mentions: the insert of ingest, the conditional UPDATE every status change goes through, and the
+selections the use cases and timers read (each named for what it is for, oldest first)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.models import Decision, Mention, Status
+from bot.store import pseudonyms
+from bot.store.sql import statements
+from bot.store.tables import MentionRow
+
+FIRST_TIMES = frozenset({"first_claimed_at", "first_replied_at"})  # set once, never overwritten
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    """Extra conditions of a transition besides its allowed statuses (all that are set must hold)."""
+
+    held_by: str | None = None  # assigned to this staff key
+    unassigned: bool = False
+    free_or_held_by: str | None = None  # unassigned, or assigned to this staff key
+    escalation_level: int | None = None  # still at this level (no other worker escalated it)
+    not_reminded: bool = False
+
+    def where(self) -> list[ColumnElement[bool]]:
+        """The conditions as SQL."""
+        out: list[ColumnElement[bool]] = []
+        if self.held_by is not None:
+            out.append(MentionRow.assignee == self.held_by)
+        if self.unassigned:
+            out.append(MentionRow.assignee.is_(None))
+        if self.free_or_held_by is not None:
+            out.append(MentionRow.assignee.is_(None) | (MentionRow.assignee == self.free_or_held_by))
+        if self.escalation_level is not None:
+            out.append(MentionRow.escalation_level == self.escalation_level)
+        if self.not_reminded:
+            out.append(MentionRow.reminded_at.is_(None))
+        return out
+
+
+def insert(conn: Connection, mention: Mention, decision: Decision, *, now: datetime) -> int | None:
+    """Store a mention; return its id, or None when it is a repeat.
+
+    A repeat is a stored (source, external_id), or a purged mention whose external_id became the
+    keyed pseudonym of this id: the INSERT … ON CONFLICT DO NOTHING comes first, then
+    ``pseudonyms.drop_if_purged`` (its docstring says why this order has no race). Takes a sync
+    connection: ingest runs as one function inside ``Database.write``.
+    """
+    status = Status.QUEUED if decision.queued else Status.ROUTED
+    params = {
+        "source": mention.source,
+        "external_id": mention.external_id,
+        "url": mention.url,
+        "author_id": mention.author_id,
+        "author_handle": mention.author_handle,
+        "author_name": mention.author_name,
+        "text": mention.text,
+        "lang": mention.lang,
+        "visibility": mention.visibility.value,
+        "content_warning": mention.content_warning,
+        "can_reply": mention.can_reply,
+        "reply_ref": mention.reply_ref,
+        "created_at": mention.created_at,
+        "received_at": now,
+        "status": status.value,
+        "role": decision.role,
+        "rule": decision.rule,
+        "reason": decision.reason,
+        "on_duty": ",".join(decision.on_duty),
+        "queued_until": decision.queued_until,
+        "note": mention.note,
+        "version": 0,
+        "escalation_level": 0,
+    }
+    new_id: int | None = conn.execute(statements(conn.dialect.name)["mention"], params).scalar_one_or_none()
+    if new_id is not None and pseudonyms.drop_if_purged(conn, new_id, mention.source, mention.external_id):
+        return None  # delivered again after its purge
+    return new_id
+
+
+async def transition(
+    session: AsyncSession,
+    mention_id: int,
+    *,
+    allowed_from: Iterable[Status],
+    values: dict[str, Any],
+    guard: Guard = Guard(),
+    first: Mapping[str, datetime] | None = None,
+) -> bool:
+    """Conditional UPDATE of one mention with its version bump; True when this call won (row count 1).
+
+    ``first`` sets each named first-time column (``FIRST_TIMES``) unless it is set already.
+    """
+    changes: dict[str, Any] = dict(values)
+    for name, when in (first or {}).items():
+        if name not in FIRST_TIMES:
+            raise ValueError(f"not a first-time column: {name}")
+        changes[name] = func.coalesce(getattr(MentionRow, name), when)
+    stmt = (
+        update(MentionRow)
+        .where(MentionRow.id == mention_id, MentionRow.status.in_([s.value for s in allowed_from]))
+        .where(*guard.where())
+        .values(**changes, version=MentionRow.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(stmt)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+async def record_reply_published(
+    session: AsyncSession, mention_id: int, *, url: str | None, now: datetime
+) -> bool:
+    """The source published the reply: its link and time (first time kept), through ``transition``
+    so the version moves on like any other change of the card."""
+    return await transition(
+        session,
+        mention_id,
+        allowed_from=frozenset(Status),  # whatever staff did meanwhile, the reply is out
+        values={"reply_url": url, "replied_at": now},
+        first={"first_replied_at": now},
+    )
+
+
+async def get(session: AsyncSession, mention_id: int) -> MentionRow | None:
+    """One mention row, fresh from the database."""
+    stmt = select(MentionRow).where(MentionRow.id == mention_id).execution_options(populate_existing=True)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def find_unpurged(session: AsyncSession, source: str, external_id: str) -> MentionRow | None:
+    """The stored, not yet purged mention with this platform id (an edit or withdrawal finds it)."""
+    stmt = select(MentionRow).where(
+        MentionRow.source == source, MentionRow.external_id == external_id, MentionRow.purged_at.is_(None)
+    )
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
+async def in_statuses(
+    session: AsyncSession, statuses: Iterable[Status], *where: ColumnElement[bool], limit: int
+) -> list[MentionRow]:
+    """Mentions in ``statuses`` that also meet ``where``, oldest first, at most ``limit``."""
+    stmt = (
+        select(MentionRow)
+        .where(MentionRow.status.in_([s.value for s in statuses]), *where)
+        .order_by(MentionRow.id)
+        .limit(limit)
+    )
+    return list((await session.execute(stmt)).scalars())
+
+
+# The timers' selections: their conditions are in SQL so a batch holds only rows the step can act
+# on (with a plain status filter and a limit, rows already handled could fill every batch).
+
+
+async def queued_for_roles(session: AsyncSession, roles: Iterable[str], *, limit: int) -> list[MentionRow]:
+    """Queued mentions of roles someone now covers."""
+    return await in_statuses(session, {Status.QUEUED}, MentionRow.role.in_(list(roles)), limit=limit)
+
+
+async def due_for_escalation(
+    session: AsyncSession, statuses: Iterable[Status], *, waiting_since: datetime, limit: int
+) -> list[MentionRow]:
+    """Unclaimed mentions in ``statuses`` waiting (since arrival or the last escalation) since
+    ``waiting_since`` or longer."""
+    since = func.coalesce(MentionRow.escalated_at, MentionRow.received_at)
+    return await in_statuses(
+        session, statuses, MentionRow.assignee.is_(None), since <= waiting_since, limit=limit
+    )
+
+
+async def due_for_reminder(
+    session: AsyncSession, *, claimed_before: datetime, limit: int
+) -> list[MentionRow]:
+    """Claims made at or before ``claimed_before`` whose claimer was not reminded yet."""
+    due = (MentionRow.reminded_at.is_(None), MentionRow.claimed_at <= claimed_before)
+    return await in_statuses(session, {Status.CLAIMED}, *due, limit=limit)
+
+
+async def waiting_at_handover(
+    session: AsyncSession,
+    statuses: Iterable[Status],
+    *,
+    role: str,
+    arrived_before: datetime,
+    claimed_before: datetime,
+    limit: int,
+) -> list[MentionRow]:
+    """What waits for ``role`` at a shift start: arrived before it, and unclaimed or claimed long ago."""
+    return await in_statuses(
+        session,
+        statuses,
+        MentionRow.role == role,
+        MentionRow.received_at < arrived_before,
+        MentionRow.assignee.is_(None) | (MentionRow.claimed_at < claimed_before),
+        limit=limit,
+    )
