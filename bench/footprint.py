@@ -57,7 +57,7 @@ def _path(*parts: str) -> None:
 
 async def feeds_server(stack: AsyncExitStack) -> str:
     _path(".", "tests/feeds")
-    from feeds_loopback import FeedServer, Item, atom
+    from tests.fakes.feeds import FeedServer, Item, atom
 
     server = await stack.enter_async_context(FeedServer())
     server.route("/alerts.xml", atom([Item(id="tag:alert-1", title="Riverside library opens late")]))
@@ -66,7 +66,8 @@ async def feeds_server(stack: AsyncExitStack) -> str:
 
 async def social_servers(stack: AsyncExitStack) -> dict[str, str]:
     _path(".")
-    from tests.social import bluesky_server, mastodon_server
+    from tests.fakes import bluesky as bluesky_server
+    from tests.fakes import mastodon as mastodon_server
 
     mastodon = await stack.enter_async_context(mastodon_server.FakeMastodon())
     bluesky = await stack.enter_async_context(bluesky_server.FakeBluesky())
@@ -83,7 +84,7 @@ async def slack_emulator(stack: AsyncExitStack) -> dict[str, str]:
     """The Slack helper's emulator; an empty dict (Slack off) when it cannot be imported."""
     _path("tests/slack")
     try:
-        from slack_emulator import APP_TOKEN, BOT_TOKEN, SlackEmulator
+        from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, SlackEmulator
     except ImportError as exc:
         print(f"  Slack emulator not importable ({exc}); running without Slack")
         return {}
@@ -104,8 +105,8 @@ async def slack_emulator(stack: AsyncExitStack) -> dict[str, str]:
 async def synapse(stack: AsyncExitStack, workdir: Path) -> dict[str, str]:
     """A throw-away Synapse with a bot, a staff room and a public source room."""
     _path(".", "tests/matrix")
-    from matrix_helpers import Account
-    from synapse_harness import make_synapse
+    from tests.fakes.synapse import make_synapse
+    from tests.matrix.matrix_helpers import Account
 
     server = await asyncio.to_thread(make_synapse, workdir)
     stack.callback(server.stop)

@@ -26,12 +26,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "matrix"))
 
-from matrix_helpers import Account  # noqa: E402
-from synapse_harness import make_synapse  # noqa: E402
-
 from bot.app import PatronDesk  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.desk.matrix_cards import MENTION_KEY  # noqa: E402
+from tests.fakes.synapse import make_synapse  # noqa: E402
+from tests.matrix.matrix_helpers import Account  # noqa: E402
 
 
 class Watcher:

@@ -25,13 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "slack")]
 
-from slack_emulator import APP_TOKEN, BOT_TOKEN, SlackEmulator  # noqa: E402
-from slack_payloads import event_callback, message_event  # noqa: E402
-
 from bot.app import PatronDesk  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.desk.slack_cards import CARD_EVENT  # noqa: E402
 from bot.slack_client import SlackClient  # noqa: E402
+from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, SlackEmulator  # noqa: E402
+from tests.fakes.slack_payloads import event_callback, message_event  # noqa: E402
 
 STAFF, COMMUNITY, PATRON = "C0STAFF01", "C0COMMUNI1", "U0PATRON1"
 LATENCY_EVENTS, BURST, PACE = 300, 2000, 0.05

@@ -12,8 +12,8 @@ from bot.desk.relay import Relay
 from bot.models import Claim, Reply, Status
 from bot.store.db import Database
 from bot.store.tables import CardRow, OutboxRow
+from tests.fakes.recording import FakeSource, RecordingDesk, Refused
 
-from .fakes import FakeSource, RecordingDesk, Refused
 from .helpers import NOW, make_service, mention, staff
 
 

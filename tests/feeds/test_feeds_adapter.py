@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from feeds_loopback import FeedServer, Item, Pump, atom, eventually, rss
 
 from bot import __version__
 from bot.adapters.base import AdapterDeps
@@ -19,6 +18,7 @@ from bot.adapters.feeds import FeedsAdapter, build
 from bot.config import Settings
 from bot.errors import AdapterConfigError, ReplyNotSupported
 from bot.models import Mention
+from tests.fakes.feeds import FeedServer, Item, Pump, atom, eventually, rss
 
 MakeAdapter = Callable[..., Awaitable[FeedsAdapter]]
 StartPump = Callable[..., Pump]

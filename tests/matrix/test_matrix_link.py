@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from matrix_helpers import World, by_sender, cards, wait_for
 from nio import AsyncClient, SyncError
 
 from bot.adapters.matrix import MatrixSource, MentionChange
@@ -21,6 +20,7 @@ from bot.desk.matrix_cards import DEDUPE_KEY
 from bot.errors import AdapterConfigError
 from bot.matrix_link import MatrixLink, make_client
 from bot.models import ActionResult, Mention, StaffAction, Status, TicketView, Visibility
+from tests.matrix.matrix_helpers import World, by_sender, cards, wait_for
 
 pytestmark = pytest.mark.synapse
 

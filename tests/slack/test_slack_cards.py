@@ -13,8 +13,6 @@ import grapheme
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from slack_blockkit import check_blocks
-from slack_helpers import view
 
 from bot.desk.slack_cards import (
     CLAIM,
@@ -29,6 +27,8 @@ from bot.desk.slack_cards import (
     utf16_len,
 )
 from bot.models import StaffRef, Status
+from tests.fakes.slack_blockkit import check_blocks
+from tests.slack.slack_helpers import view
 
 HOSTILE = [
     "<!channel> please answer",

@@ -16,8 +16,8 @@ from bot.adapters.bluesky import BlueskyOptions, BlueskySource
 from bot.adapters.mastodon import MastodonOptions, MastodonSource
 from bot.backoff import Backoff
 from bot.models import Mention
-
-from . import bluesky_server, mastodon_server
+from tests.fakes import bluesky as bluesky_server
+from tests.fakes import mastodon as mastodon_server
 
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference-payloads"
 

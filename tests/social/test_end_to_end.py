@@ -18,11 +18,11 @@ from bot.adapters.webhook import signed_headers
 from bot.app import PatronDesk
 from bot.config import Settings
 from bot.desk.console import ConsoleDesk
+from tests.fakes import mastodon as mastodon_server
+from tests.fakes.bluesky import FakeBluesky
+from tests.fakes.mastodon import FakeMastodon
 
-from . import mastodon_server
-from .bluesky_server import FakeBluesky
 from .conftest import wait_until
-from .mastodon_server import FakeMastodon
 
 RULES = """
 default_role = "social-media"
