@@ -1,6 +1,6 @@
 """Start to ready and idle memory of the whole bot with every source and desk on, against loopback servers.
 
-Run: .venv/bin/python bench/footprint.py [--starts 3] [--idle 10] [--no-synapse]
+Run: .venv/bin/python -m bench.footprint [--starts 3] [--idle 10] [--no-synapse]
 This process starts the test servers (the feeds server, the Mastodon and Bluesky servers, the Slack
 emulator, and a real Synapse as its own subprocess); the bot runs as a child ``python -m bot run`` with
 its settings in the environment, so only the bot's own memory is measured. Each start is timed from
@@ -49,14 +49,7 @@ slack_user_id = "U0ALICE01"
 STAFF_CHANNEL, COMMUNITY = "C0STAFF01", "C0COMMUNI1"
 
 
-def _path(*parts: str) -> None:
-    for part in parts:
-        if str(ROOT / part) not in sys.path:
-            sys.path.insert(0, str(ROOT / part))
-
-
 async def feeds_server(stack: AsyncExitStack) -> str:
-    _path(".", "tests/feeds")
     from tests.fakes.feeds import FeedServer, Item, atom
 
     server = await stack.enter_async_context(FeedServer())
@@ -65,7 +58,6 @@ async def feeds_server(stack: AsyncExitStack) -> str:
 
 
 async def social_servers(stack: AsyncExitStack) -> dict[str, str]:
-    _path(".")
     from tests.fakes import bluesky as bluesky_server
     from tests.fakes import mastodon as mastodon_server
 
@@ -82,7 +74,6 @@ async def social_servers(stack: AsyncExitStack) -> dict[str, str]:
 
 async def slack_emulator(stack: AsyncExitStack) -> dict[str, str]:
     """The Slack helper's emulator; an empty dict (Slack off) when it cannot be imported."""
-    _path("tests/slack")
     try:
         from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, SlackEmulator
     except ImportError as exc:
@@ -104,7 +95,6 @@ async def slack_emulator(stack: AsyncExitStack) -> dict[str, str]:
 
 async def synapse(stack: AsyncExitStack, workdir: Path) -> dict[str, str]:
     """A throw-away Synapse with a bot, a staff room and a public source room."""
-    _path(".", "tests/matrix")
     from tests.fakes.synapse import make_synapse
     from tests.matrix.matrix_helpers import Account
 

@@ -117,6 +117,7 @@ async def joined_stranger(world: World, synapse: Synapse) -> Account:
     return stranger
 
 
+@pytest.mark.slow  # over 10 s: every role against every action on a real Synapse
 async def test_authorization_matrix(world: World, synapse: Synapse, tmp_path: Path) -> None:
     stranger = await joined_stranger(world, synapse)
     for account in (world.staff1, world.staff2, stranger):
