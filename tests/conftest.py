@@ -13,11 +13,8 @@ from bot.store.db import Database
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 TESTS = Path(__file__).resolve().parent
-SLOW_FOLDERS = (
-    "crash",
-    "scale",
-    "storms",
-)  # whole suites left out of `make check` (crash matrix, scale, storms)
+# whole suites left out of `make check`: the crash-point matrix, the claim races at scale, the fault storms
+SLOW_FOLDERS = ("crash", "scale", "storms")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
