@@ -1,10 +1,11 @@
-# Patron Desk: `make run` starts the demo; `make test` installs what the tests need and runs them.
+# Patron Desk: `make run` starts the demo; `make test` installs what the tests need and runs them all;
+# `make check` is the fast inner loop: lint, types and every test not marked `slow`.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test check lint bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -25,10 +26,13 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
+check: lint
+	$(BIN)/python -m pytest -m "not slow"
+
 bench: $(STAMP)
-	$(BIN)/python bench/route.py
-	$(BIN)/python bench/ingest.py
-	$(BIN)/python bench/sanitize.py
+	$(BIN)/python -m bench.route
+	$(BIN)/python -m bench.ingest
+	$(BIN)/python -m bench.sanitize
 
 clean:
 	rm -rf $(VENV) patron-desk.db* .mypy_cache .ruff_cache

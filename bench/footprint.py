@@ -1,6 +1,6 @@
 """Start to ready and idle memory of the whole bot with every source and desk on, against loopback servers.
 
-Run: .venv/bin/python bench/footprint.py [--starts 3] [--idle 10] [--no-synapse]
+Run: .venv/bin/python -m bench.footprint [--starts 3] [--idle 10] [--no-synapse]
 This process starts the test servers (the feeds server, the Mastodon and Bluesky servers, the Slack
 emulator, and a real Synapse as its own subprocess); the bot runs as a child ``python -m bot run`` with
 its settings in the environment, so only the bot's own memory is measured. Each start is timed from
@@ -49,15 +49,8 @@ slack_user_id = "U0ALICE01"
 STAFF_CHANNEL, COMMUNITY = "C0STAFF01", "C0COMMUNI1"
 
 
-def _path(*parts: str) -> None:
-    for part in parts:
-        if str(ROOT / part) not in sys.path:
-            sys.path.insert(0, str(ROOT / part))
-
-
 async def feeds_server(stack: AsyncExitStack) -> str:
-    _path(".", "tests/feeds")
-    from feeds_loopback import FeedServer, Item, atom
+    from tests.fakes.feeds import FeedServer, Item, atom
 
     server = await stack.enter_async_context(FeedServer())
     server.route("/alerts.xml", atom([Item(id="tag:alert-1", title="Riverside library opens late")]))
@@ -65,8 +58,8 @@ async def feeds_server(stack: AsyncExitStack) -> str:
 
 
 async def social_servers(stack: AsyncExitStack) -> dict[str, str]:
-    _path(".")
-    from tests.social import bluesky_server, mastodon_server
+    from tests.fakes import bluesky as bluesky_server
+    from tests.fakes import mastodon as mastodon_server
 
     mastodon = await stack.enter_async_context(mastodon_server.FakeMastodon())
     bluesky = await stack.enter_async_context(bluesky_server.FakeBluesky())
@@ -81,9 +74,8 @@ async def social_servers(stack: AsyncExitStack) -> dict[str, str]:
 
 async def slack_emulator(stack: AsyncExitStack) -> dict[str, str]:
     """The Slack helper's emulator; an empty dict (Slack off) when it cannot be imported."""
-    _path("tests/slack")
     try:
-        from slack_emulator import APP_TOKEN, BOT_TOKEN, SlackEmulator
+        from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, SlackEmulator
     except ImportError as exc:
         print(f"  Slack emulator not importable ({exc}); running without Slack")
         return {}
@@ -103,9 +95,8 @@ async def slack_emulator(stack: AsyncExitStack) -> dict[str, str]:
 
 async def synapse(stack: AsyncExitStack, workdir: Path) -> dict[str, str]:
     """A throw-away Synapse with a bot, a staff room and a public source room."""
-    _path(".", "tests/matrix")
-    from matrix_helpers import Account
-    from synapse_harness import make_synapse
+    from tests.fakes.synapse import make_synapse
+    from tests.matrix.matrix_helpers import Account
 
     server = await asyncio.to_thread(make_synapse, workdir)
     stack.callback(server.stop)

@@ -1,6 +1,6 @@
 """Ingest throughput: one transaction per mention (mention, decision, outbox rows, cursor).
 
-Run: .venv/bin/python bench/ingest.py [--count N] [--url DATABASE_URL]
+Run: .venv/bin/python -m bench.ingest [--count N] [--url DATABASE_URL]
 Defaults to a fresh SQLite file; pass a PostgreSQL URL to measure that instead.
 """
 
@@ -9,14 +9,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import platform
-import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.desk.service import DeskService
 from bot.models import Mention

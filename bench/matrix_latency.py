@@ -1,7 +1,7 @@
 """Mention-to-card latency through a real Synapse: a patron mentions the bot, a staff client sees the card.
 
-Run: .venv/bin/python bench/matrix_latency.py [--count N]
-Starts a throwaway Synapse on loopback (tests/matrix/synapse_harness.py), runs the whole bot
+Run: .venv/bin/python -m bench.matrix_latency [--count N]
+Starts a throwaway Synapse on loopback (tests/fakes/synapse.py), runs the whole bot
 (PatronDesk with the Matrix source and desk on SQLite) and times, for each mention in turn, from
 the patron's send until the card arrives in a staff member's /sync long-poll.
 """
@@ -14,7 +14,6 @@ import logging
 import os
 import platform
 import statistics
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -22,16 +21,11 @@ from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "matrix"))
-
-from matrix_helpers import Account  # noqa: E402
-from synapse_harness import make_synapse  # noqa: E402
-
-from bot.app import PatronDesk  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.platforms.matrix.cards import MENTION_KEY  # noqa: E402
+from bot.app import PatronDesk
+from bot.config import Settings
+from bot.platforms.matrix.cards import MENTION_KEY
+from tests.fakes.synapse import make_synapse
+from tests.matrix.matrix_helpers import Account
 
 
 class Watcher:

@@ -1,6 +1,6 @@
 """Ingest with bad items mixed in: what a set-aside costs next to a normal ingest, and that none stalls.
 
-Run: .venv/bin/python bench/quarantine.py [--count N] [--every K] [--url DATABASE_URL]
+Run: .venv/bin/python -m bench.quarantine [--count N] [--every K] [--url DATABASE_URL]
 Every K-th item carries an unpaired surrogate (refused by SQLite and PostgreSQL alike); the rest are
 normal. Defaults to a fresh SQLite file; pass a PostgreSQL URL to measure that instead.
 """
@@ -11,14 +11,10 @@ import argparse
 import asyncio
 import logging
 import platform
-import sys
 import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bot.desk import quarantine
 from bot.desk.service import DeskService

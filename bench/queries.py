@@ -1,6 +1,6 @@
 """Queue, timer, report, retention and lookup queries on 1,000,000 stored mentions: p50/p99 of each.
 
-Run: .venv/bin/python bench/queries.py [--url DATABASE_URL] [--keep PATH] [--count N] [--runs N]
+Run: .venv/bin/python -m bench.queries [--url DATABASE_URL] [--keep PATH] [--count N] [--runs N]
      [--compare] [--plans] [--gc-freeze]
 Defaults to a fresh SQLite file (kept at PATH with --keep and reused when it already holds N mentions);
 a PostgreSQL URL runs in a throw-away schema. Goal: each query <= 100 ms.
@@ -17,7 +17,6 @@ import asyncio
 import gc
 import platform
 import random
-import sys
 import tempfile
 import time
 import uuid
@@ -27,8 +26,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import Index, Table, create_engine, event, func, select, text
 

@@ -1,7 +1,7 @@
 """Retention passes on 1,000,000 stored mentions: the first daily pass after an upgrade, the next
 day's pass, and the dry run in between.
 
-Run: .venv/bin/python bench/retention.py [--url DATABASE_URL] [--keep PATH] [--count N] [--audit N]
+Run: .venv/bin/python -m bench.retention [--url DATABASE_URL] [--keep PATH] [--count N] [--audit N]
 The fill is bench/queries.py's (a kept SQLite file from it is copied, never changed) plus N audit rows
 per mention (default 3): a purge rewrites the details of its mentions' audit rows, and the audit table
 has no index on mention_id. The first pass (purge, then auto-resolve, as the timers run them) finds what
@@ -14,18 +14,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
-import sys
 import tempfile
 import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from queries import Bench, composition, fill_postgresql, fill_sqlite, percentile  # type: ignore[import-not-found]
-
+from bench.queries import Bench, composition, fill_postgresql, fill_sqlite, percentile
 from bot.desk.retention import auto_resolve, purge
 from bot.store.db import Database
 

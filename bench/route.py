@@ -1,6 +1,6 @@
 """Routing benchmark: 200 rules, 1,000 shifts, overrides and closures; decisions/s and latency.
 
-Run: .venv/bin/python bench/route.py [--mentions N] [--seed S]
+Run: .venv/bin/python -m bench.route [--mentions N] [--seed S]
 Goal: >= 20,000 decisions/s and p99 <= 1 ms on one core.
 """
 
@@ -10,14 +10,10 @@ import argparse
 import random
 import re
 import statistics
-import sys
 import time
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
-from pathlib import Path
 from zoneinfo import ZoneInfo
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.models import Mention
 from bot.routing.rota import Closure, Override, OverrideKind, Rota, Shift

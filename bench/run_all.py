@@ -1,6 +1,6 @@
 """Run every benchmark in bench/ in turn, print their figures verbatim, and the load on the machine.
 
-Run: .venv/bin/python bench/run_all.py [--pg URL] [--keep PATH] [--only NAME,...]
+Run: .venv/bin/python -m bench.run_all [--pg URL] [--keep PATH] [--only NAME,...]
 PostgreSQL runs need --pg (e.g. postgresql+asyncpg://postgres@127.0.0.1:5432/test; each bench works in a
 throw-away schema). For each bench it reports the wall time, the CPU the bench used (with its servers)
 and how busy the whole machine was, so the share taken by other processes is visible.
@@ -24,19 +24,23 @@ ROOT = Path(__file__).resolve().parent.parent
 def benches(pg: str, keep: str) -> list[tuple[str, list[str]]]:
     """(name, arguments after the interpreter) of every bench; PostgreSQL ones only with a URL."""
     found = [
-        ("route", ["bench/route.py"]),
-        ("sanitize", ["bench/sanitize.py"]),
-        ("ingest-sqlite", ["bench/ingest.py"]),
-        ("ingest-postgresql", ["bench/ingest.py", "--url", pg]),
-        ("queries-sqlite", ["bench/queries.py", "--compare", *(["--keep", keep] if keep else [])]),
-        ("queries-postgresql", ["bench/queries.py", "--compare", "--url", pg]),
-        ("retention-sqlite", ["bench/retention.py", *(["--keep", keep] if keep else [])]),
-        ("retention-postgresql", ["bench/retention.py", "--url", pg]),
-        ("footprint", ["bench/footprint.py"]),
-        ("matrix-latency", ["bench/matrix_latency.py"]),
-        ("slack-latency", ["bench/slack_latency.py"]),
+        ("route", ["bench.route"]),
+        ("sanitize", ["bench.sanitize"]),
+        ("ingest-sqlite", ["bench.ingest"]),
+        ("ingest-postgresql", ["bench.ingest", "--url", pg]),
+        ("queries-sqlite", ["bench.queries", "--compare", *(["--keep", keep] if keep else [])]),
+        ("queries-postgresql", ["bench.queries", "--compare", "--url", pg]),
+        ("retention-sqlite", ["bench.retention", *(["--keep", keep] if keep else [])]),
+        ("retention-postgresql", ["bench.retention", "--url", pg]),
+        ("footprint", ["bench.footprint"]),
+        ("matrix-latency", ["bench.matrix_latency"]),
+        ("slack-latency", ["bench.slack_latency"]),
     ]
-    return [(n, a) for n, a in found if (ROOT / a[0]).exists() and (pg or "--url" not in a)]
+    return [
+        (n, a)
+        for n, a in found
+        if (ROOT / f"{a[0].replace('.', '/')}.py").exists() and (pg or "--url" not in a)
+    ]
 
 
 def cpu_busy() -> tuple[int, int]:
@@ -52,8 +56,8 @@ def children_cpu() -> float:
 
 
 def run_one(name: str, args: list[str]) -> None:
-    command = [sys.executable, *args]
-    shown = " ".join([".venv/bin/python", *args])
+    command = [sys.executable, "-m", *args]
+    shown = " ".join([".venv/bin/python", "-m", *args])
     print(f"\n=== {name}: {shown}", flush=True)
     load_before = os.getloadavg()[0]
     busy0, total0 = cpu_busy()

@@ -1,6 +1,6 @@
 """Sanitizer benchmark: what ``safe_mention`` costs per mention, ordinary and hostile.
 
-Run: .venv/bin/python bench/sanitize.py [--mentions N]
+Run: .venv/bin/python -m bench.sanitize [--mentions N]
 Goal: well under the cost of one ingest transaction (about a millisecond): <= 50 µs for an ordinary
 post, and bounded (a few ms) for a post at the 40,000-character cap full of odd characters.
 """
@@ -9,12 +9,8 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.domain.sanitize import safe_mention
 from bot.models import Mention

@@ -1,7 +1,7 @@
 """Slack event -> posted card latency through the loopback emulator, and what a 2,000-mention burst does.
 
 Runs the real app (service, SQLite store, outbox relay, Slack source and desk over Socket Mode)
-against tests/slack/slack_emulator.py. Run: ``.venv/bin/python bench/slack_latency.py``.
+against tests/fakes/slack.py. Run: ``.venv/bin/python -m bench.slack_latency``.
 
 * Latency: one patron message at a time; from the moment the emulator sends the Events API envelope
   to the moment it stores the card's chat.postMessage. The per-channel pace is switched off for this
@@ -15,23 +15,18 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import sys
 import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "slack")]
-
-from slack_emulator import APP_TOKEN, BOT_TOKEN, SlackEmulator  # noqa: E402
-from slack_payloads import event_callback, message_event  # noqa: E402
-
-from bot.app import PatronDesk  # noqa: E402
-from bot.config import Settings  # noqa: E402
-from bot.platforms.slack.cards import CARD_EVENT  # noqa: E402
-from bot.platforms.slack.client import SlackClient  # noqa: E402
+from bot.app import PatronDesk
+from bot.config import Settings
+from bot.platforms.slack.cards import CARD_EVENT
+from bot.platforms.slack.client import SlackClient
+from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, SlackEmulator
+from tests.fakes.slack_payloads import event_callback, message_event
 
 STAFF, COMMUNITY, PATRON = "C0STAFF01", "C0COMMUNI1", "U0PATRON1"
 LATENCY_EVENTS, BURST, PACE = 300, 2000, 0.05

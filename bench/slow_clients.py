@@ -4,7 +4,7 @@ Runs ``patron-desk run`` (webhook on, LOG_LEVEL=DEBUG, SQLite) as a child proces
 default of 1,024 open files, opens CONNECTIONS connections that send nothing or half a request line,
 keeps them open for HOLD seconds while it posts PROBES signed webhook requests one after another, and
 reports the answers, their latency and how much the bot's log grew.
-Run: ``.venv/bin/python bench/slow_clients.py [connections] [hold seconds]``.
+Run: ``.venv/bin/python -m bench.slow_clients [connections] [hold seconds]``.
 """
 
 from __future__ import annotations
@@ -23,10 +23,9 @@ from pathlib import Path
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT)]
+from bot.platforms.webhook.source import signed_headers
 
-from bot.platforms.webhook.source import signed_headers  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 SECRET, BOT_FILES, PROBES = "bench-secret", 1024, 20
 

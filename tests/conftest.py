@@ -5,12 +5,23 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from bot.store.db import Database
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
+TESTS = Path(__file__).resolve().parent
+# whole suites left out of `make check`: the crash-point matrix, the claim races at scale, the fault storms
+SLOW_FOLDERS = ("crash", "scale", "storms")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test of the slow folders ``slow``; single slow tests elsewhere carry the mark themselves."""
+    for item in items:
+        if item.path.is_relative_to(TESTS) and item.path.relative_to(TESTS).parts[0] in SLOW_FOLDERS:
+            item.add_marker(pytest.mark.slow)
 
 
 def database_params() -> list[object]:

@@ -8,9 +8,9 @@ from pathlib import Path
 from bot.app import PatronDesk
 from bot.config import Settings
 from bot.models import Claim
+from tests.fakes.recording import FakeSource, RecordingDesk
 from tests.waiting import until
 
-from .fakes import FakeSource, RecordingDesk
 from .helpers import RULES, mention, staff
 
 

@@ -23,9 +23,9 @@ from bot.routing.rules import StaffSpec
 from bot.store.db import Database
 from bot.store.tables import AuditRow, MentionRow
 from tests.core.state import snapshot
+from tests.fakes.recording import FakeSource
 from tests.waiting import until
 
-from .fakes import FakeSource
 from .helpers import NOW, RULES, make_service, mention
 
 ids = st.text(alphabet="UW0123456789ABC@:.x", max_size=8)

@@ -18,8 +18,8 @@ from bot.desk.timers import Timers
 from bot.models import Claim, Reply, Status
 from bot.store.db import Database
 from bot.store.tables import AuditRow, MentionRow
+from tests.fakes.recording import FakeSource, RecordingDesk
 
-from .fakes import FakeSource, RecordingDesk
 from .helpers import make_service, mention, staff
 
 T0 = datetime(2026, 1, 5, 10, tzinfo=UTC)

@@ -117,6 +117,7 @@ async def file_shifts(url: str) -> int:
         await db.aclose()
 
 
+@pytest.mark.slow  # about 10 s: several bot processes and CLI runs
 async def test_bots_and_cli_at_once(database_url: str, tmp_path: Path) -> None:
     env = environment(tmp_path, database_url)
     workers = 2 if database_url.startswith("postgresql") else 1

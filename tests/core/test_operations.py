@@ -8,9 +8,9 @@ import httpx
 
 from bot.app import PatronDesk
 from bot.models import Claim
+from tests.fakes.recording import FakeSource, RecordingDesk
 from tests.waiting import until
 
-from .fakes import FakeSource, RecordingDesk
 from .helpers import mention, staff
 from .test_app import settings
 

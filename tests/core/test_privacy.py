@@ -10,9 +10,9 @@ import pytest
 
 from bot.app import PatronDesk
 from bot.models import Mention, Reply
+from tests.fakes.recording import FakeSource, RecordingDesk, Refused
 from tests.waiting import until
 
-from .fakes import FakeSource, RecordingDesk, Refused
 from .helpers import staff
 from .test_app import settings
 

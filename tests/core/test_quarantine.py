@@ -29,9 +29,9 @@ from bot.platforms.webhook import source as webhook
 from bot.routing.router import route
 from bot.store.db import Database
 from bot.store.tables import OutboxRow
+from tests.fakes.recording import FakeSource, RecordingDesk
 from tests.waiting import until
 
-from .fakes import FakeSource, RecordingDesk
 from .helpers import NOW, make_service, mention
 from .test_app import settings
 

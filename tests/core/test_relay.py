@@ -13,8 +13,8 @@ from bot.models import Claim, Reply, Status
 from bot.store import mentions
 from bot.store.db import Database
 from bot.store.tables import CardRow, MentionRow, OutboxRow
+from tests.fakes.recording import FakeSource, RecordingDesk, Refused
 
-from .fakes import FakeSource, RecordingDesk, Refused
 from .helpers import NOW, make_service, mention, staff
 
 

@@ -15,8 +15,8 @@ from bot.desk.views import PURGED_TEXT
 from bot.models import Claim, Mention, Reply, Resolve
 from bot.reports.output import load_facts
 from bot.store.db import Database
+from tests.fakes.recording import FakeSource, RecordingDesk
 
-from .fakes import FakeSource, RecordingDesk
 from .helpers import make_service, staff
 
 SECRET = "SECRET-b41d"

@@ -23,8 +23,8 @@ from bot.models import Ignore, Mention, Reply, Resolve
 from bot.store import audit, pseudonyms
 from bot.store.db import Database
 from bot.store.tables import AuditRow, Base, MentionRow, MetaRow, OutboxRow, QuarantineRow
+from tests.fakes.recording import FakeSource, RecordingDesk, Refused
 
-from .fakes import FakeSource, RecordingDesk, Refused
 from .helpers import make_service, staff
 
 DAY0 = datetime(2026, 1, 5, 10, tzinfo=UTC)

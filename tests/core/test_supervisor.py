@@ -25,9 +25,9 @@ from bot.errors import AdapterConfigError
 from bot.metrics import Health
 from bot.models import Mention
 from bot.supervisor import Supervisor
+from tests.fakes.recording import FakeSource, RecordingDesk
 from tests.waiting import until
 
-from .fakes import FakeSource, RecordingDesk
 from .helpers import mention
 from .test_app import settings
 

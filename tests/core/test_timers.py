@@ -20,8 +20,7 @@ from bot.routing.rota import Rota, Shift
 from bot.routing.rules import load_rules
 from bot.store.db import Database
 from bot.store.rota_repo import sync_roles, sync_staff
-
-from .fakes import RecordingDesk
+from tests.fakes.recording import RecordingDesk
 
 RULES = """
 default_role = "reference"

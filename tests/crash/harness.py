@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from slack_emulator import APP_TOKEN, BOT_TOKEN, Fault, SlackEmulator
 
-from tests.social import mastodon_server
-from tests.social.mastodon_server import FakeMastodon
+from tests.fakes import mastodon as mastodon_server
+from tests.fakes.mastodon import FakeMastodon
+from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, Fault, SlackEmulator
 
 from .observe import Counts, carded, count, outbox_pending, read_store, updates_untouched
 from .process import BotProcess, Child, child_env

@@ -10,11 +10,10 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-import slack_payloads
-from slack_emulator import SlackEmulator
-
 from bot.platforms.slack.cards import CLAIM, REPLY
 from bot.platforms.slack.modal import TEXT_BLOCK
+from tests.fakes import slack_payloads
+from tests.fakes.slack import SlackEmulator
 
 from .observe import cards_for
 from .process import BotProcess, Child

@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 import pytest
-from feeds_loopback import FeedServer, Pump
 
 from bot.backoff import Backoff
 from bot.platforms.feeds.source import FeedsAdapter
+from tests.fakes.feeds import FeedServer, Pump
 
 POLL = 0.02  # seconds between polls in tests; nothing waits on it, tests poll for conditions
 

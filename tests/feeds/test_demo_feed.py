@@ -10,11 +10,11 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from feeds_loopback import Item, Pump, atom, eventually
 
 from bot.demo import DemoFeed, DemoFeedServer, default_feed_path
 from bot.platforms.feeds.parse import parse_feed
 from bot.platforms.feeds.source import FeedsAdapter
+from tests.fakes.feeds import Item, Pump, atom, eventually
 
 T0 = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
 DEMO = Path(__file__).resolve().parents[2] / "examples" / "demo-feed.xml"

@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 import pytest
-from feeds_loopback import FeedServer, Item, Pump, atom, eventually, rss
 
 from bot import __version__
 from bot.config import Settings
@@ -19,6 +18,7 @@ from bot.errors import AdapterConfigError, ReplyNotSupported
 from bot.models import Mention
 from bot.platforms.base import AdapterDeps
 from bot.platforms.feeds.source import FeedsAdapter, build
+from tests.fakes.feeds import FeedServer, Item, Pump, atom, eventually, rss
 
 MakeAdapter = Callable[..., Awaitable[FeedsAdapter]]
 StartPump = Callable[..., Pump]

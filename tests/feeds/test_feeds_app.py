@@ -7,14 +7,13 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from feeds_loopback import eventually
-
 from bot.app import PatronDesk
 from bot.config import Settings
 from bot.demo import DemoFeedServer
 from bot.desk.base import OnAction
 from bot.models import CardRef, StaffRef, TicketView
 from bot.platforms.feeds.source import FeedsAdapter
+from tests.fakes.feeds import eventually
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 T0 = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from feeds_loopback import Item, atom, rss
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -19,6 +18,7 @@ from bot.platforms.feeds.parse import (
     parse_feed,
     unwrap_redirect,
 )
+from tests.fakes.feeds import Item, atom, rss
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 ALERT_URL = "https://www.google.com/alerts/feeds/0000/1111"

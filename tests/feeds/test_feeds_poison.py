@@ -12,13 +12,13 @@ from pathlib import Path
 
 import httpx
 import pytest
-from feeds_loopback import FeedServer
 
 from bot.backoff import Backoff
 from bot.platforms.feeds import redirects as feeds_redirects
 from bot.platforms.feeds.source import FeedsAdapter
 from tests.conftest import database_params
 from tests.core.poison import NORMAL_TEXT, Console, check_survived, marked, running_app, wait_for_rows
+from tests.fakes.feeds import FeedServer
 
 HOSTILE_ENTRIES = (
     b"<item><guid>https://blog.example/1</guid><title>surrogate &#xD800; reference</title></item>",

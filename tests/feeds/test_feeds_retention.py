@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
-from feeds_loopback import FeedServer, Item, atom
 from sqlalchemy import func, select
 
 from bot.desk.retention import purge
@@ -16,6 +15,7 @@ from bot.platforms.feeds.source import FeedsAdapter
 from bot.store.db import Database
 from bot.store.tables import MentionRow, OutboxRow
 from tests.core.helpers import make_service, staff
+from tests.fakes.feeds import FeedServer, Item, atom
 
 T0 = datetime(2026, 1, 5, 10, tzinfo=UTC)
 BLOG = "https://canary-blog.example/2026/01/"

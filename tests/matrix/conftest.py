@@ -7,8 +7,9 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from matrix_helpers import Account, Users, World
-from synapse_harness import Synapse, make_synapse
+
+from tests.fakes.synapse import Synapse, make_synapse
+from tests.matrix.matrix_helpers import Account, Users, World
 
 _STARTED: list[Synapse] = []
 

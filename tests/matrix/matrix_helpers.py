@@ -11,9 +11,9 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-from synapse_harness import RegisteredUser
 
 from bot.config import Settings
+from tests.fakes.synapse import RegisteredUser
 
 T = TypeVar("T")
 

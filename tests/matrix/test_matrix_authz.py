@@ -14,8 +14,6 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from matrix_helpers import Account, World, by_sender, cards, wait_for
-from synapse_harness import Synapse
 
 from bot.app import PatronDesk
 from bot.desk.authz import NOT_STAFF, NOT_STAFF_COMMAND
@@ -23,6 +21,8 @@ from bot.models import Claim, StaffRef
 from bot.platforms.matrix.cards import MENTION_KEY
 from bot.store.tables import AuditRow
 from tests.core.state import snapshot
+from tests.fakes.synapse import Synapse
+from tests.matrix.matrix_helpers import Account, World, by_sender, cards, wait_for
 
 pytestmark = pytest.mark.synapse
 
@@ -117,6 +117,7 @@ async def joined_stranger(world: World, synapse: Synapse) -> Account:
     return stranger
 
 
+@pytest.mark.slow  # over 10 s: every role against every action on a real Synapse
 async def test_authorization_matrix(world: World, synapse: Synapse, tmp_path: Path) -> None:
     stranger = await joined_stranger(world, synapse)
     for account in (world.staff1, world.staff2, stranger):

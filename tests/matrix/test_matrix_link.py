@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from matrix_helpers import World, by_sender, cards, wait_for
 from nio import AsyncClient, SyncError
 
 from bot.backoff import Backoff, Reconnector
@@ -21,6 +20,7 @@ from bot.platforms.matrix.cards import DEDUPE_KEY
 from bot.platforms.matrix.desk import MatrixDesk
 from bot.platforms.matrix.link import MatrixLink, make_client
 from bot.platforms.matrix.source import MatrixSource, MentionChange
+from tests.matrix.matrix_helpers import World, by_sender, cards, wait_for
 
 pytestmark = pytest.mark.synapse
 

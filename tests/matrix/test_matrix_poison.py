@@ -15,11 +15,11 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from matrix_helpers import Account, World, wait_for
 
 from bot.app import PatronDesk
 from tests.conftest import database_params
 from tests.core.poison import FAKE_LINES, NORMAL_TEXT, Console, check_survived, running_app, wait_for_rows
+from tests.matrix.matrix_helpers import Account, World, wait_for
 
 pytestmark = pytest.mark.synapse
 

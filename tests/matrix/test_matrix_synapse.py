@@ -8,12 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from matrix_helpers import World, by_sender, cards, latest_body, wait_for
 
 from bot.app import PatronDesk
 from bot.desk.relay import LEASE
 from bot.models import Status
 from bot.platforms.matrix.cards import MENTION_KEY
+from tests.matrix.matrix_helpers import World, by_sender, cards, latest_body, wait_for
 
 pytestmark = pytest.mark.synapse
 

@@ -38,9 +38,9 @@ from bot.routing.router import route
 from bot.store import mentions
 from bot.store.db import Database
 from bot.store.tables import MetaRow
-from tests.core.fakes import FakeSource, RecordingDesk, Refused
 from tests.core.helpers import make_service, staff
 from tests.core.test_app import settings
+from tests.fakes.recording import FakeSource, RecordingDesk, Refused
 from tests.waiting import until
 
 from .log_capture import bot_log

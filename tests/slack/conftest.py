@@ -5,8 +5,11 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from slack_emulator import SlackEmulator
-from slack_helpers import (
+
+from bot.platforms.slack.client import SlackClient
+from bot.platforms.slack.desk import SlackDesk
+from tests.fakes.slack import SlackEmulator
+from tests.slack.slack_helpers import (
     ALICE,
     BOB,
     CAROL,
@@ -18,9 +21,6 @@ from slack_helpers import (
     make_client,
     serving,
 )
-
-from bot.platforms.slack.client import SlackClient
-from bot.platforms.slack.desk import SlackDesk
 
 
 @pytest.fixture

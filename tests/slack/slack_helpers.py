@@ -8,11 +8,10 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from slack_emulator import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, SlackEmulator
-
 from bot.models import ActionResult, Claim, StaffAction, Status, TicketView
 from bot.platforms.slack.client import SlackClient
 from bot.platforms.slack.desk import SlackDesk
+from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, SlackEmulator
 
 STAFF, COMMUNITY, OTHER = "C0STAFF01", "C0COMMUNI1", "C0OTHER01"
 ALICE, BOB, CAROL = "U0ALICE01", "U0BOB0001", "U0CAROL01"

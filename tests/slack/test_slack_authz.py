@@ -13,10 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import slack_payloads as P
-from slack_emulator import APP_TOKEN, BOT_TOKEN, Fault, SlackEmulator
-from slack_helpers import ALICE, BOB, CAROL, COMMUNITY, STAFF, make_client, wait_for
-from slack_payloads import message_event
 from sqlalchemy import select
 
 from bot.app import PatronDesk
@@ -36,6 +32,10 @@ from bot.platforms.slack.modal import (
 from bot.platforms.slack.roster import TTL, SlackRoster
 from bot.store.tables import MentionRow
 from tests.core.state import snapshot
+from tests.fakes import slack_payloads as P
+from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, Fault, SlackEmulator
+from tests.fakes.slack_payloads import message_event
+from tests.slack.slack_helpers import ALICE, BOB, CAROL, COMMUNITY, STAFF, make_client, wait_for
 
 PATRON, PATRON2 = "U0PATRON1", "U0PATRON2"
 DM = "D0CAROLDM1"

@@ -9,11 +9,11 @@ import json
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
-from slack_emulator import SlackEmulator
-from slack_helpers import ALICE, STAFF, Served, view, wait_for
 
 from bot.models import MAX_ID
 from bot.platforms.slack.cards import CLAIM, REASSIGN, REPLY, parse_button_value
+from tests.fakes.slack import SlackEmulator
+from tests.slack.slack_helpers import ALICE, STAFF, Served, view, wait_for
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5),

@@ -9,14 +9,14 @@ import asyncio
 import contextlib
 
 import pytest
-from slack_emulator import SlackEmulator
-from slack_helpers import ALICE, COMMUNITY, STAFF, wait_for
-from slack_payloads import event_callback, message_event
 
 from bot.models import Mention
 from bot.platforms.slack.client import SlackClient
 from bot.platforms.slack.source import SlackSource
+from tests.fakes.slack import SlackEmulator
+from tests.fakes.slack_payloads import event_callback, message_event
 from tests.ops.log_capture import bot_log
+from tests.slack.slack_helpers import ALICE, COMMUNITY, STAFF, wait_for
 
 CANARY = "CANARY-3c9e51"
 

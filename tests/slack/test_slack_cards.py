@@ -13,8 +13,6 @@ import grapheme
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from slack_blockkit import check_blocks
-from slack_helpers import view
 
 from bot.models import StaffRef, Status
 from bot.platforms.slack.cards import (
@@ -29,6 +27,8 @@ from bot.platforms.slack.cards import (
     safe_text,
     utf16_len,
 )
+from tests.fakes.slack_blockkit import check_blocks
+from tests.slack.slack_helpers import view
 
 HOSTILE = [
     "<!channel> please answer",

@@ -5,9 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 
-from slack_emulator import SlackEmulator
-from slack_helpers import ALICE, BOB, CAROL, STAFF, Served, view, wait_for
-
 from bot.models import (
     Claim,
     DeskQuery,
@@ -22,6 +19,8 @@ from bot.models import (
 )
 from bot.platforms.slack.cards import CARD_EVENT, CLAIM, IGNORE, REASSIGN, RELEASE, REPLY, RESOLVE
 from bot.platforms.slack.modal import PERSON_BLOCK, ROLE_BLOCK, TEXT_BLOCK, VIS_BLOCK
+from tests.fakes.slack import SlackEmulator
+from tests.slack.slack_helpers import ALICE, BOB, CAROL, STAFF, Served, view, wait_for
 
 
 async def test_card_posted_with_metadata_and_buttons(served: Served, emu: SlackEmulator) -> None:

@@ -10,15 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from slack_emulator import APP_TOKEN, BOT_TOKEN, Fault, SlackEmulator
-from slack_helpers import ALICE, BOB, COMMUNITY, STAFF, make_client, wait_for
-from slack_payloads import message_event
 
 from bot.app import PatronDesk
 from bot.config import Settings
 from bot.models import RotaCommand, StaffRef
 from bot.platforms.slack.cards import CARD_EVENT, CLAIM, IGNORE, REASSIGN, RELEASE, REPLY, RESOLVE
 from bot.platforms.slack.modal import PERSON_BLOCK, ROLE_BLOCK, TEXT_BLOCK
+from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, Fault, SlackEmulator
+from tests.fakes.slack_payloads import message_event
+from tests.slack.slack_helpers import ALICE, BOB, COMMUNITY, STAFF, make_client, wait_for
 
 PATRON = "U0PATRON1"
 RACERS = [f"U0RACER{n:02d}" for n in range(10)]

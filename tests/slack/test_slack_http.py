@@ -13,15 +13,22 @@ import aiohttp
 import pytest
 from aiohttp import web
 from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_emulator import SIGNING_SECRET, SlackEmulator
-from slack_helpers import ALICE, COMMUNITY, STAFF, FakeService, make_client, wait_for
-from slack_payloads import event_callback, http_body, message_event, sign, signed_headers, slash_command
 
 from bot.models import Claim, Mention, RotaCommand
 from bot.platforms.slack.cards import CLAIM
 from bot.platforms.slack.client import EVENTS_PATH, SlackClient
 from bot.platforms.slack.desk import SlackDesk
 from bot.platforms.slack.source import SlackSource
+from tests.fakes.slack import SIGNING_SECRET, SlackEmulator
+from tests.fakes.slack_payloads import (
+    event_callback,
+    http_body,
+    message_event,
+    sign,
+    signed_headers,
+    slash_command,
+)
+from tests.slack.slack_helpers import ALICE, COMMUNITY, STAFF, FakeService, make_client, wait_for
 
 
 @dataclass
@@ -164,7 +171,7 @@ async def test_bolt_alone_would_answer_500_on_a_non_numeric_timestamp(http: Http
 
 
 async def test_signed_click_and_command_reach_the_service(http: Http, emu: SlackEmulator) -> None:
-    from slack_helpers import view
+    from tests.slack.slack_helpers import view
 
     ref = await http.desk.post_card(view(6), channel=STAFF, dedupe_key="k6")
     status, _ = await http.signed("interactive", emu.click_payload(ALICE, STAFF, ref.message_id, CLAIM))

@@ -8,7 +8,6 @@ from typing import Any
 from urllib.parse import parse_qs, unquote
 
 import pytest
-from slack_blockkit import check_view
 
 from bot.models import StaffRef
 from bot.platforms.slack.actions import parse_click, reply_action
@@ -28,6 +27,7 @@ from bot.platforms.slack.modal import (
     reply_view,
 )
 from bot.platforms.slack.pace import Pacer
+from tests.fakes.slack_blockkit import check_view
 
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference-payloads"
 FAMILY = "👨‍👩‍👧‍👦"
@@ -166,7 +166,7 @@ def test_reference_block_actions_is_not_ours() -> None:
 
 def test_click_on_our_card_in_the_reference_shape() -> None:
     body = json.loads(parse_qs(reference("slack_interaction_block_actions_button.urlencoded"))["payload"][0])
-    from slack_helpers import view
+    from tests.slack.slack_helpers import view
 
     button = next(b for b in card_blocks(view(77)) if b["type"] == "actions")["elements"][0]
     body["actions"][0].update(action_id=button["action_id"], value=button["value"])

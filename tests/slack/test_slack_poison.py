@@ -7,9 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from slack_emulator import APP_TOKEN, BOT_TOKEN, SlackEmulator
-from slack_helpers import COMMUNITY, STAFF, make_client
-from slack_payloads import message_event
 
 from tests.conftest import database_params
 from tests.core.poison import (
@@ -22,6 +19,9 @@ from tests.core.poison import (
     running_app,
     wait_for_rows,
 )
+from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, SlackEmulator
+from tests.fakes.slack_payloads import message_event
+from tests.slack.slack_helpers import COMMUNITY, STAFF, make_client
 
 
 def nested(depth: int) -> Any:

@@ -8,14 +8,14 @@ from collections import Counter
 from collections.abc import Mapping
 
 import pytest
-from slack_emulator import Fault, SlackEmulator
-from slack_helpers import ALICE, STAFF, FakeService, make_client, serving, view, wait_for
 
 from bot.errors import PermanentError, RateLimited, TransientError
 from bot.models import CardRef, Claim, StaffRef, TicketView
 from bot.platforms.slack.cards import CARD_EVENT, CLAIM
 from bot.platforms.slack.client import SlackClient
 from bot.platforms.slack.desk import SlackDesk
+from tests.fakes.slack import Fault, SlackEmulator
+from tests.slack.slack_helpers import ALICE, STAFF, FakeService, make_client, serving, view, wait_for
 
 
 async def drive(

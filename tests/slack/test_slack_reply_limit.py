@@ -19,7 +19,7 @@ from bot.app import PatronDesk
 from bot.config import Settings
 from bot.platforms.slack.cards import CARD_EVENT, REPLY
 from bot.platforms.slack.modal import TEXT_BLOCK, check_reply
-from tests.social.mastodon_server import TOKEN, FakeMastodon
+from tests.fakes.mastodon import TOKEN, FakeMastodon
 
 RULES = f"""
 default_role = "social-media"

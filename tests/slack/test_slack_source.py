@@ -10,14 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from slack_emulator import Fault, SlackEmulator
-from slack_helpers import ALICE, BOB, COMMUNITY, OTHER, STAFF, wait_for
-from slack_payloads import BOT_ID, BOT_USER, message_event
 
 from bot.errors import RateLimited, TransientError
 from bot.models import Mention, Visibility
 from bot.platforms.slack.client import BotIdentity, SlackClient
 from bot.platforms.slack.source import REPLY_EVENT, SlackSource, markup_to_text, parse_event
+from tests.fakes.slack import Fault, SlackEmulator
+from tests.fakes.slack_payloads import BOT_ID, BOT_USER, message_event
+from tests.slack.slack_helpers import ALICE, BOB, COMMUNITY, OTHER, STAFF, wait_for
 
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference-payloads"
 ME = BotIdentity(BOT_USER, BOT_ID, "T1", "https://team.slack.com/")
@@ -185,9 +185,8 @@ def test_markup_to_text() -> None:
 async def test_mentions_in_a_card_channel_stay_internal(
     source: Src, emu: SlackEmulator, client: SlackClient
 ) -> None:
-    from slack_helpers import view
-
     from bot.platforms.slack.desk import SlackDesk
+    from tests.slack.slack_helpers import view
 
     _, store = source
     await SlackDesk(client, staff_channel=STAFF).post_card(view(1), channel=OTHER, dedupe_key="k1")

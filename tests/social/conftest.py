@@ -16,8 +16,8 @@ from bot.models import Mention
 from bot.platforms.base import SourceAdapter
 from bot.platforms.bluesky.source import BlueskyOptions, BlueskySource
 from bot.platforms.mastodon.source import MastodonOptions, MastodonSource
-
-from . import bluesky_server, mastodon_server
+from tests.fakes import bluesky as bluesky_server
+from tests.fakes import mastodon as mastodon_server
 
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference-payloads"
 

@@ -12,10 +12,10 @@ from bot.errors import AdapterConfigError, PermanentError, RateLimited, Transien
 from bot.models import Mention
 from bot.platforms.bluesky.facets import TID_PATTERN
 from bot.platforms.bluesky.source import BlueskySource
+from tests.fakes.bluesky import DID, FakeBluesky, did_for
+from tests.fakes.loopback import BAD_BYTES
 
-from .bluesky_server import DID, FakeBluesky, did_for
 from .conftest import MemoryStore, Pump, wait_until
-from .loopback import BAD_BYTES
 
 Make = Callable[..., Awaitable[BlueskySource]]
 Pumps = Callable[..., Pump]

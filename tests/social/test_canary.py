@@ -17,12 +17,13 @@ import pytest
 
 from bot.app import PatronDesk
 from bot.platforms.webhook.source import signed_headers
+from tests.fakes import bluesky as bluesky_server
+from tests.fakes import mastodon as mastodon_server
+from tests.fakes.bluesky import FakeBluesky
+from tests.fakes.mastodon import FakeMastodon
 from tests.ops.log_capture import Logged, bot_log
 
-from . import bluesky_server, mastodon_server
-from .bluesky_server import FakeBluesky
 from .conftest import wait_until
-from .mastodon_server import FakeMastodon
 from .test_end_to_end import Console, settings
 
 CANARY = "CANARY-5e1f0a"

@@ -18,11 +18,11 @@ from bot.platforms.bluesky.source import BlueskySource
 from bot.platforms.console.desk import ConsoleDesk
 from bot.platforms.mastodon.source import MastodonSource
 from bot.platforms.webhook.source import signed_headers
+from tests.fakes import mastodon as mastodon_server
+from tests.fakes.bluesky import FakeBluesky
+from tests.fakes.mastodon import FakeMastodon
 
-from . import mastodon_server
-from .bluesky_server import FakeBluesky
 from .conftest import wait_until
-from .mastodon_server import FakeMastodon
 
 RULES = """
 default_role = "social-media"

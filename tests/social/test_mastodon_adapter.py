@@ -10,10 +10,10 @@ import pytest
 from bot.errors import AdapterConfigError, PermanentError, RateLimited, TransientError
 from bot.models import Mention, MentionChange, Visibility
 from bot.platforms.mastodon.source import MastodonOptions, MastodonSource
+from tests.fakes.loopback import BAD_BYTES
+from tests.fakes.mastodon import TOKEN, FakeMastodon
 
 from .conftest import MemoryStore, Pump, fast_backoff, wait_until
-from .loopback import BAD_BYTES
-from .mastodon_server import TOKEN, FakeMastodon
 
 Make = Callable[..., Awaitable[MastodonSource]]
 Pumps = Callable[..., Pump]

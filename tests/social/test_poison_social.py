@@ -32,11 +32,11 @@ from tests.core.poison import (
     running_app,
     wait_for_rows,
 )
+from tests.fakes.bluesky import FakeBluesky
+from tests.fakes.loopback import LONE_SURROGATE, json_bytes
+from tests.fakes.mastodon import FakeMastodon
 
-from .bluesky_server import FakeBluesky
 from .conftest import wait_until
-from .loopback import LONE_SURROGATE, json_bytes
-from .mastodon_server import FakeMastodon
 
 DIRTY = f"nul \x00 and a lone {LONE_SURROGATE} surrogate"
 

@@ -3,21 +3,14 @@
 from __future__ import annotations
 
 import importlib.util
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-TESTS = Path(__file__).resolve().parents[1]
-for folder in ("slack", "matrix", "feeds"):  # their servers are imported by bare name, as there
-    if str(TESTS / folder) not in sys.path:
-        sys.path.insert(0, str(TESTS / folder))
+from tests.fakes.synapse import RegisteredUser, Synapse, make_synapse
 
-from synapse_harness import RegisteredUser, Synapse, make_synapse  # noqa: E402
-
-from .pg_cluster import PgCluster, pg_binaries  # noqa: E402
-from .report import FULL, LINES  # noqa: E402
+from .pg_cluster import PgCluster, pg_binaries
+from .report import FULL, LINES
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from synapse_harness import free_port
+from tests.fakes.loopback import free_port
 
 
 @dataclass(frozen=True, slots=True)

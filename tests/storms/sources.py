@@ -13,8 +13,6 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from feeds_loopback import Item, atom
-
 from bot.backoff import Backoff
 from bot.net.wire import utc_now
 from bot.platforms.base import SourceAdapter
@@ -22,10 +20,12 @@ from bot.platforms.bluesky.parse import post_url
 from bot.platforms.bluesky.source import BlueskyOptions, BlueskySource
 from bot.platforms.feeds.source import FeedsAdapter
 from bot.platforms.mastodon.source import MastodonOptions, MastodonSource
-from tests.social import bluesky_server, mastodon_server
+from tests.fakes import bluesky as bluesky_server
+from tests.fakes import mastodon as mastodon_server
+from tests.fakes.feeds import Item, atom
+from tests.fakes.storms import StormBluesky, StormFeeds, StormMastodon
 
 from .gate import Gate
-from .servers import StormBluesky, StormFeeds, StormMastodon
 
 Clock = Callable[[], datetime]
 POLL = 0.2  # seconds between polls (the real defaults are 30 s to 5 min)

@@ -12,18 +12,19 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from slack_emulator import BOT_TOKEN
-from slack_helpers import view
 
 from bot.errors import RateLimited
 from bot.platforms.bluesky.session import XrpcSession
 from bot.platforms.mastodon.api import MastodonApi
 from bot.platforms.slack.client import SlackClient
 from bot.platforms.slack.desk import SlackDesk
-from tests.social import bluesky_server, mastodon_server
+from tests.fakes import bluesky as bluesky_server
+from tests.fakes import mastodon as mastodon_server
+from tests.fakes.slack import BOT_TOKEN
+from tests.fakes.storms import StormBluesky, StormMastodon, StormSlack
+from tests.slack.slack_helpers import view
 
 from .gate import Gate, SkewClock
-from .servers import StormBluesky, StormMastodon, StormSlack
 from .test_slack_storm import PACE
 
 

@@ -13,20 +13,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from matrix_helpers import Account, cards
 from nio import AsyncClient, AsyncClientConfig
-from synapse_harness import RegisteredUser, Synapse
 
 from bot.app import PatronDesk
 from bot.backoff import Backoff, Reconnector
 from bot.errors import RateLimited
 from bot.platforms.matrix.cards import DEDUPE_KEY
 from bot.platforms.matrix.link import MatrixLink
+from tests.fakes.storms import MatrixProxy
+from tests.fakes.synapse import RegisteredUser, Synapse
+from tests.matrix.matrix_helpers import Account, cards
 
 from .gate import KINDS, FastForward, Gate, SkewClock
 from .harness import settings, stored_cursors
 from .report import gate_figures, record, size
-from .servers import MatrixProxy
 from .test_slack_storm import storm_plan
 
 pytestmark = pytest.mark.synapse

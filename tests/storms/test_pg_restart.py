@@ -13,7 +13,6 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from slack_emulator import BOT_TOKEN, SIGNING_SECRET
 from sqlalchemy import func, select
 
 from bot.app import PatronDesk
@@ -22,13 +21,14 @@ from bot.models import Claim, StaffRef
 from bot.platforms.slack.client import SlackClient
 from bot.platforms.slack.desk import SlackDesk
 from bot.store.tables import AuditRow, MentionRow
+from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET
+from tests.fakes.storms import StormSlack
 from tests.waiting import until
 
 from .gate import Gate
 from .harness import settings
 from .pg_cluster import PgCluster
 from .report import Figures, record, size
-from .servers import StormSlack
 from .sources import LIMIT, Feeds
 from .test_slack_storm import STAFF, cards_in
 

@@ -18,7 +18,6 @@ import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from slack_emulator import BOT_TOKEN
 
 from bot.backoff import MAX_RETRY_AFTER, Backoff, Reconnector, parse_retry_after
 from bot.errors import RateLimited
@@ -27,10 +26,12 @@ from bot.platforms.feeds.source import FeedsAdapter
 from bot.platforms.mastodon.api import MastodonApi
 from bot.platforms.matrix.wire import parse_error
 from bot.platforms.slack.client import SlackClient
-from tests.social import bluesky_server, mastodon_server
+from tests.fakes import bluesky as bluesky_server
+from tests.fakes import mastodon as mastodon_server
+from tests.fakes.slack import BOT_TOKEN
+from tests.fakes.storms import StormBluesky, StormFeeds, StormMastodon, StormSlack
 
 from .gate import KINDS, Gate, SkewClock, Wait, wait_for_kind
-from .servers import StormBluesky, StormFeeds, StormMastodon, StormSlack
 
 Call = Callable[[], Coroutine[Any, Any, object]]
 POLICIES = {  # the policies the callers use: the relay's outbox, and the sources' defaults

@@ -16,19 +16,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from slack_emulator import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET
-from slack_payloads import event_callback, message_event
 
 from bot.app import PatronDesk
 from bot.platforms.slack.cards import CARD_EVENT
 from bot.platforms.slack.client import SlackClient
 from bot.platforms.slack.desk import SlackDesk
+from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET
+from tests.fakes.slack_payloads import event_callback, message_event
+from tests.fakes.storms import StormSlack
 from tests.waiting import until
 
 from .gate import KINDS, PASS, FastForward, Gate, SkewClock
 from .harness import Wall, lost_and_duplicated, mention, settings
 from .report import FULL, gate_figures, record, size
-from .servers import StormSlack
 
 STAFF, COMMUNITY, PATRON = "C0STAFF01", "C0COMMUNI1", "U0PATRON1"
 PACE = 0.1  # seconds between two posts in one channel (Slack: about 1 s; scaled down)

@@ -12,11 +12,10 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from feeds_loopback import Item, atom
-
 from bot.app import PatronDesk
 from bot.backoff import Backoff
 from bot.platforms.feeds.source import FeedsAdapter
+from tests.fakes.feeds import Item, atom
 from tests.waiting import until
 
 from .gate import Gate

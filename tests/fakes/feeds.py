@@ -15,6 +15,8 @@ from aiohttp import web
 from bot.models import Mention
 from bot.platforms.feeds.source import FeedsAdapter
 
+from .loopback import LoopbackServer
+
 Mode = Literal["ok", "status", "stall", "stream"]
 ATOM_NS = "http://www.w3.org/2005/Atom"
 
@@ -105,33 +107,26 @@ class Route:
         self.mode = "ok"
 
 
-class FeedServer:
-    """aiohttp on 127.0.0.1, an ephemeral port; routes are set up by the tests."""
+class FeedServer(LoopbackServer):
+    """A loopback server whose paths (``routes``) are set up by the tests."""
+
+    shutdown_timeout = 1.0
 
     def __init__(self) -> None:
+        super().__init__()
         self.routes: dict[str, Route] = {}
         self._release = asyncio.Event()
-        self._runner: web.AppRunner | None = None
-        self.port = 0
 
-    async def __aenter__(self) -> FeedServer:
-        app = web.Application()
-        app.router.add_get("/{name:.*}", self._handle)
-        self._runner = web.AppRunner(app, shutdown_timeout=1.0)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-        return self
+    def web_routes(self) -> list[web.RouteDef]:
+        return [web.get("/{name:.*}", self._handle)]
 
-    async def __aexit__(self, *exc: object) -> None:
-        self._release.set()
-        if self._runner is not None:
-            await self._runner.cleanup()
+    async def close(self) -> None:
+        self._release.set()  # stalled and streaming answers end, so the runner can stop
+        await super().close()
 
     def url(self, path: str) -> str:
         """The absolute URL of ``path`` on this server."""
-        return f"http://127.0.0.1:{self.port}{path}"
+        return self.origin + path
 
     def route(self, path: str, body: bytes = b"", **options: object) -> Route:
         """Create (or replace) the route at ``path``."""

@@ -17,7 +17,7 @@ from typing import Any
 import grapheme
 from aiohttp import web
 
-from .loopback import LoopbackServer, json_bytes, json_response
+from .loopback import RecordingServer, json_bytes, json_response
 
 HANDLE = "library.example.org"
 DID = "did:plc:libraryaaaaaaaaaaaaaaaaa"
@@ -50,7 +50,7 @@ class BlueskyState:
     refreshes: int = 0
 
 
-class FakeBluesky(LoopbackServer):
+class FakeBluesky(RecordingServer):
     """Routes under /xrpc/: createSession, refreshSession, listNotifications, resolveHandle,
     createRecord, getRecord."""
 
@@ -66,7 +66,7 @@ class FakeBluesky(LoopbackServer):
         self._clock = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
         self._rkeys = count(1)
 
-    def routes(self) -> list[web.RouteDef]:
+    def web_routes(self) -> list[web.RouteDef]:
         x = "/xrpc/"
         return [
             web.post(x + "com.atproto.server.createSession", self._create_session),

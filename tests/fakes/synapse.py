@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import socket
 import subprocess
 import sys
 import time
@@ -16,15 +15,10 @@ from typing import Any
 import httpx
 import yaml
 
+from .loopback import free_port
+
 SERVER_NAME = "localhost"
 _HUGE = {"per_second": 10_000, "burst_count": 100_000}
-
-
-def free_port() -> int:
-    """A loopback port that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _tune(config: dict[str, Any], *, data: Path, port: int, secret: str) -> dict[str, Any]:

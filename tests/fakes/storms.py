@@ -1,4 +1,4 @@
-"""The loopback platforms of the other test folders, with a ``Gate`` in front of the endpoints that storm.
+"""The loopback platforms with a ``Gate`` (tests/storms/gate.py) in front of the endpoints that storm.
 
 Slack (chat.postMessage per channel), Mastodon and Bluesky (per route), feeds (per path), and a proxy
 in front of a real Synapse (event sends; it can also cut every connection and refuse new ones).
@@ -12,13 +12,14 @@ from typing import Any
 
 import aiohttp
 from aiohttp import web
-from feeds_loopback import FeedServer
-from slack_emulator import SlackEmulator
 
-from tests.social.bluesky_server import FakeBluesky
-from tests.social.mastodon_server import FakeMastodon
+from tests.storms.gate import Gate, Wait
 
-from .gate import Gate, Wait
+from .bluesky import FakeBluesky
+from .feeds import FeedServer
+from .loopback import LoopbackServer
+from .mastodon import FakeMastodon
+from .slack import SlackEmulator
 
 
 def _gated(route: web.RouteDef, gate: Gate, lane: str, body: Callable[[Wait], Any]) -> web.RouteDef:
@@ -59,11 +60,11 @@ class StormMastodon(FakeMastodon):
         super().__init__(**options)
         self.gates = gates
 
-    def routes(self) -> list[web.RouteDef]:
+    def web_routes(self) -> list[web.RouteDef]:
         body = {"error": "Too many requests"}
         return [
             _gated(r, self.gates[r.path], r.path, lambda _w: body) if r.path in self.gates else r
-            for r in super().routes()
+            for r in super().web_routes()
         ]
 
 
@@ -74,10 +75,10 @@ class StormBluesky(FakeBluesky):
         super().__init__()
         self.gates = gates
 
-    def routes(self) -> list[web.RouteDef]:
+    def web_routes(self) -> list[web.RouteDef]:
         body = {"error": "RateLimitExceeded", "message": "Rate Limit Exceeded"}
         found = []
-        for route in super().routes():
+        for route in super().web_routes():
             nsid = route.path.removeprefix("/xrpc/")
             found.append(
                 _gated(route, self.gates[nsid], nsid, lambda _w: body) if nsid in self.gates else route
@@ -99,56 +100,45 @@ class StormFeeds(FeedServer):
         return await super()._handle(request)
 
 
-class MatrixProxy:
+class MatrixProxy(LoopbackServer):
     """A reverse proxy in front of Synapse: event sends pass the gate (429 ``M_LIMIT_EXCEEDED`` with
     ``retry_after_ms``); ``cut()`` drops every connection and refuses new ones until ``restore()``."""
 
+    client_max_size = 50 * 1024 * 1024
+
     def __init__(self, upstream: str, gate: Gate) -> None:
+        super().__init__()
         self.upstream = upstream.rstrip("/")
         self.gate = gate
-        self.port = 0
         self.syncs = 0
         self.cuts = 0
-        self._runner: web.AppRunner | None = None
-        self._site: web.TCPSite | None = None
         self._session: aiohttp.ClientSession | None = None
 
     @property
     def url(self) -> str:
         """The homeserver URL the bot is given."""
-        return f"http://127.0.0.1:{self.port}"
+        return self.origin
 
-    async def __aenter__(self) -> MatrixProxy:
+    def web_routes(self) -> list[web.RouteDef]:
+        return [web.route("*", "/{tail:.*}", self._forward)]
+
+    async def start(self) -> MatrixProxy:
         self._session = aiohttp.ClientSession(auto_decompress=False)
-        app = web.Application(client_max_size=50 * 1024 * 1024)
-        app.router.add_route("*", "/{tail:.*}", self._forward)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        await self._listen()
-        return self
+        return await super().start()
 
-    async def __aexit__(self, *exc: object) -> None:
-        assert self._runner is not None and self._session is not None
-        await self._runner.cleanup()
-        await self._session.close()
-
-    async def _listen(self) -> None:
-        assert self._runner is not None
-        self._site = web.TCPSite(self._runner, "127.0.0.1", self.port)
-        await self._site.start()
-        self.port = self._runner.addresses[0][1]
+    async def close(self) -> None:
+        await super().close()
+        if self._session is not None:
+            await self._session.close()
 
     async def cut(self) -> None:
         """The homeserver is gone: stop listening and drop every open connection (syncs included)."""
-        assert self._runner is not None and self._runner.server is not None and self._site is not None
         self.cuts += 1
-        await self._site.stop()
-        for connection in self._runner.server.connections:
-            connection.force_close()
+        await self.stop_listening()
 
     async def restore(self) -> None:
         """Listen again on the same port."""
-        await self._listen()
+        await self.listen()
 
     async def _forward(self, request: web.Request) -> web.StreamResponse:
         assert self._session is not None

@@ -19,9 +19,11 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any
 
-import slack_payloads as P
 from aiohttp import WSMsgType, web
-from slack_blockkit import check_blocks, check_view, units
+
+from . import slack_payloads as P
+from .loopback import LoopbackServer
+from .slack_blockkit import check_blocks, check_view, units
 
 BOT_TOKEN, APP_TOKEN, SIGNING_SECRET = "xoxb-test-bot-token", "xapp-1-test-app-token", "test-signing-secret"
 TRIGGER_TTL = 3.0
@@ -38,10 +40,13 @@ class Fault:
     status: int = 500
 
 
-class SlackEmulator:
+class SlackEmulator(LoopbackServer):
     """State and server. ``await start()``; then point the bot at ``api_url``."""
 
+    shutdown_timeout = 60.0  # aiohttp's default: close() waits for calls still being answered
+
     def __init__(self) -> None:
+        super().__init__()
         self.channels: dict[str, list[dict[str, Any]]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.usergroups: dict[str, list[str]] = {}
@@ -61,32 +66,24 @@ class SlackEmulator:
         self._waiters: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._clock = itertools.count(1)
         self._base = int(time.time())
-        self._runner: web.AppRunner | None = None
-        self.port = 0
 
     # --- lifecycle ------------------------------------------------------------------------------
 
-    async def start(self) -> SlackEmulator:
-        app = web.Application()
-        app.router.add_route("*", "/api/{method}", self._api)
-        app.router.add_get("/link/", self._socket)
-        app.router.add_post("/respond/{rid}", self._respond)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-        return self
+    def web_routes(self) -> list[web.RouteDef]:
+        return [
+            web.route("*", "/api/{method}", self._api),
+            web.get("/link/", self._socket),
+            web.post("/respond/{rid}", self._respond),
+        ]
 
     async def close(self) -> None:
         for ws in list(self.sockets):
             await ws.close()
-        if self._runner is not None:
-            await self._runner.cleanup()
+        await super().close()
 
     @property
     def api_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/"
+        return f"{self.origin}/api/"
 
     def add_channel(self, channel: str) -> None:
         self.channels.setdefault(channel, [])
@@ -106,7 +103,7 @@ class SlackEmulator:
         self.faults.setdefault(method, deque()).extend(faults)
 
     def response_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/respond/{uuid.uuid4().hex}"
+        return f"{self.origin}/respond/{uuid.uuid4().hex}"
 
     def new_ts(self) -> str:
         return f"{self._base}.{next(self._clock):06d}"

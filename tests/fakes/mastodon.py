@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from .loopback import LoopbackServer, json_bytes, json_response
+from .loopback import RecordingServer, json_bytes, json_response
 
 TOKEN = "test-mastodon-token"
 LIBRARY = {"id": "109000000000000001", "username": "library", "acct": "library", "display_name": "Library"}
@@ -40,7 +40,7 @@ class MastodonState:
     next_status: int = 113000000000000000
 
 
-class FakeMastodon(LoopbackServer):
+class FakeMastodon(RecordingServer):
     """Routes: verify_credentials, v2 instance, notifications, statuses, streaming (SSE)."""
 
     def __init__(self, *, heartbeat: float = 0.05, max_characters: int = 500, streaming: bool = True) -> None:
@@ -56,7 +56,7 @@ class FakeMastodon(LoopbackServer):
         self.ratelimit_reset_in = 300.0
         self._streams: list[asyncio.Queue[bytes | None]] = []
 
-    def routes(self) -> list[web.RouteDef]:
+    def web_routes(self) -> list[web.RouteDef]:
         return [
             web.get("/api/v1/accounts/verify_credentials", self._verify),
             web.get("/api/v2/instance", self._instance),
