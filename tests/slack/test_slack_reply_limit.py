@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from slack_helpers import ALICE, STAFF, make_client, wait_for
 
 from bot.app import PatronDesk
 from bot.config import Settings
@@ -20,6 +19,7 @@ from bot.platforms.slack.cards import CARD_EVENT, REPLY
 from bot.platforms.slack.modal import TEXT_BLOCK, check_reply
 from tests.fakes.mastodon import TOKEN, FakeMastodon
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, SlackEmulator
+from tests.slack.slack_helpers import ALICE, STAFF, make_client, wait_for
 
 RULES = f"""
 default_role = "social-media"
