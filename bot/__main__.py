@@ -12,6 +12,7 @@ import typer
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
 from bot.logs import configure
+from bot.platforms import ROUTE_EXAMPLE, source_platforms
 
 cli = typer.Typer(help="Patron Desk: patrons' mentions of the library, routed to whoever is on duty.")
 rota_cli = typer.Typer(help="Show, import and export the rota.")
@@ -59,9 +60,7 @@ def run(
 @cli.command()
 def route(
     text: str,
-    platform: Annotated[
-        str, typer.Option(help="mastodon, bluesky, feeds, matrix, slack, webhook")
-    ] = "mastodon",
+    platform: Annotated[str, typer.Option(help=", ".join(sorted(source_platforms())))] = ROUTE_EXAMPLE,
     at: Annotated[str | None, typer.Option(help="ISO time, e.g. 2026-12-24T10:00 (library zone)")] = None,
     author: Annotated[str, typer.Option(help="Author handle")] = "",
     lang: Annotated[str | None, typer.Option(help="Language code")] = None,

@@ -7,16 +7,13 @@ import re
 from typing import TYPE_CHECKING
 
 from bot.models import StaffRef
+from bot.platforms import parse_staff_token, staff_id_columns
 from bot.store import staff_repo
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.store.tables import StaffRow
-
-_SLACK_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
-_SLACK_ID = re.compile(r"^[UW][A-Z0-9]{6,}$")
-_MATRIX_ID = re.compile(r"^@[^:\s]+:\S+$")
 
 
 def _slug(text: str) -> str:
@@ -28,6 +25,7 @@ class Directory:
 
     def __init__(self) -> None:
         self.rows: dict[str, StaffRow] = {}
+        self.columns = staff_id_columns()  # desk -> the staff column with its user ids (the registry's)
 
     async def load(self, session: AsyncSession, *, merge: bool = False) -> None:
         """Reload from the database; with ``merge``, keep rows this process added in transactions
@@ -54,30 +52,26 @@ class Directory:
             row = self.rows.get(key)
             if row is None:
                 continue
-            if row.slack_user_id:
-                out.append(StaffRef("slack", row.slack_user_id, self.name(key)))
-            if row.matrix_user_id:
-                out.append(StaffRef("matrix", row.matrix_user_id, self.name(key)))
+            for desk, column in self.columns.items():
+                if user_id := getattr(row, column):
+                    out.append(StaffRef(desk, user_id, self.name(key)))
         return tuple(out)
 
     def by_ref(self, ref: StaffRef) -> StaffRow | None:
         """The staff row for a desk identity, if known."""
+        column = self.columns.get(ref.desk)
         for row in self.rows.values():
-            if ref.desk == "slack" and row.slack_user_id == ref.user_id:
-                return row
-            if ref.desk == "matrix" and row.matrix_user_id == ref.user_id:
-                return row
-            if ref.desk not in ("slack", "matrix") and row.key == ref.user_id:
+            if (getattr(row, column) if column else row.key) == ref.user_id:
                 return row
         return None
 
     def find(self, token: str) -> StaffRow | None:
-        """Resolve a rota `@who` token: a staff key, Slack id or mention, or Matrix id."""
+        """Resolve a rota `@who` token: a staff key, or a desk's user id or mention (Slack, Matrix)."""
         token = token.strip()
-        slack = _SLACK_MENTION.match(token)
-        bare = slack.group(1) if slack else token
+        parsed = parse_staff_token(token)
+        bare = parsed[1] if parsed else token
         for row in self.rows.values():
-            if bare in (row.slack_user_id, row.matrix_user_id) and bare:
+            if bare and any(getattr(row, column) == bare for column in self.columns.values()):
                 return row
         key = bare.removeprefix("@").lower()
         return self.rows.get(key) or self.rows.get(_slug(key))
@@ -94,14 +88,12 @@ class Directory:
             row = self.by_ref(ref)
         if row is not None:
             return row
-        slack = ref.user_id if ref.desk == "slack" else None
-        matrix = ref.user_id if ref.desk == "matrix" else None
+        column = self.columns.get(ref.desk)
+        ids = {column: ref.user_id} if column else {}
         display = ref.display or ref.user_id
-        for key in _keys(ref):
-            await staff_repo.add_staff(
-                session, key=key, display_name=display, slack_user_id=slack, matrix_user_id=matrix
-            )
-            row = await staff_repo.find_staff(session, key=key, slack=slack, matrix=matrix)
+        for key in _keys(ref, column):
+            await staff_repo.add_staff(session, key=key, display_name=display, **ids)
+            row = await staff_repo.find_staff(session, key=key, column=column, user_id=ref.user_id)
             if row is not None:  # ours, or the one another process made first
                 self.rows[row.key] = staff_repo.detach(session, row)
                 return row
@@ -115,13 +107,10 @@ class Directory:
             row = self.find(token)
         if row is not None:
             return row
-        slack = _SLACK_MENTION.match(token.strip())
-        bare = slack.group(1) if slack else token.strip()
-        if slack or _SLACK_ID.match(bare):
-            return await self.ensure(session, StaffRef("slack", bare, bare))
-        if _MATRIX_ID.match(bare):
-            local = bare[1:].split(":", 1)[0]
-            return await self.ensure(session, StaffRef("matrix", bare, local))
+        bare = token.strip()
+        parsed = parse_staff_token(bare)
+        if parsed is not None:
+            return await self.ensure(session, StaffRef(*parsed))
         key = _slug(bare.removeprefix("@"))
         await staff_repo.add_staff(session, key=key, display_name=bare.removeprefix("@"))
         row = await staff_repo.find_staff(session, key=key)
@@ -130,12 +119,12 @@ class Directory:
         return row
 
 
-def _keys(ref: StaffRef) -> list[str]:
+def _keys(ref: StaffRef, column: str | None) -> list[str]:
     """Keys to try for a new person, most readable first; the last one is unique to the identity.
 
-    A desk without chat ids (console, CLI) names its operator by key, so the key is the user id.
+    A desk without a staff id column (console, CLI) names its operator by key, so the key is the user id.
     """
-    if ref.desk not in ("slack", "matrix"):
+    if column is None:
         return [ref.user_id[: staff_repo.KEY_LENGTH]]
     base = _slug(ref.display or ref.user_id)[:80]
     digest = hashlib.sha256(f"{ref.desk}:{ref.user_id}".encode()).hexdigest()[:12]

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from bot import metrics
 from bot.models import Mention
+from bot.platforms import display_name
 from bot.store import cursors
 from bot.store import quarantine as store
 from bot.store.quarantine import Held
@@ -22,12 +23,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 QUIET = timedelta(hours=1)
-LABELS = {"bluesky": "Bluesky", "mastodon": "Mastodon", "matrix": "Matrix", "slack": "Slack"}
 
 
 def notice(source: str) -> str:
     """What the staff channel is told (no patron text: staff look with the CLI)."""
-    label = LABELS.get(source, source)
+    label = display_name(source)
     return (
         f"An item from {label} could not be stored and was set aside, with any more from {label} "
         "this hour. `patron-desk quarantine list` shows them; `patron-desk quarantine retry --all` "

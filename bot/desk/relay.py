@@ -23,6 +23,7 @@ from bot.desk import transitions
 from bot.desk.views import mention_from_row, ticket_view
 from bot.errors import PermanentError, TransientError
 from bot.models import StaffRef, Status, Visibility, narrower
+from bot.platforms import role_channel_column
 from bot.platforms.base import SourceAdapter, StaffDesk
 from bot.store import audit, cards, mentions, outbox
 from bot.store.faults import DB_ERRORS
@@ -222,7 +223,8 @@ class Relay:
         async with self.db.transaction() as session:
             card = await cards.get_card(session, row.mention_id, row.target)
             mention = await mentions.get(session, row.mention_id)
-            channel = "" if mention is None else await cards.role_channel(session, mention.role, row.target)
+            column = role_channel_column(row.target)  # None: this desk has no role channels
+            channel = "" if mention is None else await cards.role_channel(session, mention.role, column)
         if card is not None or mention is None:  # posted before a crash, or purged
             await self._finish(row)
             return

@@ -397,8 +397,8 @@ class DeskService:
         for desk in self.desks:
             ref = refs.get(desk)
             user_id = ref.user_id if ref else staff_key
-            if desk in ("slack", "matrix") and ref is None:
-                continue
+            if ref is None and desk in self.directory.columns:
+                continue  # a desk with chat ids that does not know this person
             if key and not await audit.mark(session, kind="notify", key=f"{desk}:{key}", now=now):
                 continue  # sent before
             await outbox.enqueue(

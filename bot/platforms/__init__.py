@@ -22,6 +22,10 @@ REGISTRY: dict[str, PlatformSpec] = {
 }
 
 
+# The `route` command's example platform when none is given.
+ROUTE_EXAMPLE = MASTODON.name
+
+
 def source_platforms() -> frozenset[str]:
     """Names of the platforms that can be a source (what a rule's ``platforms`` may name)."""
     return frozenset(name for name, spec in REGISTRY.items() if spec.build_source is not None)
@@ -36,3 +40,22 @@ def display_name(platform: str) -> str:
 def default_reply_limits() -> dict[str, int | None]:
     """Each platform's documented reply length (used until its source has opened and knows better)."""
     return {name: spec.reply_limit for name, spec in REGISTRY.items()}
+
+
+def staff_id_columns() -> dict[str, str]:
+    """Desk name -> the staff table's column holding that desk's user ids (desks with chat ids only)."""
+    return {name: spec.staff_id_column for name, spec in REGISTRY.items() if spec.staff_id_column}
+
+
+def role_channel_column(desk: str) -> str | None:
+    """The roles table's column holding a role's own channel on this desk (None: the desk has none)."""
+    spec = REGISTRY.get(desk)
+    return spec.role_channel_column if spec else None
+
+
+def parse_staff_token(token: str) -> tuple[str, str, str] | None:
+    """A rota `@who` in some desk's id form -> ``(desk, user_id, display)``; None for a plain name."""
+    for name, spec in REGISTRY.items():
+        if spec.staff_token is not None and (found := spec.staff_token(token)):
+            return (name, *found)
+    return None

@@ -217,6 +217,10 @@ class PlatformSpec:
     role_channel: Callable[[Any], str] | None = None  # a role's own channel or room for its cards
     reply_visibility: bool = False  # staff choose who sees a reply (Mastodon's visibility)
     staff_id: Callable[[Any], str] | None = None  # a rules-file person's id on this desk
+    staff_id_column: str | None = None  # the staff table's column holding this desk's user ids
+    role_channel_column: str | None = None  # the roles table's column holding a role's own channel
+    # a rota `@who` token in this desk's id form -> (user id, display name for a new row), else None
+    staff_token: Callable[[str], tuple[str, str] | None] | None = None
     command_prefix: str = "/"  # how staff type commands here ("/rota"; "!rota" on Matrix)
     local: bool = False  # typed at the server's terminal: whoever can type there is staff
 

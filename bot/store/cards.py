@@ -20,9 +20,12 @@ async def save_card(session: AsyncSession, mention_id: int, ref: CardRef) -> Non
     session.add(CardRow(mention_id=mention_id, desk=ref.desk, channel=ref.channel, message_id=ref.message_id))
 
 
-async def role_channel(session: AsyncSession, role: str, desk: str) -> str:
-    """The role's own channel/room on this desk, or "" for the desk's default."""
-    row = (await session.execute(select(RoleRow).where(RoleRow.key == role))).scalar_one_or_none()
-    if row is None:
+async def role_channel(session: AsyncSession, role: str, column: str | None) -> str:
+    """The role's own channel/room held in the roles table's ``column`` (the desk's, from its spec),
+    or "" for the desk's default (no such role, no such column for the desk, or none set)."""
+    if column is None:
         return ""
-    return {"slack": row.slack_channel, "matrix": row.matrix_room}.get(desk, "")
+    if column not in RoleRow.__table__.columns:
+        raise ValueError(f"roles has no column {column!r}")
+    row = (await session.execute(select(RoleRow).where(RoleRow.key == role))).scalar_one_or_none()
+    return (getattr(row, column) or "") if row is not None else ""

@@ -49,13 +49,14 @@ async def add_staff(
 
 
 async def find_staff(
-    session: AsyncSession, *, key: str | None = None, slack: str | None = None, matrix: str | None = None
+    session: AsyncSession, *, key: str | None = None, column: str | None = None, user_id: str | None = None
 ) -> StaffRow | None:
-    """The row with this Slack id, Matrix id or key (whichever is given), fresh from the database."""
-    if slack is not None:
-        where = StaffRow.slack_user_id == slack
-    elif matrix is not None:
-        where = StaffRow.matrix_user_id == matrix
+    """The row whose id ``column`` (``slack_user_id``, ...) holds ``user_id``, else the row with this
+    key, fresh from the database."""
+    if column is not None:
+        if column not in StaffRow.__table__.columns:
+            raise ValueError(f"staff has no column {column!r}")
+        where = StaffRow.__table__.columns[column] == user_id
     else:
         where = StaffRow.key == (key or "")
     stmt = select(StaffRow).where(where).execution_options(populate_existing=True)

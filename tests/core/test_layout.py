@@ -19,17 +19,9 @@ ALLOWED = {
     "bot.platforms": "the registry itself: one line per platform",
     "bot.config": "settings are named per platform (SLACK_BOT_TOKEN, ...) and stay as they are",
 }
-# Core modules that still know Slack and Matrix by name because the data model does: staff and roles
-# carry one id column per desk (staff.slack_user_id, roles.matrix_room, ...).
-# Moving those behind the spec needs the store split of issue 11 (another helper's files); this list
-# may only shrink.
-KNOWN = {
-    "bot.desk.directory": "staff ids per desk (staff.slack_user_id, staff.matrix_user_id)",
-    "bot.store.cards": "a role's own channel per desk (roles.slack_channel, roles.matrix_room)",
-    "bot.desk.service": "desks without an id for a person are skipped by name",
-    "bot.desk.quarantine": "the staff notice's platform labels",
-    "bot.__main__": "the `route` command's example platform (its --platform default)",
-}
+# Core modules that still name a platform, and why. Empty since staff ids, role channels, rota `@who`
+# tokens, notice labels and the `route` default come from each platform's spec; it may only stay empty.
+KNOWN: dict[str, str] = {}
 
 
 def module_name(path: Path) -> str:

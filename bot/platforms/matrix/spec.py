@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from bot.platforms.base import PlatformSpec, lazy, on_off
 
 if TYPE_CHECKING:
     from bot.config import Settings
+
+_USER_ID = re.compile(r"^@[^:\s]+:\S+$")
+
+
+def _staff_token(token: str) -> tuple[str, str] | None:
+    """A rota `@who` written as a Matrix user id (``@user:server``); the localpart names a new row."""
+    return (token, token[1:].split(":", 1)[0]) if _USER_ID.match(token) else None
 
 
 def _describe(s: Settings) -> str:
@@ -37,4 +45,7 @@ SPEC = PlatformSpec(
     staff_id=lambda person: person.matrix_user_id,
     command_prefix="!",
     role_channel=lambda role: role.matrix_room,
+    staff_id_column="matrix_user_id",
+    role_channel_column="matrix_room",
+    staff_token=_staff_token,
 )

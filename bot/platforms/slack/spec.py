@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from bot.platforms.base import PlatformSpec, lazy, on_off
 
 if TYPE_CHECKING:
     from bot.config import Settings
+
+_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
+_USER_ID = re.compile(r"^[UW][A-Z0-9]{6,}$")
+
+
+def _staff_token(token: str) -> tuple[str, str] | None:
+    """A rota `@who` written as a Slack mention (``<@U…>``) or a bare Slack user id."""
+    mention = _MENTION.match(token)
+    bare = mention.group(1) if mention else token
+    return (bare, bare) if mention or _USER_ID.match(bare) else None
 
 
 def _describe(s: Settings) -> str:
@@ -38,4 +49,7 @@ SPEC = PlatformSpec(
     client_on=lambda s: s.slack_on,
     staff_id=lambda person: person.slack_user_id,
     role_channel=lambda role: role.slack_channel,
+    staff_id_column="slack_user_id",
+    role_channel_column="slack_channel",
+    staff_token=_staff_token,
 )
