@@ -76,7 +76,7 @@ async def test_a_rota_token_makes_the_row_with_its_desks_id(
         row = await directory.ensure_token(session, token)
     column = staff_id_columns()[desk]
     assert (getattr(row, column), row.display_name) == (user_id, display)
-    others = [c for c in StaffRow.__table__.columns if c.endswith("_user_id") and c != column]
+    others = [c.name for c in StaffRow.__table__.columns if c.name.endswith("_user_id") and c.name != column]
     assert all(getattr(row, c) is None for c in others)
     fresh = Directory()
     async with database.transaction() as session:
