@@ -4,20 +4,23 @@ the registry reads any token exactly as the old hand-written patterns did."""
 
 from __future__ import annotations
 
+import json
 import re
 from types import SimpleNamespace
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.desk import quarantine
 from bot.desk.directory import Directory
 from bot.models import StaffRef
 from bot.platforms import REGISTRY, parse_staff_token, role_channel_column, staff_id_columns
-from bot.store import cards
+from bot.store import cards, outbox
 from bot.store.db import Database
 from bot.store.tables import RoleRow, StaffRow
+
+from .helpers import NOW, make_service
 
 # The patterns the directory used before the specs held them: the reference the registry must match.
 OLD_SLACK_MENTION = re.compile(r"^<@([UW][A-Z0-9]+)(?:\|[^>]*)?>$")
@@ -51,11 +54,25 @@ def test_every_spec_names_columns_the_tables_have() -> None:
             assert spec.role_channel is not None and spec.role_channel(role) == "CH-1", name
 
 
+# near misses: ids a character too short or long, a mention or Matrix id cut off or padded
+NEAR = st.one_of(
+    st.from_regex(r"\A<?@?[UW][A-Z0-9a-z]{0,8}[|>]?\Z"),
+    st.from_regex(r"\A@[a-z:]{0,4}\s?\Z"),
+    st.text(alphabet="UWA09@:<>|! \n", max_size=12),
+)
+
+
 @given(
     st.one_of(
-        st.text(), st.from_regex(OLD_SLACK_MENTION), st.from_regex(OLD_MATRIX_ID), st.from_regex(OLD_SLACK_ID)
+        st.text(),
+        NEAR,
+        st.from_regex(OLD_SLACK_MENTION),
+        st.from_regex(OLD_MATRIX_ID),
+        st.from_regex(OLD_SLACK_ID),
     )
 )
+@example("U0ABCD")  # one character short of a Slack id
+@example("@ann:")  # a Matrix id without its server
 def test_the_registry_reads_a_rota_token_as_the_old_patterns_did(token: str) -> None:
     assert parse_staff_token(token) == old_reading(token)
 
@@ -120,3 +137,17 @@ def test_the_quarantine_notice_keeps_its_wording(source: str, label: str) -> Non
         "this hour. `patron-desk quarantine list` shows them; `patron-desk quarantine retry --all` "
         "tries them again."
     )
+
+
+async def test_a_notice_skips_the_chat_desks_that_do_not_know_the_person(database: Database) -> None:
+    service = await make_service(database, desks=("slack", "matrix", "console"))
+    async with database.transaction() as session:
+        await service.notify(session, "alice", "Your reply was not published.", now=NOW)
+    queued: dict[str, list[str]] = {}
+    async with database.transaction() as session:
+        for desk in ("slack", "matrix", "console"):
+            queued[desk] = [
+                json.loads(r.payload)["user_id"] for r in await outbox.due(session, target=desk, now=NOW)
+            ]
+    # alice has a Slack id and no Matrix id; the console desk names people by key
+    assert queued == {"slack": ["UALICE1"], "matrix": [], "console": ["alice"]}
