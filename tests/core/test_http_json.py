@@ -5,16 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
+import httpx
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from slack_sdk.errors import SlackApiError
 
 from bot.backoff import MAX_RETRY_AFTER
 from bot.errors import AdapterConfigError, PatronDeskError, PermanentError, RateLimited, TransientError
 from bot.net.http_json import AT_OPEN, SOCIAL, StatusRules, status_error
+from bot.net.wire import MALFORMED, JsonResponse, raise_for_status
 from bot.platforms.mastodon.stream import STREAM_STATUS
 from bot.platforms.matrix.wire import MATRIX_STATUS, parse_error
-from bot.platforms.slack.client import SLACK_STATUS
+from bot.platforms.slack.client import SLACK_STATUS, translate
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 ALL_RULES = [SOCIAL, AT_OPEN, SLACK_STATUS, MATRIX_STATUS, STREAM_STATUS]
@@ -122,7 +125,7 @@ millis = st.one_of(
 
 
 @given(
-    status=st.one_of(st.none(), st.integers(min_value=-1, max_value=1000)),
+    status=st.one_of(st.sampled_from([None, 401, 403, 408, 429, 500, 503]), st.integers(-1, 1000)),
     retry_after=headers,
     retry_after_ms=millis,
     reset=headers,
@@ -151,3 +154,68 @@ def test_always_a_domain_error_with_a_sane_wait(
 def test_matrix_parse_error_never_raises(body: dict[str, object]) -> None:
     found = parse_error(body, status=429, retry_after="3", now=NOW)
     assert isinstance(found, RateLimited)
+
+
+class SlackAnswer(dict[str, object]):
+    """What ``SlackApiError.response`` offers translate(): ``get``, ``status_code``, ``headers``."""
+
+    def __init__(self, status: int, error: str, headers: dict[str, object] | None = None) -> None:
+        super().__init__(ok=False, error=error)
+        self.status_code = status
+        self.headers = headers or {}
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "headers", "kind", "wait"),
+    [
+        (429, "ratelimited", {"Retry-After": ["12"]}, RateLimited, 12.0),
+        (200, "ratelimited", {}, RateLimited, None),
+        (503, "service_unavailable", {"Retry-After": "30"}, TransientError, None),
+        (200, "internal_error", {}, TransientError, None),
+        (408, "", {}, PermanentError, None),
+        (200, "channel_not_found", {}, PermanentError, None),
+        (401, "invalid_auth", {}, PermanentError, None),  # auth.test turns it into a config error
+    ],
+)
+def test_slack_translate_keeps_slack_rules(
+    status: int, error: str, headers: dict[str, object], kind: type[PatronDeskError], wait: float | None
+) -> None:
+    found = translate(SlackApiError("x", SlackAnswer(status, error, headers)), "chat_postMessage")
+    assert type(found) is kind
+    assert getattr(found, "retry_after", None) == wait
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "at_open", "kind"),
+    [
+        (200, {"ok": 1}, False, None),
+        (302, {}, False, None),
+        (200, "MALFORMED", False, TransientError),
+        (401, {"error": "ExpiredToken"}, False, PermanentError),
+        (401, {"error": "ExpiredToken"}, True, AdapterConfigError),
+        (408, {}, True, TransientError),
+        (502, {}, False, TransientError),
+        (429, {}, False, RateLimited),
+    ],
+)
+def test_wire_raise_for_status(
+    status: int, body: object, at_open: bool, kind: type[Exception] | None
+) -> None:
+    response = JsonResponse(status, httpx.Headers({}), MALFORMED if body == "MALFORMED" else body)
+    if kind is None:
+        raise_for_status(response, what="t", now=NOW, at_open=at_open)
+        return
+    with pytest.raises(kind) as caught:
+        raise_for_status(response, what="t", now=NOW, at_open=at_open)
+    assert type(caught.value) is kind
+
+
+@given(retry_after=headers, retry_after_ms=millis, reset=headers)
+def test_a_429_always_waits_a_sane_time(
+    retry_after: str | None, retry_after_ms: object, reset: str | None
+) -> None:
+    found = status_error(
+        429, label="x", now=NOW, retry_after=retry_after, retry_after_ms=retry_after_ms, reset=reset
+    )
+    assert isinstance(found, RateLimited)
+    assert found.retry_after is None or 0.0 <= found.retry_after <= MAX_RETRY_AFTER
