@@ -27,6 +27,7 @@ from bot.desk.service import DeskService
 from bot.desk.timers import Timers
 from bot.errors import AdapterConfigError, TransientError
 from bot.metrics import Health
+from bot.net.retry import reconnecting
 from bot.platforms import REGISTRY, default_reply_limits
 from bot.platforms.base import (
     AdapterDeps,
@@ -222,28 +223,26 @@ class PatronDesk:
         """Feed one pull source into ingest; on an outage wait and resume from the stored cursor."""
         retry = Reconnector()
         part = f"source:{source.source}"
-        while True:
+
+        async def run_once() -> None:
             started = asyncio.get_running_loop().time()
-            try:
-                cursor = await self._service.cursor(source.source)
-                self.health.set(part, "ok")
-                async for mention, after in source.mentions(cursor):
-                    crash_point("after_fetch")
-                    await self._service.ingest(source.source, mention, after)
-                    retry.connected_for(asyncio.get_running_loop().time() - started)
-                return
-            except AdapterConfigError as exc:
-                log.error("source %s stopped: %s", source.source, exc)
-                self.health.set(part, "off: settings refused")
-                return
-            except Exception as exc:
-                if not isinstance(exc, TransientError) and not faults.connection_error(exc):
-                    raise  # the supervisor restarts the part
-                wait = retry.failed(retry_after=getattr(exc, "retry_after", None))
-                metrics.ERRORS.labels(source.source, type(exc).__name__).inc()
-                self.health.set(part, f"retrying after {type(exc).__name__}")
-                log.warning("source %s: %s; retrying in %.1fs", source.source, type(exc).__name__, wait)
-                await asyncio.sleep(wait)
+            cursor = await self._service.cursor(source.source)
+            self.health.set(part, "ok")
+            async for mention, after in source.mentions(cursor):
+                crash_point("after_fetch")
+                await self._service.ingest(source.source, mention, after)
+                retry.connected_for(asyncio.get_running_loop().time() - started)
+
+        def dropped(exc: Exception, wait: float) -> None:
+            metrics.ERRORS.labels(source.source, type(exc).__name__).inc()
+            self.health.set(part, f"retrying after {type(exc).__name__}")
+            log.warning("source %s: %s; retrying in %.1fs", source.source, type(exc).__name__, wait)
+
+        try:  # anything not retryable is raised: the supervisor restarts the part
+            await reconnecting(run_once, policy=retry, on_error=dropped, retryable=_outage)
+        except AdapterConfigError as exc:
+            log.error("source %s stopped: %s", source.source, exc)
+            self.health.set(part, "off: settings refused")
 
     async def _tick(self) -> None:
         """Run the timers every TIMER_SECONDS, the first pass one interval after start (sources and
@@ -316,6 +315,11 @@ class PatronDesk:
                     if asyncio.iscoroutine(result):
                         await result
         await self.db.aclose()
+
+
+def _outage(exc: Exception) -> bool:
+    """What a pump waits out: a platform outage or a lost database connection."""
+    return isinstance(exc, TransientError) or faults.connection_error(exc)
 
 
 def _desk_channels(rules: RuleSet) -> dict[str, tuple[str, ...]]:

@@ -13,9 +13,10 @@ from typing import Any, TypeVar
 
 import httpx
 
-from bot.backoff import Backoff, parse_retry_after
+from bot.backoff import Backoff
 from bot.domain.sanitize import parse_timestamp
-from bot.errors import AdapterConfigError, PatronDeskError, PermanentError, RateLimited, TransientError
+from bot.errors import AdapterConfigError, PatronDeskError, RateLimited, TransientError
+from bot.net.http_json import AT_OPEN, SOCIAL, status_error
 
 log = logging.getLogger(__name__)
 
@@ -83,23 +84,21 @@ async def request_json(
 def raise_for_status(response: JsonResponse, *, what: str, now: datetime, at_open: bool = False) -> None:
     """Translate an HTTP status into a domain error; return quietly on 2xx with a JSON body.
 
-    429 -> ``RateLimited`` (``Retry-After`` honoured), 5xx and 408 -> ``TransientError``,
-    other 4xx -> ``AdapterConfigError`` when ``at_open`` (bad token, wrong URL) else
-    ``PermanentError``; a 2xx whose body is not JSON -> ``TransientError`` (retried, never lost).
+    The mapping is ``http_json.status_error`` (429 with Retry-After or RateLimit-Reset, 5xx and 408
+    transient, other 4xx permanent, or ``AdapterConfigError`` when ``at_open``); a 2xx whose body is
+    not JSON -> ``TransientError`` (retried, never lost).
     """
     status = response.status
-    label = f"{what}: HTTP {status}" + (f" {response.error_code}" if response.error_code else "")
-    if status == 429:
-        retry = parse_retry_after(response.headers.get("retry-after"), now=now)
-        if retry is None:
-            retry = reset_in(response.headers.get("ratelimit-reset"), now=now)
-        raise RateLimited(label, retry_after=retry)
-    if status >= 500 or status == 408:
-        raise TransientError(
-            label, retry_after=parse_retry_after(response.headers.get("retry-after"), now=now)
+    if status >= 400:
+        label = f"{what}: HTTP {status}" + (f" {response.error_code}" if response.error_code else "")
+        raise status_error(
+            status,
+            label=label,
+            now=now,
+            rules=AT_OPEN if at_open else SOCIAL,
+            retry_after=response.headers.get("retry-after"),
+            reset=response.headers.get("ratelimit-reset"),
         )
-    if status >= 400:  # at open() any refusal means the settings are wrong: do not retry
-        raise (AdapterConfigError if at_open else PermanentError)(label)
     if response.body is MALFORMED:
         log.warning("%s: HTTP %d with a body that is not JSON; will retry", what, status)
         raise TransientError(f"{what}: malformed JSON body")
@@ -129,21 +128,6 @@ class Holds:
         """Hold ``endpoint`` for the wait the platform asked for."""
         if exc.retry_after:
             self._until[endpoint] = self._clock() + timedelta(seconds=exc.retry_after)
-
-
-def reset_in(value: str | None, *, now: datetime) -> float | None:
-    """Seconds until a rate-limit reset given as unix seconds or an ISO 8601 time."""
-    if not value:
-        return None
-    text = value.strip()
-    try:
-        when = datetime.fromtimestamp(float(text), tz=UTC)
-    except (ValueError, OverflowError, OSError):
-        parsed = parse_time(text)
-        if parsed is None:
-            return None
-        when = parsed
-    return min(max((when - now).total_seconds(), 0.0), 900.0)
 
 
 def parse_time(value: object) -> datetime | None:

@@ -14,17 +14,17 @@ from urllib.request import url2pathname
 import httpx
 
 from bot import __version__
-from bot.backoff import Backoff, parse_retry_after
+from bot.backoff import Backoff
 from bot.config import Settings
 from bot.errors import (
     AdapterConfigError,
     PatronDeskError,
     PermanentError,
-    RateLimited,
     ReplyNotSupported,
     TransientError,
 )
 from bot.models import Mention, ReplyRef
+from bot.net.http_json import status_error
 from bot.platforms.base import AdapterDeps
 from bot.platforms.feeds.cursor import FeedState, dump_cursor, load_cursor, plan_sync
 from bot.platforms.feeds.parse import SOURCE, parse_feed
@@ -276,15 +276,12 @@ class FeedsAdapter:
 
 def _raise_for_status(response: httpx.Response, *, now: datetime) -> None:
     """Translate an unsuccessful status into a domain error (status code only, never the body)."""
-    status = response.status_code
     if response.is_success:
         return
-    retry_after = parse_retry_after(response.headers.get("Retry-After"), now=now)
-    if status == 429:
-        raise RateLimited("HTTP 429", retry_after=retry_after)
-    if status >= 500 or status == 408:
-        raise TransientError(f"HTTP {status}", retry_after=retry_after)
-    raise PermanentError(f"HTTP {status}")
+    status = response.status_code
+    raise status_error(
+        status, label=f"HTTP {status}", now=now, retry_after=response.headers.get("Retry-After")
+    )
 
 
 def _read_file(url: str, max_bytes: int) -> bytes:

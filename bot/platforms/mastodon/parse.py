@@ -17,7 +17,8 @@ from bot.domain.html_text import html_to_text
 from bot.domain.sanitize import UNKNOWN_TIME, safe_mention
 from bot.errors import MalformedPayload, PermanentError
 from bot.models import Mention, Visibility
-from bot.net.wire import parse_time, reset_in, text_field
+from bot.net.http_json import reset_in
+from bot.net.wire import parse_time, text_field
 
 log = logging.getLogger(__name__)
 

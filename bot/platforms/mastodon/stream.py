@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -14,12 +15,19 @@ from typing import Any
 
 import httpx
 
-from bot.backoff import Reconnector, parse_retry_after
-from bot.errors import AdapterConfigError, RateLimited, TransientError
+from bot.backoff import Reconnector
+from bot.errors import AdapterConfigError, PermanentError, TransientError
 from bot.models import Mention, MentionChange
+from bot.net.http_json import StatusRules, status_error
+from bot.net.retry import reconnecting
 from bot.platforms.mastodon.parse import SOURCE, parse_notification, parse_status
 
 log = logging.getLogger(__name__)
+
+# A refused token is 401 or 403; 408 and every other refusal mean "no streaming here: poll".
+STREAM_STATUS = StatusRules(
+    also_transient=frozenset(), hint_on_5xx=False, refused=frozenset({401, 403}), refused_note="token refused"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -173,27 +181,34 @@ class NotificationStream:
 
     async def run(self, queue: asyncio.Queue[StreamNotice | None]) -> None:
         """Run until cancelled, or until the server shows it cannot stream."""
-        loop = asyncio.get_running_loop()
-        while True:
-            started, retry_after = loop.time(), None
-            try:
-                await self._read_once(queue)
-                log.info("mastodon stream: closed by the server; reconnecting")
-            except (StreamUnsupported, AdapterConfigError) as exc:
-                log.warning("mastodon stream: unavailable (%s); polling only", exc)
-                queue.put_nowait(None)  # wake the adapter so it polls at the shorter interval
-                return
-            except httpx.ReadTimeout:
-                log.warning("mastodon stream: stalled for %.0fs; reconnecting", self._stall)
-            except TransientError as exc:
-                retry_after = exc.retry_after
-                log.warning("mastodon stream: %s; reconnecting", exc)
-            except httpx.HTTPError as exc:
-                log.warning("mastodon stream: %s; reconnecting", type(exc).__name__)
-            finally:
-                self.connected = False
-            self._reconnector.connected_for(loop.time() - started)
-            await asyncio.sleep(self._reconnector.failed(retry_after=retry_after))
+        try:
+            await reconnecting(
+                functools.partial(self._session, queue),
+                policy=self._reconnector,
+                on_error=self._dropped,
+                clock=asyncio.get_running_loop().time,
+                retryable=_droppable,
+            )
+        except (StreamUnsupported, AdapterConfigError) as exc:
+            log.warning("mastodon stream: unavailable (%s); polling only", exc)
+            queue.put_nowait(None)  # wake the adapter so it polls at the shorter interval
+
+    async def _session(self, queue: asyncio.Queue[StreamNotice | None]) -> None:
+        try:
+            await self._read_once(queue)
+        finally:
+            self.connected = False
+        raise _ServerClosed  # a stream that ends is reconnected like one that broke
+
+    def _dropped(self, exc: Exception, wait: float) -> None:
+        if isinstance(exc, _ServerClosed):
+            log.info("mastodon stream: closed by the server; reconnecting")
+        elif isinstance(exc, httpx.ReadTimeout):
+            log.warning("mastodon stream: stalled for %.0fs; reconnecting", self._stall)
+        elif isinstance(exc, TransientError):
+            log.warning("mastodon stream: %s; reconnecting", exc)
+        else:
+            log.warning("mastodon stream: %s; reconnecting", type(exc).__name__)
 
     async def _read_once(self, queue: asyncio.Queue[StreamNotice | None]) -> None:
         timeout = httpx.Timeout(30.0, read=self._stall)
@@ -220,14 +235,25 @@ class NotificationStream:
 
     def _refuse(self, resp: httpx.Response) -> None:
         status = resp.status_code
-        if status in (401, 403):
-            raise AdapterConfigError(f"streaming refused the token: HTTP {status}")
-        if status == 429:
-            retry = parse_retry_after(resp.headers.get("retry-after"), now=self._clock())
-            raise RateLimited("streaming: HTTP 429", retry_after=retry)
-        if status >= 500:
-            raise TransientError(f"streaming: HTTP {status}")
-        raise StreamUnsupported(f"HTTP {status}")
+        error = status_error(
+            status,
+            label=f"streaming: HTTP {status}",
+            now=self._clock(),
+            rules=STREAM_STATUS,
+            retry_after=resp.headers.get("retry-after"),
+        )
+        if type(error) is PermanentError:  # anything else refused: this server cannot stream
+            raise StreamUnsupported(f"HTTP {status}")
+        raise error
+
+
+class _ServerClosed(Exception):
+    """The server ended the stream cleanly."""
+
+
+def _droppable(exc: Exception) -> bool:
+    """A stream that broke, stalled or ended is reconnected; anything else propagates."""
+    return isinstance(exc, _ServerClosed | TransientError | httpx.HTTPError)
 
 
 async def next_notices(

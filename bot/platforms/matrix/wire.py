@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from bot.backoff import MAX_RETRY_AFTER, parse_retry_after
-from bot.errors import AdapterConfigError, PatronDeskError, PermanentError, RateLimited, TransientError
+from bot.errors import AdapterConfigError, PatronDeskError, PermanentError
+from bot.net.http_json import StatusRules, status_error
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,23 +36,33 @@ def txn_id(kind: str, key: str) -> str:
     return f"pd-{kind}-{hashlib.sha256(key.encode()).hexdigest()[:40]}"
 
 
+# 408 is not retried and a 5xx carries no wait; 401 (or a token errcode) means the credentials.
+MATRIX_STATUS = StatusRules(
+    also_transient=frozenset(),
+    hint_on_5xx=False,
+    refused=frozenset({401}),
+    refused_note="the homeserver refused the bot's credentials",
+)
+TOKEN_ERRCODES = frozenset({"M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"})
+
+
 def parse_error(
     body: dict[str, Any], *, status: int | None, retry_after: str | None = None, now: datetime
 ) -> PatronDeskError:
     """Turn a Matrix error body (and HTTP status) into a domain error; 429 waits are capped."""
     code = str(body.get("errcode") or "")
     text = f"matrix {status or '?'} {code or 'error'}"
-    if code == "M_LIMIT_EXCEEDED" or status == 429:
-        wait = parse_retry_after(retry_after, now=now)
-        millis = body.get("retry_after_ms")
-        if isinstance(millis, int | float) and not isinstance(millis, bool):
-            wait = min(max(millis / 1000, 0.0), MAX_RETRY_AFTER)
-        return RateLimited(text, retry_after=wait)
-    if status is None or status >= 500:
-        return TransientError(text)
-    if code in ("M_UNKNOWN_TOKEN", "M_MISSING_TOKEN") or status == 401:
-        return AdapterConfigError(f"{text}: the homeserver refused the bot's credentials")
-    return PermanentError(text)
+    error = status_error(
+        429 if code == "M_LIMIT_EXCEEDED" else status,
+        label=text,
+        now=now,
+        rules=MATRIX_STATUS,
+        retry_after=retry_after,
+        retry_after_ms=body.get("retry_after_ms"),
+    )
+    if type(error) is PermanentError and code in TOKEN_ERRCODES:
+        return AdapterConfigError(f"{text}: {MATRIX_STATUS.refused_note}")
+    return error
 
 
 def fresh_events(events: Iterable[dict[str, Any]], user_id: str) -> list[dict[str, Any]]:

@@ -27,9 +27,9 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.backoff import parse_retry_after
 from bot.config import Settings
-from bot.errors import AdapterConfigError, PatronDeskError, PermanentError, RateLimited, TransientError
+from bot.errors import AdapterConfigError, PatronDeskError, PermanentError, TransientError
+from bot.net.http_json import StatusRules, status_error
 from bot.platforms.slack.pace import Pacer
 
 log = logging.getLogger(__name__)
@@ -68,21 +68,30 @@ def verify_signature(secret: str, body: bytes, timestamp: str, signature: str, *
     return hmac.compare_digest(expected.encode(), signature.encode("utf-8", "surrogateescape"))
 
 
+# Slack's own statuses: 408 is not retried, a 5xx carries no wait, and a refused token answers
+# 200 with an error string (AUTH_ERRORS), so no status means "settings refused".
+SLACK_STATUS = StatusRules(also_transient=frozenset(), hint_on_5xx=False)
+
+
 def translate(exc: Exception, method: str) -> PatronDeskError:
     """A Slack SDK or transport error as a domain error (429 keeps Slack's Retry-After)."""
     if isinstance(exc, SlackApiError):
         status = getattr(exc.response, "status_code", 0)
         error = str(exc.response.get("error") or f"http {status}")
-        if status == 429 or error == "ratelimited":
-            headers = getattr(exc.response, "headers", None) or {}
-            value = headers.get("Retry-After")
-            value = value[0] if isinstance(value, list) else value
-            return RateLimited(
-                f"slack {method}: ratelimited", retry_after=parse_retry_after(value, now=_now())
-            )
-        if status >= 500 or error in TRANSIENT_ERRORS:
+        headers = getattr(exc.response, "headers", None) or {}
+        value = headers.get("Retry-After")
+        value = value[0] if isinstance(value, list) else value
+        limited = status == 429 or error == "ratelimited"
+        mapped = status_error(
+            429 if limited else status,
+            label=f"slack {method}: {'ratelimited' if limited else error}",
+            now=_now(),
+            rules=SLACK_STATUS,
+            retry_after=value,
+        )
+        if type(mapped) is PermanentError and error in TRANSIENT_ERRORS:
             return TransientError(f"slack {method}: {error}")
-        return PermanentError(f"slack {method}: {error}")
+        return mapped
     return TransientError(f"slack {method}: {type(exc).__name__}")
 
 
@@ -208,14 +217,15 @@ class SlackClient:
                 retry_after = resp.headers.get("Retry-After")
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             raise translate(exc, "response_url") from None
-        if status == 429:
-            raise RateLimited(
-                "slack response_url: 429", retry_after=parse_retry_after(retry_after, now=_now())
-            )
-        if status >= 500:
-            raise TransientError(f"slack response_url: http {status}")
         if status >= 400:
-            raise PermanentError(f"slack response_url: http {status}")
+            what = "429" if status == 429 else f"http {status}"
+            raise status_error(
+                status,
+                label=f"slack response_url: {what}",
+                now=_now(),
+                rules=SLACK_STATUS,
+                retry_after=retry_after,
+            )
 
     def http_routes(self) -> list[tuple[str, str, Handler]]:
         """``POST /slack/events`` in HTTP mode, given once (desk and source share one route)."""

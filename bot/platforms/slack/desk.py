@@ -24,6 +24,7 @@ from bot.crashpoints import crash_point
 from bot.desk.base import OnAction
 from bot.errors import AdapterConfigError, PermanentError, RateLimited, TransientError
 from bot.models import CardRef, StaffRef, TicketView
+from bot.net.retry import reconnecting
 from bot.platforms.base import AdapterDeps
 from bot.platforms.slack.actions import SlackActions
 from bot.platforms.slack.cards import CARD_EVENT, card_blocks, digest_blocks, fallback_text, notice_text
@@ -120,18 +121,10 @@ class SlackDesk:
         """Take clicks and commands until cancelled (connects Socket Mode; HTTP mode is routed)."""
         self.actions.on_action = on_action
         self.actions.ready.set()
-        retry = Reconnector()
-        while True:
-            try:
-                await self.client.start()
-                break
-            except AdapterConfigError as exc:
-                log.error("Slack desk cannot connect: %s", exc)
-                break
-            except TransientError as exc:
-                wait = retry.failed(retry_after=exc.retry_after)
-                log.warning("Slack desk: %s; connecting again in %.1fs", type(exc).__name__, wait)
-                await asyncio.sleep(wait)
+        try:
+            await reconnecting(self.client.start, policy=Reconnector(), on_error=_connect_failed)
+        except AdapterConfigError as exc:
+            log.error("Slack desk cannot connect: %s", exc)
         await asyncio.Event().wait()
 
     def http_routes(self) -> list[tuple[str, str, Any]]:
@@ -327,3 +320,7 @@ def build(settings: Settings, deps: AdapterDeps) -> SlackDesk | None:
         role_channels=tuple(deps.desk_channels.get("slack", ())),
         limits=deps.reply_limits,
     )
+
+
+def _connect_failed(exc: Exception, wait: float) -> None:
+    log.warning("Slack desk: %s; connecting again in %.1fs", type(exc).__name__, wait)

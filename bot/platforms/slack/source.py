@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.domain.sanitize import UNKNOWN_TIME, from_unix, safe_mention
 from bot.errors import AdapterConfigError, PatronDeskError, PermanentError, RateLimited, TransientError
 from bot.models import Mention, ReplyRef, Visibility
+from bot.net.retry import reconnecting
 from bot.platforms.base import AdapterDeps, Ingest
 from bot.platforms.slack.cards import safe_text
 from bot.platforms.slack.client import BotIdentity, SlackClient, shared_client
@@ -157,14 +158,9 @@ class SlackSource:
             raise
 
     async def _keep_connecting(self, first: TransientError) -> None:
-        retry, error = Reconnector(), first
-        while True:
-            await asyncio.sleep(retry.failed(retry_after=error.retry_after))
-            try:
-                await self.client.start()
-                return
-            except TransientError as exc:
-                error = exc
+        retry = Reconnector()
+        await asyncio.sleep(retry.failed(retry_after=first.retry_after))
+        await reconnecting(self.client.start, policy=retry, on_error=lambda _exc, _wait: None)
 
     def http_routes(self) -> list[tuple[str, str, Any]]:
         """HTTP mode's events route (given by whichever of desk and source asks first)."""
