@@ -122,16 +122,29 @@ class Action(StrEnum):
 
 
 def available_actions(status: Status, can_reply: bool) -> tuple[Action, ...]:
-    """The actions a card in ``status`` offers, in the order the desks show them."""
-    if status in FINISHED:
-        return ()
+    """The actions a card in ``status`` offers, in the order the desks show them.
+
+    Only actions whose transition the table allows from ``status``: a button never offers what the
+    service would refuse.
+    """
+
+    def may(transition: Transition) -> bool:
+        return status in allowed_from(transition)
+
     out: list[Action] = []
-    if status not in HELD:  # NEW too: a card can be posted before its routed status is written
+    if may(Transition.CLAIM):
         out.append(Action.CLAIM)
-    out.append(Action.REPLY if can_reply else Action.OPEN_LINK)
-    if status in HELD or not can_reply:  # a read-only mention is resolved ("mark handled") any time
+    if may(Transition.REPLY):
+        out.append(Action.REPLY if can_reply else Action.OPEN_LINK)
+    # an open mention that can be answered is answered, not closed silently; a read-only one is
+    # answered elsewhere, so "resolve" is how it is marked handled
+    if may(Transition.RESOLVE) and (status in HELD or not can_reply):
         out.append(Action.RESOLVE)
-    if status in HELD:
-        out.append(Action.RELEASE)
-    out += [Action.REASSIGN, Action.IGNORE]
+    for action, transition in (
+        (Action.RELEASE, Transition.RELEASE),
+        (Action.REASSIGN, Transition.REASSIGN),
+        (Action.IGNORE, Transition.IGNORE),
+    ):
+        if may(transition):
+            out.append(action)
     return tuple(out)

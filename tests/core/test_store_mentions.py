@@ -67,3 +67,20 @@ async def test_only_first_time_columns_take_a_first_value(database: Database) ->
     async with database.transaction() as session:
         with pytest.raises(ValueError, match="not a first-time column"):
             await mentions.transition(session, 1, via=Transition.EDIT, values={}, first={"claimed_at": NOW})
+
+
+async def test_a_status_outside_the_transition_is_refused(database: Database) -> None:
+    """A status change must be the named transition's target: nothing else reaches the row."""
+    service = await make_service(database, desks=("test",))
+    await service.ingest("fake", mention(1), None)
+    before = await stored(database, 1)
+    async with database.transaction() as session:
+        with pytest.raises(ValueError, match="does not lead to"):
+            await mentions.transition(session, 1, Transition.REMIND, values={"status": "ignored"})
+        with pytest.raises(ValueError, match="does not lead to"):
+            await mentions.transition(session, 1, Transition.CLAIM, values={"status": "resolved"})
+    after = await stored(database, 1)
+    assert (after.status, after.version) == (before.status, before.version)
+    async with database.transaction() as session:
+        assert await mentions.transition(session, 1, Transition.CLAIM, values={"status": "claimed"})
+    assert (await stored(database, 1)).status == "claimed"
