@@ -85,7 +85,7 @@ async def change(service: DeskService, action: Claim | Release | Resolve | Ignor
 def why_not(service: DeskService, verb: str, row: MentionRow, me: StaffRow) -> str:
     """The loser's message: who holds it, or why the action does not apply."""
     who = service.directory.name(row.assignee)
-    held = row.status in (Status.CLAIMED, Status.REPLIED)
+    held = row.status in transitions.HELD
     if verb in ("claim", "reply") and held and row.assignee != me.key:
         return f"#{row.id} is already claimed by {who}."
     if verb == "claim" and row.assignee == me.key:
@@ -111,7 +111,7 @@ async def reply(service: DeskService, action: Reply) -> ActionResult:
         if problem:
             return ActionResult(False, f"Not sent: {problem}. Shorten or fix the reply and send it again.")
         values = {
-            "status": Status.REPLIED.value,
+            "status": transitions.target(Transition.REPLY).value,
             "assignee": me.key,
             "claimed_at": row.claimed_at or now,
             "reply_text": text,

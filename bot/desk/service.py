@@ -22,7 +22,7 @@ from bot.desk.directory import Directory
 from bot.desk.views import ticket_view
 from bot.domain.outbox import OutboxKind, dedupe_key
 from bot.domain.sanitize import safe_change, safe_mention
-from bot.domain.transitions import Transition, allowed_from, status_after
+from bot.domain.transitions import Transition, allowed_from, status_after, target
 from bot.errors import NotFound
 from bot.models import (
     MAX_ID,
@@ -380,7 +380,10 @@ class DeskService:
                 session,
                 row.mention_id,
                 Transition.REPLY_FAILED,
-                values={"status": Status.CLAIMED.value, "note": f"Reply not published: {reason}"},
+                values={
+                    "status": target(Transition.REPLY_FAILED).value,
+                    "note": f"Reply not published: {reason}",
+                },
             )
             mention = await self.row(session, row.mention_id)
             await self.record_change(
