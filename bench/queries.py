@@ -30,10 +30,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Index, Table, create_engine, event, func, select, text
 
 from bot.config import Settings
-from bot.desk import rota_actions, transitions
+from bot.desk import rota_actions
 from bot.desk.retention import purge
 from bot.desk.service import DeskService
 from bot.desk.timers import BATCH, Timers
+from bot.domain import transitions
 from bot.models import DeskQuery, StaffRef, Status
 from bot.reports.output import load_facts
 from bot.reports.stats import Facts, summarize

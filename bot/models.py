@@ -12,7 +12,7 @@ from typing import Literal
 
 
 class Status(StrEnum):
-    """Lifecycle of a mention; allowed transitions live in ``bot.desk.transitions``."""
+    """Lifecycle of a mention; allowed transitions live in ``bot.domain.transitions``."""
 
     NEW = "new"
     ROUTED = "routed"

@@ -12,8 +12,10 @@ from typing import TYPE_CHECKING, Any
 
 from bot import metrics
 from bot.crashpoints import crash_point
-from bot.desk import transitions
 from bot.desk.views import mention_from_row, ticket_view
+from bot.domain import transitions
+from bot.domain.outbox import OutboxKind, dedupe_key
+from bot.domain.transitions import Transition
 from bot.errors import PermanentError
 from bot.models import ActionResult, Claim, Ignore, Reassign, Release, Reply, Resolve, Status
 from bot.routing.escalation import covering
@@ -59,11 +61,11 @@ async def change(service: DeskService, action: Claim | Release | Resolve | Ignor
     async with service.db.transaction() as session:
         me = await service.directory.ensure(session, action.actor)
         values, guard = values_for(me, now)
-        values.setdefault("status", transitions.target(verb).value)
+        values.setdefault("status", transitions.target(Transition(verb)).value)
         won = await mentions.transition(
             session,
             action.mention_id,
-            allowed_from=transitions.allowed(verb),
+            Transition(verb),
             values=values,
             guard=guard,
             first={"first_claimed_at": now} if verb == "claim" else None,
@@ -83,7 +85,7 @@ async def change(service: DeskService, action: Claim | Release | Resolve | Ignor
 def why_not(service: DeskService, verb: str, row: MentionRow, me: StaffRow) -> str:
     """The loser's message: who holds it, or why the action does not apply."""
     who = service.directory.name(row.assignee)
-    held = row.status in (Status.CLAIMED, Status.REPLIED)
+    held = row.status in transitions.HELD
     if verb in ("claim", "reply") and held and row.assignee != me.key:
         return f"#{row.id} is already claimed by {who}."
     if verb == "claim" and row.assignee == me.key:
@@ -109,7 +111,7 @@ async def reply(service: DeskService, action: Reply) -> ActionResult:
         if problem:
             return ActionResult(False, f"Not sent: {problem}. Shorten or fix the reply and send it again.")
         values = {
-            "status": Status.REPLIED.value,
+            "status": transitions.target(Transition.REPLY).value,
             "assignee": me.key,
             "claimed_at": row.claimed_at or now,
             "reply_text": text,
@@ -121,7 +123,7 @@ async def reply(service: DeskService, action: Reply) -> ActionResult:
         won = await mentions.transition(
             session,
             row.id,
-            allowed_from=transitions.allowed("reply"),
+            Transition.REPLY,
             values=values,
             guard=Guard(free_or_held_by=me.key),
             first={"first_claimed_at": now},
@@ -131,13 +133,12 @@ async def reply(service: DeskService, action: Reply) -> ActionResult:
             payload = {"text": text, "by": me.key}
             if action.visibility is not None:
                 payload["visibility"] = action.visibility.value
-            key = f"reply:{row.id}:{row.version}"
             await outbox.enqueue(
                 session,
-                kind="send_reply",
+                kind=OutboxKind.SEND_REPLY,
                 target=row.source,
                 mention_id=row.id,
-                dedupe_key=key,
+                dedupe_key=dedupe_key(OutboxKind.SEND_REPLY, row.source, row.id, row.version),
                 now=now,
                 payload=payload,
             )
@@ -187,10 +188,8 @@ async def reassign(service: DeskService, action: Reassign) -> ActionResult:
         else:
             known = ", ".join(sorted(service.rules.roles))
             return ActionResult(False, f"Unknown role {action.role!r}. Roles: {known}.")
-        values["status"] = transitions.target(verb).value
-        won = await mentions.transition(
-            session, action.mention_id, allowed_from=transitions.allowed(verb), values=values
-        )
+        values["status"] = transitions.target(Transition(verb)).value
+        won = await mentions.transition(session, action.mention_id, Transition(verb), values=values)
         row = await service.row(session, action.mention_id)
         if won:
             await service.record_change(session, row, actor=me.key, action=verb, now=now, detail=detail)

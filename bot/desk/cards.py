@@ -1,13 +1,15 @@
 """Pure card text shared by every desk, and the console desk's rendering.
 
 Slack's Block Kit lives in `bot/platforms/slack/cards.py` and Matrix HTML in
-`bot/platforms/matrix/cards.py`; both use ``status_line`` from here so the desks agree.
+`bot/platforms/matrix/cards.py`; all three take the status label (``status_label``) and the
+actions (``available_actions``) from one place so the desks agree.
 """
 
 from __future__ import annotations
 
 import unicodedata
 
+from bot.domain.transitions import Action, available_actions
 from bot.models import Status, TicketView, Visibility
 from bot.platforms import display_name
 
@@ -26,31 +28,53 @@ def author_line(view: TicketView) -> str:
     return view.author_name or view.author_handle or "unknown author"
 
 
+STATUS_LABELS: dict[Status, tuple[str, str]] = {
+    Status.NEW: ("🆕", "Open"),  # not yet routed: to staff it is open like a routed one
+    Status.ROUTED: ("🆕", "Open"),
+    Status.POSTED: ("🆕", "Open"),
+    Status.QUEUED: ("⏳", "Queued"),
+    Status.ESCALATED: ("🔥", "Escalated"),
+    Status.CLAIMED: ("✋", "Claimed"),
+    Status.REPLIED: ("💬", "Replied"),
+    Status.RESOLVED: ("✅", "Resolved"),
+    Status.IGNORED: ("🙈", "Ignored"),
+}
+
+
+def status_icon(status: Status) -> str:
+    """The one emoji of a status, as every desk shows it."""
+    return STATUS_LABELS[status][0]
+
+
+def status_label(status: Status) -> str:
+    """The one label of a status (emoji and word) that every desk's status line starts with."""
+    icon, word = STATUS_LABELS[status]
+    return f"{icon} {word}"
+
+
 def status_line(view: TicketView) -> str:
     """One line saying where the mention stands and who has it."""
     who = view.assignee or "someone"
+    label = status_label(view.status)
     match view.status:
-        case Status.ROUTED | Status.POSTED:
-            duty = ", ".join(view.on_duty) or "nobody"
-            return f"Open: waiting for a claim (on duty: {duty})"
         case Status.QUEUED:
             until = (
                 view.queued_until.strftime("%a %d %b %H:%M UTC") if view.queued_until else "the next shift"
             )
-            return f"Queued: nobody on duty for {view.role} until {until}"
+            return f"{label}: nobody on duty for {view.role} until {until}"
         case Status.ESCALATED:
-            return f"Escalated: unclaimed past its time (on duty: {', '.join(view.on_duty) or 'nobody'})"
+            return f"{label}: unclaimed past its time (on duty: {', '.join(view.on_duty) or 'nobody'})"
         case Status.CLAIMED:
-            return f"Claimed by {who}"
+            return f"{label} by {who}"
         case Status.REPLIED:
             if view.reply_url:
-                return f"Replied by {view.replied_by or who}: {view.reply_url}"
-            return f"Reply by {view.replied_by or who} is being published"
+                return f"{label} by {view.replied_by or who}: {view.reply_url}"
+            return f"{label} by {view.replied_by or who}: being published"
         case Status.RESOLVED:
-            return f"Resolved{f' by {who}' if view.assignee else ''}"
+            return f"{label}{f' by {who}' if view.assignee else ''}"
         case Status.IGNORED:
-            return "Ignored: no answer needed"
-    return str(view.status)
+            return f"{label}: no answer needed"
+    return f"{label}: waiting for a claim (on duty: {', '.join(view.on_duty) or 'nobody'})"
 
 
 def visible_text(text: str, limit: int) -> str:
@@ -92,13 +116,20 @@ def console_card(view: TicketView) -> str:
     return "\n".join(lines)
 
 
+CONSOLE_HINTS: dict[Action, str] = {
+    Action.CLAIM: "claim {n}",
+    Action.REPLY: "reply {n} <text>",
+    Action.OPEN_LINK: "open the link to answer",
+    Action.RESOLVE: "resolve {n}",
+    Action.RELEASE: "release {n}",
+    Action.REASSIGN: "reassign {n} <role>",
+    Action.IGNORE: "ignore {n}",
+}
+
+
 def _console_actions(view: TicketView) -> str:
-    n = view.mention_id
-    if view.status in (Status.RESOLVED, Status.IGNORED):
-        return ""
-    if view.status in (Status.CLAIMED, Status.REPLIED):
-        first = f"reply {n} <text>" if view.can_reply else "open the link to answer"
-        return f"{first} · resolve {n} · release {n}"
-    if not view.can_reply:
-        return f"claim {n} · resolve {n} (mark handled) · ignore {n}"
-    return f"claim {n} · reply {n} <text> · ignore {n}"
+    hints = {**CONSOLE_HINTS}
+    if not view.can_reply:  # resolving is how a read-only mention answered elsewhere is closed
+        hints[Action.RESOLVE] += " (mark handled)"
+    shown = available_actions(view.status, view.can_reply)
+    return " · ".join(hints[action].format(n=view.mention_id) for action in shown)

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 from bot import metrics
 from bot.backoff import Backoff, Reconnector
 from bot.crashpoints import crash_point, reconcile_enabled
-from bot.desk import transitions
 from bot.desk.views import mention_from_row, ticket_view
+from bot.domain.outbox import OutboxKind
+from bot.domain.transitions import Transition
 from bot.errors import PermanentError, TransientError
 from bot.models import StaffRef, Status, Visibility, narrower
 from bot.platforms import role_channel_column
@@ -191,14 +192,14 @@ class Relay:
 
     async def _process(self, row: OutboxRow) -> None:
         handler = {
-            "post_card": self._post_card,
-            "update_card": self._update_card,
-            "send_reply": self._send_reply,
-            "send_ack": self._send_ack,
-            "notify": self._notify,
-            "announce": self._announce,
-            "redact_card": self._redact_card,
-        }[row.kind]
+            OutboxKind.POST_CARD: self._post_card,
+            OutboxKind.UPDATE_CARD: self._update_card,
+            OutboxKind.SEND_REPLY: self._send_reply,
+            OutboxKind.SEND_ACK: self._send_ack,
+            OutboxKind.NOTIFY: self._notify,
+            OutboxKind.ANNOUNCE: self._announce,
+            OutboxKind.REDACT_CARD: self._redact_card,
+        }[OutboxKind(row.kind)]
         await handler(row)
 
     async def _finish(self, row: OutboxRow) -> None:
@@ -237,7 +238,7 @@ class Relay:
             await mentions.transition(
                 session,
                 mention.id,
-                allowed_from=transitions.allowed("posted"),
+                Transition.POSTED,
                 values={"status": Status.POSTED.value},
             )
             await outbox.finish(session, row.id, version=row.version)

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.desk import transitions
+from bot.domain.outbox import OutboxKind, dedupe_key
+from bot.domain.transitions import Transition, allowed_from, target
 from bot.store import audit, outbox, quarantine
 from bot.store import retention as store
 
@@ -60,7 +61,7 @@ async def purge(service: DeskService, *, days: int, dry_run: bool = False) -> Pu
 
 async def _count(service: DeskService, cutoff: datetime) -> PurgeResult:
     async with service.db.transaction() as session:
-        due = await store.count_due(session, cutoff, stale=transitions.allowed("expire"))
+        due = await store.count_due(session, cutoff, stale=allowed_from(Transition.EXPIRE))
     (done, done_cards), (stale, stale_cards), quarantined = due
     return PurgeResult(done + stale, done_cards + stale_cards, stale, quarantined)
 
@@ -74,9 +75,9 @@ async def _purge_batch(service: DeskService, cutoff: datetime, now: datetime) ->
                 session,
                 cutoff,
                 now,
-                stale=transitions.allowed("expire"),
-                answered=transitions.target("auto_resolve"),
-                unanswered=transitions.target("expire"),
+                stale=allowed_from(Transition.EXPIRE),
+                answered=target(Transition.AUTO_RESOLVE),
+                unanswered=target(Transition.EXPIRE),
                 limit=BATCH - len(ids),
             )
         won = await store.blank(session, ids + expired, now)
@@ -86,7 +87,12 @@ async def _purge_batch(service: DeskService, cutoff: datetime, now: datetime) ->
         mention_ids = [row.id for row in won]
         cards = await store.scrub_related(session, mention_ids)
         redactions = [
-            {"kind": "redact_card", "target": desk, "mention_id": i, "dedupe_key": f"redact_card:{desk}:{i}"}
+            {
+                "kind": OutboxKind.REDACT_CARD,
+                "target": desk,
+                "mention_id": i,
+                "dedupe_key": dedupe_key(OutboxKind.REDACT_CARD, desk, i),
+            }
             for desk, i in cards
         ]
         await outbox.enqueue_many(session, redactions, now=now)
@@ -105,7 +111,7 @@ async def auto_resolve(service: DeskService, *, days: int) -> int:
         return 0
     now = service.clock()
     values = {
-        "status": transitions.target("auto_resolve").value,
+        "status": target(Transition.AUTO_RESOLVE).value,
         "note": f"Resolved automatically: no activity for {days} days after the reply.",
     }
     total = 0
@@ -115,16 +121,16 @@ async def auto_resolve(service: DeskService, *, days: int) -> int:
                 session,
                 now - timedelta(days=days),
                 now,
-                statuses=transitions.allowed("auto_resolve"),
+                statuses=allowed_from(Transition.AUTO_RESOLVE),
                 values=values,
                 limit=BATCH,
             )
             cards = [
                 {
-                    "kind": "update_card",
+                    "kind": OutboxKind.UPDATE_CARD,
                     "target": desk,
                     "mention_id": i,
-                    "dedupe_key": f"update_card:{desk}:{i}",
+                    "dedupe_key": dedupe_key(OutboxKind.UPDATE_CARD, desk, i),
                 }
                 for i in ids
                 for desk in service.desks

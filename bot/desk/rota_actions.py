@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.desk import transitions
 from bot.desk.cards import source_name
+from bot.domain import transitions
 from bot.models import ActionResult, DeskQuery, RotaCommand
 from bot.routing import commands as cmd
 from bot.routing.opening import format_gaps, gaps

@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from bot import metrics
 from bot.crashpoints import crash_point
-from bot.desk import actions, quarantine, rota_actions, transitions
+from bot.desk import actions, quarantine, rota_actions
 from bot.desk.authz import may_change
 from bot.desk.base import ACTION_FAILED
 from bot.desk.directory import Directory
 from bot.desk.views import ticket_view
+from bot.domain.outbox import OutboxKind, dedupe_key
 from bot.domain.sanitize import safe_change, safe_mention
+from bot.domain.transitions import Transition, allowed_from, status_after, target
 from bot.errors import NotFound
 from bot.models import (
     MAX_ID,
@@ -207,9 +209,9 @@ class DeskService:
                 log.info("refused %s of mention %s: not from its author", change.kind, row.id)
                 return
             detail: dict[str, Any] | None = None
-            if change.kind == "edit":
+            via = Transition.EDIT if change.kind == "edit" else Transition.WITHDRAW
+            if via is Transition.EDIT:
                 values: dict[str, Any] = {"text": change.text, "note": "Edited by its author."}
-                allowed = frozenset(Status)
                 detail = {"before": row.text}  # patron text: retention blanks it with the mention
             else:
                 values = {
@@ -217,10 +219,11 @@ class DeskService:
                     "url": None,
                     "note": "The author deleted this post.",
                 }
-                allowed = frozenset(Status) - {Status.REPLIED, Status.RESOLVED}
-                if row.status in transitions.ACTIVE - {Status.REPLIED}:
-                    values |= {"status": Status.IGNORED.value, "resolved_at": now}
-            if await mentions.transition(session, row.id, allowed_from=allowed, values=values):
+                current = Status(row.status)
+                after = status_after(via, current) if current in allowed_from(via) else current
+                if after != current:
+                    values |= {"status": after.value, "resolved_at": now}
+            if await mentions.transition(session, row.id, via, values=values):
                 fresh = await self.row(session, row.id)
                 await self.record_change(
                     session,
@@ -250,20 +253,20 @@ class DeskService:
         """The outbox rows a new mention starts with: a card per desk, and the closed-hours ack."""
         rows: list[dict[str, Any]] = [
             {
-                "kind": "post_card",
+                "kind": OutboxKind.POST_CARD,
                 "target": desk,
                 "mention_id": mention_id,
-                "dedupe_key": f"post_card:{desk}:{mention_id}",
+                "dedupe_key": dedupe_key(OutboxKind.POST_CARD, desk, mention_id),
             }
             for desk in self.desks
         ]
         if decision.queued and self.auto_ack and mention.can_reply:
             rows.append(
                 {
-                    "kind": "send_ack",
+                    "kind": OutboxKind.SEND_ACK,
                     "target": source,
                     "mention_id": mention_id,
-                    "dedupe_key": f"ack:{mention_id}",
+                    "dedupe_key": dedupe_key(OutboxKind.SEND_ACK, source, mention_id),
                     "payload": {"text": self.auto_ack},
                 }
             )
@@ -357,10 +360,10 @@ class DeskService:
         for desk in self.desks:
             await outbox.enqueue(
                 session,
-                kind="update_card",
+                kind=OutboxKind.UPDATE_CARD,
                 target=desk,
                 mention_id=row.id,
-                dedupe_key=f"update_card:{desk}:{row.id}",
+                dedupe_key=dedupe_key(OutboxKind.UPDATE_CARD, desk, row.id),
                 now=now,
             )
         for desk in self.desks:
@@ -376,8 +379,11 @@ class DeskService:
             await mentions.transition(
                 session,
                 row.mention_id,
-                allowed_from=transitions.allowed("reply_failed"),
-                values={"status": Status.CLAIMED.value, "note": f"Reply not published: {reason}"},
+                Transition.REPLY_FAILED,
+                values={
+                    "status": target(Transition.REPLY_FAILED).value,
+                    "note": f"Reply not published: {reason}",
+                },
             )
             mention = await self.row(session, row.mention_id)
             await self.record_change(
@@ -403,10 +409,10 @@ class DeskService:
                 continue  # sent before
             await outbox.enqueue(
                 session,
-                kind="notify",
+                kind=OutboxKind.NOTIFY,
                 target=desk,
                 mention_id=None,
-                dedupe_key=f"notify:{desk}:{key or uuid.uuid4().hex}",
+                dedupe_key=dedupe_key(OutboxKind.NOTIFY, desk, None, key or uuid.uuid4().hex),
                 now=now,
                 payload={"user_id": user_id, "display": self.directory.name(staff_key), "text": text},
             )
@@ -417,10 +423,10 @@ class DeskService:
         for desk in self.desks:
             await outbox.enqueue(
                 session,
-                kind="announce",
+                kind=OutboxKind.ANNOUNCE,
                 target=desk,
                 mention_id=None,
-                dedupe_key=f"announce:{desk}:{uuid.uuid4().hex}",
+                dedupe_key=dedupe_key(OutboxKind.ANNOUNCE, desk, None, uuid.uuid4().hex),
                 now=now,
                 payload={"text": text},
             )

@@ -10,9 +10,9 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.desk import transitions
 from bot.desk.retention import auto_resolve, purge
 from bot.desk.rota_actions import stats_text
+from bot.domain.transitions import OPEN, Transition, allowed_from, target
 from bot.models import Status
 from bot.routing.escalation import covering, escalation_steps
 from bot.routing.opening import format_gaps, gaps
@@ -83,9 +83,9 @@ class Timers:
                 won = await mentions.transition(
                     session,
                     row.id,
-                    allowed_from={Status.QUEUED},
+                    Transition.DEQUEUE,
                     values={
-                        "status": Status.POSTED.value,
+                        "status": target(Transition.DEQUEUE).value,
                         "on_duty": ",".join(people),
                         "queued_until": None,
                         "escalated_at": now,  # the claim clock starts when someone is on duty
@@ -108,9 +108,10 @@ class Timers:
             self.settings.ESCALATE_AFTER_MINUTES
         ]
         due = now - timedelta(minutes=min(slas))  # no role's SLA is shorter: nothing newer can be due
-        open_unclaimed = frozenset({Status.ROUTED, Status.POSTED, Status.ESCALATED})
         async with service.db.transaction() as session:
-            found = await mentions.due_for_escalation(session, open_unclaimed, waiting_since=due, limit=BATCH)
+            found = await mentions.due_for_escalation(
+                session, allowed_from(Transition.ESCALATE), waiting_since=due, limit=BATCH
+            )
         for row in found:
             spec = service.rules.roles.get(row.role)
             sla = timedelta(minutes=spec.sla_minutes if spec else self.settings.ESCALATE_AFTER_MINUTES)
@@ -132,9 +133,9 @@ class Timers:
             won = await mentions.transition(
                 session,
                 row.id,
-                allowed_from=transitions.OPEN - {Status.QUEUED},
+                Transition.ESCALATE,
                 values={
-                    "status": Status.ESCALATED.value,
+                    "status": target(Transition.ESCALATE).value,
                     "escalation_level": row.escalation_level + 1,
                     "escalated_at": now,
                     "note": f"Escalated to {label} ({names}): unclaimed for {minutes} min.",
@@ -166,7 +167,7 @@ class Timers:
                 won = await mentions.transition(
                     session,
                     row.id,
-                    allowed_from={Status.CLAIMED},
+                    Transition.REMIND,
                     values={"reminded_at": now},
                     guard=Guard(not_reminded=True, held_by=row.assignee, unassigned=row.assignee is None),
                 )
@@ -192,7 +193,7 @@ class Timers:
                 async with service.db.transaction() as session:
                     waiting = await mentions.waiting_at_handover(
                         session,
-                        transitions.OPEN | {Status.CLAIMED},
+                        OPEN | {Status.CLAIMED},
                         role=role,
                         arrived_before=began,
                         claimed_before=stale,

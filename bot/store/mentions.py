@@ -12,6 +12,8 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain import transitions
+from bot.domain.transitions import Transition
 from bot.models import Decision, Mention, Status
 from bot.store import pseudonyms
 from bot.store.sql import statements
@@ -89,16 +91,21 @@ def insert(conn: Connection, mention: Mention, decision: Decision, *, now: datet
 async def transition(
     session: AsyncSession,
     mention_id: int,
+    via: Transition,
     *,
-    allowed_from: Iterable[Status],
     values: dict[str, Any],
     guard: Guard = Guard(),
     first: Mapping[str, datetime] | None = None,
 ) -> bool:
     """Conditional UPDATE of one mention with its version bump; True when this call won (row count 1).
 
-    ``first`` sets each named first-time column (``FIRST_TIMES``) unless it is set already.
+    ``via`` names the transition (``bot.domain.transitions``): the row must be in one of its start
+    statuses, and a status written must be its target. ``first`` sets each named first-time column
+    (``FIRST_TIMES``) unless it is set already.
     """
+    if "status" in values and not transitions.writes(via, Status(values["status"])):
+        raise ValueError(f"{via} does not lead to {values['status']}")
+    allowed_from = transitions.allowed_from(via)
     changes: dict[str, Any] = dict(values)
     for name, when in (first or {}).items():
         if name not in FIRST_TIMES:
@@ -123,7 +130,7 @@ async def record_reply_published(
     return await transition(
         session,
         mention_id,
-        allowed_from=frozenset(Status),  # whatever staff did meanwhile, the reply is out
+        Transition.PUBLISHED,  # whatever staff did meanwhile, the reply is out
         values={"reply_url": url, "replied_at": now},
         first={"first_replied_at": now},
     )

@@ -10,6 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.outbox import OutboxKind, dedupe_key
 from bot.store.sql import dialect, statements
 from bot.store.tables import OutboxRow
 
@@ -17,7 +18,7 @@ from bot.store.tables import OutboxRow
 async def enqueue(
     session: AsyncSession,
     *,
-    kind: str,
+    kind: OutboxKind,
     target: str,
     mention_id: int | None,
     dedupe_key: str,
@@ -148,6 +149,7 @@ async def summary(session: AsyncSession) -> tuple[int, datetime | None, int]:
 async def post_pending(session: AsyncSession, *, desk: str, mention_id: int) -> bool:
     """Whether the card of this mention still waits to be posted on ``desk``."""
     stmt = select(OutboxRow.id).where(
-        OutboxRow.dedupe_key == f"post_card:{desk}:{mention_id}", OutboxRow.state == "pending"
+        OutboxRow.dedupe_key == dedupe_key(OutboxKind.POST_CARD, desk, mention_id),
+        OutboxRow.state == "pending",
     )
     return (await session.scalar(stmt)) is not None

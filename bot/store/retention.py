@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, case, delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.domain.transitions import FINISHED
 from bot.models import Status
 from bot.store import pseudonyms
 from bot.store.sql import dialect
 from bot.store.tables import AuditRow, CardRow, MentionRow, OutboxRow, QuarantineRow
 
-FINISHED = (Status.RESOLVED.value, Status.IGNORED.value)
 UNSENDABLE = ("send_reply", "send_ack")  # their target post is gone once its ids are hashed
 BLANK: dict[str, Any] = {
     "text": "",
@@ -40,7 +40,7 @@ def quiet_since(cutoff: datetime) -> list[ColumnElement[bool]]:
 
 def _finished_due(cutoff: datetime) -> list[ColumnElement[bool]]:
     return [
-        MentionRow.status.in_(FINISHED),
+        MentionRow.status.in_([s.value for s in FINISHED]),
         MentionRow.resolved_at < cutoff,
         MentionRow.purged_at.is_(None),
     ]

@@ -86,7 +86,7 @@ def test_card_shows_every_field() -> None:
     html, text = card_html(view()), card_text(view())
     for needle in ("#42", "matrix", "Pat Patron", "renew my books", "renewals", "circulation", "Sam Staff"):
         assert needle in html and needle in text
-    assert "🆕 open" in text
+    assert "🆕 Open" in text
     assert hrefs(html) == ["https://matrix.to/#/!room:example.org/$event"]
 
 
@@ -151,7 +151,7 @@ def test_edit_replaces_the_card() -> None:
     edit = edit_content(view(status=Status.CLAIMED, assignee="Sam Staff"), card_event_id="$card")
     assert edit["m.relates_to"] == {"rel_type": "m.replace", "event_id": "$card"}
     new = edit["m.new_content"]
-    assert "✋ claimed by \u2068Sam Staff\u2069" in new["body"]  # type: ignore[index]
+    assert "✋ Claimed by \u2068Sam Staff\u2069" in new["body"]  # type: ignore[index]
     assert new[MENTION_KEY] == 42  # type: ignore[index]
 
 
@@ -168,7 +168,7 @@ def test_reply_and_status_lines() -> None:
     pending = card_text(replace(replied, reply_url=None))
     assert "sending…" in pending
     queued = card_text(view(status=Status.QUEUED, queued_until=datetime(2026, 1, 5, 9, 0, tzinfo=UTC)))
-    assert "queued until 2026-01-05 09:00 UTC" in queued
+    assert "Queued until 2026-01-05 09:00 UTC" in queued
     direct = card_text(view(visibility=Visibility.DIRECT, can_reply=False))
     assert "private message" in direct and "read-only source" in direct
 

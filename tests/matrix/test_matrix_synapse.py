@@ -98,7 +98,7 @@ async def test_mention_claim_race_reply_and_card(world: World, tmp_path: Path) -
             e
             for e in by_sender(await world.staff1.messages(world.staff_room), bot)
             if (e["content"].get("m.relates_to") or {}).get("rel_type") == "m.replace"
-            and "claimed" in e["content"]["m.new_content"]["body"]
+            and "Claimed" in e["content"]["m.new_content"]["body"]
         ]
         assert len(edits) == 1  # the race changed the card once
 

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 
 import grapheme
 
+from bot.desk.cards import status_label
+from bot.domain.transitions import Action, available_actions
 from bot.models import Status, TicketView, Visibility
 
 MENTION_KEY = "org.patrondesk.mention_id"  # hidden marker: which mention a card (or notice) belongs to
@@ -28,21 +30,35 @@ _FSI, _PDI = "\u2068", "\u2069"
 _BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _MXID = re.compile(r"^@[a-z0-9._=\-/+]+:[A-Za-z0-9.\-]+(:\d+)?$")
 
-STATUS_LABELS: dict[Status, str] = {
-    Status.NEW: "🆕 new",
-    Status.ROUTED: "🆕 new",
-    Status.POSTED: "🆕 open",
-    Status.QUEUED: "⏳ queued",
-    Status.ESCALATED: "🚨 escalated",
-    Status.CLAIMED: "✋ claimed",
-    Status.REPLIED: "💬 replied",
-    Status.RESOLVED: "✅ resolved",
-    Status.IGNORED: "🙈 ignored",
+# what each action is on Matrix: a reaction on the card, and/or a command in its thread
+REACTIONS: dict[Action, str] = {
+    Action.CLAIM: "✋ claim",
+    Action.RESOLVE: "✅ resolve",
+    Action.IGNORE: "🙈 ignore",
+    Action.RELEASE: "↩️ release",
 }
-HELP = (
-    "React ✋ claim · ✅ resolve · 🙈 ignore · ↩️ release. "
-    "In this thread: !reply <text>, !claim, !resolve, !reassign <role>"
-)
+COMMANDS: dict[Action, str] = {
+    Action.REPLY: "!reply <text>",
+    Action.CLAIM: "!claim",
+    Action.RESOLVE: "!resolve",
+    Action.REASSIGN: "!reassign <role>",
+}
+READ_ONLY = "read-only source: open the link to answer"
+
+
+def help_line(view: TicketView) -> str:
+    """The hint under a card: the reactions and thread commands its status allows."""
+    actions = available_actions(view.status, view.can_reply)
+    parts = []
+    reacts = [REACTIONS[a] for a in actions if a in REACTIONS]
+    if reacts:
+        parts.append("React " + " · ".join(reacts) + ".")
+    commands = [COMMANDS[a] for a in actions if a in COMMANDS]
+    if commands:
+        parts.append("In this thread: " + ", ".join(commands))
+    if Action.OPEN_LINK in actions:
+        parts.append(f"({READ_ONLY})")
+    return " ".join(parts)
 
 
 def cut(text: str, limit: int) -> str:
@@ -107,7 +123,7 @@ def _when(value: datetime | None) -> str:
 
 
 def _status_line(view: TicketView) -> str:
-    label = STATUS_LABELS.get(view.status, str(view.status))
+    label = status_label(view.status)
     if view.status is Status.QUEUED and view.queued_until:
         label += f" until {_when(view.queued_until)}"
     if view.assignee and view.status in (Status.CLAIMED, Status.REPLIED, Status.RESOLVED):
@@ -139,7 +155,8 @@ def card_text(view: TicketView) -> str:
     lines.extend(_reply_lines(view, html_mode=False))
     if view.note:
         lines.append(_line(view.note, NOTE_LIMIT))
-    lines.append(HELP if view.can_reply else HELP + " (read-only source: open the link to answer)")
+    if help_line(view):
+        lines.append(help_line(view))
     return "\n".join(lines)
 
 
@@ -181,8 +198,8 @@ def card_html(view: TicketView) -> str:
     parts.extend(_reply_lines(view, html_mode=True))
     if view.note:
         parts.append(f"<p><i>{_esc(view.note, NOTE_LIMIT)}</i></p>")
-    help_text = HELP if view.can_reply else HELP + " (read-only source: open the link to answer)"
-    parts.append(f"<p><sub>{html.escape(help_text)}</sub></p>")
+    if help_line(view):
+        parts.append(f"<p><sub>{html.escape(help_line(view))}</sub></p>")
     return "".join(parts)
 
 
@@ -219,7 +236,7 @@ def edit_content(view: TicketView, *, card_event_id: str) -> dict[str, Any]:
     }
     return {
         "msgtype": "m.text",
-        "body": f"* card #{view.mention_id} updated: {STATUS_LABELS.get(view.status, str(view.status))}",
+        "body": f"* card #{view.mention_id} updated: {status_label(view.status)}",
         "m.new_content": new,
         "m.mentions": {},
         "m.relates_to": {"rel_type": "m.replace", "event_id": card_event_id},

@@ -25,7 +25,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.desk.cards import source_name
+from bot.desk.cards import source_name, status_icon, status_label
+from bot.domain.transitions import Action, available_actions
 from bot.models import MAX_ID, StaffRef, Status, TicketView, Visibility
 
 SECTION_LIMIT = 3000
@@ -46,19 +47,6 @@ CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN = (
 )
 ACTION_IDS = (CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN)
 CARD_EVENT = "patron_desk_card"
-
-OPEN_STATES = frozenset({Status.NEW, Status.ROUTED, Status.POSTED, Status.QUEUED, Status.ESCALATED})
-STATUS_ICON = {
-    Status.NEW: "🆕",
-    Status.ROUTED: "🆕",
-    Status.POSTED: "🆕",
-    Status.QUEUED: "⏳",
-    Status.ESCALATED: "🔥",
-    Status.CLAIMED: "✋",
-    Status.REPLIED: "💬",
-    Status.RESOLVED: "✅",
-    Status.IGNORED: "🙈",
-}
 
 _REPLACE = {cp: "\ufffd" for cp in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
 _REPLACE |= {cp: "\ufffd" for cp in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
@@ -187,7 +175,7 @@ def _mrkdwn(text: str) -> SectionBlock:
 
 
 def _header(view: TicketView) -> str:
-    icon = STATUS_ICON.get(view.status, "")
+    icon = status_icon(view.status)
     text = f"{icon} #{view.mention_id} · {source_name(view.source)} · {view.role}"
     return safe_text(text, HEADER_LIMIT, mrkdwn=False)
 
@@ -223,26 +211,27 @@ def _routing(view: TicketView) -> str:
 
 def _status(view: TicketView) -> str:
     who = people([view.assignee], view.assignee_refs) if view.assignee else "someone"
+    label = status_label(view.status)
     match view.status:
         case Status.QUEUED if view.queued_until is not None:
             stamp = int(view.queued_until.timestamp())
             line = (
-                f"Queued: nobody on duty until <!date^{stamp}^{{date_short_pretty}} {{time}}|the next shift>"
+                f"{label}: nobody on duty until <!date^{stamp}^{{date_short_pretty}} {{time}}|the next shift>"
             )
         case Status.QUEUED:
-            line = "Queued: nobody on duty until the next shift"
+            line = f"{label}: nobody on duty until the next shift"
         case Status.ESCALATED:
-            line = "Escalated: still unclaimed past its time"
+            line = f"{label}: still unclaimed past its time"
         case Status.CLAIMED:
-            line = f"Claimed by {who}"
+            line = f"{label} by {who}"
         case Status.REPLIED:
             line = _replied(view, who)
         case Status.RESOLVED:
-            line = f"Resolved{f' by {who}' if view.assignee else ''}"
+            line = f"{label}{f' by {who}' if view.assignee else ''}"
         case Status.IGNORED:
-            line = "Ignored: no answer needed"
+            line = f"{label}: no answer needed"
         case _:
-            line = "Open: waiting for someone to claim it"
+            line = f"{label}: waiting for someone to claim it"
     return f"*Status:* {line}"
 
 
@@ -251,7 +240,7 @@ def _replied(view: TicketView, who: str) -> str:
     url = safe_url(view.reply_url)
     link = f" · <{url}|see the published reply>" if url else " · publishing…"
     said = safe_text(view.reply_text or "", 1000)
-    return f"Replied by {by}{link}\n{said}"
+    return f"{status_label(Status.REPLIED)} by {by}{link}\n{said}"
 
 
 def _button(
@@ -264,26 +253,26 @@ def _button(
 def _buttons(view: TicketView) -> list[ButtonElement]:
     m = view.mention_id
     value = button_value(m)
-    if view.status in (Status.RESOLVED, Status.IGNORED):
-        return []
     out: list[ButtonElement] = []
-    if view.status in OPEN_STATES:
-        out.append(_button("Claim", CLAIM, value, "primary"))
-    if view.can_reply:
-        out.append(_button("Reply", REPLY, button_value(m, p=view.source, v=view.visibility.value)))
-    else:
-        if view.url and safe_url(view.url, limit=3000):
-            out.append(ButtonElement(text="Open link", action_id=OPEN, url=view.url, value=value))
-        out.append(_button("Mark handled", RESOLVE, value))
-    if view.status in (Status.CLAIMED, Status.REPLIED) and view.can_reply:
-        out.append(_button("Resolve", RESOLVE, value))
-    if view.status in (Status.CLAIMED, Status.REPLIED):
-        out.append(_button("Release", RELEASE, value))
-    out.append(_button("Reassign", REASSIGN, value))
-    sure = ConfirmObject(
-        title="Ignore this mention?", text=f"#{m} closes without an answer.", confirm="Ignore"
-    )
-    out.append(_button("Ignore", IGNORE, value, "danger", sure))
+    for action in available_actions(view.status, view.can_reply):
+        match action:
+            case Action.CLAIM:
+                out.append(_button("Claim", CLAIM, value, "primary"))
+            case Action.REPLY:
+                out.append(_button("Reply", REPLY, button_value(m, p=view.source, v=view.visibility.value)))
+            case Action.OPEN_LINK if view.url and safe_url(view.url, limit=3000):
+                out.append(ButtonElement(text="Open link", action_id=OPEN, url=view.url, value=value))
+            case Action.RESOLVE:
+                out.append(_button("Resolve" if view.can_reply else "Mark handled", RESOLVE, value))
+            case Action.RELEASE:
+                out.append(_button("Release", RELEASE, value))
+            case Action.REASSIGN:
+                out.append(_button("Reassign", REASSIGN, value))
+            case Action.IGNORE:
+                sure = ConfirmObject(
+                    title="Ignore this mention?", text=f"#{m} closes without an answer.", confirm="Ignore"
+                )
+                out.append(_button("Ignore", IGNORE, value, "danger", sure))
     return out
 
 
