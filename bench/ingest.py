@@ -14,7 +14,7 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from bot.desk.service import DeskService
+from bot.core.service import DeskService
 from bot.models import Mention
 from bot.store.db import Database
 from tests.core.helpers import rota, rules

@@ -16,8 +16,8 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from bot.desk import quarantine
-from bot.desk.service import DeskService
+from bot.core import quarantine
+from bot.core.service import DeskService
 from bot.models import Mention
 from bot.store.db import Database
 from tests.core.helpers import rota, rules

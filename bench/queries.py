@@ -30,16 +30,16 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Index, Table, create_engine, event, func, select, text
 
 from bot.config import Settings
-from bot.desk import rota_actions
-from bot.desk.retention import purge
-from bot.desk.service import DeskService
-from bot.desk.timers import BATCH, Timers
+from bot.core import rota_actions
+from bot.core.retention import purge
+from bot.core.service import DeskService
+from bot.core.timers import BATCH, Timers
 from bot.domain import transitions
 from bot.models import DeskQuery, StaffRef, Status
 from bot.reports.output import load_facts
 from bot.reports.stats import Facts, summarize
-from bot.routing.opening import parse_opening_hours
-from bot.routing.rota import Rota, Shift
+from bot.rota.opening import parse_opening_hours
+from bot.rota.rota import Rota, Shift
 from bot.routing.rules import RuleSet, load_rules
 from bot.store import mentions
 from bot.store.db import Database

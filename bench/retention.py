@@ -21,7 +21,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from bench.queries import Bench, composition, fill_postgresql, fill_sqlite, percentile
-from bot.desk.retention import auto_resolve, purge
+from bot.core.retention import auto_resolve, purge
 from bot.store.db import Database
 
 AUDIT = (

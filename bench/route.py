@@ -16,7 +16,7 @@ from datetime import time as clock
 from zoneinfo import ZoneInfo
 
 from bot.models import Mention
-from bot.routing.rota import Closure, Override, OverrideKind, Rota, Shift
+from bot.rota.rota import Closure, Override, OverrideKind, Rota, Shift
 from bot.routing.router import route
 from bot.routing.rules import RoleSpec, Rule, RuleSet
 

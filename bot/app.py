@@ -20,11 +20,11 @@ from typing import Any
 from bot import http, metrics
 from bot.backoff import Backoff, Reconnector
 from bot.config import Settings
+from bot.core.authz import Gate
+from bot.core.relay import Relay
+from bot.core.service import DeskService
+from bot.core.timers import Timers
 from bot.crashpoints import crash_point
-from bot.desk.authz import Gate
-from bot.desk.relay import Relay
-from bot.desk.service import DeskService
-from bot.desk.timers import Timers
 from bot.errors import AdapterConfigError, TransientError
 from bot.metrics import Health
 from bot.net.retry import reconnecting
@@ -39,7 +39,7 @@ from bot.platforms.base import (
     SourceAdapter,
     StaffDesk,
 )
-from bot.routing.opening import parse_opening_hours
+from bot.rota.opening import parse_opening_hours
 from bot.routing.rules import RuleSet
 from bot.setup import load_rules_file, prepare_database
 from bot.store import faults, outbox

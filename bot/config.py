@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     SLACK_SOURCE_CHANNELS: CommaList = ()
     SLACK_MANAGERS: CommaList = ()
     SLACK_MANAGER_GROUP: str = ""
-    SLACK_STAFF_GROUP: str = ""  # members are staff (DESIGN.md §6.10; see bot/desk/authz.py)
+    SLACK_STAFF_GROUP: str = ""  # members are staff (DESIGN.md §6.10; see bot/core/authz.py)
 
     MATRIX_HOMESERVER: str = ""
     MATRIX_USER_ID: str = ""
@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     @field_validator("OPENING_HOURS")
     @classmethod
     def _hours(cls, value: str) -> str:
-        from bot.routing.opening import parse_opening_hours
+        from bot.rota.opening import parse_opening_hours
 
         try:
             parse_opening_hours(value)

@@ -21,19 +21,19 @@ import threading
 
 POINTS: dict[str, str] = {
     "after_fetch": "a source yielded a mention, before ingest (bot/app.py)",
-    "in_ingest": "inside the ingest transaction, before it commits (bot/desk/service.py)",
-    "after_ingest_commit": "ingest committed, before the relay is woken (bot/desk/service.py)",
-    "after_lease": "an outbox row is leased, before the platform is called (bot/desk/relay.py)",
+    "in_ingest": "inside the ingest transaction, before it commits (bot/core/service.py)",
+    "after_ingest_commit": "ingest committed, before the relay is woken (bot/core/service.py)",
+    "after_lease": "an outbox row is leased, before the platform is called (bot/core/relay.py)",
     "before_slack_post": "just before chat.postMessage of a card (platforms/slack/desk.py)",
     "after_slack_post": "chat.postMessage answered ok, card row not yet stored (platforms/slack/desk.py)",
-    "before_source_reply": "just before a reply is published on the source (bot/desk/relay.py)",
-    "after_source_reply": "reply published, before it is recorded (bot/desk/relay.py)",
-    "in_claim": "inside the claim transaction, before it commits (bot/desk/actions.py)",
-    "after_claim_commit": "claim committed, before the actor is answered (bot/desk/actions.py)",
-    "in_reply": "inside the reply transaction, before it commits (bot/desk/actions.py)",
-    "after_reply_commit": "reply queued and committed, before the actor is answered (bot/desk/actions.py)",
-    "before_card_update": "just before chat.update of a card (bot/desk/relay.py)",
-    "after_card_update": "card updated, before its outbox row is finished (bot/desk/relay.py)",
+    "before_source_reply": "just before a reply is published on the source (bot/core/relay.py)",
+    "after_source_reply": "reply published, before it is recorded (bot/core/relay.py)",
+    "in_claim": "inside the claim transaction, before it commits (bot/core/actions.py)",
+    "after_claim_commit": "claim committed, before the actor is answered (bot/core/actions.py)",
+    "in_reply": "inside the reply transaction, before it commits (bot/core/actions.py)",
+    "after_reply_commit": "reply queued and committed, before the actor is answered (bot/core/actions.py)",
+    "before_card_update": "just before chat.update of a card (bot/core/relay.py)",
+    "after_card_update": "card updated, before its outbox row is finished (bot/core/relay.py)",
 }
 
 

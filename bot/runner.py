@@ -12,12 +12,12 @@ from typing import Any
 
 from bot.app import PatronDesk
 from bot.config import Settings
-from bot.desk import quarantine
-from bot.desk.retention import PurgeResult, purge
-from bot.desk.service import DeskService
+from bot.core import quarantine
+from bot.core.retention import PurgeResult, purge
+from bot.core.service import DeskService
 from bot.models import Mention, RotaCommand, StaffRef
-from bot.routing.opening import parse_opening_hours
-from bot.routing.rota import format_rota_csv
+from bot.rota.opening import parse_opening_hours
+from bot.rota.rota import format_rota_csv
 from bot.routing.router import route
 from bot.setup import import_rota, load_rules_file, prepare_database, read_rota_file
 from bot.store.db import Database

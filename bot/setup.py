@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.errors import ConfigError
-from bot.routing.rota import Rota, parse_rota_csv
+from bot.rota.rota import Rota, parse_rota_csv
 from bot.routing.rules import RuleSet, default_rules, load_rules
 from bot.store.db import Database
 from bot.store.rota_repo import (

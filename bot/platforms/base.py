@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from bot.desk.base import OnAction
+from bot.core.base import OnAction
 from bot.models import CardRef, Mention, MentionChange, ReplyRef, StaffRef, TicketView
 
 if TYPE_CHECKING:

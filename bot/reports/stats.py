@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.routing.opening import Opening, open_windows
+from bot.rota.opening import Opening, open_windows
 
 ANSWERED = frozenset({"replied", "resolved", "ignored"})
 

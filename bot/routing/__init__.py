@@ -1,1 +1,1 @@
-"""Pure routing core: rules, rota, router and the rota command grammar. No I/O, no clock."""
+"""Pure routing core: rules, rules file, keywords, router and escalation. No I/O, no clock."""

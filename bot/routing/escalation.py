@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from bot.routing.rota import Rota
+from bot.rota.rota import Rota
 from bot.routing.rules import RuleSet
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.models import Decision, Mention
-from bot.routing.rota import Rota
+from bot.rota.rota import Rota
+from bot.rota.timespec import format_when
 from bot.routing.rules import RuleSet
-from bot.routing.timespec import format_when
 
 
 def people(duty: tuple[tuple[str, str], ...]) -> str:

@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.errors import ConfigError
 from bot.platforms import source_platforms
+from bot.rota.timespec import suggest
 from bot.routing.keywords import phrase_key
 from bot.routing.rules import RoleSpec, Rule, RuleSet, StaffSpec
-from bot.routing.timespec import suggest
 
 KEY_PATTERN = r"^[a-z][a-z0-9_-]*$"
 # words the rota grammar reads as a week or a date, so they cannot name a role

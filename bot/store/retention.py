@@ -1,5 +1,5 @@
 """The retention statements: which mentions are due, closing the stale ones, blanking and
-pseudonymizing the purged ones and scrubbing what refers to them (bot/desk/retention.py runs them)."""
+pseudonymizing the purged ones and scrubbing what refers to them (bot/core/retention.py runs them)."""
 
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.routing.rota import Closure, Override, OverrideKind, Rota, Shift
+from bot.rota.rota import Closure, Override, OverrideKind, Rota, Shift
 from bot.routing.rules import RoleSpec, RuleSet, StaffSpec
 from bot.store.sql import insert_for as _insert
 from bot.store.staff_repo import upsert_listed

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo
 
-from bot.desk.service import DeskService
+from bot.core.service import DeskService
 from bot.models import Mention, StaffRef
-from bot.routing.rota import Rota, Shift
+from bot.rota.rota import Rota, Shift
 from bot.routing.rules import RuleSet, load_rules
 from bot.store.db import Database
 from bot.store.rota_repo import sync_roles, sync_staff

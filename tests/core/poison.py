@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from bot.app import PatronDesk
 from bot.config import Settings
-from bot.desk.views import mention_from_row
+from bot.core.views import mention_from_row
 from bot.platforms.console.desk import ConsoleDesk
 from bot.store.tables import MentionRow
 from tests.conftest import PG_URL

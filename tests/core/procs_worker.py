@@ -17,8 +17,8 @@ from pathlib import Path
 
 from bot.app import PatronDesk
 from bot.config import load_settings
-from bot.desk.authz import Facts, Place
-from bot.desk.base import OnAction
+from bot.core.authz import Facts, Place
+from bot.core.base import OnAction
 from bot.models import ActionResult, CardRef, StaffRef, TicketView
 from tests.core.procs_script import script, to_action
 

@@ -15,8 +15,8 @@ from sqlalchemy import select
 
 from bot.app import PatronDesk
 from bot.config import Settings
-from bot.desk import retention
-from bot.desk.authz import NOT_STAFF, Facts, Gate, Place, is_staff, may_change
+from bot.core import retention
+from bot.core.authz import NOT_STAFF, Facts, Gate, Place, is_staff, may_change
 from bot.models import ActionResult, Claim, DeskQuery, MentionChange, StaffAction, StaffRef
 from bot.platforms.console.desk import ConsoleDesk
 from bot.routing.rules import StaffSpec

@@ -11,10 +11,10 @@ from sqlalchemy import select
 
 from bot.backoff import Backoff
 from bot.config import Settings
-from bot.desk.relay import Relay
-from bot.desk.retention import auto_resolve
-from bot.desk.service import DeskService
-from bot.desk.timers import Timers
+from bot.core.relay import Relay
+from bot.core.retention import auto_resolve
+from bot.core.service import DeskService
+from bot.core.timers import Timers
 from bot.models import Claim, Reply, Status
 from bot.store.db import Database
 from bot.store.tables import AuditRow, MentionRow

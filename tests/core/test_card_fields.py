@@ -8,7 +8,7 @@ from dataclasses import replace
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.desk.cards import console_card
+from bot.core.cards import console_card
 from bot.domain.sanitize import BIDI_CONTROLS
 from bot.models import Status, TicketView
 from bot.platforms.matrix.cards import card_text, safe_url

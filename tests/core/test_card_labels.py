@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot.desk.cards import STATUS_LABELS, console_card, status_label
+from bot.core.cards import STATUS_LABELS, console_card, status_label
 from bot.models import Status, TicketView
 from bot.platforms.matrix.cards import card_html, card_text, edit_content
 from bot.platforms.slack.cards import card_blocks

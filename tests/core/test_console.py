@@ -6,7 +6,7 @@ import asyncio
 import io
 from datetime import UTC, datetime
 
-from bot.desk.cards import console_card
+from bot.core.cards import console_card
 from bot.models import (
     ActionResult,
     Claim,

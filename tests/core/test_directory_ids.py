@@ -12,8 +12,8 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.desk import quarantine
-from bot.desk.directory import Directory
+from bot.core import quarantine
+from bot.core.directory import Directory
 from bot.models import StaffRef
 from bot.platforms import REGISTRY, parse_staff_token, role_channel_column, staff_id_columns
 from bot.store import cards, outbox

@@ -104,10 +104,10 @@ def test_the_known_list_only_holds_modules_that_still_need_it() -> None:
 def test_the_platform_check_sees_a_name_and_an_import(tmp_path: Path) -> None:
     probe = tmp_path / "probe.py"
     probe.write_text('"""Docstrings may say Slack."""\nfrom bot.platforms.slack import cards\nX = "matrix"\n')
-    assert list(mentions_of_platforms("bot.desk.probe", probe)) == [
-        "bot.desk.probe:2 imports bot.platforms.slack",
-        "bot.desk.probe:2 imports bot.platforms.slack.cards",
-        "bot.desk.probe:3 names 'matrix'",
+    assert list(mentions_of_platforms("bot.core.probe", probe)) == [
+        "bot.core.probe:2 imports bot.platforms.slack",
+        "bot.core.probe:2 imports bot.platforms.slack.cards",
+        "bot.core.probe:3 names 'matrix'",
     ]
 
 

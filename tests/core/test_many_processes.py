@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
-from bot.desk.service import DeskService
+from bot.core.service import DeskService
 from bot.routing.rules import load_rules
 from bot.store.db import Database
 from bot.store.rota_repo import load_rota

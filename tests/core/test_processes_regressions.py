@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.config import Settings
-from bot.desk.base import ACTION_FAILED
+from bot.core.base import ACTION_FAILED
 from bot.errors import PermanentError
 from bot.models import Claim, Mention, Reassign, Reply, RotaCommand, StaffRef, Status
 from bot.routing.rules import StaffSpec

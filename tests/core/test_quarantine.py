@@ -21,9 +21,9 @@ import pytest
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from bot.app import PatronDesk
-from bot.desk import quarantine
-from bot.desk import service as service_module
-from bot.desk.retention import purge
+from bot.core import quarantine
+from bot.core import service as service_module
+from bot.core.retention import purge
 from bot.models import Mention, MentionChange
 from bot.platforms.webhook import source as webhook
 from bot.routing.router import route

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from bot.__main__ import cli
-from bot.desk import quarantine
-from bot.desk import service as service_module
+from bot.core import quarantine
+from bot.core import service as service_module
 from bot.store.db import Database
 from bot.store.tables import MentionRow, OutboxRow
 

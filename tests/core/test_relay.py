@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 
 from bot.backoff import Backoff
-from bot.desk.relay import Relay
+from bot.core.relay import Relay
 from bot.models import Claim, Reply, Status
 from bot.store import mentions
 from bot.store.db import Database

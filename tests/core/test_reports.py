@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.models import Claim
 from bot.reports.output import load_facts, report_chart, report_csv
 from bot.reports.stats import Facts, format_report, open_minutes, percentile, summarize
-from bot.routing.opening import parse_opening_hours
+from bot.rota.opening import parse_opening_hours
 from bot.store.db import Database
 
 from .helpers import make_service, mention, staff

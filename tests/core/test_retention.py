@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import text
 
 from bot.backoff import Backoff
-from bot.desk.relay import Relay
-from bot.desk.retention import purge
-from bot.desk.views import PURGED_TEXT
+from bot.core.relay import Relay
+from bot.core.retention import purge
+from bot.core.views import PURGED_TEXT
 from bot.models import Claim, Mention, Reply, Resolve
 from bot.reports.output import load_facts
 from bot.store.db import Database

@@ -16,9 +16,9 @@ from hypothesis import strategies as st
 from sqlalchemy import String, Text, func, or_, select, text
 
 from bot.backoff import Backoff
-from bot.desk.relay import Relay
-from bot.desk.retention import purge
-from bot.desk.service import DeskService
+from bot.core.relay import Relay
+from bot.core.retention import purge
+from bot.core.service import DeskService
 from bot.models import Ignore, Mention, Reply, Resolve
 from bot.store import audit, pseudonyms
 from bot.store.db import Database

@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from bot.desk.retention import purge
+from bot.core.retention import purge
 from bot.models import Mention, Resolve
 from bot.store.tables import MentionRow
 from tests.conftest import make_database

@@ -20,7 +20,7 @@ from sqlalchemy.exc import OperationalError
 from bot import metrics
 from bot.app import PatronDesk
 from bot.backoff import Backoff
-from bot.desk.base import OnAction
+from bot.core.base import OnAction
 from bot.errors import AdapterConfigError
 from bot.metrics import Health
 from bot.models import Mention

@@ -11,12 +11,12 @@ import pytest
 
 from bot.backoff import Backoff
 from bot.config import Settings
-from bot.desk.relay import Relay
-from bot.desk.service import DeskService
-from bot.desk.timers import Timers
+from bot.core.relay import Relay
+from bot.core.service import DeskService
+from bot.core.timers import Timers
 from bot.models import Claim, Mention, Status
-from bot.routing.opening import format_gaps, gaps, parse_opening_hours
-from bot.routing.rota import Rota, Shift
+from bot.rota.opening import format_gaps, gaps, parse_opening_hours
+from bot.rota.rota import Rota, Shift
 from bot.routing.rules import load_rules
 from bot.store.db import Database
 from bot.store.rota_repo import sync_roles, sync_staff

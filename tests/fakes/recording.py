@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 
-from bot.desk.base import OnAction
+from bot.core.base import OnAction
 from bot.errors import PermanentError, TransientError
 from bot.models import CardRef, Mention, ReplyRef, StaffRef, TicketView
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 from bot.app import PatronDesk
 from bot.config import Settings
+from bot.core.base import OnAction
 from bot.demo import DemoFeedServer
-from bot.desk.base import OnAction
 from bot.models import CardRef, StaffRef, TicketView
 from bot.platforms.feeds.source import FeedsAdapter
 from tests.fakes.feeds import eventually

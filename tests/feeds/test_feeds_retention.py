@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from bot.desk.retention import purge
-from bot.desk.service import DeskService
+from bot.core.retention import purge
+from bot.core.service import DeskService
 from bot.models import Resolve
 from bot.platforms.feeds.source import FeedsAdapter
 from bot.store.db import Database

@@ -16,7 +16,7 @@ from urllib.parse import quote
 import pytest
 
 from bot.app import PatronDesk
-from bot.desk.authz import NOT_STAFF, NOT_STAFF_COMMAND
+from bot.core.authz import NOT_STAFF, NOT_STAFF_COMMAND
 from bot.models import Claim, StaffRef
 from bot.platforms.matrix.cards import MENTION_KEY
 from bot.store.tables import AuditRow

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.app import PatronDesk
-from bot.desk.relay import LEASE
+from bot.core.relay import LEASE
 from bot.models import Status
 from bot.platforms.matrix.cards import MENTION_KEY
 from tests.matrix.matrix_helpers import World, by_sender, cards, latest_body, wait_for
@@ -151,7 +151,7 @@ async def test_restart_while_patron_keeps_posting_cards_each_once(world: World, 
         first_batch.set()
     await poster  # the rest arrives while the bot is down (and while it stops)
     async with PatronDesk(settings) as app:
-        # outbox rows the first process had leased wait out their lease (bot.desk.relay.LEASE)
+        # outbox rows the first process had leased wait out their lease (bot.core.relay.LEASE)
         found = await staff_cards(world, total, within=LEASE.total_seconds() + 60)
         await app.wait_idle()
         await world.patron.mention(world.source_room, bot, "sentinel")  # everything before it is synced

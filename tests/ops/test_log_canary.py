@@ -28,8 +28,8 @@ from sqlalchemy.exc import StatementError
 
 from bot import http
 from bot.app import PatronDesk
-from bot.desk import quarantine
-from bot.desk import service as service_module
+from bot.core import quarantine
+from bot.core import service as service_module
 from bot.models import ActionResult, Mention, Reply, StaffAction
 from bot.platforms.matrix.desk import MatrixDesk
 from bot.platforms.matrix.wire import RoomEvent

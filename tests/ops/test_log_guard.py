@@ -30,7 +30,7 @@ def test_exception_text_is_never_written(before: str, after: str, fmt: str) -> N
             except ValueError as first:
                 raise ExceptionGroup("while storing", [KeyError(secret), first]) from first
         except ExceptionGroup as exc:
-            logging.getLogger("bot.desk.service").exception("store failed: %s", exc)
+            logging.getLogger("bot.core.service").exception("store failed: %s", exc)
             # as Bolt and asyncio write them: the exception formatted into the message
             bolt, loop = logging.getLogger("bot.slack.bolt"), logging.getLogger("asyncio")
             bolt.exception(f"Failed to run listener function (error: {exc})")
@@ -46,9 +46,9 @@ def test_library_chatter_below_warning_is_dropped_and_ours_kept() -> None:
     with bot_log("json") as logged:
         logging.getLogger("slack_sdk.socket_mode").debug("received %s", "{}")
         logging.getLogger("httpx").info("HTTP Request: %s %s", "POST", "https://x.example/")
-        logging.getLogger("bot.desk.relay").debug("reply %d sent", 7)
+        logging.getLogger("bot.core.relay").debug("reply %d sent", 7)
     lines = [json.loads(line) for line in logged.stream.getvalue().splitlines()]
-    assert [(line["logger"], line["message"]) for line in lines] == [("bot.desk.relay", "reply 7 sent")]
+    assert [(line["logger"], line["message"]) for line in lines] == [("bot.core.relay", "reply 7 sent")]
 
 
 def test_our_domain_errors_keep_their_message_as_an_argument_only() -> None:
@@ -102,7 +102,7 @@ def test_routine_lines_are_not_rate_limited() -> None:
         handler.handle(
             logging.makeLogRecord(
                 {
-                    "name": "bot.desk.service",
+                    "name": "bot.core.service",
                     "levelno": logging.INFO,
                     "msg": "ingested mention %s from %s",
                     "args": (n, "fake"),
@@ -131,6 +131,6 @@ def test_an_exception_that_cannot_be_printed_is_still_logged() -> None:
         try:
             raise Unprintable
         except Unprintable:
-            logging.getLogger("bot.desk.relay").exception("attempt failed")
+            logging.getLogger("bot.core.relay").exception("attempt failed")
             logging.getLogger("slack_bolt").exception("listener failed")
     assert '"error": "Unprintable"' in logged.stream.getvalue()

@@ -13,8 +13,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.models import MAX_ID
-from bot.routing.commands import (
+from bot.commands.commands import (
     Add,
     Close,
     Command,
@@ -28,7 +27,8 @@ from bot.routing.commands import (
     parse,
     render_week,
 )
-from bot.routing.rota import Closure, Override, OverrideKind, Rota, Shift
+from bot.models import MAX_ID
+from bot.rota.rota import Closure, Override, OverrideKind, Rota, Shift
 
 ZONE = ZoneInfo("Pacific/Kiritimati")  # UTC+14: the furthest a wall-clock date is from UTC
 NAMES = {"alice": "Alice Archer"}

@@ -6,7 +6,7 @@ from datetime import date, datetime, time
 
 import pytest
 
-from bot.routing.commands import (
+from bot.commands.commands import (
     MUTATING_VERBS,
     Add,
     Close,

@@ -7,8 +7,7 @@ from datetime import date, time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.models import MAX_ID
-from bot.routing.commands import (
+from bot.commands.commands import (
     VERBS,
     Add,
     Close,
@@ -25,6 +24,7 @@ from bot.routing.commands import (
     format_command,
     parse,
 )
+from bot.models import MAX_ID
 
 TODAY = date(2024, 12, 24)
 VOCAB = [

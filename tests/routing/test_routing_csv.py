@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import ConfigError
-from bot.routing.rota import Shift, format_rota_csv, parse_rota_csv
+from bot.rota.rota import Shift, format_rota_csv, parse_rota_csv
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 

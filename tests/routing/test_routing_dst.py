@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.routing.rota import Override, OverrideKind, Rota, Shift
+from bot.rota.rota import Override, OverrideKind, Rota, Shift
 
 
 @dataclass(frozen=True)

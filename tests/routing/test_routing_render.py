@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from bot.routing.commands import render_now, render_roles, render_week
-from bot.routing.rota import Closure, Override, OverrideKind, Rota, Shift
+from bot.commands.commands import render_now, render_roles, render_week
+from bot.rota.rota import Closure, Override, OverrideKind, Rota, Shift
 from bot.routing.rules import RoleSpec, RuleSet, StaffSpec
 
 ZONE = ZoneInfo("Europe/London")

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.routing.rota import Closure, Override, OverrideKind, Rota, Shift
+from bot.rota.rota import Closure, Override, OverrideKind, Rota, Shift
 
 ZONE = ZoneInfo("Europe/Paris")  # 2024-01-08 is a Monday, far from any DST change
 WEEKDAYS = frozenset(range(5))

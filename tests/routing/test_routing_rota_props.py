@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.routing.rota import Closure, Override, OverrideKind, Rota, Shift
+from bot.rota.rota import Closure, Override, OverrideKind, Rota, Shift
 
 ZONE = ZoneInfo("America/New_York")
 CHANGES = [datetime(2024, 3, 10, 7, tzinfo=UTC), datetime(2024, 11, 3, 6, tzinfo=UTC)]

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from bot.models import Decision, Mention
-from bot.routing.rota import Closure, Override, OverrideKind, Rota, Shift
+from bot.rota.rota import Closure, Override, OverrideKind, Rota, Shift
 from bot.routing.router import queued_until, route
 from bot.routing.rules import RoleSpec, Rule, RuleSet
 

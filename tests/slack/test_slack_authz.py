@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from bot.app import PatronDesk
 from bot.config import Settings
-from bot.desk.authz import NOT_STAFF, NOT_STAFF_COMMAND, Place, is_staff
+from bot.core.authz import NOT_STAFF, NOT_STAFF_COMMAND, Place, is_staff
 from bot.models import Claim, StaffRef
 from bot.platforms.slack.cards import CLAIM, IGNORE, REASSIGN, RELEASE, REPLY, RESOLVE, button_value
 from bot.platforms.slack.client import SlackClient

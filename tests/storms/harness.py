@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.app import PatronDesk
 from bot.config import Settings
-from bot.desk.base import OnAction
+from bot.core.base import OnAction
 from bot.models import CardRef, Mention, StaffRef, TicketView
 
 RULES = """

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from bot.app import PatronDesk
-from bot.desk.base import ACTION_FAILED
+from bot.core.base import ACTION_FAILED
 from bot.models import Claim, StaffRef
 from bot.platforms.slack.client import SlackClient
 from bot.platforms.slack.desk import SlackDesk

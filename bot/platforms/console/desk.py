@@ -10,8 +10,8 @@ import sys
 from typing import TextIO
 
 from bot.config import Settings
-from bot.desk.base import ACTION_FAILED, OnAction
-from bot.desk.cards import console_card
+from bot.core.base import ACTION_FAILED, OnAction
+from bot.core.cards import console_card
 from bot.models import (
     MAX_ID,
     ActionResult,
@@ -42,7 +42,7 @@ HELP = """Commands:
   help               this list"""
 
 # The console's one user is the operator at the server's terminal: whoever can type here can already
-# run `patron-desk rota edit` and read the database, so the gate (bot/desk/authz.py) takes them as
+# run `patron-desk rota edit` and read the database, so the gate (bot/core/authz.py) takes them as
 # staff and manager. The console is never reachable from the network.
 ME = StaffRef("console", "console", "console")
 VERBS: dict[str, type[Claim] | type[Release] | type[Resolve] | type[Ignore]] = {

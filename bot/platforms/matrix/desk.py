@@ -9,7 +9,7 @@ import re
 import uuid
 
 from bot.config import Settings
-from bot.desk.base import OnAction
+from bot.core.base import OnAction
 from bot.errors import AdapterConfigError, PatronDeskError
 from bot.models import ActionResult, CardRef, DeskQuery, RotaCommand, StaffRef, TicketView
 from bot.platforms.base import AdapterDeps
@@ -48,7 +48,7 @@ class MatrixDesk:
         self.link = link
         self.manager_level = manager_level
         self.pre_react = pre_react
-        self.roster = MatrixRoster(link, manager_level=manager_level)  # who is staff: bot/desk/authz.py
+        self.roster = MatrixRoster(link, manager_level=manager_level)  # who is staff: bot/core/authz.py
         self.cards: dict[str, int] = {}  # card event id -> mention id (markers cover restarts)
         self._background: set[asyncio.Task[None]] = set()
         link.desk_attached = True

@@ -1,7 +1,7 @@
 """Who is who on the Matrix desk: staff-room managers and joined members, and where commands work.
 
 The staff room's state and joined members are read from the homeserver and kept for ``TTL`` seconds;
-a failed lookup is not cached and counts as "unknown", which the gate (``bot/desk/authz.py``) treats
+a failed lookup is not cached and counts as "unknown", which the gate (``bot/core/authz.py``) treats
 as no.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 
 from nio import JoinedMembersResponse
 
-from bot.desk.authz import Facts, Place
+from bot.core.authz import Facts, Place
 from bot.errors import PatronDeskError
 from bot.platforms.matrix.commands import power_level
 from bot.platforms.matrix.link import MatrixLink
@@ -25,7 +25,7 @@ TTL = 60.0
 
 
 class MatrixRoster:
-    """The Matrix desk's roster (see ``bot.desk.authz.Roster``)."""
+    """The Matrix desk's roster (see ``bot.core.authz.Roster``)."""
 
     desk = "matrix"
     where = "the staff room"

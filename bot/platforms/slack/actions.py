@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from bot.desk.base import ACTION_FAILED, OnAction
+from bot.core.base import ACTION_FAILED, OnAction
 from bot.errors import PatronDeskError
 from bot.models import (
     ActionResult,

@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.desk.cards import source_name, status_icon, status_label
+from bot.core.cards import source_name, status_icon, status_label
 from bot.domain.transitions import Action, available_actions
 from bot.models import MAX_ID, StaffRef, Status, TicketView, Visibility
 

@@ -20,8 +20,8 @@ from typing import Any
 
 from bot.backoff import Reconnector
 from bot.config import Settings
+from bot.core.base import OnAction
 from bot.crashpoints import crash_point
-from bot.desk.base import OnAction
 from bot.errors import AdapterConfigError, PermanentError, RateLimited, TransientError
 from bot.models import CardRef, StaffRef, TicketView
 from bot.net.retry import reconnecting
@@ -68,7 +68,7 @@ class SlackDesk:
         client: the shared Slack client.
         staff_channel: the default channel id for cards.
         managers, manager_group: who may edit the rota (user ids; a user group id).
-        staff_group: a user group whose members are staff (``bot/desk/authz.py`` says who else is).
+        staff_group: a user group whose members are staff (``bot/core/authz.py`` says who else is).
         role_channels: roles' own card channels, where commands work as in the staff channel.
         digest_at: reserved posts in one channel that make a burst worth a digest.
         digest_refresh: seconds between two refreshes of a digest.

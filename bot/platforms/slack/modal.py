@@ -26,7 +26,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.desk.cards import source_name
+from bot.core.cards import source_name
 from bot.models import Visibility
 from bot.platforms import default_reply_limits
 from bot.platforms.base import ReplyLimits

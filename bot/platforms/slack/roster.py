@@ -2,7 +2,7 @@
 
 Group and channel member lists are read from the Web API (``usergroups.users.list``,
 ``conversations.members``) and kept for ``TTL`` seconds; a failed lookup is not cached and counts as
-"unknown", which the gate (``bot/desk/authz.py``) treats as no.
+"unknown", which the gate (``bot/core/authz.py``) treats as no.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 
-from bot.desk.authz import Facts, Place
+from bot.core.authz import Facts, Place
 from bot.errors import PatronDeskError
 from bot.platforms.slack.client import SlackClient
 
@@ -22,7 +22,7 @@ MEMBER_PAGES, MEMBER_PAGE_SIZE = 50, 200  # at most 10,000 members of the staff 
 
 
 class SlackRoster:
-    """The Slack desk's roster (see ``bot.desk.authz.Roster``).
+    """The Slack desk's roster (see ``bot.core.authz.Roster``).
 
     Args:
         client: the shared Slack client.

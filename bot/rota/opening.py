@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from bot.errors import ConfigError
+from bot.rota.rota import Rota
 from bot.routing.escalation import covering
-from bot.routing.rota import Rota
 from bot.routing.rules import RuleSet
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

@@ -8,7 +8,7 @@ from datetime import date, time, timedelta
 from typing import TypeVar
 
 from bot.models import MAX_ID
-from bot.routing.timespec import DAY_NUMBERS, parse_days, parse_range, suggest
+from bot.rota.timespec import DAY_NUMBERS, parse_days, parse_range, suggest
 
 T = TypeVar("T")
 

@@ -18,7 +18,7 @@ from bot.store import quarantine as store
 from bot.store.quarantine import Held
 
 if TYPE_CHECKING:
-    from bot.desk.service import DeskService
+    from bot.core.service import DeskService
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 from bot import metrics
 from bot.backoff import Backoff, Reconnector
+from bot.core.views import mention_from_row, ticket_view
 from bot.crashpoints import crash_point, reconcile_enabled
-from bot.desk.views import mention_from_row, ticket_view
 from bot.domain.outbox import OutboxKind
 from bot.domain.transitions import Transition
 from bot.errors import PermanentError, TransientError

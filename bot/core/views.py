@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.desk.directory import Directory
+from bot.core.directory import Directory
 from bot.models import Mention, Status, TicketView, Visibility
 from bot.store.tables import MentionRow
 

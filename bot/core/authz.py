@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
-from bot.desk.base import OnAction
+from bot.core.base import OnAction
 from bot.models import ActionResult, DeskQuery, MentionChange, RotaCommand, StaffAction
 from bot.platforms import REGISTRY
 from bot.routing.rules import StaffSpec

@@ -11,8 +11,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot import metrics
+from bot.core.views import mention_from_row, ticket_view
 from bot.crashpoints import crash_point
-from bot.desk.views import mention_from_row, ticket_view
 from bot.domain import transitions
 from bot.domain.outbox import OutboxKind, dedupe_key
 from bot.domain.transitions import Transition
@@ -23,7 +23,7 @@ from bot.store import mentions, outbox
 from bot.store.mentions import Guard
 
 if TYPE_CHECKING:
-    from bot.desk.service import DeskService
+    from bot.core.service import DeskService
     from bot.store.tables import MentionRow, StaffRow
 
 Values = tuple[dict[str, Any], Guard]  # the new values, and what must still hold

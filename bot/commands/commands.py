@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, time
 
-from bot.routing import command_args as arg
-from bot.routing.command_types import Add, Close, Command, Cover, Gaps, Help, Now, Off, Remove, Roles, Show
-from bot.routing.render import describe_entry, render_now, render_roles, render_week
-from bot.routing.timespec import format_days, format_range, suggest
+from bot.commands import command_args as arg
+from bot.commands.command_types import Add, Close, Command, Cover, Gaps, Help, Now, Off, Remove, Roles, Show
+from bot.commands.render import describe_entry, render_now, render_roles, render_week
+from bot.rota.timespec import format_days, format_range, suggest
 
 __all__ = [
     "MUTATING_VERBS",

@@ -22,7 +22,7 @@ from bot.store import audit, outbox, quarantine
 from bot.store import retention as store
 
 if TYPE_CHECKING:
-    from bot.desk.service import DeskService
+    from bot.core.service import DeskService
 
 BATCH = 500
 

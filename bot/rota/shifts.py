@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from enum import StrEnum
 
-from bot.routing.timespec import format_days, format_range, format_window
+from bot.rota.timespec import format_days, format_range, format_window
 
 
 @dataclass(frozen=True, slots=True)

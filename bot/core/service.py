@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot import metrics
+from bot.core import actions, quarantine, rota_actions
+from bot.core.authz import may_change
+from bot.core.base import ACTION_FAILED
+from bot.core.directory import Directory
+from bot.core.views import ticket_view
 from bot.crashpoints import crash_point
-from bot.desk import actions, quarantine, rota_actions
-from bot.desk.authz import may_change
-from bot.desk.base import ACTION_FAILED
-from bot.desk.directory import Directory
-from bot.desk.views import ticket_view
 from bot.domain.outbox import OutboxKind, dedupe_key
 from bot.domain.sanitize import safe_change, safe_mention
 from bot.domain.transitions import Transition, allowed_from, status_after, target
@@ -44,8 +44,8 @@ from bot.models import (
     TicketView,
 )
 from bot.platforms.base import Ingest
-from bot.routing.opening import Opening, parse_opening_hours
-from bot.routing.rota import Rota
+from bot.rota.opening import Opening, parse_opening_hours
+from bot.rota.rota import Rota
 from bot.routing.router import route
 from bot.routing.rules import RuleSet
 from bot.store import audit, cursors, faults, mentions, outbox

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 
-from bot.routing.rota import Closure, Override, OverrideKind, Rota, Shift
+from bot.rota.rota import Closure, Override, OverrideKind, Rota, Shift
+from bot.rota.timespec import format_date, format_days, format_range, format_when, format_window
 from bot.routing.router import queued_until
 from bot.routing.rules import RuleSet
-from bot.routing.timespec import format_date, format_days, format_range, format_when, format_window
 
 
 def _names(people: Iterable[str], names: Mapping[str, str]) -> str:

@@ -9,19 +9,19 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.desk.cards import source_name
+from bot.commands import commands as cmd
+from bot.core.cards import source_name
 from bot.domain import transitions
 from bot.models import ActionResult, DeskQuery, RotaCommand
-from bot.routing import commands as cmd
-from bot.routing.opening import format_gaps, gaps
-from bot.routing.rota import OverrideKind
+from bot.rota.opening import format_gaps, gaps
+from bot.rota.rota import OverrideKind
 from bot.store import audit, mentions
 from bot.store.rota_repo import add_closure, add_override, add_weekly, remove_entry, rota_entry, save
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from bot.desk.service import DeskService
+    from bot.core.service import DeskService
 
 DENIED = (
     "Only rota managers can change the rota, so `{verb}` was not applied. "

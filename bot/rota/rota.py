@@ -35,8 +35,8 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.errors import ConfigError
-from bot.routing.shifts import Closure, Override, OverrideKind, Shift, ShiftSpec
-from bot.routing.timespec import (
+from bot.rota.shifts import Closure, Override, OverrideKind, Shift, ShiftSpec
+from bot.rota.timespec import (
     format_days,
     format_hhmm,
     offset_changes,

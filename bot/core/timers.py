@@ -10,13 +10,13 @@ import logging
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.desk.retention import auto_resolve, purge
-from bot.desk.rota_actions import stats_text
+from bot.commands.render import render_now
+from bot.core.retention import auto_resolve, purge
+from bot.core.rota_actions import stats_text
 from bot.domain.transitions import OPEN, Transition, allowed_from, target
 from bot.models import Status
+from bot.rota.opening import format_gaps, gaps
 from bot.routing.escalation import covering, escalation_steps
-from bot.routing.opening import format_gaps, gaps
-from bot.routing.render import render_now
 from bot.store import audit, mentions
 from bot.store.mentions import Guard
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.config import Settings
-    from bot.desk.service import DeskService
+    from bot.core.service import DeskService
     from bot.store.tables import MentionRow
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,1 @@
+"""The /rota and !rota command grammar: parsing, arguments, result types and rendering. Pure."""

@@ -1,1 +1,0 @@
-"""The staff side: the service (use cases) and one file per chat surface."""
