@@ -1,4 +1,4 @@
-"""The use cases: ingest a mention, and the staff actions on it. Each is one transaction.
+"""The use cases: the staff actions on a mention, each one transaction (ingest is in `intake.py`, a mixin).
 
 Every state change is a conditional UPDATE whose row count decides (two claims: one wins), writes
 an audit row, and queues the card update in the outbox; nothing here talks to a platform.
@@ -14,25 +14,21 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot import metrics
-from bot.core import actions, quarantine, rota_actions
-from bot.core.authz import may_change
+from bot.core import actions, rota_actions
 from bot.core.base import ACTION_FAILED
 from bot.core.directory import Directory
+from bot.core.intake import Intake
 from bot.core.views import ticket_view
-from bot.crashpoints import crash_point
 from bot.domain.outbox import OutboxKind, dedupe_key
-from bot.domain.sanitize import safe_change, safe_mention
-from bot.domain.transitions import Transition, allowed_from, status_after, target
+from bot.domain.transitions import Transition, target
 from bot.errors import NotFound
 from bot.models import (
     MAX_ID,
     ActionResult,
     Claim,
-    Decision,
     DeskQuery,
     Ignore,
     Mention,
-    MentionChange,
     OpenForm,
     Reassign,
     Release,
@@ -40,20 +36,16 @@ from bot.models import (
     Resolve,
     RotaCommand,
     StaffAction,
-    Status,
     TicketView,
 )
-from bot.platforms.base import Ingest
 from bot.rota.opening import Opening, parse_opening_hours
 from bot.rota.rota import Rota
-from bot.routing.router import route
 from bot.routing.rules import RuleSet
-from bot.store import audit, cursors, faults, mentions, outbox
+from bot.store import audit, mentions, outbox
 from bot.store.db import Database
 from bot.store.rota_repo import load_rota, rota_stamp, stamp_rota
 
 if TYPE_CHECKING:
-    from sqlalchemy.engine import Connection
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.store.tables import MentionRow, OutboxRow
@@ -65,7 +57,7 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class DeskService:
+class DeskService(Intake):
     """Ingest and staff actions over one database.
 
     Args:
@@ -122,168 +114,6 @@ class DeskService:
                 self.rota = await load_rota(session, self.rota.zone)
                 await self.directory.load(session, merge=True)
                 self.rota_stamp = stamp
-
-    # --- ingest -----------------------------------------------------------------------------
-
-    async def ingest(
-        self, source: str, mention: Mention | None, cursor: str | None, *, stream: str = "default"
-    ) -> bool:
-        """Store a mention, its routing decision, its card posts and the cursor in one transaction.
-
-        Returns True when the mention was new or was set aside in quarantine (it is taken care of);
-        a repeat (same source and external id) is a no-op apart from the cursor.
-        """
-        return await self.store(source, mention, cursor, stream=stream) is not False
-
-    async def store(
-        self,
-        source: str,
-        mention: Mention | None,
-        cursor: str | None,
-        *,
-        stream: str = "default",
-        tell: bool = True,
-    ) -> bool | None:
-        """``ingest``, saying what happened: True new, False a repeat, None set aside in quarantine.
-
-        An item whose values the database refuses, or that routing cannot handle, is quarantined
-        with the cursor moved on (invariant 9); a connection error is raised for the caller to retry.
-        """
-        now = self.clock()
-        try:  # sanitize and route are pure: a failure of either belongs to this item alone
-            if mention is not None:
-                mention = safe_mention(
-                    mention, now=now
-                )  # the parsers did this already: a last line of defence
-            decision = route(mention, self.rules, self.rota, now) if mention is not None else None
-        except Exception as exc:
-            assert mention is not None
-            kind = type(exc).__name__
-            await quarantine.set_aside(self, source, mention, cursor, stream=stream, reason=kind, tell=tell)
-            return None
-
-        def work(conn: Connection) -> int | None:
-            mention_id = None
-            if mention is not None and decision is not None:
-                mention_id = mentions.insert(conn, mention, decision, now=now)
-                if mention_id is not None:
-                    outbox.enqueue_rows(
-                        conn, self._first_effects(source, mention, decision, mention_id), now=now
-                    )
-            if cursor is not None:
-                cursors.save(conn, source, stream, cursor, now=now)
-            crash_point("in_ingest")
-            return mention_id
-
-        try:
-            mention_id = await self.db.write(work)
-        except Exception as exc:
-            reason = faults.data_error(exc)
-            if reason is None or mention is None:
-                raise
-            await quarantine.set_aside(self, source, mention, cursor, stream=stream, reason=reason, tell=tell)
-            return None
-        crash_point("after_ingest_commit")
-        if mention_id is not None and decision is not None:
-            metrics.INGESTED.labels(source).inc()
-            metrics.ROUTED.labels(decision.role, str(decision.queued).lower()).inc()
-            log.info("ingested mention %s from %s", mention_id, source)
-            for target in (*self.desks, source):
-                self.wake(target)
-        return mention_id is not None
-
-    async def apply_change(self, change: MentionChange) -> None:
-        """The author edited or withdrew a stored mention: update the card, never lose the audit trail.
-
-        An edit replaces the text (the text before it is kept in the audit row until purge). A
-        withdrawal blanks the text and link (the patron took it back) and closes the mention as
-        ignored unless someone already answered. A change not made by the author (or, for a
-        withdrawal, a platform moderator) changes nothing.
-        """
-        now, change = self.clock(), safe_change(change)
-        async with self.db.transaction() as session:
-            row = await mentions.find_unpurged(session, change.source, change.external_id)
-            if row is None:
-                return
-            if not may_change(change, row.author_id):
-                log.info("refused %s of mention %s: not from its author", change.kind, row.id)
-                return
-            detail: dict[str, Any] | None = None
-            via = Transition.EDIT if change.kind == "edit" else Transition.WITHDRAW
-            if via is Transition.EDIT:
-                values: dict[str, Any] = {"text": change.text, "note": "Edited by its author."}
-                detail = {"before": row.text}  # patron text: retention blanks it with the mention
-            else:
-                values = {
-                    "text": "(withdrawn by its author)",
-                    "url": None,
-                    "note": "The author deleted this post.",
-                }
-                current = Status(row.status)
-                after = status_after(via, current) if current in allowed_from(via) else current
-                if after != current:
-                    values |= {"status": after.value, "resolved_at": now}
-            if await mentions.transition(session, row.id, via, values=values):
-                fresh = await self.row(session, row.id)
-                await self.record_change(
-                    session,
-                    fresh,
-                    actor=f"source:{change.source}",
-                    action=change.kind,
-                    now=now,
-                    detail=detail,
-                )
-
-    async def take_change(self, change: MentionChange) -> None:
-        """``apply_change`` as sources call it: a change whose values the database refuses is skipped
-        (counted, logged by class) so that it can never hold up the items after it (invariant 9)."""
-        try:
-            await self.apply_change(change)
-        except Exception as exc:
-            reason = faults.data_error(exc)
-            if reason is None:
-                raise
-            metrics.ERRORS.labels(change.source, reason).inc()
-            what = (change.source, change.kind, reason)
-            log.warning("source %s: a %s could not be stored (%s); the card keeps its text", *what)
-
-    def _first_effects(
-        self, source: str, mention: Mention, decision: Decision, mention_id: int
-    ) -> list[dict[str, Any]]:
-        """The outbox rows a new mention starts with: a card per desk, and the closed-hours ack."""
-        rows: list[dict[str, Any]] = [
-            {
-                "kind": OutboxKind.POST_CARD,
-                "target": desk,
-                "mention_id": mention_id,
-                "dedupe_key": dedupe_key(OutboxKind.POST_CARD, desk, mention_id),
-            }
-            for desk in self.desks
-        ]
-        if decision.queued and self.auto_ack and mention.can_reply:
-            rows.append(
-                {
-                    "kind": OutboxKind.SEND_ACK,
-                    "target": source,
-                    "mention_id": mention_id,
-                    "dedupe_key": dedupe_key(OutboxKind.SEND_ACK, source, mention_id),
-                    "payload": {"text": self.auto_ack},
-                }
-            )
-        return rows
-
-    def ingest_for(self, source: str, *, stream: str = "default") -> Ingest:
-        """The callback a push source calls before it acknowledges its platform."""
-
-        async def ingest(mention: Mention | None, cursor: str | None) -> bool:
-            return await self.ingest(source, mention, cursor, stream=stream)
-
-        return ingest
-
-    async def cursor(self, source: str, stream: str = "default") -> str | None:
-        """The stored cursor of a source stream."""
-        async with self.db.transaction() as session:
-            return await cursors.load(session, source, stream)
 
     # --- views ------------------------------------------------------------------------------
 

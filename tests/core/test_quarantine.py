@@ -21,8 +21,8 @@ import pytest
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from bot.app import PatronDesk
+from bot.core import intake as intake_module
 from bot.core import quarantine
-from bot.core import service as service_module
 from bot.core.retention import purge
 from bot.models import Mention, MentionChange
 from bot.platforms.webhook import source as webhook
@@ -42,8 +42,8 @@ MARK = "POISON-MARK"  # in every bad item's text: must never reach a log or the 
 def boundary_misses(monkeypatch: pytest.MonkeyPatch) -> None:
     """Ingest cleans every item (domain/sanitize) before storing it; these tests stand for a value the
     boundary does not know about yet, so they turn that last line of defence off."""
-    monkeypatch.setattr(service_module, "safe_mention", lambda item, *, now: item)
-    monkeypatch.setattr(service_module, "safe_change", lambda change: change)
+    monkeypatch.setattr(intake_module, "safe_mention", lambda item, *, now: item)
+    monkeypatch.setattr(intake_module, "safe_change", lambda change: change)
 
 
 @dataclass
@@ -208,7 +208,7 @@ async def test_an_item_routing_cannot_handle_is_set_aside(
             raise RuntimeError(MARK)
         return route(item, *args)
 
-    monkeypatch.setattr(service_module, "route", route_or_fail)
+    monkeypatch.setattr(intake_module, "route", route_or_fail)
     service = await make_service(database)
     assert await service.ingest("fake", mention(1, "trips the bug"), "1") is True
     assert await service.ingest("fake", mention(2), "2") is True

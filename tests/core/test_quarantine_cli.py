@@ -11,8 +11,8 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from bot.__main__ import cli
+from bot.core import intake as intake_module
 from bot.core import quarantine
-from bot.core import service as service_module
 from bot.store.db import Database
 from bot.store.tables import MentionRow, OutboxRow
 
@@ -49,7 +49,7 @@ def test_quarantine_commands(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     for key, value in {"DATABASE_URL": url, "RULES_FILE": "rules.toml", "CONSOLE_DESK": "on"}.items():
         monkeypatch.setenv(key, value)
     # ingest cleans every item (domain/sanitize); this stands for a value the boundary does not know
-    monkeypatch.setattr(service_module, "safe_mention", lambda item, *, now: item)
+    monkeypatch.setattr(intake_module, "safe_mention", lambda item, *, now: item)
     asyncio.run(fill(url))
     run = CliRunner().invoke
 

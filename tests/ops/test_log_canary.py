@@ -28,8 +28,8 @@ from sqlalchemy.exc import StatementError
 
 from bot import http
 from bot.app import PatronDesk
+from bot.core import intake as intake_module
 from bot.core import quarantine
-from bot.core import service as service_module
 from bot.models import ActionResult, Mention, Reply, StaffAction
 from bot.platforms.matrix.desk import MatrixDesk
 from bot.platforms.matrix.wire import RoomEvent
@@ -200,7 +200,7 @@ async def test_hostile_run_logs_no_patron_or_reply_text(
             # the service, directly: cleaned at the boundary and stored; then, with the boundary off,
             # the database refuses it and it is set aside (quarantine logs its class, nothing else)
             assert await app.service.ingest("fake", hostile(3), "cursor-3")
-            monkeypatch.setattr(service_module, "safe_mention", lambda item, *, now: item)
+            monkeypatch.setattr(intake_module, "safe_mention", lambda item, *, now: item)
             assert await app.service.ingest("fake", hostile(4), "cursor-4")
             assert await quarantine.listing(app.service)
             monkeypatch.undo()

@@ -1,0 +1,192 @@
+"""What each outbox kind does: post or update a card, publish a reply, notify, announce, redact.
+
+The relay (``bot/core/relay.py``) decides when a row runs and what happens after a failure; this module
+only carries out one row. A desk or source not running in this process parks the row for ``PARK``
+seconds (another worker may run it).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot import metrics
+from bot.core.views import mention_from_row, ticket_view
+from bot.crashpoints import crash_point, reconcile_enabled
+from bot.domain.outbox import OutboxKind
+from bot.domain.transitions import Transition
+from bot.errors import TransientError
+from bot.models import StaffRef, Status, Visibility, narrower
+from bot.platforms import role_channel_column
+from bot.platforms.base import Announces, Redacts, SourceAdapter, StaffDesk
+from bot.store import audit, cards, mentions, outbox
+
+if TYPE_CHECKING:
+    from bot.store.tables import OutboxRow
+
+PARK = 300.0  # seconds before retrying a row whose target is missing or refused it for now
+
+
+class Effects:
+    """The side effects of outbox rows, on this process's desks and sources (shared with the relay)."""
+
+    def __init__(
+        self, service: Any, *, desks: Mapping[str, StaffDesk], sources: Mapping[str, SourceAdapter]
+    ) -> None:
+        self.service = service
+        self.db = service.db
+        self.desks = desks
+        self.sources = sources
+
+    @property
+    def clock(self) -> Callable[[], datetime]:
+        """The service's clock."""
+        return self.service.clock
+
+    async def carry_out(self, row: OutboxRow) -> None:
+        """Carry out one leased row; platform errors propagate to the relay, which retries or parks."""
+        handler = {
+            OutboxKind.POST_CARD: self._post_card,
+            OutboxKind.UPDATE_CARD: self._update_card,
+            OutboxKind.SEND_REPLY: self._send_reply,
+            OutboxKind.SEND_ACK: self._send_ack,
+            OutboxKind.NOTIFY: self._notify,
+            OutboxKind.ANNOUNCE: self._announce,
+            OutboxKind.REDACT_CARD: self._redact_card,
+        }[OutboxKind(row.kind)]
+        await handler(row)
+
+    async def _finish(self, row: OutboxRow) -> None:
+        async with self.db.transaction() as session:
+            await outbox.finish(session, row.id, version=row.version)
+
+    def _desk(self, row: OutboxRow) -> StaffDesk:
+        desk = self.desks.get(row.target)
+        if desk is None:
+            raise TransientError(f"desk {row.target} is not running here", retry_after=PARK)
+        return desk
+
+    def _source(self, row: OutboxRow) -> SourceAdapter:
+        source = self.sources.get(row.target)
+        if source is None:
+            raise TransientError(f"source {row.target} is not running here", retry_after=PARK)
+        return source
+
+    async def _post_card(self, row: OutboxRow) -> None:
+        desk = self._desk(row)
+        assert row.mention_id is not None
+        async with self.db.transaction() as session:
+            card = await cards.get_card(session, row.mention_id, row.target)
+            mention = await mentions.get(session, row.mention_id)
+            column = role_channel_column(row.target)  # None: this desk has no role channels
+            channel = "" if mention is None else await cards.role_channel(session, mention.role, column)
+        if card is not None or mention is None:  # posted before a crash, or purged
+            await self._finish(row)
+            return
+        view = ticket_view(mention, self.service.directory)
+        retry = row.attempts > 0 and reconcile_enabled()  # tried before: it may have landed
+        ref = await desk.post_card(view, channel=channel, dedupe_key=row.dedupe_key, retry=retry)
+        metrics.POSTED.labels(row.target).inc()
+        async with self.db.transaction() as session:
+            await cards.save_card(session, mention.id, ref)
+            await mentions.transition(
+                session,
+                mention.id,
+                Transition.POSTED,
+                values={"status": Status.POSTED.value},
+            )
+            await outbox.finish(session, row.id, version=row.version)
+
+    async def _update_card(self, row: OutboxRow) -> None:
+        desk = self._desk(row)
+        assert row.mention_id is not None
+        async with self.db.transaction() as session:
+            card = await cards.get_card(session, row.mention_id, row.target)
+            mention = await mentions.get(session, row.mention_id)
+            posting = card is None and await outbox.post_pending(
+                session, desk=row.target, mention_id=row.mention_id
+            )
+        if posting:  # an earlier attempt may have landed, drawn before this change: update it once stored
+            raise TransientError("card not stored yet", retry_after=1.0)
+        if card is None or mention is None:  # never posted here, or purged
+            await self._finish(row)
+            return
+        crash_point("before_card_update")
+        await desk.update_card(card, ticket_view(mention, self.service.directory))
+        crash_point("after_card_update")
+        await self._finish(row)
+
+    async def _redact_card(self, row: OutboxRow) -> None:
+        """Retention: remove the patron's words from the chat copy (a desk may truly redact)."""
+        desk = self._desk(row)
+        assert row.mention_id is not None
+        async with self.db.transaction() as session:
+            ref = await cards.get_card(session, row.mention_id, row.target)
+            mention = await mentions.get(session, row.mention_id)
+        if ref is not None and mention is not None:
+            view = ticket_view(mention, self.service.directory)
+            if isinstance(desk, Redacts):
+                await desk.redact_card(ref, view)
+            else:
+                await desk.update_card(ref, view)
+        await self._finish(row)
+
+    async def _send_reply(self, row: OutboxRow) -> None:
+        source = self._source(row)
+        assert row.mention_id is not None
+        async with self.db.transaction() as session:
+            mention = await mentions.get(session, row.mention_id)
+        if mention is None:
+            await self._finish(row)
+            return
+        payload = json.loads(row.payload)
+        to = mention_from_row(mention)
+        if payload.get("visibility"):  # staff chose a narrower audience for the reply
+            to = replace(to, visibility=narrower(to.visibility, Visibility(payload["visibility"])))
+        crash_point("before_source_reply")
+        ref = await source.reply(to, payload["text"], idempotency_key=row.dedupe_key)
+        crash_point("after_source_reply")
+        metrics.REPLIED.labels(row.target).inc()
+        now = self.clock()
+        async with self.db.transaction() as session:
+            await mentions.record_reply_published(session, mention.id, url=ref.url, now=now)
+            await self.service.record_change(
+                session, mention, actor=f"source:{row.target}", action="reply_published", now=now
+            )
+            await outbox.finish(session, row.id, version=row.version)
+
+    async def _send_ack(self, row: OutboxRow) -> None:
+        """The closed-hours acknowledgement: a reply that changes nothing on the card."""
+        source = self._source(row)
+        assert row.mention_id is not None
+        async with self.db.transaction() as session:
+            mention = await mentions.get(session, row.mention_id)
+        if mention is not None and mention.status == Status.QUEUED.value:  # nobody answered meanwhile
+            await source.reply(
+                mention_from_row(mention), json.loads(row.payload)["text"], idempotency_key=row.dedupe_key
+            )
+            async with self.db.transaction() as session:
+                await audit.record(
+                    session,
+                    actor=f"source:{row.target}",
+                    action="auto_ack",
+                    now=self.clock(),
+                    mention_id=mention.id,
+                )
+        await self._finish(row)
+
+    async def _announce(self, row: OutboxRow) -> None:
+        """A message to the desk's staff channel; desks without ``announce`` skip it."""
+        desk = self._desk(row)
+        if isinstance(desk, Announces):
+            await desk.announce(json.loads(row.payload)["text"])
+        await self._finish(row)
+
+    async def _notify(self, row: OutboxRow) -> None:
+        payload = json.loads(row.payload)
+        desk = self._desk(row)
+        await desk.tell(StaffRef(row.target, payload["user_id"], payload.get("display", "")), payload["text"])
+        await self._finish(row)
