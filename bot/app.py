@@ -328,7 +328,7 @@ def _desk_channels(rules: RuleSet) -> dict[str, tuple[str, ...]]:
     return {
         name: tuple(sorted({where for role in roles if (where := spec.role_channel(role))}))
         for name, spec in REGISTRY.items()
-        if spec.role_channel is not None
+        if spec.role_channel_column is not None
     }
 
 

@@ -77,7 +77,7 @@ def staff_ids(staff: Iterable[StaffSpec]) -> dict[str, frozenset[str]]:
     return {
         name: frozenset(who for s in specs if (who := spec.staff_id(s)))
         for name, spec in REGISTRY.items()
-        if spec.staff_id is not None
+        if spec.staff_id_column is not None
     }
 
 

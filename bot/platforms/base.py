@@ -214,9 +214,7 @@ class PlatformSpec:
     make_client: Callable[[Settings], Any] | None = None
     client_on: Enabled = _never
     reply_limit: int | None = None
-    role_channel: Callable[[Any], str] | None = None  # a role's own channel or room for its cards
     reply_visibility: bool = False  # staff choose who sees a reply (Mastodon's visibility)
-    staff_id: Callable[[Any], str] | None = None  # a rules-file person's id on this desk
     staff_id_column: str | None = None  # the staff table's column holding this desk's user ids
     role_channel_column: str | None = None  # the roles table's column holding a role's own channel
     # a rota `@who` token in this desk's id form -> (user id, display name for a new row), else None
@@ -231,6 +229,14 @@ class PlatformSpec:
     def desk_enabled(self, settings: Settings) -> bool:
         """Settings ask for this platform's desk."""
         return self.build_desk is not None and self.desk_on(settings)
+
+    def staff_id(self, person: Any) -> str:
+        """A rules-file person's id on this desk (the staff spec's field named like the staff column)."""
+        return getattr(person, self.staff_id_column, "") or "" if self.staff_id_column else ""
+
+    def role_channel(self, role: Any) -> str:
+        """A role's own channel or room on this desk (the role spec's field named like the roles column)."""
+        return getattr(role, self.role_channel_column, "") or "" if self.role_channel_column else ""
 
 
 def on_off(label: str, on: bool, where: str) -> str:
