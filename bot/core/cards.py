@@ -1,14 +1,15 @@
 """Pure card text shared by every desk, and the console desk's rendering.
 
 Slack's Block Kit lives in `bot/platforms/slack/cards.py` and Matrix HTML in
-`bot/platforms/matrix/cards.py`; all three take the status label (``status_label``) and the
-actions (``available_actions``) from one place so the desks agree.
+`bot/platforms/matrix/cards.py`; all three take the status label (``bot.domain.labels``) and the
+actions (``available_actions``) from `bot/domain/` so the desks agree.
 """
 
 from __future__ import annotations
 
 import unicodedata
 
+from bot.domain.labels import status_label
 from bot.domain.transitions import Action, available_actions
 from bot.models import Status, TicketView, Visibility
 from bot.platforms import display_name
@@ -26,30 +27,6 @@ def author_line(view: TicketView) -> str:
     if view.author_name and view.author_handle and view.author_name != view.author_handle:
         return f"{view.author_name} ({view.author_handle})"
     return view.author_name or view.author_handle or "unknown author"
-
-
-STATUS_LABELS: dict[Status, tuple[str, str]] = {
-    Status.NEW: ("🆕", "Open"),  # not yet routed: to staff it is open like a routed one
-    Status.ROUTED: ("🆕", "Open"),
-    Status.POSTED: ("🆕", "Open"),
-    Status.QUEUED: ("⏳", "Queued"),
-    Status.ESCALATED: ("🔥", "Escalated"),
-    Status.CLAIMED: ("✋", "Claimed"),
-    Status.REPLIED: ("💬", "Replied"),
-    Status.RESOLVED: ("✅", "Resolved"),
-    Status.IGNORED: ("🙈", "Ignored"),
-}
-
-
-def status_icon(status: Status) -> str:
-    """The one emoji of a status, as every desk shows it."""
-    return STATUS_LABELS[status][0]
-
-
-def status_label(status: Status) -> str:
-    """The one label of a status (emoji and word) that every desk's status line starts with."""
-    icon, word = STATUS_LABELS[status]
-    return f"{icon} {word}"
 
 
 def status_line(view: TicketView) -> str:

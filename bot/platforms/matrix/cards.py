@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import grapheme
 
-from bot.core.cards import status_label
+from bot.domain.labels import status_label
 from bot.domain.transitions import Action, available_actions
 from bot.models import Status, TicketView, Visibility
 

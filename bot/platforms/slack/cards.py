@@ -25,7 +25,8 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.core.cards import source_name, status_icon, status_label
+from bot.core.cards import source_name
+from bot.domain.labels import status_icon, status_label
 from bot.domain.transitions import Action, available_actions
 from bot.models import MAX_ID, StaffRef, Status, TicketView, Visibility
 
