@@ -36,6 +36,7 @@ from bot.core.service import DeskService
 from bot.core.timers import BATCH, Timers
 from bot.domain import transitions
 from bot.models import DeskQuery, StaffRef, Status
+from bot.platforms import source_platforms
 from bot.reports.output import load_facts
 from bot.reports.stats import Facts, summarize
 from bot.rota.opening import parse_opening_hours
@@ -88,7 +89,7 @@ keywords = ["complaint", "manager"]
 
 def rules() -> RuleSet:
     """Five roles, four keyword rules and eight staff (the fill uses the same role and rule names)."""
-    return load_rules(RULES)
+    return load_rules(RULES, platforms=source_platforms())
 
 
 def rota() -> Rota:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from bot.config import Settings
 from bot.errors import ConfigError
+from bot.platforms import source_platforms
 from bot.rota.rota import Rota, parse_rota_csv
 from bot.routing.rules import RuleSet, default_rules, load_rules
 from bot.store.db import Database
@@ -37,7 +38,7 @@ def load_rules_file(path: Path | None) -> RuleSet:
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"RULES_FILE: cannot read {path}: {exc}") from None
     try:
-        return load_rules(text)
+        return load_rules(text, platforms=source_platforms())
     except ConfigError as exc:
         lines = "\n".join(f"{path}: {line}" for line in str(exc).splitlines())
         raise ConfigError(lines) from None

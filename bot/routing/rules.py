@@ -9,7 +9,7 @@ documented at the top of ``examples/rules.toml``.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from bot.models import Mention
@@ -188,12 +188,13 @@ def default_rules() -> RuleSet:
     return RuleSet(rules=(), default_role=role.key, roles={role.key: role})
 
 
-def load_rules(text: str) -> RuleSet:
-    """Parse and validate a rules TOML document.
+def load_rules(text: str, *, platforms: Collection[str]) -> RuleSet:
+    """Parse and validate a rules TOML document; ``platforms`` are the source platforms a rule may name
+    (the caller reads them from the platform registry: routing itself knows no platform).
 
     Raises:
         bot.errors.ConfigError: one line per problem, naming the rule (index and name) and field.
     """
     from bot.routing.rules_file import parse_rules  # the schema module builds the types above
 
-    return parse_rules(text)
+    return parse_rules(text, platforms=platforms)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 import tomllib
+from collections.abc import Collection
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.errors import ConfigError
-from bot.platforms import source_platforms
 from bot.rota.timespec import suggest
 from bot.routing.keywords import phrase_key
 from bot.routing.rules import RoleSpec, Rule, RuleSet, StaffSpec
@@ -116,7 +116,7 @@ def _cycles(roles: dict[str, RoleSpec]) -> list[str]:
     return lines
 
 
-def _rule_problems(rule: _Rule, roles: dict[str, RoleSpec]) -> list[str]:
+def _rule_problems(rule: _Rule, roles: dict[str, RoleSpec], platforms: frozenset[str]) -> list[str]:
     lines = []
     if rule.role not in roles:
         lines.append(f'role "{rule.role}" is not defined in [roles]{suggest(rule.role, roles)}')
@@ -128,8 +128,8 @@ def _rule_problems(rule: _Rule, roles: dict[str, RoleSpec]) -> list[str]:
         elif not phrase_key(keyword):
             lines.append(f'keywords[{i}] "{keyword}" has no letters or digits to match')
     for i, platform in enumerate(rule.platforms):
-        if platform.casefold() not in source_platforms():
-            hint = suggest(platform.casefold(), sorted(source_platforms()))
+        if platform.casefold() not in platforms:
+            hint = suggest(platform.casefold(), sorted(platforms))
             lines.append(f'platforms[{i}] "{platform}" is not a source platform{hint}')
     for i, lang in enumerate(rule.languages):
         if not _LANG.match(lang):
@@ -145,7 +145,9 @@ def _rule_problems(rule: _Rule, roles: dict[str, RoleSpec]) -> list[str]:
     return lines
 
 
-def _rules(raw: list[Any], roles: dict[str, RoleSpec], problems: list[str]) -> list[Rule]:
+def _rules(
+    raw: list[Any], roles: dict[str, RoleSpec], platforms: frozenset[str], problems: list[str]
+) -> list[Rule]:
     rules: list[Rule] = []
     first_use: dict[str, int] = {}
     for i, item in enumerate(raw):
@@ -154,7 +156,7 @@ def _rules(raw: list[Any], roles: dict[str, RoleSpec], problems: list[str]) -> l
         model = _validate(_Rule, item, where, problems)
         if model is None:
             continue
-        lines = _rule_problems(model, roles)
+        lines = _rule_problems(model, roles, platforms)
         if model.name in first_use:
             lines.append(f"duplicate rule name (first used by rules[{first_use[model.name]}])")
         first_use.setdefault(model.name, i)
@@ -203,8 +205,10 @@ def _table(data: dict[str, Any], key: str, kind: type, problems: list[str]) -> A
     return value
 
 
-def parse_rules(text: str) -> RuleSet:
-    """Parse and validate a rules TOML document (see ``bot.routing.rules.load_rules``)."""
+def parse_rules(text: str, *, platforms: Collection[str]) -> RuleSet:
+    """Parse and validate a rules TOML document (see ``bot.routing.rules.load_rules``); a rule's
+    ``platforms`` may only name one of ``platforms``."""
+    known = frozenset(name.casefold() for name in platforms)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -216,7 +220,7 @@ def parse_rules(text: str) -> RuleSet:
         problems.append("default_role: missing (the role for mentions no rule matches)")
     elif default not in roles:
         problems.append(f'default_role: "{default}" is not defined in [roles]{suggest(default, roles)}')
-    rules = _rules(_table(data, "rules", list, problems), roles, problems)
+    rules = _rules(_table(data, "rules", list, problems), roles, known, problems)
     staff = _staff(_table(data, "staff", list, problems), problems)
     if problems:
         raise ConfigError("\n".join(problems))

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.service import DeskService
 from bot.models import Mention, StaffRef
+from bot.platforms import source_platforms
 from bot.rota.rota import Rota, Shift
 from bot.routing.rules import RuleSet, load_rules
 from bot.store.db import Database
@@ -43,7 +44,7 @@ NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)  # a Monday afternoon
 
 def rules() -> RuleSet:
     """The small rules file above."""
-    return load_rules(RULES)
+    return load_rules(RULES, platforms=source_platforms())
 
 
 def rota() -> Rota:

@@ -23,6 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 
 from bot.core.service import DeskService
+from bot.platforms import source_platforms
 from bot.routing.rules import load_rules
 from bot.store.db import Database
 from bot.store.rota_repo import load_rota
@@ -74,7 +75,9 @@ async def seed_mentions(url: str) -> None:
     try:
         async with db.transaction() as session:
             rota = await load_rota(session, ZoneInfo("UTC"))
-        service = DeskService(db, rules=load_rules(RULES), rota=rota, desks=("script",))
+        service = DeskService(
+            db, rules=load_rules(RULES, platforms=source_platforms()), rota=rota, desks=("script",)
+        )
         for n in range(MENTIONS):
             await service.ingest("fake", mention(n), None)
     finally:

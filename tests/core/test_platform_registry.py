@@ -139,6 +139,6 @@ async def test_a_platform_added_by_one_registry_entry_carries_a_mention_to_the_c
 def test_rules_may_name_a_registered_platform_and_only_those(postbox: PostBox) -> None:
     assert "postbox" in source_platforms() and "console" not in source_platforms()
     rule = '\n[[rules]]\nname = "letters"\nrole = "reference"\nplatforms = ["postbox"]\n'
-    assert load_rules(RULES + rule).rules[0].platforms == frozenset({"postbox"})
+    assert load_rules(RULES + rule, platforms=source_platforms()).rules[0].platforms == frozenset({"postbox"})
     with pytest.raises(Exception, match="not a source platform"):
-        load_rules(RULES + rule.replace('"postbox"]', '"postbag"]'))
+        load_rules(RULES + rule.replace('"postbox"]', '"postbag"]'), platforms=source_platforms())

@@ -15,6 +15,7 @@ from bot.core.relay import Relay
 from bot.core.service import DeskService
 from bot.core.timers import Timers
 from bot.models import Claim, Mention, Status
+from bot.platforms import source_platforms
 from bot.rota.opening import format_gaps, gaps, parse_opening_hours
 from bot.rota.rota import Rota, Shift
 from bot.routing.rules import load_rules
@@ -57,7 +58,7 @@ class Clock:
 async def build(
     db: Database, zone: str, start: datetime
 ) -> tuple[DeskService, Timers, Relay, RecordingDesk, Clock]:
-    rules = load_rules(RULES)
+    rules = load_rules(RULES, platforms=source_platforms())
     async with db.transaction() as session:
         await sync_roles(session, rules)
         await sync_staff(session, rules.staff)
@@ -198,7 +199,7 @@ async def test_handover_digest_once_per_shift(database: Database) -> None:
 
 
 def test_gaps_are_measured_against_opening_hours() -> None:
-    rules = load_rules(RULES)
+    rules = load_rules(RULES, platforms=source_platforms())
     rota = Rota(
         zone=ZoneInfo("Europe/London"), shifts=(Shift(1, "reference", "bob", WEEKDAYS, time(9), time(17)),)
     )

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot.models import Mention
+from bot.platforms import source_platforms
 from bot.routing.rules import RuleSet, load_rules
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -35,4 +36,4 @@ def mention() -> Callable[..., Mention]:
 @pytest.fixture(scope="session")
 def example_rules() -> RuleSet:
     """examples/rules.toml, loaded."""
-    return load_rules((EXAMPLES / "rules.toml").read_text(encoding="utf-8"))
+    return load_rules((EXAMPLES / "rules.toml").read_text(encoding="utf-8"), platforms=source_platforms())

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.errors import ConfigError
+from bot.platforms import source_platforms
 from bot.routing.rules import RoleSpec, StaffSpec, load_rules
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -43,12 +44,12 @@ manager = true
 
 def problems(text: str) -> list[str]:
     with pytest.raises(ConfigError) as info:
-        load_rules(text)
+        load_rules(text, platforms=source_platforms())
     return str(info.value).splitlines()
 
 
 def test_a_good_file_loads_every_field() -> None:
-    rules = load_rules(GOOD)
+    rules = load_rules(GOOD, platforms=source_platforms())
     assert rules.default_role == "social-media"
     assert rules.roles["reference"] == RoleSpec(
         key="reference",
@@ -70,7 +71,7 @@ def test_a_good_file_loads_every_field() -> None:
 
 
 def test_the_example_file_loads() -> None:
-    rules = load_rules((EXAMPLES / "rules.toml").read_text(encoding="utf-8"))
+    rules = load_rules((EXAMPLES / "rules.toml").read_text(encoding="utf-8"), platforms=source_platforms())
     assert set(rules.roles) == {"reference", "circulation", "tech", "social-media", "director"}
     assert rules.default_role == "social-media"
     for role in rules.roles:
@@ -185,3 +186,11 @@ def test_invalid_toml_is_one_line() -> None:
 def test_a_rule_and_staff_entry_that_is_not_a_table() -> None:
     lines = problems('default_role = "a"\nrules = ["x"]\nstaff = [1]\n[roles.a]\n')
     assert lines == ["rules[0]: must be a table, got str", "staff[0]: must be a table, got int"]
+
+
+def test_the_caller_says_which_platforms_a_rule_may_name() -> None:
+    """Routing knows no platform: the names come from the caller (the registry, in the app)."""
+    rule = '\n[[rules]]\nname = "p"\nrole = "reference"\nplatforms = ["Pigeon"]\n'
+    assert load_rules(GOOD + rule, platforms={"mastodon", "pigeon"}).rules[1].platforms == {"Pigeon"}
+    with pytest.raises(ConfigError, match='platforms\\[0\\] "mastodon" is not a source platform'):
+        load_rules(GOOD, platforms={"pigeon"})
