@@ -31,7 +31,7 @@ from bot.net.retry import reconnecting
 from bot.platforms import REGISTRY, default_reply_limits
 from bot.platforms.base import (
     AdapterDeps,
-    HttpRoutes,
+    PlatformParts,
     PlatformSpec,
     PushSource,
     ReplyLimits,
@@ -257,7 +257,12 @@ class PatronDesk:
                 log.error("timer pass failed: %s", type(exc).__name__)
 
     async def _start_http(self) -> None:
-        routes = [r for part in (*self.sources.values(), *self.desks.values()) for r in _routes(part)]
+        routes = [
+            route
+            for name, spec in REGISTRY.items()
+            if spec.http_routes is not None
+            for route in spec.http_routes(self._parts(name))
+        ]
         started = await http.start(
             self.settings.HTTP_HOST,
             self.settings.HTTP_PORT,
@@ -269,6 +274,9 @@ class PatronDesk:
             self.health.set("http", "off: port in use")
         if started is not None:
             self._runner, self.http_port = started
+
+    def _parts(self, name: str) -> PlatformParts:
+        return PlatformParts(self.clients.get(name), self.sources.get(name), self.desks.get(name))
 
     async def _outbox(self) -> tuple[int, datetime | None, int]:
         async with self.db.transaction() as session:
@@ -330,10 +338,6 @@ def _desk_channels(rules: RuleSet) -> dict[str, tuple[str, ...]]:
         for name, spec in REGISTRY.items()
         if spec.role_channel_column is not None
     }
-
-
-def _routes(part: object) -> list[tuple[str, str, Any]]:
-    return list(part.http_routes()) if isinstance(part, HttpRoutes) else []
 
 
 def _builder(spec: PlatformSpec, settings: Settings, *, desk: bool) -> Any:

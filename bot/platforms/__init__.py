@@ -7,6 +7,8 @@ Adding a platform is one package here and one line below.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.platforms.base import PlatformSpec
 from bot.platforms.bluesky.spec import SPEC as BLUESKY
 from bot.platforms.console.spec import SPEC as CONSOLE
@@ -15,6 +17,9 @@ from bot.platforms.mastodon.spec import SPEC as MASTODON
 from bot.platforms.matrix.spec import SPEC as MATRIX
 from bot.platforms.slack.spec import SPEC as SLACK
 from bot.platforms.webhook.spec import SPEC as WEBHOOK
+
+if TYPE_CHECKING:
+    from bot.config import Settings
 
 # The order is the build order: desks Slack, Matrix, console (as before), then the `check` lines.
 REGISTRY: dict[str, PlatformSpec] = {
@@ -29,6 +34,11 @@ ROUTE_EXAMPLE = MASTODON.name
 def source_platforms() -> frozenset[str]:
     """Names of the platforms that can be a source (what a rule's ``platforms`` may name)."""
     return frozenset(name for name, spec in REGISTRY.items() if spec.build_source is not None)
+
+
+def problems(settings: Settings) -> list[str]:
+    """Every platform's half-filled settings, one line each (``Settings.problems`` asks here)."""
+    return [line for spec in REGISTRY.values() for line in spec.problems(settings)]
 
 
 def display_name(platform: str) -> str:

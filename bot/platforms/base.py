@@ -18,6 +18,7 @@ __all__ = [
     "Announces",
     "Checks",
     "HttpRoutes",
+    "PlatformParts",
     "PlatformSpec",
     "PushSource",
     "Redacts",
@@ -194,12 +195,35 @@ def _never(settings: Settings) -> bool:
     return False
 
 
+def _no_problems(settings: Settings) -> list[str]:
+    return []
+
+
+Route = tuple[str, str, Any]  # (method, path, aiohttp handler)
+
+
+@dataclass(frozen=True, slots=True)
+class PlatformParts:
+    """What runs of one platform in this process (None: not built here); a spec's ``http_routes`` reads it."""
+
+    client: Any = None
+    source: Any = None
+    desk: Any = None
+
+
+def routes_of(*parts: Any) -> list[Route]:
+    """The routes of every part that serves HTTP (`HttpRoutes`), in order."""
+    return [route for part in parts if isinstance(part, HttpRoutes) for route in part.http_routes()]
+
+
 @dataclass(frozen=True, slots=True)
 class PlatformSpec:
     """Everything the core knows about one platform; the registry holds one per platform.
 
     ``source_on``/``desk_on`` say whether settings ask for that part (the build functions may still
     return None or raise ``AdapterConfigError``); ``describe`` is the line `check` prints;
+    ``problems`` the lines saying what a half-filled section lacks (settings refuse to load while any
+    remain); ``http_routes`` what this platform mounts on the one HTTP server, given its built parts;
     ``reply_limit`` the documented reply length when the source cannot tell (graphemes).
     """
 
@@ -207,6 +231,8 @@ class PlatformSpec:
     display: str
     settings_keys: tuple[str, ...]
     describe: Callable[[Settings], str]
+    problems: Callable[[Settings], list[str]] = _no_problems
+    http_routes: Callable[[PlatformParts], list[Route]] | None = None
     source_on: Enabled = _never
     desk_on: Enabled = _never
     build_source: Builder | None = None

@@ -14,6 +14,12 @@ def _describe(s: Settings) -> str:
     return on_off("bluesky", s.bluesky_on, f"{s.BLUESKY_SERVICE} as {s.BLUESKY_HANDLE}")
 
 
+def _problems(s: Settings) -> list[str]:
+    if s.bluesky_on and not s.BLUESKY_APP_PASSWORD:
+        return ["BLUESKY_HANDLE is set but BLUESKY_APP_PASSWORD is not"]
+    return []
+
+
 SPEC = PlatformSpec(
     name="bluesky",
     display="Bluesky",
@@ -25,6 +31,7 @@ SPEC = PlatformSpec(
         "BLUESKY_BACKFILL",
     ),
     describe=_describe,
+    problems=_problems,
     source_on=lambda s: s.bluesky_on,
     build_source=lazy("bot.platforms.bluesky.source", "build"),
     reply_limit=300,  # graphemes per post

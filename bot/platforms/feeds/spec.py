@@ -14,11 +14,19 @@ def _describe(s: Settings) -> str:
     return on_off("feeds", bool(s.FEEDS), f"{len(s.FEEDS)} feed(s), every {s.FEED_POLL_SECONDS:g}s")
 
 
+def _problems(s: Settings) -> list[str]:
+    schemes = ("http://", "https://", "file://")
+    return [
+        f"FEEDS: {url!r} is not an http(s) or file:// URL" for url in s.FEEDS if not url.startswith(schemes)
+    ]
+
+
 SPEC = PlatformSpec(
     name="feeds",
     display="Web (feed)",
     settings_keys=("FEEDS", "FEED_POLL_SECONDS", "FEED_BACKFILL"),
     describe=_describe,
+    problems=_problems,
     source_on=lambda s: bool(s.FEEDS),
     build_source=lazy("bot.platforms.feeds.source", "build"),
 )

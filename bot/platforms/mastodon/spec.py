@@ -14,6 +14,12 @@ def _describe(s: Settings) -> str:
     return on_off("mastodon", s.mastodon_on, s.MASTODON_URL)
 
 
+def _problems(s: Settings) -> list[str]:
+    if s.mastodon_on and not s.MASTODON_ACCESS_TOKEN:
+        return ["MASTODON_URL is set but MASTODON_ACCESS_TOKEN is not"]
+    return []
+
+
 SPEC = PlatformSpec(
     name="mastodon",
     display="Mastodon",
@@ -25,6 +31,7 @@ SPEC = PlatformSpec(
         "MASTODON_BACKFILL",
     ),
     describe=_describe,
+    problems=_problems,
     source_on=lambda s: s.mastodon_on,
     build_source=lazy("bot.platforms.mastodon.source", "build"),
     reply_visibility=True,

@@ -22,6 +22,15 @@ def _describe(s: Settings) -> str:
     return on_off("matrix", s.matrix_on, f"{s.MATRIX_HOMESERVER} as {s.MATRIX_USER_ID}")
 
 
+def _problems(s: Settings) -> list[str]:
+    found = []
+    if s.matrix_on and not s.MATRIX_USER_ID:
+        found.append("MATRIX_HOMESERVER is set but MATRIX_USER_ID is not")
+    if s.matrix_on and not (s.MATRIX_ACCESS_TOKEN or s.MATRIX_PASSWORD):
+        found.append("MATRIX_HOMESERVER is set but neither MATRIX_ACCESS_TOKEN nor MATRIX_PASSWORD is")
+    return found
+
+
 SPEC = PlatformSpec(
     name="matrix",
     display="Matrix",
@@ -36,6 +45,7 @@ SPEC = PlatformSpec(
         "MATRIX_MANAGER_POWER_LEVEL",
     ),
     describe=_describe,
+    problems=_problems,
     source_on=lambda s: s.matrix_on and bool(s.MATRIX_SOURCE_ROOMS),
     desk_on=lambda s: s.matrix_on,
     build_source=lazy("bot.platforms.matrix.source", "build"),

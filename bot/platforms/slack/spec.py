@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from bot.platforms.base import PlatformSpec, lazy, on_off
+from bot.platforms.base import PlatformParts, PlatformSpec, Route, lazy, on_off, routes_of
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -26,6 +26,20 @@ def _describe(s: Settings) -> str:
     return on_off("slack", s.slack_on, f"{s.SLACK_API_URL} ({mode})")
 
 
+def _problems(s: Settings) -> list[str]:
+    if s.slack_on and not (s.SLACK_APP_TOKEN or s.SLACK_SIGNING_SECRET):
+        return [
+            "SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN (Socket Mode) "
+            "nor SLACK_SIGNING_SECRET (HTTP mode) is"
+        ]
+    return []
+
+
+def _http_routes(parts: PlatformParts) -> list[Route]:
+    """``POST /slack/events`` in HTTP mode: the shared client serves it once for desk and source."""
+    return routes_of(parts.client, parts.desk, parts.source)
+
+
 SPEC = PlatformSpec(
     name="slack",
     display="Slack",
@@ -41,6 +55,8 @@ SPEC = PlatformSpec(
         "SLACK_STAFF_GROUP",
     ),
     describe=_describe,
+    problems=_problems,
+    http_routes=_http_routes,
     source_on=lambda s: s.slack_on and bool(s.SLACK_SOURCE_CHANNELS),
     desk_on=lambda s: s.slack_on,
     build_source=lazy("bot.platforms.slack.source", "build"),
