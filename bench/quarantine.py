@@ -48,7 +48,7 @@ async def run(url: str, count: int, every: int) -> None:
         started = time.perf_counter()
         await service.ingest("bench", mention, str(n + 1))
         spent[kind] += time.perf_counter() - started
-    held = len(await quarantine.listing(service))
+    held = len(await quarantine.listing(service.context))
     cursor = await service.cursor("bench")
     await db.aclose()
     if schema:

@@ -365,7 +365,7 @@ class Bench:
             return await mentions.in_statuses(session, statuses, limit=BATCH)
 
     async def queue(self) -> object:
-        result = await rota_actions.queue(self.service, DeskQuery(actor=StaffRef("slack", "U0", "x")))
+        result = await rota_actions.queue(self.service.context, DeskQuery(actor=StaffRef("slack", "U0", "x")))
         assert result.ok
         return result
 

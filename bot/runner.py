@@ -246,7 +246,7 @@ async def quarantine_list(settings: Settings) -> list[Held]:
     """Items set aside because they could not be stored."""
     db, service = await _offline_service(settings)
     try:
-        return await quarantine.listing(service)
+        return await quarantine.listing(service.context)
     finally:
         await db.aclose()
 
@@ -258,8 +258,9 @@ async def quarantine_retry(settings: Settings, ids: list[int] | None) -> list[tu
     service.auto_ack = settings.AUTO_ACK_TEXT
     service.opening_hours = parse_opening_hours(settings.OPENING_HOURS)
     try:
-        chosen = await quarantine.all_ids(service) if ids is None else ids
-        return [(row_id, await quarantine.retry(service, row_id)) for row_id in chosen]
+        ctx = service.context
+        chosen = await quarantine.all_ids(ctx) if ids is None else ids
+        return [(row_id, await quarantine.retry(ctx, row_id, store_again=service.store)) for row_id in chosen]
     finally:
         await db.aclose()
 
@@ -268,7 +269,7 @@ async def quarantine_drop(settings: Settings, ids: list[int] | None) -> int:
     """Delete items (all when ``ids`` is None); how many were deleted."""
     db, service = await _offline_service(settings)
     try:
-        chosen = await quarantine.all_ids(service) if ids is None else ids
-        return await quarantine.drop(service, chosen)
+        chosen = await quarantine.all_ids(service.context) if ids is None else ids
+        return await quarantine.drop(service.context, chosen)
     finally:
         await db.aclose()

@@ -14,7 +14,7 @@ from bot import metrics
 from bot.core.views import mention_from_row, ticket_view
 from bot.crashpoints import crash_point
 from bot.domain import transitions
-from bot.domain.outbox import OutboxKind, dedupe_key
+from bot.domain.outbox import OutboxKind, ReplyPayload, dedupe_key, encode
 from bot.domain.transitions import Transition
 from bot.errors import PermanentError
 from bot.models import ActionResult, Claim, Ignore, Reassign, Release, Reply, Resolve, Status
@@ -23,8 +23,9 @@ from bot.store import mentions, outbox
 from bot.store.mentions import Guard
 
 if TYPE_CHECKING:
-    from bot.core.service import DeskService
-    from bot.store.tables import MentionRow, StaffRow
+    from bot.core.context import Context
+    from bot.store.mentions import StoredMention
+    from bot.store.tables import StaffRow
 
 Values = tuple[dict[str, Any], Guard]  # the new values, and what must still hold
 
@@ -54,12 +55,12 @@ VERBS: dict[type, tuple[str, str, Callable[[StaffRow, datetime], Values]]] = {
 }
 
 
-async def change(service: DeskService, action: Claim | Release | Resolve | Ignore) -> ActionResult:
+async def change(ctx: Context, action: Claim | Release | Resolve | Ignore) -> ActionResult:
     """Claim, release, resolve or ignore."""
     verb, past, values_for = VERBS[type(action)]
-    now = service.clock()
-    async with service.db.transaction() as session:
-        me = await service.directory.ensure(session, action.actor)
+    now = ctx.clock()
+    async with ctx.db.transaction() as session:
+        me = await ctx.directory.ensure(session, action.actor)
         values, guard = values_for(me, now)
         values.setdefault("status", transitions.target(Transition(verb)).value)
         won = await mentions.transition(
@@ -70,21 +71,21 @@ async def change(service: DeskService, action: Claim | Release | Resolve | Ignor
             guard=guard,
             first={"first_claimed_at": now} if verb == "claim" else None,
         )
-        row = await service.row(session, action.mention_id)
+        row = await ctx.row(session, action.mention_id)
         if won:
-            await service.record_change(session, row, actor=me.key, action=verb, now=now)
+            await ctx.record_change(session, row, actor=me.key, action=verb, now=now)
         crash_point(f"in_{verb}")
     crash_point(f"after_{verb}_commit")
-    view = ticket_view(row, service.directory)
+    view = ticket_view(row, ctx.directory)
     metrics.ACTIONS.labels(verb, "won" if won else "refused").inc()
     if won:
         return ActionResult(True, f"{past} #{row.id}.", view, changed=True)
-    return ActionResult(False, why_not(service, verb, row, me), view)
+    return ActionResult(False, why_not(ctx, verb, row, me), view)
 
 
-def why_not(service: DeskService, verb: str, row: MentionRow, me: StaffRow) -> str:
+def why_not(ctx: Context, verb: str, row: StoredMention, me: StaffRow) -> str:
     """The loser's message: who holds it, or why the action does not apply."""
-    who = service.directory.name(row.assignee)
+    who = ctx.directory.name(row.assignee)
     held = row.status in transitions.HELD
     if verb in ("claim", "reply") and held and row.assignee != me.key:
         return f"#{row.id} is already claimed by {who}."
@@ -95,19 +96,19 @@ def why_not(service: DeskService, verb: str, row: MentionRow, me: StaffRow) -> s
     return f"Cannot {verb} #{row.id}: it is {row.status}."
 
 
-async def reply(service: DeskService, action: Reply) -> ActionResult:
+async def reply(ctx: Context, action: Reply) -> ActionResult:
     """Queue a reply on the patron's platform; replying claims the mention if it was free."""
     text = action.text.strip()
     if not text:
         return ActionResult(False, "The reply is empty. Write the answer after `reply N`.")
-    now = service.clock()
-    async with service.db.transaction() as session:
-        me = await service.directory.ensure(session, action.actor)
-        row = await service.row(session, action.mention_id)
+    now = ctx.clock()
+    async with ctx.db.transaction() as session:
+        me = await ctx.directory.ensure(session, action.actor)
+        row = await ctx.row(session, action.mention_id)
         if not row.can_reply:
             msg = f"#{row.id} comes from {row.source}, which is read-only: open the link to answer there"
-            return ActionResult(False, msg + ", then resolve it.", ticket_view(row, service.directory))
-        problem = _reply_problem(service, row, text)
+            return ActionResult(False, msg + ", then resolve it.", ticket_view(row, ctx.directory))
+        problem = _reply_problem(ctx, row, text)
         if problem:
             return ActionResult(False, f"Not sent: {problem}. Shorten or fix the reply and send it again.")
         values = {
@@ -129,10 +130,8 @@ async def reply(service: DeskService, action: Reply) -> ActionResult:
             first={"first_claimed_at": now},
         )
         if won:
-            row = await service.row(session, row.id)
-            payload = {"text": text, "by": me.key}
-            if action.visibility is not None:
-                payload["visibility"] = action.visibility.value
+            row = await ctx.row(session, row.id)
+            payload = ReplyPayload(text=text, by=me.key, visibility=action.visibility)
             await outbox.enqueue(
                 session,
                 kind=OutboxKind.SEND_REPLY,
@@ -140,24 +139,24 @@ async def reply(service: DeskService, action: Reply) -> ActionResult:
                 mention_id=row.id,
                 dedupe_key=dedupe_key(OutboxKind.SEND_REPLY, row.source, row.id, row.version),
                 now=now,
-                payload=payload,
+                payload=encode(payload),
             )
-            await service.record_change(
+            await ctx.record_change(
                 session, row, actor=me.key, action="reply", now=now, detail={"chars": len(text)}
             )
         crash_point("in_reply")
     crash_point("after_reply_commit")
-    view = ticket_view(row, service.directory)
+    view = ticket_view(row, ctx.directory)
     metrics.ACTIONS.labels("reply", "won" if won else "refused").inc()
     if won:
-        service.wake(row.source)
+        ctx.wake(row.source)
         return ActionResult(True, f"Reply to #{row.id} queued for {row.source}.", view, changed=True)
-    return ActionResult(False, why_not(service, "reply", row, me), view)
+    return ActionResult(False, why_not(ctx, "reply", row, me), view)
 
 
-def _reply_problem(service: DeskService, row: MentionRow, text: str) -> str:
+def _reply_problem(ctx: Context, row: StoredMention, text: str) -> str:
     """What the source says is wrong with this reply (too long, nothing to reply to), or ""."""
-    validate = service.validators.get(row.source)
+    validate = ctx.validators.get(row.source)
     if validate is None:
         return ""
     try:
@@ -167,34 +166,34 @@ def _reply_problem(service: DeskService, row: MentionRow, text: str) -> str:
     return ""
 
 
-async def reassign(service: DeskService, action: Reassign) -> ActionResult:
+async def reassign(ctx: Context, action: Reassign) -> ActionResult:
     """Hand a mention to another role (whoever covers it now) or to a named person."""
-    now = service.clock()
-    async with service.db.transaction() as session:
-        me = await service.directory.ensure(session, action.actor)
+    now = ctx.clock()
+    async with ctx.db.transaction() as session:
+        me = await ctx.directory.ensure(session, action.actor)
         if action.person:
-            person = service.directory.find(action.person)
+            person = ctx.directory.find(action.person)
             if person is None:  # another process may have added them: read the table again
-                await service.directory.load(session, merge=True)
-                person = service.directory.find(action.person)
+                await ctx.directory.load(session, merge=True)
+                person = ctx.directory.find(action.person)
             if person is None:
                 return ActionResult(False, f"Unknown person {action.person!r}. `rota show` lists the names.")
             verb, values = "reassign_person", {"assignee": person.key, "claimed_at": now}
             detail: dict[str, Any] = {"person": person.key}
-        elif action.role and action.role in service.rules.roles:
-            people = covering(service.rules, service.rota, action.role, now)
+        elif action.role and action.role in ctx.rules.roles:
+            people = covering(ctx.rules, ctx.rota, action.role, now)
             verb, values = "reassign", {"role": action.role, "on_duty": ",".join(people), "assignee": None}
             detail = {"role": action.role}
         else:
-            known = ", ".join(sorted(service.rules.roles))
+            known = ", ".join(sorted(ctx.rules.roles))
             return ActionResult(False, f"Unknown role {action.role!r}. Roles: {known}.")
         values["status"] = transitions.target(Transition(verb)).value
         won = await mentions.transition(session, action.mention_id, Transition(verb), values=values)
-        row = await service.row(session, action.mention_id)
+        row = await ctx.row(session, action.mention_id)
         if won:
-            await service.record_change(session, row, actor=me.key, action=verb, now=now, detail=detail)
-    view = ticket_view(row, service.directory)
+            await ctx.record_change(session, row, actor=me.key, action=verb, now=now, detail=detail)
+    view = ticket_view(row, ctx.directory)
     if won:
-        target = service.directory.name(row.assignee) if action.person else row.role
+        target = ctx.directory.name(row.assignee) if action.person else row.role
         return ActionResult(True, f"Reassigned #{row.id} to {target}.", view, changed=True)
     return ActionResult(False, f"Cannot reassign #{row.id}: it is {row.status}.", view)

@@ -7,7 +7,6 @@ seconds (another worker may run it).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -16,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 from bot import metrics
 from bot.core.views import mention_from_row, ticket_view
 from bot.crashpoints import crash_point, reconcile_enabled
-from bot.domain.outbox import OutboxKind
+from bot.domain.outbox import NotifyPayload, OutboxKind, ReplyPayload, TextPayload, kind_of, payload_as
 from bot.domain.transitions import Transition
 from bot.errors import TransientError
-from bot.models import StaffRef, Status, Visibility, narrower
+from bot.models import StaffRef, Status, narrower
 from bot.platforms import role_channel_column
 from bot.platforms.base import Announces, Redacts, SourceAdapter, StaffDesk
 from bot.store import audit, cards, mentions, outbox
@@ -56,7 +55,7 @@ class Effects:
             OutboxKind.NOTIFY: self._notify,
             OutboxKind.ANNOUNCE: self._announce,
             OutboxKind.REDACT_CARD: self._redact_card,
-        }[OutboxKind(row.kind)]
+        }[kind_of(row.kind)]
         await handler(row)
 
     async def _finish(self, row: OutboxRow) -> None:
@@ -142,12 +141,12 @@ class Effects:
         if mention is None:
             await self._finish(row)
             return
-        payload = json.loads(row.payload)
+        payload = payload_as(ReplyPayload, row.kind, row.payload)
         to = mention_from_row(mention)
-        if payload.get("visibility"):  # staff chose a narrower audience for the reply
-            to = replace(to, visibility=narrower(to.visibility, Visibility(payload["visibility"])))
+        if payload.visibility:  # staff chose a narrower audience for the reply
+            to = replace(to, visibility=narrower(to.visibility, payload.visibility))
         crash_point("before_source_reply")
-        ref = await source.reply(to, payload["text"], idempotency_key=row.dedupe_key)
+        ref = await source.reply(to, payload.text, idempotency_key=row.dedupe_key)
         crash_point("after_source_reply")
         metrics.REPLIED.labels(row.target).inc()
         now = self.clock()
@@ -165,9 +164,8 @@ class Effects:
         async with self.db.transaction() as session:
             mention = await mentions.get(session, row.mention_id)
         if mention is not None and mention.status == Status.QUEUED.value:  # nobody answered meanwhile
-            await source.reply(
-                mention_from_row(mention), json.loads(row.payload)["text"], idempotency_key=row.dedupe_key
-            )
+            text = payload_as(TextPayload, row.kind, row.payload).text
+            await source.reply(mention_from_row(mention), text, idempotency_key=row.dedupe_key)
             async with self.db.transaction() as session:
                 await audit.record(
                     session,
@@ -182,11 +180,11 @@ class Effects:
         """A message to the desk's staff channel; desks without ``announce`` skip it."""
         desk = self._desk(row)
         if isinstance(desk, Announces):
-            await desk.announce(json.loads(row.payload)["text"])
+            await desk.announce(payload_as(TextPayload, row.kind, row.payload).text)
         await self._finish(row)
 
     async def _notify(self, row: OutboxRow) -> None:
-        payload = json.loads(row.payload)
+        payload = payload_as(NotifyPayload, row.kind, row.payload)
         desk = self._desk(row)
-        await desk.tell(StaffRef(row.target, payload["user_id"], payload.get("display", "")), payload["text"])
+        await desk.tell(StaffRef(row.target, payload.user_id, payload.display), payload.text)
         await self._finish(row)

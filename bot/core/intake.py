@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from bot import metrics
 from bot.core import quarantine
 from bot.core.authz import may_change
 from bot.crashpoints import crash_point
-from bot.domain.outbox import OutboxKind, dedupe_key
+from bot.domain.outbox import OutboxKind, TextPayload, dedupe_key, encode
 from bot.domain.sanitize import safe_change, safe_mention
 from bot.domain.transitions import Transition, allowed_from, status_after
 from bot.models import Decision, Mention, MentionChange, Status
@@ -28,8 +28,7 @@ if TYPE_CHECKING:
 
     from sqlalchemy.engine import Connection
 
-    from bot.core.service import DeskService
-    from bot.rota.rota import Rota
+    from bot.core.context import Context, RotaHolder
     from bot.routing.rules import RuleSet
     from bot.store.db import Database
 
@@ -41,13 +40,18 @@ class Intake:
 
     db: Database
     rules: RuleSet
-    rota: Rota
+    held: RotaHolder
     desks: tuple[str, ...]
     clock: Callable[[], datetime]
     wake: Callable[[str], None]
     auto_ack: str
     row: Callable[..., Awaitable[Any]]
     record_change: Callable[..., Awaitable[None]]
+
+    @property
+    def context(self) -> Context:
+        """The use cases' view of the service (``DeskService`` builds it)."""
+        raise NotImplementedError
 
     async def ingest(
         self, source: str, mention: Mention | None, cursor: str | None, *, stream: str = "default"
@@ -77,7 +81,7 @@ class Intake:
         try:  # sanitize and route are pure: a failure of either belongs to this item alone
             if mention is not None:  # the parsers did this already: a last line of defence
                 mention = safe_mention(mention, now=now)
-            decision = route(mention, self.rules, self.rota, now) if mention is not None else None
+            decision = route(mention, self.rules, self.held.rota, now) if mention is not None else None
         except Exception as exc:
             assert mention is not None
             await self._set_aside(source, mention, cursor, stream, type(exc).__name__, tell=tell)
@@ -116,8 +120,8 @@ class Intake:
     async def _set_aside(
         self, source: str, mention: Mention, cursor: str | None, stream: str, reason: str, *, tell: bool
     ) -> None:
-        service = cast("DeskService", self)  # Intake is only ever DeskService's base
-        await quarantine.set_aside(service, source, mention, cursor, stream=stream, reason=reason, tell=tell)
+        ctx = self.context
+        await quarantine.set_aside(ctx, source, mention, cursor, stream=stream, reason=reason, tell=tell)
 
     async def apply_change(self, change: MentionChange) -> None:
         """The author edited or withdrew a stored mention: update the card, never lose the audit trail.
@@ -194,7 +198,7 @@ class Intake:
                     "target": source,
                     "mention_id": mention_id,
                     "dedupe_key": dedupe_key(OutboxKind.SEND_ACK, source, mention_id),
-                    "payload": {"text": self.auto_ack},
+                    "payload": encode(TextPayload(self.auto_ack)),
                 }
             )
         return rows

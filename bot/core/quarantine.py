@@ -7,18 +7,16 @@ quarantined items at most once per ``QUIET`` period, whatever the size of the bu
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 from bot import metrics
+from bot.core.context import Context
 from bot.models import Mention
 from bot.platforms import display_name
 from bot.store import cursors
 from bot.store import quarantine as store
 from bot.store.quarantine import Held
-
-if TYPE_CHECKING:
-    from bot.core.service import DeskService
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +34,7 @@ def notice(source: str) -> str:
 
 
 async def set_aside(
-    service: DeskService,
+    ctx: Context,
     source: str,
     mention: Mention,
     cursor: str | None,
@@ -46,8 +44,8 @@ async def set_aside(
     tell: bool = True,
 ) -> bool:
     """Quarantine the item and move the cursor on, in one transaction; True when the item is new here."""
-    now = service.clock()
-    async with service.db.transaction() as session:
+    now = ctx.clock()
+    async with ctx.db.transaction() as session:
         row_id, new = await store.hold(
             session, source=source, mention=mention, reason=reason, cursor=cursor, stream=stream, now=now
         )
@@ -55,21 +53,26 @@ async def set_aside(
             await cursors.save_in(session, source, stream, cursor, now=now)
         if tell and await store.claim_telling(session, source=source, now=now, quiet=QUIET):
             await store.told(session, row_id, now=now)
-            await service.announce(session, notice(source), now=now)
+            await ctx.announce(session, notice(source), now=now)
     metrics.QUARANTINED.labels(source, reason).inc()
     log.warning("source %s: item set aside as quarantine #%d (%s)", source, row_id, reason)
     return new
 
 
-async def listing(service: DeskService) -> list[Held]:
+async def listing(ctx: Context) -> list[Held]:
     """Every quarantined item, oldest first."""
-    async with service.db.transaction() as session:
+    async with ctx.db.transaction() as session:
         return await store.listing(session)
 
 
-async def retry(service: DeskService, row_id: int) -> str:
-    """Ingest the item again: "stored" (it left quarantine), "held" (it failed again) or "missing"."""
-    async with service.db.transaction() as session:
+# ``DeskService.store``: a mention stored again, True new, False a repeat, None set aside (again)
+Store = Callable[..., Awaitable[bool | None]]
+
+
+async def retry(ctx: Context, row_id: int, *, store_again: Store) -> str:
+    """Ingest the item again with ``store_again``: "stored" (it left quarantine), "held" (it failed
+    again) or "missing"."""
+    async with ctx.db.transaction() as session:
         row = await store.get(session, row_id)
         if row is None:
             return "missing"
@@ -78,21 +81,21 @@ async def retry(service: DeskService, row_id: int) -> str:
         mention = store.mention_of(raw)
     except (ValueError, TypeError, KeyError):
         return "held"  # the payload itself is unreadable: only drop can clear it
-    outcome = await service.store(source, mention, None, stream=stream, tell=False)
+    outcome = await store_again(source, mention, None, stream=stream, tell=False)
     if outcome is None:
         return "held"
-    async with service.db.transaction() as session:
+    async with ctx.db.transaction() as session:
         await store.remove(session, [row_id])
     return "stored"
 
 
-async def drop(service: DeskService, row_ids: list[int]) -> int:
+async def drop(ctx: Context, row_ids: list[int]) -> int:
     """Delete quarantined items; how many there were."""
-    async with service.db.transaction() as session:
+    async with ctx.db.transaction() as session:
         return await store.remove(session, row_ids)
 
 
-async def all_ids(service: DeskService) -> list[int]:
+async def all_ids(ctx: Context) -> list[int]:
     """The ids of every quarantined item."""
-    async with service.db.transaction() as session:
+    async with ctx.db.transaction() as session:
         return await store.ids(session)

@@ -1,4 +1,5 @@
-"""Rota commands (`/rota`, `!rota`, console `rota`, CLI) and the open-queue listing, run for the service.
+"""Rota commands (`/rota`, `!rota`, console `rota`, CLI) and the open-queue listing, given the
+service's `Context` (`bot/core/context.py`).
 
 Permission first: a command that changes the rota is refused before it is parsed further unless the
 caller is a manager; identity unknown means no. Every change writes an audit row with before/after.
@@ -21,7 +22,8 @@ from bot.store.rota_repo import add_closure, add_override, add_weekly, remove_en
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from bot.core.service import DeskService
+    from bot.core.context import Context
+
 
 DENIED = (
     "Only rota managers can change the rota, so `{verb}` was not applied. "
@@ -29,49 +31,49 @@ DENIED = (
 )
 
 
-async def run(service: DeskService, action: RotaCommand) -> ActionResult:
+async def run(ctx: Context, action: RotaCommand) -> ActionResult:
     """Check permission, parse, then read or change the rota."""
-    now = service.clock()
+    now = ctx.clock()
     verb = cmd.verb_of(action.text)
-    if verb in cmd.MUTATING_VERBS and not await _is_manager(service, action):
+    if verb in cmd.MUTATING_VERBS and not await _is_manager(ctx, action):
         return ActionResult(False, DENIED.format(verb=verb))
-    await service.refresh()  # another worker or the CLI may have changed the rota
-    parsed = cmd.parse(action.text, today=now.astimezone(service.rota.zone).date())
+    await ctx.refresh()  # another worker or the CLI may have changed the rota
+    parsed = cmd.parse(action.text, today=now.astimezone(ctx.rota.zone).date())
     if isinstance(parsed, cmd.UsageError):
         return ActionResult(False, parsed.message)
-    unknown = cmd.check_roles(parsed, set(service.rules.roles))
+    unknown = cmd.check_roles(parsed, set(ctx.rules.roles))
     if unknown is not None:
         return ActionResult(False, unknown.message)
     if isinstance(parsed, (cmd.Add, cmd.Remove, cmd.Cover, cmd.Off, cmd.Close)):
-        return await _change(service, action, parsed, now)
-    return ActionResult(True, _read(service, parsed, now))
+        return await _change(ctx, action, parsed, now)
+    return ActionResult(True, _read(ctx, parsed, now))
 
 
-async def _is_manager(service: DeskService, action: RotaCommand) -> bool:
+async def _is_manager(ctx: Context, action: RotaCommand) -> bool:
     if action.is_manager is not None:
         return action.is_manager
-    row = service.directory.by_ref(action.actor)
+    row = ctx.directory.by_ref(action.actor)
     return bool(row and row.is_manager and row.active)
 
 
-def _read(service: DeskService, parsed: Any, now: datetime) -> str:
-    names = {key: service.directory.name(key) for key in service.directory.rows}
+def _read(ctx: Context, parsed: Any, now: datetime) -> str:
+    names = {key: ctx.directory.name(key) for key in ctx.directory.rows}
     if isinstance(parsed, cmd.Now):
-        return cmd.render_now(service.rota, service.rules, now)
+        return cmd.render_now(ctx.rota, ctx.rules, now)
     if isinstance(parsed, cmd.Show):
-        return cmd.render_week(service.rota, parsed.role, parsed.week, names)
+        return cmd.render_week(ctx.rota, parsed.role, parsed.week, names)
     if isinstance(parsed, cmd.Roles):
-        return cmd.render_roles(service.rules)
+        return cmd.render_roles(ctx.rules)
     if isinstance(parsed, cmd.Gaps):
-        local = now.astimezone(service.rota.zone).date()
-        return format_gaps(gaps(service.rules, service.rota, service.opening_hours, start=local, days=14))
+        local = now.astimezone(ctx.rota.zone).date()
+        return format_gaps(gaps(ctx.rules, ctx.rota, ctx.opening_hours, start=local, days=14))
     return cmd.help_text(getattr(parsed, "verb", None))
 
 
-async def _change(service: DeskService, action: RotaCommand, parsed: Any, now: datetime) -> ActionResult:
-    async with service.db.transaction() as session:
-        me = await service.directory.ensure(session, action.actor)
-        result, before = await _apply(service, session, parsed)
+async def _change(ctx: Context, action: RotaCommand, parsed: Any, now: datetime) -> ActionResult:
+    async with ctx.db.transaction() as session:
+        me = await ctx.directory.ensure(session, action.actor)
+        result, before = await _apply(ctx, session, parsed)
         if result.ok:
             await audit.record(
                 session,
@@ -80,11 +82,11 @@ async def _change(service: DeskService, action: RotaCommand, parsed: Any, now: d
                 now=now,
                 detail={"command": cmd.format_command(parsed), "before": before, "after": result.message},
             )
-            await service.reload_rota(session)
+            await ctx.reload_rota(session)
     return result
 
 
-async def _apply(service: DeskService, session: AsyncSession, parsed: Any) -> tuple[ActionResult, str | None]:
+async def _apply(ctx: Context, session: AsyncSession, parsed: Any) -> tuple[ActionResult, str | None]:
     """The change and its answer, with what a removed entry was (for the audit's before)."""
     if isinstance(parsed, cmd.Remove):
         entry = await rota_entry(session, parsed.id)
@@ -92,22 +94,22 @@ async def _apply(service: DeskService, session: AsyncSession, parsed: Any) -> tu
             return ActionResult(
                 False, f"No rota entry #{parsed.id}. `show` lists the entries with their ids."
             ), None
-        await service.directory.learn(session, getattr(entry, "person", None))
-        names = {key: service.directory.name(key) for key in service.directory.rows}
+        await ctx.directory.learn(session, getattr(entry, "person", None))
+        names = {key: ctx.directory.name(key) for key in ctx.directory.rows}
         before = cmd.describe_entry(entry, names)
         return ActionResult(True, f"Removed #{parsed.id}: {before}.", changed=True), before
-    return await _add(service, session, parsed), None
+    return await _add(ctx, session, parsed), None
 
 
-async def _add(service: DeskService, session: AsyncSession, parsed: Any) -> ActionResult:
+async def _add(ctx: Context, session: AsyncSession, parsed: Any) -> ActionResult:
     if isinstance(parsed, cmd.Close):
         row = add_closure(session, day=parsed.day, reason=parsed.reason)
         await save(session)
         return ActionResult(
             True, f"#{row.id}: closed on {parsed.day:%a %d %b %Y}. Nobody is on duty that day.", changed=True
         )
-    person = await service.directory.ensure_token(session, parsed.who)
-    name = service.directory.name(person.key)
+    person = await ctx.directory.ensure_token(session, parsed.who)
+    name = ctx.directory.name(person.key)
     if isinstance(parsed, cmd.Add):
         row = add_weekly(
             session, role=parsed.role, person=person.key, days=parsed.days, start=parsed.start, end=parsed.end
@@ -121,7 +123,7 @@ async def _add(service: DeskService, session: AsyncSession, parsed: Any) -> Acti
     begin, finish = parsed.window()
     replaces = None
     if isinstance(parsed, cmd.Cover) and parsed.for_who:
-        replaces = (await service.directory.ensure_token(session, parsed.for_who)).key
+        replaces = (await ctx.directory.ensure_token(session, parsed.for_who)).key
     kind = (
         OverrideKind.REMOVE
         if isinstance(parsed, cmd.Off)
@@ -132,7 +134,7 @@ async def _add(service: DeskService, session: AsyncSession, parsed: Any) -> Acti
     )
     await save(session)
     what = "is off" if kind is OverrideKind.REMOVE else "covers"
-    instead = f" instead of {service.directory.name(replaces)}" if replaces else ""
+    instead = f" instead of {ctx.directory.name(replaces)}" if replaces else ""
     return ActionResult(
         True,
         f"#{row.id}: {name} {what} {parsed.role} {begin:%a %d %b %H:%M}–{finish:%H:%M}{instead}.",
@@ -140,30 +142,30 @@ async def _add(service: DeskService, session: AsyncSession, parsed: Any) -> Acti
     )
 
 
-async def stats_text(service: DeskService, *, days: int = 7) -> str:
+async def stats_text(ctx: Context, *, days: int = 7) -> str:
     """The report for the last ``days`` days, as text."""
     from bot.reports.output import load_facts
     from bot.reports.stats import format_report, summarize
 
-    until = service.clock().date()
+    until = ctx.clock().date()
     since = until - timedelta(days=days - 1)
-    facts = await load_facts(service.db, since=since, until=until)
-    report = summarize(facts, since=since, until=until, hours=service.opening_hours, zone=service.rota.zone)
+    facts = await load_facts(ctx.db, since=since, until=until)
+    report = summarize(facts, since=since, until=until, hours=ctx.opening_hours, zone=ctx.rota.zone)
     return format_report(report)
 
 
-async def queue(service: DeskService, action: DeskQuery) -> ActionResult:
+async def queue(ctx: Context, action: DeskQuery) -> ActionResult:
     """`/desk`: the open mentions and who has what (no patron text); `/desk stats`: the last 7 days."""
     if action.text.strip().lower().startswith("stats"):
-        return ActionResult(True, await stats_text(service))
-    now = service.clock()
-    async with service.db.transaction() as session:
+        return ActionResult(True, await stats_text(ctx))
+    now = ctx.clock()
+    async with ctx.db.transaction() as session:
         rows = await mentions.in_statuses(session, transitions.ACTIVE, limit=50)
     if not rows:
         return ActionResult(True, "The desk is clear: no open mentions.")
     lines = [f"{len(rows)} open mention(s):"]
     for row in rows:
         age = int((now - row.received_at).total_seconds() // 60)
-        who = f"{row.status} by {service.directory.name(row.assignee)}" if row.assignee else row.status
+        who = f"{row.status} by {ctx.directory.name(row.assignee)}" if row.assignee else row.status
         lines.append(f"#{row.id} · {row.role} · {who} · {source_name(row.source)} · {age} min ago")
     return ActionResult(True, "\n".join(lines))

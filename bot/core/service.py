@@ -6,9 +6,7 @@ an audit row, and queues the card update in the outbox; nothing here talks to a 
 
 from __future__ import annotations
 
-import json
 import logging
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -16,10 +14,11 @@ from typing import TYPE_CHECKING, Any
 from bot import metrics
 from bot.core import actions, rota_actions
 from bot.core.base import ACTION_FAILED
+from bot.core.context import Context, RotaHolder, Validator
 from bot.core.directory import Directory
 from bot.core.intake import Intake
 from bot.core.views import ticket_view
-from bot.domain.outbox import OutboxKind, dedupe_key
+from bot.domain.outbox import PayloadError, ReplyPayload, payload_as
 from bot.domain.transitions import Transition, target
 from bot.errors import NotFound
 from bot.models import (
@@ -28,7 +27,6 @@ from bot.models import (
     Claim,
     DeskQuery,
     Ignore,
-    Mention,
     OpenForm,
     Reassign,
     Release,
@@ -41,14 +39,15 @@ from bot.models import (
 from bot.rota.opening import Opening, parse_opening_hours
 from bot.rota.rota import Rota
 from bot.routing.rules import RuleSet
-from bot.store import audit, mentions, outbox
+from bot.store import mentions, outbox
 from bot.store.db import Database
-from bot.store.rota_repo import load_rota, rota_stamp, stamp_rota
+from bot.store.rota_repo import rota_stamp
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from bot.store.tables import MentionRow, OutboxRow
+    from bot.store.mentions import StoredMention
+    from bot.store.tables import OutboxRow
 
 log = logging.getLogger(__name__)
 
@@ -84,36 +83,49 @@ class DeskService(Intake):
     ) -> None:
         self.db = db
         self.rules = rules
-        self.rota = rota
+        self.held = RotaHolder(rota)
         self.desks = tuple(desks)
         self.clock = clock
         self.wake = wake
         self.auto_ack = auto_ack
         self.opening_hours = opening_hours or parse_opening_hours("")
         self.directory = Directory()
-        self.rota_stamp = ""  # the meta stamp of the rota this process holds
         # source name -> its reply check (length, target), run before a reply is queued
-        self.validators: dict[str, Callable[[Mention, str], None]] = {}
+        self.validators: dict[str, Validator] = {}
+
+    @property
+    def context(self) -> Context:
+        """What the use cases get, built from the settings as they stand (tests and the app set some late)."""
+        return Context(
+            db=self.db,
+            directory=self.directory,
+            rules=self.rules,
+            held=self.held,
+            opening_hours=self.opening_hours,
+            desks=self.desks,
+            clock=self.clock,
+            wake=self.wake,
+            validators=self.validators,
+        )
+
+    @property
+    def rota(self) -> Rota:
+        """The rota as this process holds it now (reloaded after rota edits)."""
+        return self.held.rota
 
     async def start(self) -> None:
         """Load the staff directory."""
         async with self.db.transaction() as session:
             await self.directory.load(session)
-            self.rota_stamp = await rota_stamp(session)
+            self.held.stamp = await rota_stamp(session)
 
     async def reload_rota(self, session: AsyncSession) -> None:
         """Re-read the rota after an edit (and stamp it, so other processes re-read it too)."""
-        self.rota = await load_rota(session, self.rota.zone)
-        self.rota_stamp = await stamp_rota(session)
+        await self.context.reload_rota(session)
 
     async def refresh(self) -> None:
         """Re-read the rota and staff when another process (a worker, the CLI) changed the rota."""
-        async with self.db.transaction() as session:
-            stamp = await rota_stamp(session)
-            if stamp != self.rota_stamp:
-                self.rota = await load_rota(session, self.rota.zone)
-                await self.directory.load(session, merge=True)
-                self.rota_stamp = stamp
+        await self.context.refresh()
 
     # --- views ------------------------------------------------------------------------------
 
@@ -154,31 +166,27 @@ class DeskService(Intake):
             raise NotFound(f"no mention #{mention_id}")
         match action:
             case Claim() | Release() | Resolve() | Ignore():
-                return await actions.change(self, action)
+                return await actions.change(self.context, action)
             case Reply():
-                return await actions.reply(self, action)
+                return await actions.reply(self.context, action)
             case Reassign():
-                return await actions.reassign(self, action)
+                return await actions.reassign(self.context, action)
             case RotaCommand():
-                return await rota_actions.run(self, action)
+                return await rota_actions.run(self.context, action)
             case DeskQuery():
-                return await rota_actions.queue(self, action)
+                return await rota_actions.queue(self.context, action)
             case OpenForm():
                 return ActionResult(True, "")  # the gate in front of the service has already said yes
         raise TypeError(f"unknown action {action!r}")  # pragma: no cover - the union is closed
 
-    async def row(self, session: AsyncSession, mention_id: int) -> MentionRow:
+    async def row(self, session: AsyncSession, mention_id: int) -> StoredMention:
         """One mention row, or NotFound; the directory learns its people if another process made them."""
-        row = await mentions.get(session, mention_id)
-        if row is None:
-            raise NotFound(f"no mention #{mention_id}")
-        await self.directory.learn(session, row.assignee, row.replied_by)
-        return row
+        return await self.context.row(session, mention_id)
 
     async def record_change(
         self,
         session: AsyncSession,
-        row: MentionRow,
+        row: StoredMention,
         *,
         actor: str,
         action: str,
@@ -186,23 +194,15 @@ class DeskService(Intake):
         detail: dict[str, Any] | None = None,
     ) -> None:
         """Audit a change and queue the card update on every desk."""
-        await audit.record(session, actor=actor, action=action, now=now, mention_id=row.id, detail=detail)
-        for desk in self.desks:
-            await outbox.enqueue(
-                session,
-                kind=OutboxKind.UPDATE_CARD,
-                target=desk,
-                mention_id=row.id,
-                dedupe_key=dedupe_key(OutboxKind.UPDATE_CARD, desk, row.id),
-                now=now,
-            )
-        for desk in self.desks:
-            self.wake(desk)
+        await self.context.record_change(session, row, actor=actor, action=action, now=now, detail=detail)
 
     async def reply_failed(self, row: OutboxRow, *, reason: str) -> None:
         """A platform refused a reply for good: keep the row (failed), reopen the claim, tell the replier."""
         now = self.clock()
-        by = json.loads(row.payload).get("by", "")
+        try:
+            by = payload_as(ReplyPayload, row.kind, row.payload).by
+        except PayloadError:  # read before the reply was tried, so only if the row changed since
+            by = ""
         assert row.mention_id is not None
         async with self.db.transaction() as session:
             await outbox.reschedule(session, row.id, when=now, error=reason, failed=True)
@@ -225,39 +225,9 @@ class DeskService(Intake):
     async def notify(
         self, session: AsyncSession, staff_key: str, text: str, *, now: datetime, key: str | None = None
     ) -> None:
-        """Queue a private notice to one staff member on every desk that knows them.
-
-        With ``key``, the notice is sent at most once however often this is called.
-        """
-        refs = {ref.desk: ref for ref in self.directory.refs((staff_key,))}
-        for desk in self.desks:
-            ref = refs.get(desk)
-            user_id = ref.user_id if ref else staff_key
-            if ref is None and desk in self.directory.columns:
-                continue  # a desk with chat ids that does not know this person
-            if key and not await audit.mark(session, kind="notify", key=f"{desk}:{key}", now=now):
-                continue  # sent before
-            await outbox.enqueue(
-                session,
-                kind=OutboxKind.NOTIFY,
-                target=desk,
-                mention_id=None,
-                dedupe_key=dedupe_key(OutboxKind.NOTIFY, desk, None, key or uuid.uuid4().hex),
-                now=now,
-                payload={"user_id": user_id, "display": self.directory.name(staff_key), "text": text},
-            )
-            self.wake(desk)
+        """Queue a private notice to one staff member on every desk that knows them (once per ``key``)."""
+        await self.context.notify(session, staff_key, text, now=now, key=key)
 
     async def announce(self, session: AsyncSession, text: str, *, now: datetime) -> None:
         """Queue a message to every desk's staff channel (daily duty post, reports)."""
-        for desk in self.desks:
-            await outbox.enqueue(
-                session,
-                kind=OutboxKind.ANNOUNCE,
-                target=desk,
-                mention_id=None,
-                dedupe_key=dedupe_key(OutboxKind.ANNOUNCE, desk, None, uuid.uuid4().hex),
-                now=now,
-                payload={"text": text},
-            )
-            self.wake(desk)
+        await self.context.announce(session, text, now=now)

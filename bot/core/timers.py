@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from bot.config import Settings
     from bot.core.service import DeskService
-    from bot.store.tables import MentionRow
+    from bot.store.mentions import StoredMention
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ class Timers:
             await self._escalate_one(row, label, people, now, waited=now - row.received_at)
 
     async def _escalate_one(
-        self, row: MentionRow, label: str, people: tuple[str, ...], now: datetime, *, waited: timedelta
+        self, row: StoredMention, label: str, people: tuple[str, ...], now: datetime, *, waited: timedelta
     ) -> None:
         service = self.service
         names = ", ".join(service.directory.name(p) for p in people)
@@ -203,7 +203,7 @@ class Timers:
                     await self._digest(role, began, (person,), waiting, now)
 
     async def _digest(
-        self, role: str, begin: datetime, people: tuple[str, ...], waiting: list[MentionRow], now: datetime
+        self, role: str, begin: datetime, people: tuple[str, ...], waiting: list[StoredMention], now: datetime
     ) -> None:
         service = self.service
         lines = [f"Handover for {role}: {len(waiting)} waiting."]
@@ -259,7 +259,7 @@ class Timers:
                 closed,
             )
         if week_due:
-            text = await stats_text(service)
+            text = await stats_text(service.context)
             async with service.db.transaction() as session:
                 await service.announce(session, "Weekly report. " + text, now=now)
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from bot.core.directory import Directory
 from bot.models import Mention, Status, TicketView, Visibility
-from bot.store.tables import MentionRow
+from bot.store.mentions import StoredMention
 
 
-def ticket_view(row: MentionRow, directory: Directory) -> TicketView:
+def ticket_view(row: StoredMention, directory: Directory) -> TicketView:
     """Everything a desk renders for one mention; names resolved, chat ids attached for pings."""
     if row.purged_at is not None:
         return _purged(row, directory)
@@ -40,7 +40,7 @@ def ticket_view(row: MentionRow, directory: Directory) -> TicketView:
     )
 
 
-def mention_from_row(row: MentionRow) -> Mention:
+def mention_from_row(row: StoredMention) -> Mention:
     """The stored mention as the source adapter gave it (for publishing a reply)."""
     return Mention(
         source=row.source,
@@ -62,7 +62,7 @@ def mention_from_row(row: MentionRow) -> Mention:
 PURGED_TEXT = "(removed: the retention period ended)"
 
 
-def _purged(row: MentionRow, directory: Directory) -> TicketView:
+def _purged(row: StoredMention, directory: Directory) -> TicketView:
     """What is left of a purged mention: no text, handle or link; status and people stay."""
     return TicketView(
         mention_id=row.id,

@@ -1,8 +1,13 @@
-"""Outbox row kinds and the one builder of their dedupe keys (pure)."""
+"""Outbox row kinds, the one builder of their dedupe keys, and the typed payload of each kind (pure)."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import MISSING, dataclass, fields
 from enum import StrEnum
+from typing import Any, TypeVar
+
+from bot.models import Visibility
 
 
 class OutboxKind(StrEnum):
@@ -32,3 +37,112 @@ def dedupe_key(kind: OutboxKind, target: str, mention_id: int | None, *extra: ob
         parts.append(str(mention_id))
     parts += [str(part) for part in extra]
     return ":".join(parts)
+
+
+class PayloadError(ValueError):
+    """A stored outbox row whose kind or payload this version cannot read (says what, never the text)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NoPayload:
+    """Card kinds (post, update, redact): everything comes from the mention row."""
+
+
+@dataclass(frozen=True, slots=True)
+class TextPayload:
+    """An acknowledgement (``send_ack``) or a message to a desk's staff channel (``announce``)."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyPayload:
+    """A staff reply to publish: the text, the staff key of who wrote it, a narrower audience if chosen."""
+
+    text: str
+    by: str
+    visibility: Visibility | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotifyPayload:
+    """A private notice to one staff member on one desk (``display``: their name, may be empty)."""
+
+    user_id: str
+    display: str = ""
+    text: str
+
+
+Payload = NoPayload | TextPayload | ReplyPayload | NotifyPayload
+P = TypeVar("P", NoPayload, TextPayload, ReplyPayload, NotifyPayload)
+
+PAYLOADS: dict[OutboxKind, type[Payload]] = {
+    OutboxKind.POST_CARD: NoPayload,
+    OutboxKind.UPDATE_CARD: NoPayload,
+    OutboxKind.REDACT_CARD: NoPayload,
+    OutboxKind.SEND_REPLY: ReplyPayload,
+    OutboxKind.SEND_ACK: TextPayload,
+    OutboxKind.NOTIFY: NotifyPayload,
+    OutboxKind.ANNOUNCE: TextPayload,
+}
+"""The payload each kind carries; producers build these and ``payload_of`` reads them back."""
+
+
+def encode(payload: Payload) -> dict[str, Any]:
+    """The JSON object stored for ``payload`` (the shape rows already stored have: unset fields left out)."""
+    out: dict[str, Any] = {}
+    for field in fields(payload):
+        value = getattr(payload, field.name)
+        if value is None:
+            continue
+        out[field.name] = value.value if isinstance(value, StrEnum) else value
+    return out
+
+
+def kind_of(value: str) -> OutboxKind:
+    """The kind of a stored row; PayloadError for one this version does not know."""
+    try:
+        return OutboxKind(value)
+    except ValueError:
+        raise PayloadError(f"unknown outbox kind {value[:40]!r}") from None
+
+
+def payload_of(kind: OutboxKind | str, raw: str) -> Payload:
+    """Read a stored row's payload as its kind's type: PayloadError, naming the field, when it is not
+    a JSON object, lacks a field, or holds a value of the wrong type (extra keys are ignored)."""
+    cls = PAYLOADS[kind_of(kind)]
+    try:
+        data = json.loads(raw or "{}")
+    except (ValueError, RecursionError):
+        raise PayloadError(f"{kind} payload is not JSON") from None
+    if not isinstance(data, dict):
+        raise PayloadError(f"{kind} payload is not a JSON object")
+    values: dict[str, Any] = {}
+    for field in fields(cls):
+        if field.name not in data:
+            if field.default is MISSING:
+                raise PayloadError(f"{kind} payload lacks {field.name!r}")
+            continue
+        values[field.name] = _field(kind, field.name, data[field.name])
+    return cls(**values)
+
+
+def _field(kind: OutboxKind | str, name: str, value: Any) -> Any:
+    if name == "visibility":
+        if value is None or value == "":  # unset, as rows stored before staff could choose have it
+            return None
+        try:
+            return Visibility(value)
+        except ValueError:
+            raise PayloadError(f"{kind} payload has an unknown visibility") from None
+    if not isinstance(value, str):
+        raise PayloadError(f"{kind} payload field {name!r} is not text")
+    return value
+
+
+def payload_as(cls: type[P], kind: OutboxKind | str, raw: str) -> P:
+    """``payload_of`` for a handler expecting ``cls`` (PayloadError when the row's kind carries another)."""
+    payload = payload_of(kind, raw)
+    if not isinstance(payload, cls):
+        raise PayloadError(f"{kind} rows carry no {cls.__name__}")
+    return payload

@@ -1,10 +1,14 @@
 """Mentions: the insert of ingest, the conditional UPDATE every status change goes through, and the
-selections the use cases and timers read (each named for what it is for, oldest first)."""
+selections the use cases and timers read (each named for what it is for, oldest first).
+
+Reads return ``StoredMention``, a frozen copy of the row: what crosses into views, renderers, timers
+and reports cannot be changed behind the transition table's back, nor load lazily after its session.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +22,57 @@ from bot.models import Decision, Mention, Status
 from bot.store import pseudonyms
 from bot.store.sql import statements
 from bot.store.tables import MentionRow
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMention:
+    """One mention as stored (every column of ``MentionRow``), frozen when read."""
+
+    id: int
+    source: str
+    external_id: str
+    url: str | None
+    author_id: str
+    author_handle: str
+    author_name: str
+    text: str
+    lang: str | None
+    visibility: str
+    content_warning: str
+    can_reply: bool
+    reply_ref: str
+    created_at: datetime
+    received_at: datetime
+    status: str
+    role: str
+    rule: str
+    reason: str
+    on_duty: str  # comma-separated staff keys
+    queued_until: datetime | None
+    assignee: str | None
+    claimed_at: datetime | None
+    replied_at: datetime | None
+    resolved_at: datetime | None
+    reply_text: str | None
+    reply_url: str | None
+    replied_by: str | None
+    note: str
+    first_claimed_at: datetime | None
+    first_replied_at: datetime | None
+    escalation_level: int
+    escalated_at: datetime | None
+    reminded_at: datetime | None
+    purged_at: datetime | None
+    version: int
+
+
+_COLUMNS = tuple(field.name for field in fields(StoredMention))
+
+
+def snapshot(row: MentionRow) -> StoredMention:
+    """The frozen copy of a row (tests/core/test_store_snapshots.py keeps the fields and columns equal)."""
+    return StoredMention(*(getattr(row, name) for name in _COLUMNS))
+
 
 FIRST_TIMES = frozenset({"first_claimed_at", "first_replied_at"})  # set once, never overwritten
 
@@ -136,23 +191,25 @@ async def record_reply_published(
     )
 
 
-async def get(session: AsyncSession, mention_id: int) -> MentionRow | None:
-    """One mention row, fresh from the database."""
+async def get(session: AsyncSession, mention_id: int) -> StoredMention | None:
+    """One mention, fresh from the database."""
     stmt = select(MentionRow).where(MentionRow.id == mention_id).execution_options(populate_existing=True)
-    return (await session.execute(stmt)).scalar_one_or_none()
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    return None if row is None else snapshot(row)
 
 
-async def find_unpurged(session: AsyncSession, source: str, external_id: str) -> MentionRow | None:
+async def find_unpurged(session: AsyncSession, source: str, external_id: str) -> StoredMention | None:
     """The stored, not yet purged mention with this platform id (an edit or withdrawal finds it)."""
     stmt = select(MentionRow).where(
         MentionRow.source == source, MentionRow.external_id == external_id, MentionRow.purged_at.is_(None)
     )
-    return (await session.execute(stmt)).scalar_one_or_none()
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    return None if row is None else snapshot(row)
 
 
 async def in_statuses(
     session: AsyncSession, statuses: Iterable[Status], *where: ColumnElement[bool], limit: int
-) -> list[MentionRow]:
+) -> list[StoredMention]:
     """Mentions in ``statuses`` that also meet ``where``, oldest first, at most ``limit``."""
     stmt = (
         select(MentionRow)
@@ -160,21 +217,21 @@ async def in_statuses(
         .order_by(MentionRow.id)
         .limit(limit)
     )
-    return list((await session.execute(stmt)).scalars())
+    return [snapshot(row) for row in (await session.execute(stmt)).scalars()]
 
 
 # The timers' selections: their conditions are in SQL so a batch holds only rows the step can act
 # on (with a plain status filter and a limit, rows already handled could fill every batch).
 
 
-async def queued_for_roles(session: AsyncSession, roles: Iterable[str], *, limit: int) -> list[MentionRow]:
+async def queued_for_roles(session: AsyncSession, roles: Iterable[str], *, limit: int) -> list[StoredMention]:
     """Queued mentions of roles someone now covers."""
     return await in_statuses(session, {Status.QUEUED}, MentionRow.role.in_(list(roles)), limit=limit)
 
 
 async def due_for_escalation(
     session: AsyncSession, statuses: Iterable[Status], *, waiting_since: datetime, limit: int
-) -> list[MentionRow]:
+) -> list[StoredMention]:
     """Unclaimed mentions in ``statuses`` waiting (since arrival or the last escalation) since
     ``waiting_since`` or longer."""
     since = func.coalesce(MentionRow.escalated_at, MentionRow.received_at)
@@ -185,7 +242,7 @@ async def due_for_escalation(
 
 async def due_for_reminder(
     session: AsyncSession, *, claimed_before: datetime, limit: int
-) -> list[MentionRow]:
+) -> list[StoredMention]:
     """Claims made at or before ``claimed_before`` whose claimer was not reminded yet."""
     due = (MentionRow.reminded_at.is_(None), MentionRow.claimed_at <= claimed_before)
     return await in_statuses(session, {Status.CLAIMED}, *due, limit=limit)
@@ -199,7 +256,7 @@ async def waiting_at_handover(
     arrived_before: datetime,
     claimed_before: datetime,
     limit: int,
-) -> list[MentionRow]:
+) -> list[StoredMention]:
     """What waits for ``role`` at a shift start: arrived before it, and unclaimed or claimed long ago."""
     return await in_statuses(
         session,

@@ -1,5 +1,6 @@
 """The layout's invariants, read from the code (AST): platform names live under bot/platforms/<name>/
-only, and bot/ has no import cycle. Each check names the module and line it objects to."""
+only, and bot/ has no import cycle, not even one hidden behind ``if TYPE_CHECKING:``. Each check names
+the module and line it objects to."""
 
 from __future__ import annotations
 
@@ -114,29 +115,23 @@ def test_the_platform_check_sees_a_name_and_an_import(tmp_path: Path) -> None:
 # --- import cycles ----------------------------------------------------------------------------------
 
 
-def is_type_checking(node: ast.If) -> bool:
-    test = node.test
-    return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
-    )
-
-
 def module_level_imports(body: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
-    """Imports run when the module loads: not those in functions or under ``if TYPE_CHECKING:``."""
+    """Imports at module level, those under ``if TYPE_CHECKING:`` included: a cycle hidden there is
+    still a cycle between the modules (only imports inside functions, which load late, are left out)."""
     for node in body:
         if isinstance(node, ast.Import | ast.ImportFrom):
             yield node
         elif isinstance(node, ast.If):
-            if not is_type_checking(node):
-                yield from module_level_imports(node.body)
+            yield from module_level_imports(node.body)
             yield from module_level_imports(node.orelse)
         elif isinstance(node, ast.Try):
             for block in (node.body, node.orelse, node.finalbody, *(h.body for h in node.handlers)):
                 yield from module_level_imports(block)
 
 
-def import_graph() -> dict[str, set[str]]:
-    known = modules()
+def import_graph(known: dict[str, Path] | None = None) -> dict[str, set[str]]:
+    """Module -> the modules of ``known`` (default: every module of bot/) it imports at module level."""
+    known = modules() if known is None else known
     graph: dict[str, set[str]] = {}
     for module, path in known.items():
         tree = ast.parse(path.read_text(encoding="utf-8"))
@@ -192,6 +187,35 @@ def test_bot_has_no_import_cycle() -> None:
 def test_the_cycle_check_finds_a_cycle() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}, "e": set()}
     assert cycles(graph) == [["a", "b", "c"]]
+
+
+def test_the_cycle_check_sees_an_import_under_type_checking(tmp_path: Path) -> None:
+    (tmp_path / "service.py").write_text("from pkg import actions\n")
+    (tmp_path / "actions.py").write_text(
+        "from typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n    from pkg.service import Service\n"
+    )
+    (tmp_path / "late.py").write_text("def f():\n    from pkg import service\n")
+    known = {f"pkg.{name}": tmp_path / f"{name}.py" for name in ("service", "actions", "late")}
+    graph = import_graph(known)
+    assert graph == {"pkg.service": {"pkg.actions"}, "pkg.actions": {"pkg.service"}, "pkg.late": set()}
+    assert cycles(graph) == [["pkg.actions", "pkg.service"]]
+
+
+PURE = ("bot.routing", "bot.rota", "bot.commands", "bot.domain")
+
+
+def test_the_pure_packages_import_only_pure_modules() -> None:
+    """Routing, rota, commands and domain may use the plain types and errors, never the platforms, the
+    store or the core (they would bring I/O with them)."""
+    plain = {"bot.models", "bot.errors"}
+    found = sorted(
+        f"{module} imports {target}"
+        for module, targets in import_graph().items()
+        if module.startswith(PURE)
+        for target in targets
+        if not target.startswith(PURE) and target not in plain
+    )
+    assert found == []
 
 
 def test_every_registry_entry_is_consistent_with_the_settings() -> None:

@@ -98,7 +98,7 @@ async def test_pull_source_sets_bad_items_aside_and_cards_the_rest(
     async with running(database, tmp_path, sources=[source], desks=[desk]) as app:
         await until(lambda: len(desk.posts) == 1 and desk.said)
         await app.wait_idle()
-        held = await quarantine.listing(app.service)
+        held = await quarantine.listing(app.service.context)
         assert {h.external_id: h.reason for h in held} == {key: reason for key, (_, reason) in bad.items()}
         assert await app.service.cursor("fake") == str(len(bad) + 1)  # moved past every bad item
         assert [view.text for _, view in desk.posts] == [good.text]
@@ -136,7 +136,7 @@ async def test_webhook_sets_bad_items_aside_and_cards_the_rest(
                 statuses.append((await client.post("/webhook", content=raw, headers=headers)).status_code)
         await until(lambda: len(desk.posts) == 1 and desk.said)
         await app.wait_idle()
-        held = await quarantine.listing(app.service)
+        held = await quarantine.listing(app.service.context)
         status, health = await healthz(app)
     assert statuses == [202] * len(bodies)  # set aside is taken care of: the sender must not resend
     assert {h.external_id: h.reason for h in held} == {key: reason for key, (_, reason) in bad.items()}
@@ -165,7 +165,7 @@ async def test_staff_are_told_once_per_quiet_period_and_repeats_count_attempts(d
     now[0] += quarantine.QUIET
     await service.ingest("fake", replace(second[0], external_id="later"), "5")
     assert await announcements(database) == 2  # a new burst, an hour later: told again
-    held = {h.external_id: h.attempts for h in await quarantine.listing(service)}
+    held = {h.external_id: h.attempts for h in await quarantine.listing(service.context)}
     assert held == {first[0].external_id: 2, second[0].external_id: 1, "later": 1}
     assert await service.cursor("fake") == "5"
 
@@ -174,16 +174,16 @@ async def test_retry_stores_an_item_that_now_fits_and_keeps_one_that_does_not(da
     service = await make_service(database)
     refused, _ = next(iter(bad_items(database).values()))
     fixed = mention(7)
-    await quarantine.set_aside(service, "fake", fixed, None, stream="default", reason="DataError")
+    await quarantine.set_aside(service.context, "fake", fixed, None, stream="default", reason="DataError")
     await service.ingest("fake", refused, None)
-    [was_fixed, still_bad] = await quarantine.listing(service)
-    assert await quarantine.retry(service, was_fixed.id) == "stored"
-    assert await quarantine.retry(service, still_bad.id) == "held"
-    assert await quarantine.retry(service, 999) == "missing"
+    [was_fixed, still_bad] = await quarantine.listing(service.context)
+    assert await quarantine.retry(service.context, was_fixed.id, store_again=service.store) == "stored"
+    assert await quarantine.retry(service.context, still_bad.id, store_again=service.store) == "held"
+    assert await quarantine.retry(service.context, 999, store_again=service.store) == "missing"
     view = await service.view(1)
     assert (view.text, view.author_name) == (fixed.text, fixed.author_name)
-    assert [h.id for h in await quarantine.listing(service)] == [still_bad.id]
-    assert await quarantine.drop(service, [still_bad.id]) == 1
+    assert [h.id for h in await quarantine.listing(service.context)] == [still_bad.id]
+    assert await quarantine.drop(service.context, [still_bad.id]) == 1
 
 
 async def test_retention_deletes_old_quarantined_items(database: Database) -> None:
@@ -194,10 +194,10 @@ async def test_retention_deletes_old_quarantined_items(database: Database) -> No
     await service.ingest("fake", refused, None)
     now[0] += timedelta(days=29)
     await purge(service, days=30)
-    assert len(await quarantine.listing(service)) == 1
+    assert len(await quarantine.listing(service.context)) == 1
     now[0] += timedelta(days=2)
     await purge(service, days=30)
-    assert await quarantine.listing(service) == []
+    assert await quarantine.listing(service.context) == []
 
 
 async def test_an_item_routing_cannot_handle_is_set_aside(
@@ -212,7 +212,7 @@ async def test_an_item_routing_cannot_handle_is_set_aside(
     service = await make_service(database)
     assert await service.ingest("fake", mention(1, "trips the bug"), "1") is True
     assert await service.ingest("fake", mention(2), "2") is True
-    held = [(h.external_id, h.reason) for h in await quarantine.listing(service)]
+    held = [(h.external_id, h.reason) for h in await quarantine.listing(service.context)]
     assert held == [("ext-1", "RuntimeError")]
     assert await service.cursor("fake") == "2"
     assert (await service.view(1)).url == mention(2).url  # the next item became mention #1
@@ -257,5 +257,5 @@ async def test_a_lost_connection_is_raised_for_a_retry_never_set_aside(
     database.write = write_or_lose  # type: ignore[method-assign]
     with pytest.raises(type(lost)):
         await service.ingest("fake", mention(1), "1")
-    assert await quarantine.listing(service) == [] and await service.cursor("fake") is None
+    assert await quarantine.listing(service.context) == [] and await service.cursor("fake") is None
     assert await service.ingest("fake", mention(1), "1") is True  # the retry stores it

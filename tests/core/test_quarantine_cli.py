@@ -27,7 +27,7 @@ async def fill(url: str) -> None:
     await db.migrate()
     service = await make_service(db, desks=())
     fits = replace(mention(1, WORDS), external_id="fits-now")
-    await quarantine.set_aside(service, "fake", fits, None, stream="default", reason="DataError")
+    await quarantine.set_aside(service.context, "fake", fits, None, stream="default", reason="DataError")
     refused = replace(mention(2, WORDS), external_id="refused", text=f"{WORDS} \ud800")
     await service.ingest("fake", refused, "1")
     await db.aclose()

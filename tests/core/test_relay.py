@@ -12,7 +12,8 @@ from bot.core.relay import Relay
 from bot.models import Claim, Reply, Status
 from bot.store import mentions
 from bot.store.db import Database
-from bot.store.tables import CardRow, MentionRow, OutboxRow
+from bot.store.mentions import StoredMention
+from bot.store.tables import CardRow, OutboxRow
 from tests.fakes.recording import FakeSource, RecordingDesk, Refused
 
 from .helpers import NOW, make_service, mention, staff
@@ -49,7 +50,7 @@ async def pending(db: Database) -> list[OutboxRow]:
         return list((await session.execute(select(OutboxRow).order_by(OutboxRow.id))).scalars())
 
 
-async def stored(db: Database, mention_id: int) -> MentionRow:
+async def stored(db: Database, mention_id: int) -> StoredMention:
     async with db.transaction() as session:
         row = await mentions.get(session, mention_id)
     assert row is not None

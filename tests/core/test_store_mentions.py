@@ -10,13 +10,12 @@ from bot.domain.transitions import Transition
 from bot.models import Claim, Release
 from bot.store import mentions
 from bot.store.db import Database
-from bot.store.mentions import Guard
-from bot.store.tables import MentionRow
+from bot.store.mentions import Guard, StoredMention
 
 from .helpers import NOW, make_service, mention, staff
 
 
-async def stored(db: Database, mention_id: int) -> MentionRow:
+async def stored(db: Database, mention_id: int) -> StoredMention:
     async with db.transaction() as session:
         row = await mentions.get(session, mention_id)
     assert row is not None

@@ -202,7 +202,7 @@ async def test_hostile_run_logs_no_patron_or_reply_text(
             assert await app.service.ingest("fake", hostile(3), "cursor-3")
             monkeypatch.setattr(intake_module, "safe_mention", lambda item, *, now: item)
             assert await app.service.ingest("fake", hostile(4), "cursor-4")
-            assert await quarantine.listing(app.service)
+            assert await quarantine.listing(app.service.context)
             monkeypatch.undo()
             # a reply the platform refuses, quoting it
             await app.service.handle(Reply(1, staff(1), f"Hello, {REPLY}"))

@@ -1,0 +1,158 @@
+"""What a use case needs from the service: the database, who is who, the rules and rota, the clock, and the
+outbox calls every change makes (card updates, notices). Built by ``DeskService``; the use cases
+(``actions``, ``rota_actions``, ``quarantine``) take it instead of the whole service, so they cannot
+reach the service and the service can import them without a cycle.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from bot.core.directory import Directory
+from bot.domain.outbox import NotifyPayload, OutboxKind, TextPayload, dedupe_key, encode
+from bot.errors import NotFound
+from bot.models import Mention
+from bot.rota.opening import Opening
+from bot.rota.rota import Rota
+from bot.routing.rules import RuleSet
+from bot.store import audit, mentions, outbox
+from bot.store.db import Database
+from bot.store.rota_repo import load_rota, rota_stamp, stamp_rota
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.store.mentions import StoredMention
+
+Validator = Callable[[Mention, str], None]
+
+
+@dataclass(slots=True)
+class RotaHolder:
+    """The rota this process holds and the meta stamp it was read at; shared, so a reload is seen by all."""
+
+    rota: Rota
+    stamp: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """The parts of the service a use case may use.
+
+    Args:
+        db: the database.
+        directory: the staff directory (an in-memory cache of the staff table).
+        rules: the validated rules file.
+        held: the current rota (replaced in place when the rota is edited).
+        opening_hours: the library's opening hours.
+        desks: names of the desks that get a card for each mention.
+        clock: returns an aware "now".
+        wake: called with a desk or source name when the outbox has new work for it.
+        validators: source name -> its reply check (length, target), run before a reply is queued.
+    """
+
+    db: Database
+    directory: Directory
+    rules: RuleSet
+    held: RotaHolder
+    opening_hours: tuple[Opening, ...]
+    desks: tuple[str, ...]
+    clock: Callable[[], datetime]
+    wake: Callable[[str], None]
+    validators: Mapping[str, Validator]
+
+    @property
+    def rota(self) -> Rota:
+        """The rota as this process holds it now."""
+        return self.held.rota
+
+    async def reload_rota(self, session: AsyncSession) -> None:
+        """Re-read the rota after an edit (and stamp it, so other processes re-read it too)."""
+        self.held.rota = await load_rota(session, self.held.rota.zone)
+        self.held.stamp = await stamp_rota(session)
+
+    async def refresh(self) -> None:
+        """Re-read the rota and staff when another process (a worker, the CLI) changed the rota."""
+        async with self.db.transaction() as session:
+            stamp = await rota_stamp(session)
+            if stamp != self.held.stamp:
+                self.held.rota = await load_rota(session, self.held.rota.zone)
+                await self.directory.load(session, merge=True)
+                self.held.stamp = stamp
+
+    async def row(self, session: AsyncSession, mention_id: int) -> StoredMention:
+        """One mention row, or NotFound; the directory learns its people if another process made them."""
+        row = await mentions.get(session, mention_id)
+        if row is None:
+            raise NotFound(f"no mention #{mention_id}")
+        await self.directory.learn(session, row.assignee, row.replied_by)
+        return row
+
+    async def record_change(
+        self,
+        session: AsyncSession,
+        row: StoredMention,
+        *,
+        actor: str,
+        action: str,
+        now: datetime,
+        detail: dict[str, Any] | None = None,
+    ) -> None:
+        """Audit a change and queue the card update on every desk."""
+        await audit.record(session, actor=actor, action=action, now=now, mention_id=row.id, detail=detail)
+        for desk in self.desks:
+            await outbox.enqueue(
+                session,
+                kind=OutboxKind.UPDATE_CARD,
+                target=desk,
+                mention_id=row.id,
+                dedupe_key=dedupe_key(OutboxKind.UPDATE_CARD, desk, row.id),
+                now=now,
+            )
+        for desk in self.desks:
+            self.wake(desk)
+
+    async def notify(
+        self, session: AsyncSession, staff_key: str, text: str, *, now: datetime, key: str | None = None
+    ) -> None:
+        """Queue a private notice to one staff member on every desk that knows them.
+
+        With ``key``, the notice is sent at most once however often this is called.
+        """
+        refs = {ref.desk: ref for ref in self.directory.refs((staff_key,))}
+        for desk in self.desks:
+            ref = refs.get(desk)
+            user_id = ref.user_id if ref else staff_key
+            if ref is None and desk in self.directory.columns:
+                continue  # a desk with chat ids that does not know this person
+            if key and not await audit.mark(session, kind="notify", key=f"{desk}:{key}", now=now):
+                continue  # sent before
+            notice = NotifyPayload(user_id=user_id, display=self.directory.name(staff_key), text=text)
+            await outbox.enqueue(
+                session,
+                kind=OutboxKind.NOTIFY,
+                target=desk,
+                mention_id=None,
+                dedupe_key=dedupe_key(OutboxKind.NOTIFY, desk, None, key or uuid.uuid4().hex),
+                now=now,
+                payload=encode(notice),
+            )
+            self.wake(desk)
+
+    async def announce(self, session: AsyncSession, text: str, *, now: datetime) -> None:
+        """Queue a message to every desk's staff channel (daily duty post, reports)."""
+        for desk in self.desks:
+            await outbox.enqueue(
+                session,
+                kind=OutboxKind.ANNOUNCE,
+                target=desk,
+                mention_id=None,
+                dedupe_key=dedupe_key(OutboxKind.ANNOUNCE, desk, None, uuid.uuid4().hex),
+                now=now,
+                payload=encode(TextPayload(text)),
+            )
+            self.wake(desk)
