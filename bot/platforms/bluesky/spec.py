@@ -27,5 +27,6 @@ SPEC = PlatformSpec(
     describe=_describe,
     source_on=lambda s: s.bluesky_on,
     build_source=lazy("bot.platforms.bluesky.source", "build"),
+    build_standin=lazy("bot.platforms.bluesky.standin", "build"),
     reply_limit=300,  # graphemes per post
 )
