@@ -40,12 +40,18 @@ def _fail(exc: ConfigError) -> typer.Exit:
 
 @cli.command()
 def run(
-    demo: Annotated[bool, typer.Option(help="Serve the demo feed with the example rules and rota.")] = False,
+    demo: Annotated[
+        bool,
+        typer.Option(help="The offline demo: a feed and social stand-ins with the example rules and rota."),
+    ] = False,
+    act_as: Annotated[
+        str, typer.Option("--as", help="Act on the console desk as this staff member (CONSOLE_STAFF).")
+    ] = "",
 ) -> None:
     """Run Patron Desk until Ctrl-C."""
     from bot.runner import run_forever
 
-    settings = _settings()
+    settings = _settings(**({"CONSOLE_STAFF": act_as} if act_as else {}))
     _log_away_from_cards(settings, demo=demo)
     try:
         asyncio.run(run_forever(settings, demo=demo))
