@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
 
@@ -70,6 +70,7 @@ class BlueskyStandIn(LoopbackServer):
         self._clock = clock or (lambda: datetime.now(UTC))
         self._tokens = count(1)
         self._rkeys = count(1)
+        self._last: datetime | None = None
 
     def web_routes(self) -> list[web.RouteDef]:
         """The XRPC methods the Bluesky adapter calls, plus the library's author feed."""
@@ -101,7 +102,7 @@ class BlueskyStandIn(LoopbackServer):
         handle = f"{patron.user.replace('_', '-')}.social.demo"
         did = did_for(handle)
         self._state.handles[handle] = did
-        stamp = _stamp(self._clock())
+        stamp = _stamp(self._next_time())
         rkey = self._tid()
         uri = f"at://{did}/{POST}/{rkey}"
         prefix = f"@{HANDLE}"
@@ -139,6 +140,15 @@ class BlueskyStandIn(LoopbackServer):
         return [self._published(self._state.posts[uri]) for uri in self._state.ours]
 
     # --- handlers --------------------------------------------------------------------------
+
+    def _next_time(self) -> datetime:
+        """Now, but always a millisecond after the last post: the cursor is the indexedAt of a page's end."""
+        now = self._clock()
+        now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # the stamp's precision
+        if self._last is not None and now <= self._last:
+            now = self._last + timedelta(milliseconds=1)
+        self._last = now
+        return now
 
     def _tid(self) -> str:
         """A record key in TID form, increasing."""
