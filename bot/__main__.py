@@ -40,21 +40,45 @@ def _fail(exc: ConfigError) -> typer.Exit:
 
 @cli.command()
 def run(
-    demo: Annotated[bool, typer.Option(help="Serve the demo feed with the example rules and rota.")] = False,
+    demo: Annotated[
+        bool,
+        typer.Option(help="The offline demo: a feed and social stand-ins with the example rules and rota."),
+    ] = False,
+    act_as: Annotated[
+        str, typer.Option("--as", help="Act on the console desk as this staff member (CONSOLE_STAFF).")
+    ] = "",
 ) -> None:
     """Run Patron Desk until Ctrl-C."""
     from bot.runner import run_forever
 
-    settings = _settings()
-    configure(
-        "WARNING" if demo else settings.LOG_LEVEL, settings.LOG_FORMAT
-    )  # the demo's terminal is for cards
+    settings = _settings(**({"CONSOLE_STAFF": act_as} if act_as else {}))
+    _log_away_from_cards(settings, demo=demo)
     try:
         asyncio.run(run_forever(settings, demo=demo))
     except ConfigError as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
         typer.echo("\nStopped.", err=True)
+
+
+def _log_away_from_cards(settings: Settings, *, demo: bool) -> None:
+    """Logs to stderr, except when the console desk prints cards on the same terminal: then to a file.
+
+    The demo always logs to its file (``demo/patron-desk-demo.log``).
+    """
+    import sys
+
+    from bot.logs import log_file_for, open_log_file, shares_terminal
+
+    path: Path | None = None
+    if demo:
+        from bot.demo.paths import demo_paths
+
+        path = demo_paths().log
+    elif settings.console_on and shares_terminal(sys.stdout, sys.stderr):
+        path = log_file_for(settings.DATABASE_URL)
+        typer.echo(f"Logs go to {path} while the console desk uses this terminal.", err=True)
+    configure(settings.LOG_LEVEL, settings.LOG_FORMAT, stream=open_log_file(path) if path else None)
 
 
 @cli.command()

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     HTTP_HOST: str = "127.0.0.1"
     HTTP_PORT: int = Field(default=8080, ge=0, le=65535)
     CONSOLE_DESK: Literal["auto", "on", "off"] = "auto"
+    CONSOLE_STAFF: str = ""  # the staff key the console acts as ("" = the operator, a manager)
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     LOG_FORMAT: Literal["text", "json"] = "text"
 

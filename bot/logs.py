@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from types import TracebackType
 from typing import TextIO
 
@@ -63,6 +65,33 @@ def configure(level: str, fmt: str = "text", *, stream: TextIO | None = None) ->
         logging.captureWarnings(False)
 
     return undo
+
+
+LOG_FILE_NAME = "patron-desk.log"
+
+
+def log_file_for(database_url: str, *, cwd: Path | None = None) -> Path:
+    """Where logs go while the console desk has the terminal: beside a SQLite database file, else here."""
+    folder = cwd or Path.cwd()
+    scheme, sep, rest = database_url.partition(":///")
+    if sep and scheme.startswith("sqlite") and rest and not rest.startswith(":memory:"):
+        folder = (folder / rest.split("?", 1)[0]).parent
+    return (folder / LOG_FILE_NAME).resolve()
+
+
+def open_log_file(path: Path) -> TextIO:
+    """Open a log file for appending, readable by its owner only (line-buffered)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+    return open(fd, "a", encoding="utf-8", buffering=1)
+
+
+def shares_terminal(out: TextIO, err: TextIO) -> bool:
+    """Both streams are a terminal: log lines would land between the console desk's cards."""
+    try:
+        return out.isatty() and err.isatty()
+    except (ValueError, OSError):
+        return False
 
 
 def _log_uncaught(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:

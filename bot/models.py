@@ -226,6 +226,7 @@ class DeskQuery:
     actor: StaffRef
     text: str = ""
     place: str = ""  # the channel or room it was typed in ("" = unknown: refused on chat desks)
+    with_text: bool = False  # each listed mention with a line of the patron's text (the console asks)
 
 
 @dataclass(frozen=True, slots=True)

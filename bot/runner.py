@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import tempfile
 from contextlib import AsyncExitStack
 from datetime import date, datetime
 from pathlib import Path
@@ -29,17 +28,18 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 ADMIN = StaffRef("cli", ADMINISTRATOR, "administrator")  # one fixed row, found again on every use
 
 
-def demo_settings(settings: Settings, *, feed_url: str, workdir: Path) -> Settings:
-    """The demo: the example rules and rota, the demo feed, a throw-away database, the console desk."""
+def demo_settings(settings: Settings, *, served: dict[str, Any], database_url: str) -> Settings:
+    """The demo: the example rules and rota, the demo's feed and stand-ins, its database, the console desk."""
     return settings.model_copy(
         update={
-            "FEEDS": (feed_url,),
             "FEED_BACKFILL": True,
             "FEED_POLL_SECONDS": 3.0,
+            **served,
             "RULES_FILE": EXAMPLES / "rules.toml",
             "ROTA_FILE": EXAMPLES / "rota.csv",
-            "DATABASE_URL": f"sqlite+aiosqlite:///{workdir / 'demo.db'}",
+            "DATABASE_URL": database_url,
             "CONSOLE_DESK": "on",
+            "HTTP_PORT": 0,  # any free port: a second demo, or a bot already on 8080, is no clash
             "OPENING_HOURS": settings.OPENING_HOURS or "mon-fri 09:00-19:00; sat 10:00-16:00",
         }
     )
@@ -49,11 +49,7 @@ async def run_forever(settings: Settings, *, demo: bool = False) -> None:
     """Run until SIGINT/SIGTERM (a failing part is restarted by the app's supervisor, not fatal)."""
     async with AsyncExitStack() as stack:
         if demo:
-            from bot.demo import DemoFeedServer
-
-            server = await stack.enter_async_context(DemoFeedServer())
-            workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="patron-desk-demo-")))
-            settings = demo_settings(settings, feed_url=server.url, workdir=workdir)
+            settings = await _start_demo(stack, settings)
         app = await stack.enter_async_context(PatronDesk(settings))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -64,6 +60,21 @@ async def run_forever(settings: Settings, *, demo: bool = False) -> None:
         stopping.cancel()
         if app.main_task.done():
             app.main_task.result()
+
+
+async def _start_demo(stack: AsyncExitStack, settings: Settings) -> Settings:
+    """Serve the demo's world, start its database afresh and say what runs where."""
+    from bot.demo.banner import banner, farewell
+    from bot.demo.paths import demo_paths, fresh_database
+    from bot.demo.world import DemoWorld
+
+    paths = demo_paths()
+    fresh_database(paths)
+    today = datetime.now(settings.zone).date()
+    stack.callback(lambda: print("\n" + farewell(paths, since=today), flush=True))
+    world = await stack.enter_async_context(DemoWorld())
+    print(banner(world.lines(), paths, since=today), flush=True)
+    return demo_settings(settings, served=world.settings(), database_url=paths.database_url)
 
 
 async def _offline_service(settings: Settings) -> tuple[Database, DeskService]:

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.commands import commands as cmd
-from bot.core.cards import source_name
+from bot.core.cards import source_name, status_line, visible_line
+from bot.core.views import ticket_view
 from bot.domain import transitions
 from bot.models import ActionResult, DeskQuery, RotaCommand
 from bot.rota.opening import format_gaps, gaps
@@ -154,10 +155,28 @@ async def stats_text(ctx: Context, *, days: int = 7) -> str:
     return format_report(report)
 
 
+QUEUE_TEXT_LIMIT = 100  # characters of the patron's text per mention when the desk asks for it
+
+
+async def show(ctx: Context, arg: str) -> ActionResult:
+    """`/desk show N`: one mention's card as it stands (the result's ``view``)."""
+    digits = arg.strip().lstrip("#")
+    if not (digits.isascii() and digits.isdigit()) or len(digits) > 10:
+        return ActionResult(False, "Say which card: `show 3`.")
+    async with ctx.db.transaction() as session:
+        row = await ctx.row(session, int(digits))  # NotFound: the service says there is no such card
+    view = ticket_view(row, ctx.directory)
+    return ActionResult(True, f"#{view.mention_id}: {status_line(view)}", view=view)
+
+
 async def queue(ctx: Context, action: DeskQuery) -> ActionResult:
-    """`/desk`: the open mentions and who has what (no patron text); `/desk stats`: the last 7 days."""
-    if action.text.strip().lower().startswith("stats"):
+    """`/desk`: the open mentions and who has what (the patron's text only when ``with_text``);
+    `/desk stats`: the last 7 days; `/desk show N`: one card."""
+    verb, _, rest = action.text.strip().partition(" ")
+    if verb.lower().startswith("stats"):
         return ActionResult(True, await stats_text(ctx))
+    if verb.lower() == "show":
+        return await show(ctx, rest)
     now = ctx.clock()
     async with ctx.db.transaction() as session:
         rows = await mentions.in_statuses(session, transitions.ACTIVE, limit=50)
@@ -168,4 +187,6 @@ async def queue(ctx: Context, action: DeskQuery) -> ActionResult:
         age = int((now - row.received_at).total_seconds() // 60)
         who = f"{row.status} by {ctx.directory.name(row.assignee)}" if row.assignee else row.status
         lines.append(f"#{row.id} · {row.role} · {who} · {source_name(row.source)} · {age} min ago")
+        if action.with_text:
+            lines.append(f"     “{visible_line(row.text or '', QUEUE_TEXT_LIMIT)}”")
     return ActionResult(True, "\n".join(lines))

@@ -247,6 +247,7 @@ class PlatformSpec:
     staff_token: Callable[[str], tuple[str, str] | None] | None = None
     command_prefix: str = "/"  # how staff type commands here ("/rota"; "!rota" on Matrix)
     local: bool = False  # typed at the server's terminal: whoever can type there is staff
+    build_standin: Callable[[], Any] | None = None  # the demo's loopback stand-in (`run --demo`)
 
     def source_enabled(self, settings: Settings) -> bool:
         """Settings ask for this platform's source."""

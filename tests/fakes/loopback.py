@@ -1,4 +1,5 @@
-"""The one loopback server base (127.0.0.1, a free port, start/close) and the fault plumbing of the fakes."""
+"""The fault plumbing of the fakes on top of the one loopback server base (``bot.demo.loopback``, shared
+with the demo's stand-ins), plus ``free_port`` and the JSON helpers with hostile-byte markers."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import json
 import socket
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Self
+from typing import Any
 
 from aiohttp import web
+
+from bot.demo.loopback import LoopbackServer as LoopbackServer
 
 BAD_BYTES = "@@INVALID-UTF8@@"  # in a payload, this marker is sent as the bytes b"\xff\xfe"
 LONE_SURROGATE = "@@LONE-SURROGATE@@"  # sent as the JSON escape \ud800 (json.loads makes it a lone surrogate)
@@ -20,61 +23,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-class LoopbackServer:
-    """An aiohttp server on 127.0.0.1 and a free port; subclasses give their routes in ``web_routes()``.
-
-    ``await start()`` / ``await close()``, or ``async with``. ``origin`` is ``http://127.0.0.1:<port>``.
-    """
-
-    shutdown_timeout = 0.1  # how long close() lets handlers still running finish
-    client_max_size = 1024**2  # aiohttp's default request body cap
-
-    def __init__(self) -> None:
-        self.port = 0
-        self._runner: web.AppRunner | None = None
-        self._site: web.TCPSite | None = None
-
-    def web_routes(self) -> list[web.RouteDef]:
-        raise NotImplementedError
-
-    @property
-    def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> Self:
-        app = web.Application(client_max_size=self.client_max_size)
-        app.add_routes(self.web_routes())
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=self.shutdown_timeout)
-        await self._runner.setup()
-        await self.listen()
-        return self
-
-    async def listen(self) -> None:
-        """Listen on ``port`` (a free one the first time; the same one again after ``stop_listening``)."""
-        assert self._runner is not None
-        self._site = web.TCPSite(self._runner, "127.0.0.1", self.port)
-        await self._site.start()
-        self.port = self._runner.addresses[0][1]
-
-    async def stop_listening(self) -> None:
-        """Refuse new connections and drop the open ones; ``listen()`` takes them back."""
-        assert self._runner is not None and self._runner.server is not None and self._site is not None
-        await self._site.stop()
-        for connection in self._runner.server.connections:
-            connection.force_close()
-
-    async def close(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> Self:
-        return await self.start()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
 
 
 @dataclass

@@ -60,12 +60,15 @@ async def test_an_existing_readable_database_is_tightened(tmp_path: Path, open_u
 
 async def test_the_demo_database_is_0600(tmp_path: Path, open_umask: None) -> None:
     from bot.config import load_settings
+    from bot.demo.paths import demo_paths, fresh_database
     from bot.runner import demo_settings
 
-    demo = demo_settings(load_settings(), feed_url="http://127.0.0.1:9/feed", workdir=tmp_path)
+    paths = demo_paths(tmp_path)
+    fresh_database(paths)
+    demo = demo_settings(load_settings(), served={}, database_url=paths.database_url)
     db = Database(demo.DATABASE_URL)
     try:
         await _use(db)
-        assert oct(_mode(tmp_path / "demo.db")) == "0o600"
+        assert oct(_mode(paths.database)) == "0o600"
     finally:
         await db.aclose()

@@ -34,5 +34,6 @@ SPEC = PlatformSpec(
     problems=_problems,
     source_on=lambda s: s.bluesky_on,
     build_source=lazy("bot.platforms.bluesky.source", "build"),
+    build_standin=lazy("bot.platforms.bluesky.standin", "build"),
     reply_limit=300,  # graphemes per post
 )

@@ -7,86 +7,23 @@ import logging
 import os
 import stat
 import sys
+from collections.abc import Iterable
 from typing import TextIO
 
 from bot.config import Settings
 from bot.core.base import ACTION_FAILED, OnAction
 from bot.core.cards import console_card
-from bot.models import (
-    MAX_ID,
-    ActionResult,
-    CardRef,
-    Claim,
-    DeskQuery,
-    Ignore,
-    Reassign,
-    Release,
-    Reply,
-    Resolve,
-    RotaCommand,
-    StaffAction,
-    StaffRef,
-    TicketView,
-)
+from bot.errors import ConfigError
+from bot.models import ActionResult, CardRef, DeskQuery, StaffRef, TicketView
 from bot.platforms.base import AdapterDeps
+from bot.platforms.console.identity import Identity, Staff
+from bot.platforms.console.lines import HELP, ME, VERBS, parse_line
+from bot.platforms.console.notices import Notices
+from bot.routing.rules import StaffSpec
+
+__all__ = ["HELP", "ME", "VERBS", "ConsoleDesk", "build", "parse_line"]
 
 log = logging.getLogger(__name__)
-
-HELP = """Commands:
-  claim N            take mention #N
-  reply N <text>     answer #N on the patron's platform
-  resolve N          mark #N handled        release N   give #N back
-  ignore N           no answer needed       reassign N <role|@person>
-  queue              open mentions and who has what
-  rota <command>     the rota (try: rota help, rota now, rota show)
-  help               this list"""
-
-# The console's one user is the operator at the server's terminal: whoever can type here can already
-# run `patron-desk rota edit` and read the database, so the gate (bot/core/authz.py) takes them as
-# staff and manager. The console is never reachable from the network.
-ME = StaffRef("console", "console", "console")
-VERBS: dict[str, type[Claim] | type[Release] | type[Resolve] | type[Ignore]] = {
-    "claim": Claim,
-    "release": Release,
-    "resolve": Resolve,
-    "ignore": Ignore,
-}
-
-
-def parse_line(line: str, me: StaffRef = ME) -> StaffAction | str:
-    """A typed console line as a staff action, or a message for the operator."""
-    line = line.strip()
-    verb, _, rest = line.partition(" ")
-    verb = verb.lower()
-    if verb in ("help", "?", ""):
-        return HELP
-    if verb == "rota":
-        return RotaCommand(me, rest.strip(), is_manager=True)  # the console operator runs the server
-    if verb in ("queue", "desk"):
-        return DeskQuery(me, rest.strip())
-    number, _, tail = rest.strip().partition(" ")
-    if verb not in (*VERBS, "reply", "reassign"):
-        return f"Unknown command {verb!r}. Type `help` for the list."
-    digits = number.lstrip("#")
-    if not (digits.isascii() and digits.isdigit()):
-        return f"`{verb}` needs the card number, e.g. `{verb} 3`."
-    if len(digits) > 10 or not 0 < int(digits) <= MAX_ID:
-        return f"There is no card #{digits[:12]}. Check the number on the card."
-    mention_id = int(digits)
-    if verb == "reply":
-        return (
-            Reply(mention_id, me, tail.strip())
-            if tail.strip()
-            else "Write the answer: `reply 3 Thanks, ...`."
-        )
-    if verb == "reassign":
-        target = tail.strip()
-        if not target:
-            return "Say to whom: `reassign 3 reference` or `reassign 3 @alice`."
-        if target.startswith("@"):
-            return Reassign(mention_id, me, person=target)
-        return Reassign(mention_id, me, role=target.split()[0])
-    return VERBS[verb](mention_id, me)
 
 
 def _pollable(stream: TextIO) -> bool:
@@ -99,17 +36,42 @@ def _pollable(stream: TextIO) -> bool:
 
 
 class ConsoleDesk:
-    """Prints cards to ``output`` and reads commands from ``input`` (stdin by default)."""
+    """Prints cards to ``output`` and reads commands from ``input`` (stdin by default).
+
+    Args:
+        input, output: the terminal (stdin/stdout by default).
+        staff: the rules file's people, whom `iam NAME` may act as.
+        act_as: act as this staff member from the start ("" = the operator, a manager).
+        notice_delay: how long notices wait for the same text addressed to others.
+    """
 
     desk = "console"
 
-    def __init__(self, *, input: asyncio.StreamReader | None = None, output: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        input: asyncio.StreamReader | None = None,
+        output: TextIO | None = None,
+        staff: Iterable[StaffSpec] = (),
+        act_as: str = "",
+        notice_delay: float = 0.25,
+    ) -> None:
         self._input = input
         self._out = output or sys.stdout
+        self.staff = Staff(staff)
+        found = self.staff.identity(act_as)
+        if isinstance(found, str):
+            raise ConfigError(f"CONSOLE_STAFF: {found}")
+        self.me: Identity = found
+        self.notices = Notices(self._write, delay=notice_delay)
 
-    def _print(self, text: str) -> None:
+    def _write(self, text: str) -> None:
         self._out.write(text + "\n")
         self._out.flush()
+
+    def _print(self, text: str) -> None:
+        self.notices.flush()  # a notice that came first is printed first
+        self._write(text)
 
     async def _reader(self) -> asyncio.StreamReader | None:
         if self._input is not None:
@@ -131,14 +93,34 @@ class ConsoleDesk:
             log.info("console desk: no terminal input; printing cards only")
             await asyncio.Event().wait()
             return
-        self._print("Console desk ready. Type `help` for commands.")
+        self._print(f"Console desk ready. {self.me.line} Type `help` for commands.")
         while line := await reader.readline():
             await self._run_line(line.decode("utf-8", "replace"), on_action)
         log.info("console desk: end of input; printing cards only")
         await asyncio.Event().wait()
 
+    def _local(self, line: str) -> str | None:
+        """Commands the desk answers itself (who it acts as, the help), or None."""
+        verb, _, rest = line.strip().partition(" ")
+        verb = verb.lower()
+        if verb == "iam":
+            found = self.staff.identity(rest)
+            if isinstance(found, str):
+                return found
+            self.me = found
+            return self.me.line
+        if verb == "whoami":
+            return self.me.line
+        if verb in ("help", "?"):
+            return f"{HELP}\n{self.me.line}"
+        return None
+
     async def _run_line(self, line: str, on_action: OnAction) -> None:
-        parsed = parse_line(line)
+        answer = self._local(line)
+        if answer is not None:
+            self._print(answer)
+            return
+        parsed = parse_line(line, self.me.ref, manager=self.me.manager)
         if isinstance(parsed, str):
             self._print(parsed)
             return
@@ -147,6 +129,9 @@ class ConsoleDesk:
         except Exception as exc:  # the desk keeps reading: one failed line must not end the console
             log.error("console %s failed: %s", type(parsed).__name__, type(exc).__name__)
             result = ActionResult(False, ACTION_FAILED)
+        if isinstance(parsed, DeskQuery) and result.ok and result.view is not None:
+            self._print("\n" + console_card(result.view))  # `show N`
+            return
         self._print(("✓ " if result.ok else "✗ ") + result.message)
         for extra in result.extra:
             self._print(extra)
@@ -163,17 +148,23 @@ class ConsoleDesk:
         self._print("\n" + console_card(card))
 
     async def tell(self, who: StaffRef, text: str) -> None:
-        """Private feedback: the console has one operator."""
-        self._print(f"» {text}")
+        """Private feedback, labelled with its addressee; the same text for several people prints once."""
+        self.notices.add(who, text, me=self.me.ref)
 
     async def announce(self, text: str) -> None:
         """A message to the whole desk."""
         self._print(f"\n📣 {text}")
 
     async def aclose(self) -> None:
-        """Nothing to close."""
+        """Print notices still waiting."""
+        self.notices.flush()
 
 
 def build(settings: Settings, deps: AdapterDeps) -> ConsoleDesk | None:
     """The console desk when CONSOLE_DESK says so (auto: when no chat desk is configured)."""
-    return ConsoleDesk() if settings.console_on else None
+    if not settings.console_on:
+        return None
+    from bot.setup import load_rules_file
+
+    staff = load_rules_file(settings.RULES_FILE).staff
+    return ConsoleDesk(staff=staff, act_as=settings.CONSOLE_STAFF)

@@ -17,7 +17,7 @@ def _describe(s: Settings) -> str:
 SPEC = PlatformSpec(
     name="console",
     display="Console",
-    settings_keys=("CONSOLE_DESK",),
+    settings_keys=("CONSOLE_DESK", "CONSOLE_STAFF"),
     describe=_describe,
     desk_on=lambda s: s.console_on,
     build_desk=lazy("bot.platforms.console.desk", "build"),

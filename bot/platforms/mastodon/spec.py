@@ -34,6 +34,7 @@ SPEC = PlatformSpec(
     problems=_problems,
     source_on=lambda s: s.mastodon_on,
     build_source=lazy("bot.platforms.mastodon.source", "build"),
+    build_standin=lazy("bot.platforms.mastodon.standin", "build"),
     reply_visibility=True,
     reply_limit=500,  # Mastodon's default; the open source reads its instance's own max_characters
 )

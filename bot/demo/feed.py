@@ -24,7 +24,7 @@ _STAMP = re.compile(rb"<(published|updated)>[^<]*</(?:published|updated)>")
 
 def default_feed_path() -> Path:
     """``examples/demo-feed.xml`` next to the package (a source checkout), else under the cwd."""
-    for base in (Path(__file__).resolve().parent.parent, Path.cwd()):
+    for base in (Path(__file__).resolve().parents[2], Path.cwd()):
         candidate = base / "examples" / FEED_NAME
         if candidate.is_file():
             return candidate

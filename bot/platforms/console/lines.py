@@ -1,0 +1,83 @@
+"""What the console operator types, as staff actions (pure): the command grammar and the help."""
+
+from __future__ import annotations
+
+from bot.models import (
+    MAX_ID,
+    Claim,
+    DeskQuery,
+    Ignore,
+    Reassign,
+    Release,
+    Reply,
+    Resolve,
+    RotaCommand,
+    StaffAction,
+    StaffRef,
+)
+
+HELP = """Commands:
+  queue              open mentions, with a line of each patron's text
+  show N             card #N again, as it stands now
+  claim N            take mention #N
+  reply N <text>     answer #N on the patron's platform
+  resolve N          mark #N handled        release N   give #N back
+  ignore N           no answer needed       reassign N <role|@person>
+  rota <command>     the rota (try: rota help, rota now, rota show)
+  iam NAME           act as staff member NAME with their rights; `iam` alone: back to the operator
+  whoami             who you act as
+  help               this list"""
+
+# The console's default user is the operator at the server's terminal: whoever can type here can already
+# run `patron-desk rota edit` and read the database, so the gate (bot/core/authz.py) takes them as
+# staff and manager. The console is never reachable from the network.
+ME = StaffRef("console", "console", "console")
+VERBS: dict[str, type[Claim] | type[Release] | type[Resolve] | type[Ignore]] = {
+    "claim": Claim,
+    "release": Release,
+    "resolve": Resolve,
+    "ignore": Ignore,
+}
+NUMBERED = (*VERBS, "reply", "reassign", "show")
+
+
+def parse_line(line: str, me: StaffRef = ME, *, manager: bool | None = True) -> StaffAction | str:
+    """A typed console line as a staff action, or a message for the operator.
+
+    ``manager`` is what a rota command may do: True for the operator, None to let the service
+    look up ``me``'s rights (someone the operator acts as with `iam`).
+    """
+    line = line.strip()
+    verb, _, rest = line.partition(" ")
+    verb = verb.lower()
+    if verb in ("help", "?", ""):
+        return HELP
+    if verb == "rota":
+        return RotaCommand(me, rest.strip(), is_manager=manager)
+    if verb in ("queue", "desk"):
+        return DeskQuery(me, rest.strip(), with_text=True)
+    number, _, tail = rest.strip().partition(" ")
+    if verb not in NUMBERED:
+        return f"Unknown command {verb[:40]!r}. Type `help` for the list."
+    digits = number.lstrip("#")
+    if not (digits.isascii() and digits.isdigit()):
+        return f"`{verb}` needs the card number, e.g. `{verb} 3`."
+    if len(digits) > 10 or not 0 < int(digits) <= MAX_ID:
+        return f"There is no card #{digits[:12]}. Check the number on the card."
+    mention_id = int(digits)
+    if verb == "show":
+        return DeskQuery(me, f"show {mention_id}")
+    if verb == "reply":
+        return (
+            Reply(mention_id, me, tail.strip())
+            if tail.strip()
+            else "Write the answer: `reply 3 Thanks, ...`."
+        )
+    if verb == "reassign":
+        target = tail.strip()
+        if not target:
+            return "Say to whom: `reassign 3 reference` or `reassign 3 @alice`."
+        if target.startswith("@"):
+            return Reassign(mention_id, me, person=target)
+        return Reassign(mention_id, me, role=target.split()[0])
+    return VERBS[verb](mention_id, me)
