@@ -19,11 +19,27 @@ rota_cli = typer.Typer(help="Show, import and export the rota.")
 cli.add_typer(rota_cli, name="rota")
 quarantine_cli = typer.Typer(help="Items a source delivered that could not be stored.")
 cli.add_typer(quarantine_cli, name="quarantine")
+ENV_FILE: list[Path] = []  # the --env-file given before the command, if any
+
+
+@cli.callback()
+def _options(
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--env-file",
+            help="Read settings from this file instead of ./.env (the environment still wins).",
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Patron Desk: patrons' mentions of the library, routed to whoever is on duty."""
+    ENV_FILE[:] = [env_file] if env_file else []
 
 
 def _settings(**overrides: object) -> Settings:
     try:
-        return load_settings(**overrides)
+        return load_settings(ENV_FILE[0] if ENV_FILE else None, **overrides)
     except ConfigError as exc:
         typer.echo("Patron Desk cannot start; fix these settings:", err=True)
         for line in str(exc).splitlines():

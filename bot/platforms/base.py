@@ -26,6 +26,7 @@ __all__ = [
     "SourceAdapter",
     "StaffDesk",
     "lazy",
+    "missing",
 ]
 
 
@@ -129,10 +130,11 @@ class Redacts(Protocol):
 
 @runtime_checkable
 class Checks(Protocol):
-    """A source that can say who it is signed in as (``patron-desk check --connect``)."""
+    """A source that can say who it is signed in as, or a desk that can say whether it may post in
+    its staff channel or room (``patron-desk check --connect``). Nothing is posted."""
 
     async def check(self) -> str:
-        """One line: the account the source uses."""
+        """One line: the account used, where it posts; ``PatronDeskError`` when it cannot."""
 
 
 Ingest = Callable[[Mention | None, str | None], Awaitable[bool]]
@@ -194,13 +196,23 @@ def _never(settings: Settings) -> bool:
     return False
 
 
+def _fine(settings: Settings) -> list[str]:
+    return []
+
+
+def missing(settings: Settings, because: str, *keys: str) -> list[str]:
+    """``["<because> but <KEY> is not set"]`` for each unset key (a desk needs all of them)."""
+    return [f"{because} but {key} is not set" for key in keys if not getattr(settings, key)]
+
+
 @dataclass(frozen=True, slots=True)
 class PlatformSpec:
     """Everything the core knows about one platform; the registry holds one per platform.
 
     ``source_on``/``desk_on`` say whether settings ask for that part (the build functions may still
     return None or raise ``AdapterConfigError``); ``describe`` is the line `check` prints;
-    ``reply_limit`` the documented reply length when the source cannot tell (graphemes).
+    ``reply_limit`` the documented reply length when the source cannot tell (graphemes);
+    ``problems`` lists, one line each, what a half-filled section lacks (start-up stops on any).
     """
 
     name: str
@@ -221,6 +233,7 @@ class PlatformSpec:
     staff_token: Callable[[str], tuple[str, str] | None] | None = None
     command_prefix: str = "/"  # how staff type commands here ("/rota"; "!rota" on Matrix)
     local: bool = False  # typed at the server's terminal: whoever can type there is staff
+    problems: Callable[[Settings], list[str]] = _fine
 
     def source_enabled(self, settings: Settings) -> bool:
         """Settings ask for this platform's source."""

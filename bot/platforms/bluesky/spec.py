@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.platforms.base import PlatformSpec, lazy, on_off
+from bot.platforms.base import PlatformSpec, lazy, missing, on_off
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -12,6 +12,10 @@ if TYPE_CHECKING:
 
 def _describe(s: Settings) -> str:
     return on_off("bluesky", s.bluesky_on, f"{s.BLUESKY_SERVICE} as {s.BLUESKY_HANDLE}")
+
+
+def _problems(s: Settings) -> list[str]:
+    return missing(s, "BLUESKY_HANDLE is set", "BLUESKY_APP_PASSWORD") if s.bluesky_on else []
 
 
 SPEC = PlatformSpec(
@@ -27,5 +31,6 @@ SPEC = PlatformSpec(
     describe=_describe,
     source_on=lambda s: s.bluesky_on,
     build_source=lazy("bot.platforms.bluesky.source", "build"),
+    problems=_problems,
     reply_limit=300,  # graphemes per post
 )

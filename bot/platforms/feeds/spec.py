@@ -14,6 +14,14 @@ def _describe(s: Settings) -> str:
     return on_off("feeds", bool(s.FEEDS), f"{len(s.FEEDS)} feed(s), every {s.FEED_POLL_SECONDS:g}s")
 
 
+def _problems(s: Settings) -> list[str]:
+    return [
+        f"FEEDS: {url!r} is not an http(s) or file:// URL"
+        for url in s.FEEDS
+        if not url.startswith(("http://", "https://", "file://"))
+    ]
+
+
 SPEC = PlatformSpec(
     name="feeds",
     display="Web (feed)",
@@ -21,4 +29,5 @@ SPEC = PlatformSpec(
     describe=_describe,
     source_on=lambda s: bool(s.FEEDS),
     build_source=lazy("bot.platforms.feeds.source", "build"),
+    problems=_problems,
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.platforms.base import PlatformSpec, lazy, on_off
+from bot.platforms.base import PlatformSpec, lazy, missing, on_off
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -12,6 +12,10 @@ if TYPE_CHECKING:
 
 def _describe(s: Settings) -> str:
     return on_off("mastodon", s.mastodon_on, s.MASTODON_URL)
+
+
+def _problems(s: Settings) -> list[str]:
+    return missing(s, "MASTODON_URL is set", "MASTODON_ACCESS_TOKEN") if s.mastodon_on else []
 
 
 SPEC = PlatformSpec(
@@ -28,5 +32,6 @@ SPEC = PlatformSpec(
     source_on=lambda s: s.mastodon_on,
     build_source=lazy("bot.platforms.mastodon.source", "build"),
     reply_visibility=True,
+    problems=_problems,
     reply_limit=500,  # Mastodon's default; the open source reads its instance's own max_characters
 )
