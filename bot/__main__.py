@@ -223,11 +223,14 @@ def quarantine_list() -> None:
     """Each set-aside item: id, source, external id, reason, attempts, when it arrived."""
     from bot.runner import quarantine_list as listing
 
-    held = asyncio.run(listing(_settings()))
+    from bot.rota.timespec import staff_time
+
+    settings = _settings()
+    held = asyncio.run(listing(settings))
     if not held:
         typer.echo("Nothing is in quarantine.")
     for item in held:
-        when = item.received_at.strftime("%Y-%m-%d %H:%M UTC")
+        when = staff_time(item.received_at.astimezone(settings.zone))
         typer.echo(
             f"#{item.id}  {item.source}  {item.external_id}  {item.reason}  "
             f"attempts {item.attempts}  received {when}"

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot import metrics
-from bot.core.views import mention_from_row, ticket_view
+from bot.core.views import mention_from_row
 from bot.crashpoints import crash_point
 from bot.domain import transitions
 from bot.domain.outbox import OutboxKind, dedupe_key
@@ -75,7 +75,7 @@ async def change(service: DeskService, action: Claim | Release | Resolve | Ignor
             await service.record_change(session, row, actor=me.key, action=verb, now=now)
         crash_point(f"in_{verb}")
     crash_point(f"after_{verb}_commit")
-    view = ticket_view(row, service.directory)
+    view = service.render(row)
     metrics.ACTIONS.labels(verb, "won" if won else "refused").inc()
     if won:
         return ActionResult(True, f"{past} #{row.id}.", view, changed=True)
@@ -106,7 +106,7 @@ async def reply(service: DeskService, action: Reply) -> ActionResult:
         row = await service.row(session, action.mention_id)
         if not row.can_reply:
             msg = f"#{row.id} comes from {row.source}, which is read-only: open the link to answer there"
-            return ActionResult(False, msg + ", then resolve it.", ticket_view(row, service.directory))
+            return ActionResult(False, msg + ", then resolve it.", service.render(row))
         problem = _reply_problem(service, row, text)
         if problem:
             return ActionResult(False, f"Not sent: {problem}. Shorten or fix the reply and send it again.")
@@ -147,7 +147,7 @@ async def reply(service: DeskService, action: Reply) -> ActionResult:
             )
         crash_point("in_reply")
     crash_point("after_reply_commit")
-    view = ticket_view(row, service.directory)
+    view = service.render(row)
     metrics.ACTIONS.labels("reply", "won" if won else "refused").inc()
     if won:
         service.wake(row.source)
@@ -193,7 +193,7 @@ async def reassign(service: DeskService, action: Reassign) -> ActionResult:
         row = await service.row(session, action.mention_id)
         if won:
             await service.record_change(session, row, actor=me.key, action=verb, now=now, detail=detail)
-    view = ticket_view(row, service.directory)
+    view = service.render(row)
     if won:
         target = service.directory.name(row.assignee) if action.person else row.role
         return ActionResult(True, f"Reassigned #{row.id} to {target}.", view, changed=True)

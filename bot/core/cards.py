@@ -12,6 +12,7 @@ import unicodedata
 from bot.domain.transitions import Action, available_actions
 from bot.models import Status, TicketView, Visibility
 from bot.platforms import display_name
+from bot.rota.timespec import staff_time
 
 CONSOLE_TEXT_LIMIT = 600
 
@@ -58,9 +59,7 @@ def status_line(view: TicketView) -> str:
     label = status_label(view.status)
     match view.status:
         case Status.QUEUED:
-            until = (
-                view.queued_until.strftime("%a %d %b %H:%M UTC") if view.queued_until else "the next shift"
-            )
+            until = staff_time(view.queued_until) if view.queued_until else "the next shift"
             return f"{label}: nobody on duty for {view.role} until {until}"
         case Status.ESCALATED:
             return f"{label}: unclaimed past its time (on duty: {', '.join(view.on_duty) or 'nobody'})"

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot import metrics
-from bot.core.views import mention_from_row, ticket_view
+from bot.core.views import mention_from_row
 from bot.crashpoints import crash_point, reconcile_enabled
 from bot.domain.outbox import OutboxKind
 from bot.domain.transitions import Transition
@@ -86,7 +86,7 @@ class Effects:
         if card is not None or mention is None:  # posted before a crash, or purged
             await self._finish(row)
             return
-        view = ticket_view(mention, self.service.directory)
+        view = self.service.render(mention)
         retry = row.attempts > 0 and reconcile_enabled()  # tried before: it may have landed
         ref = await desk.post_card(view, channel=channel, dedupe_key=row.dedupe_key, retry=retry)
         metrics.POSTED.labels(row.target).inc()
@@ -115,7 +115,7 @@ class Effects:
             await self._finish(row)
             return
         crash_point("before_card_update")
-        await desk.update_card(card, ticket_view(mention, self.service.directory))
+        await desk.update_card(card, self.service.render(mention))
         crash_point("after_card_update")
         await self._finish(row)
 
@@ -127,7 +127,7 @@ class Effects:
             ref = await cards.get_card(session, row.mention_id, row.target)
             mention = await mentions.get(session, row.mention_id)
         if ref is not None and mention is not None:
-            view = ticket_view(mention, self.service.directory)
+            view = self.service.render(mention)
             if isinstance(desk, Redacts):
                 await desk.redact_card(ref, view)
             else:

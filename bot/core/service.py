@@ -123,7 +123,11 @@ class DeskService(Intake):
             row = await mentions.get(session, mention_id)
         if row is None:
             raise NotFound(f"no mention #{mention_id}")
-        return ticket_view(row, self.directory)
+        return self.render(row)
+
+    def render(self, row: MentionRow) -> TicketView:
+        """A stored mention as a card: staff names resolved, times in the library's zone."""
+        return ticket_view(row, self.directory, zone=self.rota.zone)
 
     # --- staff actions ----------------------------------------------------------------------
 
