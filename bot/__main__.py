@@ -221,9 +221,8 @@ def purge(
 @quarantine_cli.command("list")
 def quarantine_list() -> None:
     """Each set-aside item: id, source, external id, reason, attempts, when it arrived."""
-    from bot.runner import quarantine_list as listing
-
     from bot.rota.timespec import staff_time
+    from bot.runner import quarantine_list as listing
 
     settings = _settings()
     held = asyncio.run(listing(settings))
