@@ -167,8 +167,11 @@ class DeskService(Intake):
                 return await rota_actions.run(self, action)
             case DeskQuery():
                 return await rota_actions.queue(self, action)
-            case OpenForm():
-                return ActionResult(True, "")  # the gate in front of the service has already said yes
+            case OpenForm():  # the gate in front of the service has already said yes; the form shows the card
+                try:
+                    return ActionResult(True, "", await self.view(action.mention_id))
+                except NotFound:
+                    return ActionResult(True, "")
         raise TypeError(f"unknown action {action!r}")  # pragma: no cover - the union is closed
 
     async def row(self, session: AsyncSession, mention_id: int) -> MentionRow:
