@@ -18,7 +18,9 @@ from bot.domain.outbox import OutboxKind, dedupe_key
 from bot.domain.transitions import Transition
 from bot.errors import PermanentError
 from bot.models import ActionResult, Claim, Ignore, Reassign, Release, Reply, Resolve, Status
+from bot.rota.timespec import staff_time
 from bot.routing.escalation import covering
+from bot.routing.router import queued_until
 from bot.store import mentions, outbox
 from bot.store.mentions import Guard
 
@@ -92,7 +94,35 @@ def why_not(service: DeskService, verb: str, row: MentionRow, me: StaffRow) -> s
         return f"You already have #{row.id}."
     if verb == "release" and row.assignee and row.assignee != me.key:
         return f"#{row.id} is claimed by {who}; only they can release it."
-    return f"Cannot {verb} #{row.id}: it is {row.status}."
+    return f"Cannot {verb} #{row.id}: {state_words(row, who)}.{what_now(row)}"
+
+
+STATE_WORDS: dict[Status, str] = {
+    Status.NEW: "it is still being routed",
+    Status.ROUTED: "nobody has claimed it yet",
+    Status.POSTED: "nobody has claimed it yet",
+    Status.QUEUED: "nobody is on duty for it yet; it waits for the next shift",
+    Status.ESCALATED: "nobody has claimed it yet, and it is past its time",
+    Status.CLAIMED: "{who} is working on it",
+    Status.REPLIED: "{who} has already answered it",
+    Status.RESOLVED: "it is already resolved",
+    Status.IGNORED: "it was closed as needing no answer",
+}
+
+
+def state_words(row: MentionRow, who: str) -> str:
+    """What a status means for staff, in plain words."""
+    return STATE_WORDS[Status(row.status)].format(who=who or "someone")
+
+
+def what_now(row: MentionRow) -> str:
+    """`` You can claim, reply or ignore it.``: what the card offers now ("" when nothing)."""
+    shown = transitions.available_actions(Status(row.status), row.can_reply)
+    offered = [a.value for a in shown if a is not transitions.Action.OPEN_LINK]
+    if not offered:
+        return " Nothing more needs doing."
+    listed = offered[0] if len(offered) == 1 else f"{', '.join(offered[:-1])} or {offered[-1]}"
+    return f" You can {listed} it."
 
 
 async def reply(service: DeskService, action: Reply) -> ActionResult:
@@ -183,7 +213,16 @@ async def reassign(service: DeskService, action: Reassign) -> ActionResult:
             detail: dict[str, Any] = {"person": person.key}
         elif action.role and action.role in service.rules.roles:
             people = covering(service.rules, service.rota, action.role, now)
-            verb, values = "reassign", {"role": action.role, "on_duty": ",".join(people), "assignee": None}
+            values = {
+                "role": action.role,
+                "on_duty": ",".join(people),
+                "assignee": None,
+                "queued_until": None,
+            }
+            verb = "reassign"
+            if not people:  # nobody holds it now: it waits for the next shift, as routing queues it
+                until = queued_until(service.rules, service.rota, action.role, now)
+                verb, values = "reassign_queued", {**values, "queued_until": until, "claimed_at": None}
             detail = {"role": action.role}
         else:
             known = ", ".join(sorted(service.rules.roles))
@@ -196,5 +235,9 @@ async def reassign(service: DeskService, action: Reassign) -> ActionResult:
     view = service.render(row)
     if won:
         target = service.directory.name(row.assignee) if action.person else row.role
-        return ActionResult(True, f"Reassigned #{row.id} to {target}.", view, changed=True)
-    return ActionResult(False, f"Cannot reassign #{row.id}: it is {row.status}.", view)
+        waits = ""
+        if verb == "reassign_queued":
+            opens = staff_time(view.queued_until) if view.queued_until else "someone is on the rota"
+            waits = f" Nobody is on duty for {row.role} now, so it waits until {opens}."
+        return ActionResult(True, f"Reassigned #{row.id} to {target}.{waits}", view, changed=True)
+    return ActionResult(False, why_not(service, "reassign", row, me), view)

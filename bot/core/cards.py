@@ -76,6 +76,15 @@ def status_line(view: TicketView) -> str:
     return f"{label}: waiting for a claim (on duty: {', '.join(view.on_duty) or 'nobody'})"
 
 
+TITLE_LIMIT = 60
+
+
+def mention_title(source: str, text: str) -> str:
+    """`Mastodon: “Can I renew my book…”`: a one-line title for lists (digests, the queue)."""
+    words = visible_line(text, TITLE_LIMIT) if text.strip() else "(no text)"
+    return f"{visible_line(source_name(source), 40)}: “{words}”"
+
+
 def visible_text(text: str, limit: int) -> str:
     """Patron text made safe for a terminal: control and bidi characters removed, cut to ``limit``."""
     cleaned = "".join(

@@ -189,6 +189,10 @@ async def test_handover_digest_once_per_shift(database: Database) -> None:
     digests = [(who, text) for who, text in await told(relay, desk) if text.startswith("Handover")]
     assert [who for who, _ in digests] == ["UBOB", "UCAROL"] or [who for who, _ in digests] == ["UBOB"]
     assert all("#1" in text for _, text in digests)
+    # each line says what it is about in plain words: the platform, the patron's words, where it stands
+    line = "  #1 · fake: “Where are the 1920s flood records?” · 🆕 Open · "  # "fake" has no display name
+    assert all(line in text for _, text in digests)
+    assert not any("posted" in text for _, text in digests)
     clock.now += timedelta(minutes=30)
     await timers.tick()
     assert [t for _, t in await told(relay, desk) if t.startswith("Handover")] == []
