@@ -84,6 +84,13 @@ def route(
     """Explain which rule, role and person a mention would get."""
     from bot.runner import explain_route
 
+    known = sorted(source_platforms())
+    if platform not in known:
+        typer.echo(
+            f"--platform {platform!r} is not a platform Patron Desk reads. Known: {', '.join(known)}.",
+            err=True,
+        )
+        raise typer.Exit(2)
     settings = _settings()
     try:
         when = datetime.fromisoformat(at) if at else datetime.now(UTC)

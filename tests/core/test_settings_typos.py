@@ -162,3 +162,15 @@ def test_a_chat_platform_used_only_as_a_source_needs_no_staff_channel(
     loaded = load_settings()
     assert loaded.console_on  # the cards go to the console desk, and `check` says Slack posts none
     assert "source only, no cards" in CliRunner().invoke(cli, ["check"]).output
+
+
+def test_route_refuses_an_unknown_platform_and_lists_the_known_ones() -> None:
+    from bot.platforms import source_platforms
+
+    shown = CliRunner().invoke(cli, ["route", "is the library open?", "--platform", "myspace"])
+    assert shown.exit_code == 2
+    known = ", ".join(sorted(source_platforms()))
+    assert f"--platform 'myspace' is not a platform Patron Desk reads. Known: {known}." in shown.output
+    assert "mastodon" in known and "console" not in known  # sources only: the console is a desk
+    fine = CliRunner().invoke(cli, ["route", "is the library open?", "--platform", "bluesky"])
+    assert fine.exit_code == 0 and "role:" in fine.output
