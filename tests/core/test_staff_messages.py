@@ -97,3 +97,19 @@ async def test_reassign_of_a_closed_mention_is_refused_in_plain_words(database: 
     assert (await service.handle(Resolve(1, staff(1)))).ok
     result = await service.handle(Reassign(1, staff(1), role="tech"))
     assert result.message == "Cannot reassign #1: it is already resolved. Nothing more needs doing."
+
+
+async def test_cards_name_staff_by_display_name_not_key(database: Database) -> None:
+    """The routing reason on a card says "on duty: Bob Baker", not the rota key "bob"."""
+    import json
+
+    from bot.platforms.slack.cards import card_blocks
+
+    from .helpers import make_service
+
+    service = await make_service(database)
+    await service.ingest("fake", mention(1, "Can I renew my book?"), None)
+    view = await service.view(1)
+    assert "on duty: Bob Baker (" in view.reason and "bob (" not in view.reason
+    slack = json.dumps(card_blocks(view), ensure_ascii=False)
+    assert "<@UBOB001>" in slack and "bob (" not in slack and "Bob Baker (" in slack

@@ -261,3 +261,16 @@ async def test_card_names_the_bot_form_shows_the_question_resolved_card_keeps_th
     resolved = await settled(app, emu, card["ts"], "Resolved")
     assert "Yes, 12:00-17:00 on Sundays." in card_text(resolved)
     assert "💬 Reply by Alice Archer" in card_text(resolved)
+
+
+async def test_a_new_staff_member_is_named_by_their_slack_display_name(
+    app: PatronDesk, emu: SlackEmulator
+) -> None:
+    """A staff-group member not in the rules file claims: the row made for them carries "Rae Racer"
+    (users.info), not the login name the click payload gives ("u0racer00")."""
+    emu.add_user(RACERS[0], "Rae Racer")
+    card = await patron_says(emu, "Where do I return a laptop?", "1700000400.000100")
+    await emu.click(RACERS[0], STAFF, card["ts"], CLAIM)
+    await settled(app, emu, card["ts"], "Claimed by")
+    view = await app.service.view(1)
+    assert view.assignee == "Rae Racer"

@@ -277,14 +277,22 @@ class SlackActions:
             action = RotaCommand(actor, text, is_manager=manager, place=channel)
         else:
             action = DeskQuery(actor, text, place=channel)
-        result = await self.dispatch(action)
+        result = await self.dispatch(await self._named(action))
         await self.answer(url, channel, actor, notice_text(result.message, result.extra))
 
     async def run(self, action: StaffAction, channel: str) -> None:
         """Hand ``action`` to the service and tell the actor what happened (ephemeral)."""
+        action = await self._named(action)
         result = await self.dispatch(action)
         if result.message:
             await self.say(channel, action.actor, notice_text(result.message, result.extra))
+
+    async def _named(self, action: StaffAction) -> StaffAction:
+        """The actor by their Slack display name ("Bob Binder"), not the login name ("bob"): a new
+        staff row is named after it, and cards and notices show it."""
+        actor = action.actor
+        display = await self.roster.display_name(actor.user_id, actor.display)
+        return dataclasses.replace(action, actor=dataclasses.replace(actor, display=display))
 
     async def dispatch(self, action: StaffAction) -> ActionResult:
         """The service's answer; a crash or a desk that is not serving yet becomes a polite no."""
