@@ -65,12 +65,23 @@ def run(
     configure(
         "WARNING" if demo else settings.LOG_LEVEL, settings.LOG_FORMAT
     )  # the demo's terminal is for cards
+    if not demo:
+        _say_new_database(settings)
     try:
         asyncio.run(run_forever(settings, demo=demo))
     except ConfigError as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
         typer.echo("\nStopped.", err=True)
+
+
+def _say_new_database(settings: Settings) -> None:
+    """Say where a new SQLite file is made: started from another folder, it would be a silent empty one."""
+    from bot.store.db import sqlite_file
+
+    file = sqlite_file(settings.DATABASE_URL)
+    if file is not None and not file.exists():
+        typer.echo(f"No database at {file} yet: creating a new, empty one (DATABASE_URL).", err=True)
 
 
 @cli.command()

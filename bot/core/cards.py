@@ -116,6 +116,9 @@ def console_card(view: TicketView) -> str:
     if view.url:
         lines.append(f"   link: {visible_line(view.url, 300)}")
     lines.append(f"   {visible_line(status_line(view), 400)}")
+    if view.reply_text and view.status in (Status.REPLIED, Status.RESOLVED):  # what the patron was sent
+        by = visible_line(view.replied_by or "staff", 80)
+        lines.append(f"   reply by {by}: {visible_line(view.reply_text, 300)}")
     if view.note:
         lines.append(f"   note: {visible_line(view.note, 300)}")
     actions = _console_actions(view)

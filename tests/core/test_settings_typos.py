@@ -174,3 +174,13 @@ def test_route_refuses_an_unknown_platform_and_lists_the_known_ones() -> None:
     assert "mastodon" in known and "console" not in known  # sources only: the console is a desk
     fine = CliRunner().invoke(cli, ["route", "is the library open?", "--platform", "bluesky"])
     assert fine.exit_code == 0 and "role:" in fine.output
+
+
+def test_run_says_where_it_makes_a_new_database(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from bot.__main__ import _say_new_database
+
+    _say_new_database(load_settings())
+    assert f"No database at {(tmp_path / 'patron-desk.db').resolve()} yet" in capsys.readouterr().err
+    (tmp_path / "patron-desk.db").touch()
+    _say_new_database(load_settings())
+    assert capsys.readouterr().err == ""  # an existing file: nothing to say

@@ -113,3 +113,22 @@ async def test_cards_name_staff_by_display_name_not_key(database: Database) -> N
     assert "on duty: Bob Baker (" in view.reason and "bob (" not in view.reason
     slack = json.dumps(card_blocks(view), ensure_ascii=False)
     assert "<@UBOB001>" in slack and "bob (" not in slack and "Bob Baker (" in slack
+
+
+async def test_a_resolved_card_keeps_the_reply_on_every_renderer(database: Database) -> None:
+    import json
+
+    from bot.platforms.matrix.cards import card_text
+    from bot.platforms.slack.cards import card_blocks
+
+    service = await service_with_tech(database)
+    await service.ingest("fake", mention(1, "hello"), None)
+    assert (await service.handle(Reply(1, staff(1), "We open at 9 on Mondays."))).ok
+    resolved = await service.handle(Resolve(1, staff(1)))
+    assert resolved.ok and resolved.view is not None and resolved.view.status is Status.RESOLVED
+    for shown in (
+        console_card(resolved.view),
+        card_text(resolved.view),
+        json.dumps(card_blocks(resolved.view)),
+    ):
+        assert "We open at 9 on Mondays." in shown
