@@ -19,11 +19,27 @@ rota_cli = typer.Typer(help="Show, import and export the rota.")
 cli.add_typer(rota_cli, name="rota")
 quarantine_cli = typer.Typer(help="Items a source delivered that could not be stored.")
 cli.add_typer(quarantine_cli, name="quarantine")
+ENV_FILE: list[Path] = []  # the --env-file given before the command, if any
+
+
+@cli.callback()
+def _options(
+    env_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--env-file",
+            help="Read settings from this file instead of ./.env (the environment still wins).",
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    """Patron Desk: patrons' mentions of the library, routed to whoever is on duty."""
+    ENV_FILE[:] = [env_file] if env_file else []
 
 
 def _settings(**overrides: object) -> Settings:
     try:
-        return load_settings(**overrides)
+        return load_settings(ENV_FILE[0] if ENV_FILE else None, **overrides)
     except ConfigError as exc:
         typer.echo("Patron Desk cannot start; fix these settings:", err=True)
         for line in str(exc).splitlines():
@@ -53,6 +69,8 @@ def run(
 
     settings = _settings(**({"CONSOLE_STAFF": act_as} if act_as else {}))
     _log_away_from_cards(settings, demo=demo)
+    if not demo:
+        _say_new_database(settings)
     try:
         asyncio.run(run_forever(settings, demo=demo))
     except ConfigError as exc:
@@ -81,6 +99,15 @@ def _log_away_from_cards(settings: Settings, *, demo: bool) -> None:
     configure(settings.LOG_LEVEL, settings.LOG_FORMAT, stream=open_log_file(path) if path else None)
 
 
+def _say_new_database(settings: Settings) -> None:
+    """Say where a new SQLite file is made: started from another folder, it would be a silent empty one."""
+    from bot.store.db import sqlite_file
+
+    file = sqlite_file(settings.DATABASE_URL)
+    if file is not None and not file.exists():
+        typer.echo(f"No database at {file} yet: creating a new, empty one (DATABASE_URL).", err=True)
+
+
 @cli.command()
 def route(
     text: str,
@@ -92,6 +119,13 @@ def route(
     """Explain which rule, role and person a mention would get."""
     from bot.runner import explain_route
 
+    known = sorted(source_platforms())
+    if platform not in known:
+        typer.echo(
+            f"--platform {platform!r} is not a platform Patron Desk reads. Known: {', '.join(known)}.",
+            err=True,
+        )
+        raise typer.Exit(2)
     settings = _settings()
     try:
         when = datetime.fromisoformat(at) if at else datetime.now(UTC)
@@ -229,13 +263,15 @@ def purge(
 @quarantine_cli.command("list")
 def quarantine_list() -> None:
     """Each set-aside item: id, source, external id, reason, attempts, when it arrived."""
+    from bot.rota.timespec import staff_time
     from bot.runner import quarantine_list as listing
 
-    held = asyncio.run(listing(_settings()))
+    settings = _settings()
+    held = asyncio.run(listing(settings))
     if not held:
         typer.echo("Nothing is in quarantine.")
     for item in held:
-        when = item.received_at.strftime("%Y-%m-%d %H:%M UTC")
+        when = staff_time(item.received_at.astimezone(settings.zone))
         typer.echo(
             f"#{item.id}  {item.source}  {item.external_id}  {item.reason}  "
             f"attempts {item.attempts}  received {when}"

@@ -6,8 +6,11 @@ keys are set; a half-filled section is an error that names the missing keys.
 
 from __future__ import annotations
 
+import difflib
+import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
@@ -16,6 +19,22 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.errors import ConfigError
 
 CommaList = Annotated[tuple[str, ...], NoDecode]
+DEFAULT_ENV_FILE = Path(".env")
+# A name with one of these prefixes is meant for us: unknown ones are typos, not someone else's variable.
+OUR_PREFIXES = (
+    "LIBRARY_",
+    "SLACK_",
+    "MATRIX_",
+    "MASTODON_",
+    "BLUESKY_",
+    "FEED",
+    "WEBHOOK_",
+    "CONSOLE_",
+)
+# A name is a likely typo of a setting when it is this similar (difflib ratio) and at most two letters
+# longer or shorter: FEADS is 0.8 from FEEDS; HTTP_PROXY is 0.74 from HTTP_PORT, and
+# TEST_DATABASE_URL (0.83 from DATABASE_URL) is five letters longer, so both are someone else's.
+CLOSE_ENOUGH = 0.78
 
 
 def _split(value: object) -> object:
@@ -93,6 +112,20 @@ class Settings(BaseSettings):
         "SLACK_SOURCE_CHANNELS", "SLACK_MANAGERS", "MATRIX_SOURCE_ROOMS", "FEEDS", mode="before"
     )(_split)
 
+    @field_validator("CONSOLE_DESK", "LOG_LEVEL", "LOG_FORMAT", mode="before")
+    @classmethod
+    def _any_case(cls, value: object, info: Any) -> object:
+        """`LOG_LEVEL=info` means INFO: a choice is matched whatever its case."""
+        if not isinstance(value, str):
+            return value
+        choices = get_args(cls.model_fields[info.field_name].annotation)
+        return next((c for c in choices if c.casefold() == value.strip().casefold()), value)
+
+    @field_validator("WEEKLY_REPORT_AT", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
+
     @field_validator("LIBRARY_TIMEZONE")
     @classmethod
     def _zone(cls, value: str) -> str:
@@ -157,24 +190,65 @@ class Settings(BaseSettings):
         return self.CONSOLE_DESK == "on"
 
     def problems(self) -> list[str]:
-        """Half-filled sections, one line each; empty when every enabled part is complete (each
-        platform's spec says what its section needs)."""
-        from bot.platforms import problems  # the specs read settings: loaded once settings exist
+        """Half-filled sections, one line each (each platform's spec says what its part needs)."""
+        from bot.platforms import REGISTRY
 
-        return problems(self)
+        return [line for spec in REGISTRY.values() for line in spec.problems(self)]
 
 
-def load_settings(**overrides: object) -> Settings:
-    """Read settings; raise ``ConfigError`` with one line per problem."""
+def unknown_settings(names: Iterable[str], where: str) -> list[str]:
+    """One line per name that looks like one of ours (our prefix, or close to a setting) but is not."""
+    known = set(Settings.model_fields)
+    found = []
+    for name in sorted(set(names)):
+        upper = name.upper()
+        if upper in known:
+            continue
+        close = _closest(upper, known)
+        if close:
+            found.append(f"unknown setting {name} {where} — did you mean {close}?")
+        elif upper.startswith(OUR_PREFIXES):
+            found.append(f"unknown setting {name} {where}: no such setting (see .env.example)")
+    return found
+
+
+def _closest(name: str, known: Iterable[str]) -> str | None:
+    scored = [
+        (difflib.SequenceMatcher(None, name, other).ratio(), other)
+        for other in known
+        if abs(len(other) - len(name)) <= 2
+    ]
+    best = max(scored, default=(0.0, ""))
+    return best[1] if best[0] >= CLOSE_ENOUGH else None
+
+
+def env_file_names(path: Path) -> list[str]:
+    """The keys a `.env` file sets (as pydantic-settings reads it)."""
+    from dotenv import dotenv_values
+
+    return list(dotenv_values(path))
+
+
+def load_settings(env_file: Path | None = None, **overrides: object) -> Settings:
+    """Read settings from the environment and ``env_file`` (default `./.env`, when it exists).
+
+    Raise ``ConfigError`` with one line per problem: a value that does not parse, a name that looks
+    like a misspelt setting, a half-configured part.
+    """
+    if env_file is not None and not env_file.is_file():
+        raise ConfigError(f"--env-file {env_file}: no such file")
+    path = env_file or DEFAULT_ENV_FILE
+    lines = unknown_settings(os.environ, "in the environment")
+    if path.is_file():
+        lines += unknown_settings(env_file_names(path), f"in {path}")
     try:
-        settings = Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(_env_file=path, **overrides)  # type: ignore[call-arg,arg-type]
     except ValidationError as exc:
-        lines = []
         for err in exc.errors():
             where = ".".join(str(part) for part in err["loc"]) or "settings"
             lines.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
         raise ConfigError("\n".join(lines)) from None
-    problems = settings.problems()
-    if problems:
-        raise ConfigError("\n".join(problems))
+    lines += settings.problems()
+    if lines:
+        raise ConfigError("\n".join(lines))
     return settings

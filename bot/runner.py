@@ -7,7 +7,7 @@ import signal
 from contextlib import AsyncExitStack
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from bot.app import PatronDesk
 from bot.config import Settings
@@ -19,7 +19,7 @@ from bot.rota.opening import parse_opening_hours
 from bot.rota.rota import format_rota_csv
 from bot.routing.router import route
 from bot.setup import import_rota, load_rules_file, prepare_database, read_rota_file
-from bot.store.db import Database
+from bot.store.db import Database, sqlite_file
 from bot.store.quarantine import Held
 from bot.store.rota_repo import load_rota
 from bot.store.staff_repo import ADMINISTRATOR, ensure_administrator
@@ -150,7 +150,8 @@ async def explain_route(
 async def check_setup(settings: Settings, *, connect: bool = False) -> tuple[list[str], bool]:
     """Settings, rules, rota and database checked; each configured part says where it would connect.
 
-    With ``connect``, each configured source is opened and asked who it is logged in as.
+    With ``connect``, each configured source is opened and asked who it is logged in as, and each
+    chat desk whether it can post in its staff channel or room (nothing is posted).
     """
     lines = [f"settings: ok (time zone {settings.LIBRARY_TIMEZONE})"]
     rules = load_rules_file(settings.RULES_FILE)
@@ -159,51 +160,88 @@ async def check_setup(settings: Settings, *, connect: bool = False) -> tuple[lis
         lines.append(
             f"rota file: {len(read_rota_file(settings.ROTA_FILE, rules))} shifts in {settings.ROTA_FILE}"
         )
-    db = Database(settings.DATABASE_URL)
-    ok = True
-    try:
-        await db.migrate()
-        lines.append(f"database: ok ({db.engine.dialect.name})")
-    except Exception as exc:
-        lines.append(f"database: cannot open {db.engine.url.render_as_string(hide_password=True)}: {exc}")
-        ok = False
-    finally:
-        await db.aclose()
+    line, ok = await _check_database(settings.DATABASE_URL)
+    lines.append(line)
     lines += _parts(settings)
     if connect:
-        online, reachable = await _connect_sources(settings)
+        online, reachable = await _connect(settings)
         lines += online
         ok = ok and reachable
     return lines, ok
 
 
-async def _connect_sources(settings: Settings) -> tuple[list[str], bool]:
-    from bot.errors import PatronDeskError
-    from bot.platforms import REGISTRY
-    from bot.platforms.base import AdapterDeps, Checks
+async def _check_database(url: str) -> tuple[str, bool]:
+    """One line on the database; a missing SQLite file is reported (with its absolute path), not made."""
+    file = sqlite_file(url)
+    if file is not None and not file.exists():
+        where = "its folder exists" if file.parent.is_dir() else "its folder does not exist either"
+        return (
+            f"database: warning: {file} does not exist yet; `run` would create it ({where}). "
+            "If that is not where your data is, set DATABASE_URL to the right file.",
+            file.parent.is_dir(),
+        )
+    db = Database(url)
+    try:
+        await db.migrate()
+        where = f", {file}" if file else ""
+        return f"database: ok ({db.engine.dialect.name}{where})", True
+    except Exception as exc:
+        return f"database: cannot open {db.engine.url.render_as_string(hide_password=True)}: {exc}", False
+    finally:
+        await db.aclose()
 
+
+async def _refuse(mention: Mention | None, cursor: str | None) -> bool:
+    """`check --connect` stores nothing: a push source built for the check gets this ingest."""
+    return False
+
+
+async def _connect(settings: Settings) -> tuple[list[str], bool]:
+    """Sign each configured source in and ask each desk whether it can post; nothing is posted."""
+    from bot.platforms import REGISTRY
+    from bot.platforms.base import AdapterDeps
+
+    clients: dict[str, Any] = {}
     lines, ok = [], True
-    for name, spec in REGISTRY.items():
-        if spec.build_source is None:
-            continue
-        try:
-            source: Any = spec.build_source(settings, AdapterDeps())
-        except PatronDeskError as exc:
-            lines.append(f"{name}: cannot start: {exc}")
-            ok = False
-            continue
-        checks = source if isinstance(source, Checks) else None
-        if checks is None:
-            continue
-        try:
-            await source.open()
-            lines.append(f"{name}: connected: {await checks.check()}")
-        except PatronDeskError as exc:
-            lines.append(f"{name}: cannot connect: {exc}")
-            ok = False
-        finally:
-            await source.aclose()
+    try:
+        for name, spec in REGISTRY.items():
+            if spec.make_client is not None and spec.client_on(settings):
+                made = spec.make_client(settings)
+                clients[name] = await made if asyncio.iscoroutine(made) else made
+        deps = AdapterDeps(ingest=_refuse, clients=clients)
+        for name, spec in REGISTRY.items():
+            for part, enabled, build in (
+                ("", spec.source_enabled(settings), spec.build_source),
+                (" desk", spec.desk_enabled(settings), spec.build_desk),
+            ):
+                if enabled and build is not None and not spec.local:
+                    line, fine = await _check_part(f"{name}{part}", build, settings, deps)
+                    lines += [line] if line else []
+                    ok = ok and fine
+    finally:
+        for client in clients.values():
+            await client.aclose()
     return lines, ok
+
+
+async def _check_part(label: str, build: Any, settings: Settings, deps: Any) -> tuple[str | None, bool]:
+    """Build one part and run its ``check()`` (which signs in itself); None when it has no check."""
+    from bot.errors import PatronDeskError
+    from bot.platforms.base import Checks
+
+    try:
+        part: Any = build(settings, deps)
+    except PatronDeskError as exc:
+        return f"{label}: cannot start: {exc}", False
+    if not isinstance(part, Checks):
+        return None, True
+    part = cast(Any, part)
+    try:
+        return f"{label}: connected: {await part.check()}", True
+    except PatronDeskError as exc:
+        return f"{label}: cannot connect: {exc}", False
+    finally:
+        await part.aclose()
 
 
 def _parts(settings: Settings) -> list[str]:

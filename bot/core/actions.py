@@ -11,14 +11,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot import metrics
-from bot.core.views import mention_from_row, ticket_view
+from bot.core.views import mention_from_row
 from bot.crashpoints import crash_point
 from bot.domain import transitions
+from bot.domain.labels import STATE_WORDS
 from bot.domain.outbox import OutboxKind, ReplyPayload, dedupe_key, encode
 from bot.domain.transitions import Transition
 from bot.errors import PermanentError
 from bot.models import ActionResult, Claim, Ignore, Reassign, Release, Reply, Resolve, Status
+from bot.rota.timespec import staff_time
 from bot.routing.escalation import covering
+from bot.routing.router import queued_until
 from bot.store import mentions, outbox
 from bot.store.mentions import Guard
 
@@ -76,7 +79,7 @@ async def change(ctx: Context, action: Claim | Release | Resolve | Ignore) -> Ac
             await ctx.record_change(session, row, actor=me.key, action=verb, now=now)
         crash_point(f"in_{verb}")
     crash_point(f"after_{verb}_commit")
-    view = ticket_view(row, ctx.directory)
+    view = ctx.render(row)
     metrics.ACTIONS.labels(verb, "won" if won else "refused").inc()
     if won:
         return ActionResult(True, f"{past} #{row.id}.", view, changed=True)
@@ -93,7 +96,22 @@ def why_not(ctx: Context, verb: str, row: StoredMention, me: StaffRow) -> str:
         return f"You already have #{row.id}."
     if verb == "release" and row.assignee and row.assignee != me.key:
         return f"#{row.id} is claimed by {who}; only they can release it."
-    return f"Cannot {verb} #{row.id}: it is {row.status}."
+    return f"Cannot {verb} #{row.id}: {state_words(row, who)}.{what_now(row)}"
+
+
+def state_words(row: StoredMention, who: str) -> str:
+    """What a status means for staff, in plain words."""
+    return STATE_WORDS[Status(row.status)].format(who=who or "someone")
+
+
+def what_now(row: StoredMention) -> str:
+    """`` You can claim, reply or ignore it.``: what the card offers now ("" when nothing)."""
+    shown = transitions.available_actions(Status(row.status), row.can_reply)
+    offered = [a.value for a in shown if a is not transitions.Action.OPEN_LINK]
+    if not offered:
+        return " Nothing more needs doing."
+    listed = offered[0] if len(offered) == 1 else f"{', '.join(offered[:-1])} or {offered[-1]}"
+    return f" You can {listed} it."
 
 
 async def reply(ctx: Context, action: Reply) -> ActionResult:
@@ -107,7 +125,7 @@ async def reply(ctx: Context, action: Reply) -> ActionResult:
         row = await ctx.row(session, action.mention_id)
         if not row.can_reply:
             msg = f"#{row.id} comes from {row.source}, which is read-only: open the link to answer there"
-            return ActionResult(False, msg + ", then resolve it.", ticket_view(row, ctx.directory))
+            return ActionResult(False, msg + ", then resolve it.", ctx.render(row))
         problem = _reply_problem(ctx, row, text)
         if problem:
             return ActionResult(False, f"Not sent: {problem}. Shorten or fix the reply and send it again.")
@@ -146,7 +164,7 @@ async def reply(ctx: Context, action: Reply) -> ActionResult:
             )
         crash_point("in_reply")
     crash_point("after_reply_commit")
-    view = ticket_view(row, ctx.directory)
+    view = ctx.render(row)
     metrics.ACTIONS.labels("reply", "won" if won else "refused").inc()
     if won:
         ctx.wake(row.source)
@@ -182,7 +200,16 @@ async def reassign(ctx: Context, action: Reassign) -> ActionResult:
             detail: dict[str, Any] = {"person": person.key}
         elif action.role and action.role in ctx.rules.roles:
             people = covering(ctx.rules, ctx.rota, action.role, now)
-            verb, values = "reassign", {"role": action.role, "on_duty": ",".join(people), "assignee": None}
+            values = {
+                "role": action.role,
+                "on_duty": ",".join(people),
+                "assignee": None,
+                "queued_until": None,
+            }
+            verb = "reassign"
+            if not people:  # nobody holds it now: it waits for the next shift, as routing queues it
+                until = queued_until(ctx.rules, ctx.rota, action.role, now)
+                verb, values = "reassign_queued", {**values, "queued_until": until, "claimed_at": None}
             detail = {"role": action.role}
         else:
             known = ", ".join(sorted(ctx.rules.roles))
@@ -192,8 +219,12 @@ async def reassign(ctx: Context, action: Reassign) -> ActionResult:
         row = await ctx.row(session, action.mention_id)
         if won:
             await ctx.record_change(session, row, actor=me.key, action=verb, now=now, detail=detail)
-    view = ticket_view(row, ctx.directory)
+    view = ctx.render(row)
     if won:
         target = ctx.directory.name(row.assignee) if action.person else row.role
-        return ActionResult(True, f"Reassigned #{row.id} to {target}.", view, changed=True)
-    return ActionResult(False, f"Cannot reassign #{row.id}: it is {row.status}.", view)
+        waits = ""
+        if verb == "reassign_queued":
+            opens = staff_time(view.queued_until) if view.queued_until else "someone is on the rota"
+            waits = f" Nobody is on duty for {row.role} now, so it waits until {opens}."
+        return ActionResult(True, f"Reassigned #{row.id} to {target}.{waits}", view, changed=True)
+    return ActionResult(False, why_not(ctx, "reassign", row, me), view)

@@ -13,6 +13,7 @@ from bot.domain.labels import status_label
 from bot.domain.transitions import Action, available_actions
 from bot.models import Status, TicketView, Visibility
 from bot.platforms import display_name
+from bot.rota.timespec import staff_time
 
 CONSOLE_TEXT_LIMIT = 600
 
@@ -35,9 +36,7 @@ def status_line(view: TicketView) -> str:
     label = status_label(view.status)
     match view.status:
         case Status.QUEUED:
-            until = (
-                view.queued_until.strftime("%a %d %b %H:%M UTC") if view.queued_until else "the next shift"
-            )
+            until = staff_time(view.queued_until) if view.queued_until else "the next shift"
             return f"{label}: nobody on duty for {view.role} until {until}"
         case Status.ESCALATED:
             return f"{label}: unclaimed past its time (on duty: {', '.join(view.on_duty) or 'nobody'})"
@@ -52,6 +51,15 @@ def status_line(view: TicketView) -> str:
         case Status.IGNORED:
             return f"{label}: no answer needed"
     return f"{label}: waiting for a claim (on duty: {', '.join(view.on_duty) or 'nobody'})"
+
+
+TITLE_LIMIT = 60
+
+
+def mention_title(source: str, text: str) -> str:
+    """`Mastodon: “Can I renew my book…”`: a one-line title for lists (digests, the queue)."""
+    words = visible_line(text, TITLE_LIMIT) if text.strip() else "(no text)"
+    return f"{visible_line(source_name(source), 40)}: “{words}”"
 
 
 def visible_text(text: str, limit: int) -> str:
@@ -85,6 +93,9 @@ def console_card(view: TicketView) -> str:
     if view.url:
         lines.append(f"   link: {visible_line(view.url, 300)}")
     lines.append(f"   {visible_line(status_line(view), 400)}")
+    if view.reply_text and view.status in (Status.REPLIED, Status.RESOLVED):  # what the patron was sent
+        by = visible_line(view.replied_by or "staff", 80)
+        lines.append(f"   reply by {by}: {visible_line(view.reply_text, 300)}")
     if view.note:
         lines.append(f"   note: {visible_line(view.note, 300)}")
     actions = _console_actions(view)

@@ -13,9 +13,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.core.directory import Directory
+from bot.core.views import ticket_view
 from bot.domain.outbox import NotifyPayload, OutboxKind, TextPayload, dedupe_key, encode
 from bot.errors import NotFound
-from bot.models import Mention
+from bot.models import Mention, TicketView
 from bot.rota.opening import Opening
 from bot.rota.rota import Rota
 from bot.routing.rules import RuleSet
@@ -69,6 +70,10 @@ class Context:
     def rota(self) -> Rota:
         """The rota as this process holds it now."""
         return self.held.rota
+
+    def render(self, row: StoredMention) -> TicketView:
+        """A stored mention as a card: staff names resolved, times in the library's zone."""
+        return ticket_view(row, self.directory, zone=self.held.rota.zone)
 
     async def reload_rota(self, session: AsyncSession) -> None:
         """Re-read the rota after an edit (and stamp it, so other processes re-read it too)."""

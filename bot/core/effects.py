@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot import metrics
-from bot.core.views import mention_from_row, ticket_view
+from bot.core.views import mention_from_row
 from bot.crashpoints import crash_point, reconcile_enabled
 from bot.domain.outbox import NotifyPayload, OutboxKind, ReplyPayload, TextPayload, kind_of, payload_as
 from bot.domain.transitions import Transition
@@ -85,7 +85,7 @@ class Effects:
         if card is not None or mention is None:  # posted before a crash, or purged
             await self._finish(row)
             return
-        view = ticket_view(mention, self.service.directory)
+        view = self.service.render(mention)
         retry = row.attempts > 0 and reconcile_enabled()  # tried before: it may have landed
         ref = await desk.post_card(view, channel=channel, dedupe_key=row.dedupe_key, retry=retry)
         metrics.POSTED.labels(row.target).inc()
@@ -114,7 +114,7 @@ class Effects:
             await self._finish(row)
             return
         crash_point("before_card_update")
-        await desk.update_card(card, ticket_view(mention, self.service.directory))
+        await desk.update_card(card, self.service.render(mention))
         crash_point("after_card_update")
         await self._finish(row)
 
@@ -126,7 +126,7 @@ class Effects:
             ref = await cards.get_card(session, row.mention_id, row.target)
             mention = await mentions.get(session, row.mention_id)
         if ref is not None and mention is not None:
-            view = ticket_view(mention, self.service.directory)
+            view = self.service.render(mention)
             if isinstance(desk, Redacts):
                 await desk.redact_card(ref, view)
             else:

@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any
 
 from bot.commands import commands as cmd
 from bot.core.cards import source_name, status_line, visible_line
-from bot.core.views import ticket_view
 from bot.domain import transitions
 from bot.models import ActionResult, DeskQuery, RotaCommand
 from bot.rota.opening import format_gaps, gaps
@@ -165,7 +164,7 @@ async def show(ctx: Context, arg: str) -> ActionResult:
         return ActionResult(False, "Say which card: `show 3`.")
     async with ctx.db.transaction() as session:
         row = await ctx.row(session, int(digits))  # NotFound: the service says there is no such card
-    view = ticket_view(row, ctx.directory)
+    view = ctx.render(row)
     return ActionResult(True, f"#{view.mention_id}: {status_line(view)}", view=view)
 
 

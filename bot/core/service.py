@@ -17,7 +17,6 @@ from bot.core.base import ACTION_FAILED
 from bot.core.context import Context, RotaHolder, Validator
 from bot.core.directory import Directory
 from bot.core.intake import Intake
-from bot.core.views import ticket_view
 from bot.domain.outbox import PayloadError, ReplyPayload, payload_as
 from bot.domain.transitions import Transition, target
 from bot.errors import NotFound
@@ -135,7 +134,11 @@ class DeskService(Intake):
             row = await mentions.get(session, mention_id)
         if row is None:
             raise NotFound(f"no mention #{mention_id}")
-        return ticket_view(row, self.directory)
+        return self.render(row)
+
+    def render(self, row: StoredMention) -> TicketView:
+        """A stored mention as a card: staff names resolved, times in the library's zone."""
+        return self.context.render(row)
 
     # --- staff actions ----------------------------------------------------------------------
 
@@ -175,8 +178,11 @@ class DeskService(Intake):
                 return await rota_actions.run(self.context, action)
             case DeskQuery():
                 return await rota_actions.queue(self.context, action)
-            case OpenForm():
-                return ActionResult(True, "")  # the gate in front of the service has already said yes
+            case OpenForm():  # the gate in front of the service has already said yes; the form shows the card
+                try:
+                    return ActionResult(True, "", await self.view(action.mention_id))
+                except NotFound:
+                    return ActionResult(True, "")
         raise TypeError(f"unknown action {action!r}")  # pragma: no cover - the union is closed
 
     async def row(self, session: AsyncSession, mention_id: int) -> StoredMention:

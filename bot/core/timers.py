@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.commands.render import render_now
+from bot.core.cards import mention_title, status_label
 from bot.core.retention import auto_resolve, purge
 from bot.core.rota_actions import stats_text
 from bot.domain.transitions import OPEN, Transition, allowed_from, target
@@ -209,11 +210,12 @@ class Timers:
         lines = [f"Handover for {role}: {len(waiting)} waiting."]
         for row in waiting[:20]:
             who = (
-                f"claimed by {service.directory.name(row.assignee)}, no reply" if row.assignee else row.status
+                f"claimed by {service.directory.name(row.assignee)}, no reply"
+                if row.assignee
+                else status_label(Status(row.status))
             )
-            lines.append(
-                f"  #{row.id} · {who} · {int((now - row.received_at).total_seconds() // 60)} min old"
-            )
+            age = int((now - row.received_at).total_seconds() // 60)
+            lines.append(f"  #{row.id} · {mention_title(row.source, row.text)} · {who} · {age} min old")
         async with service.db.transaction() as session:
             for person in people:
                 if await mark(session, "handover", f"{person}:{role}:{begin.isoformat()}", now):

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
 from bot.core.directory import Directory
 from bot.models import Mention, Status, TicketView, Visibility
 from bot.store.mentions import StoredMention
 
 
-def ticket_view(row: StoredMention, directory: Directory) -> TicketView:
-    """Everything a desk renders for one mention; names resolved, chat ids attached for pings."""
+def _local(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
+    return moment.astimezone(zone) if moment is not None and moment.tzinfo is not None else moment
+
+
+def ticket_view(row: StoredMention, directory: Directory, *, zone: ZoneInfo) -> TicketView:
+    """Everything a desk renders for one mention; names resolved, chat ids attached for pings, times
+    in the library's zone (``zone``) so every desk shows the hours the rota is written in."""
     if row.purged_at is not None:
-        return _purged(row, directory)
+        return _purged(row, directory, zone)
     on_duty = tuple(key for key in row.on_duty.split(",") if key)
     assignee = (row.assignee,) if row.assignee else ()
     return TicketView(
@@ -32,11 +40,11 @@ def ticket_view(row: StoredMention, directory: Directory) -> TicketView:
         reply_text=row.reply_text,
         reply_url=row.reply_url,
         replied_by=directory.name(row.replied_by) or None,
-        created_at=row.created_at,
+        created_at=_local(row.created_at, zone),
         note=row.note,
         on_duty_refs=directory.refs(on_duty),
         assignee_refs=directory.refs(assignee),
-        queued_until=row.queued_until,
+        queued_until=_local(row.queued_until, zone),
     )
 
 
@@ -62,7 +70,7 @@ def mention_from_row(row: StoredMention) -> Mention:
 PURGED_TEXT = "(removed: the retention period ended)"
 
 
-def _purged(row: StoredMention, directory: Directory) -> TicketView:
+def _purged(row: StoredMention, directory: Directory, zone: ZoneInfo) -> TicketView:
     """What is left of a purged mention: no text, handle or link; status and people stay."""
     return TicketView(
         mention_id=row.id,
@@ -79,5 +87,5 @@ def _purged(row: StoredMention, directory: Directory) -> TicketView:
         can_reply=False,
         assignee=directory.name(row.assignee) or None,
         replied_by=directory.name(row.replied_by) or None,
-        created_at=row.created_at,
+        created_at=_local(row.created_at, zone),
     )

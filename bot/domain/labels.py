@@ -21,6 +21,21 @@ STATUS_LABELS: dict[Status, tuple[str, str]] = {
 }
 
 
+# What each status means for staff, in plain words (the reason an action was refused). "{who}" is the
+# person holding it.
+STATE_WORDS: dict[Status, str] = {
+    Status.NEW: "it is still being routed",
+    Status.ROUTED: "nobody has claimed it yet",
+    Status.POSTED: "nobody has claimed it yet",
+    Status.QUEUED: "nobody is on duty for it yet; it waits for the next shift",
+    Status.ESCALATED: "nobody has claimed it yet, and it is past its time",
+    Status.CLAIMED: "{who} is working on it",
+    Status.REPLIED: "{who} has already answered it",
+    Status.RESOLVED: "it is already resolved",
+    Status.IGNORED: "it was closed as needing no answer",
+}
+
+
 def status_icon(status: Status) -> str:
     """The one emoji of a status, as every desk shows it."""
     return STATUS_LABELS[status][0]

@@ -35,6 +35,7 @@ class Transition(StrEnum):
     IGNORE = "ignore"
     REASSIGN = "reassign"
     REASSIGN_PERSON = "reassign_person"
+    REASSIGN_QUEUED = "reassign_queued"  # to a role nobody holds now: it waits for the next shift
     # timers
     DEQUEUE = "dequeue"  # someone came on duty for a queued mention
     ESCALATE = "escalate"  # unclaimed past its SLA: one step along the chain
@@ -66,6 +67,7 @@ TABLE: dict[Transition, Rule] = {
     Transition.IGNORE: Rule(ACTIVE, Status.IGNORED),
     Transition.REASSIGN: Rule(ACTIVE, Status.POSTED),
     Transition.REASSIGN_PERSON: Rule(ACTIVE, Status.CLAIMED),
+    Transition.REASSIGN_QUEUED: Rule(ACTIVE, Status.QUEUED),
     Transition.DEQUEUE: Rule(frozenset({Status.QUEUED}), Status.POSTED),
     # a queued mention has nobody on duty to escalate to; it is dequeued first
     Transition.ESCALATE: Rule(OPEN - {Status.QUEUED}, Status.ESCALATED),

@@ -27,6 +27,7 @@ __all__ = [
     "SourceAdapter",
     "StaffDesk",
     "lazy",
+    "missing",
 ]
 
 
@@ -130,10 +131,11 @@ class Redacts(Protocol):
 
 @runtime_checkable
 class Checks(Protocol):
-    """A source that can say who it is signed in as (``patron-desk check --connect``)."""
+    """A source that can say who it is signed in as, or a desk that can say whether it may post in
+    its staff channel or room (``patron-desk check --connect``). Nothing is posted."""
 
     async def check(self) -> str:
-        """One line: the account the source uses."""
+        """One line: the account used, where it posts; ``PatronDeskError`` when it cannot."""
 
 
 Ingest = Callable[[Mention | None, str | None], Awaitable[bool]]
@@ -214,6 +216,11 @@ class PlatformParts:
 def routes_of(*parts: Any) -> list[Route]:
     """The routes of every part that serves HTTP (`HttpRoutes`), in order."""
     return [route for part in parts if isinstance(part, HttpRoutes) for route in part.http_routes()]
+
+
+def missing(settings: Settings, because: str, *keys: str) -> list[str]:
+    """``["<because> but <KEY> is not set"]`` for each unset key (a desk needs all of them)."""
+    return [f"{because} but {key} is not set" for key in keys if not getattr(settings, key)]
 
 
 @dataclass(frozen=True, slots=True)

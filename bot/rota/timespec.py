@@ -138,6 +138,11 @@ def format_when(moment: datetime) -> str:
     return f"{format_date(moment.date())} {moment.hour:02d}:{moment.minute:02d}"
 
 
+def staff_time(moment: datetime) -> str:
+    """`Mon 7 Dec 09:00 CST`: a moment as staff read it, in its own zone (give it the library's)."""
+    return f"{format_when(moment)} {moment.tzname() or ''}".rstrip()
+
+
 def format_window(start: datetime, end: datetime) -> str:
     """`Tue 24 Dec 10:00-14:00`, `Tue 24 Dec 22:00-06:00` (next day), or both dates when longer."""
     if end - start <= timedelta(days=1):

@@ -10,9 +10,11 @@ from bot.rota.timespec import format_when
 from bot.routing.rules import RuleSet
 
 
-def people(duty: tuple[tuple[str, str], ...]) -> str:
-    """`alice (Mon-Fri 09:00-17:00), bob (cover Tue 24 Dec 10:00-14:00)`."""
-    return ", ".join(f"{person} ({why})" for person, why in duty)
+def people(duty: tuple[tuple[str, str], ...], names: dict[str, str] | None = None) -> str:
+    """`Alice Archer (Mon-Fri 09:00-17:00), bob (cover Tue 24 Dec 10:00-14:00)`: staff shown by the
+    rules file's display name (``names``), else by key."""
+    shown = names or {}
+    return ", ".join(f"{shown.get(person, person)} ({why})" for person, why in duty)
 
 
 def queued_until(rules: RuleSet, rota: Rota, role: str, now: datetime) -> datetime | None:
@@ -35,16 +37,18 @@ def route(mention: Mention, rules: RuleSet, rota: Rota, now: datetime) -> Decisi
     """
     role, rule, why = rules.match(mention)
     head = f"no rule matched → {role} (default)" if rule == "default" else f'rule "{rule}" ({why}) → {role}'
+    names = rules.names()
     duty = rota.duty(role, now)
     if duty:
         on_duty = tuple(person for person, _ in duty)
-        return Decision(role=role, on_duty=on_duty, rule=rule, reason=f"{head}; on duty: {people(duty)}")
+        reason = f"{head}; on duty: {people(duty, names)}"
+        return Decision(role=role, on_duty=on_duty, rule=rule, reason=reason)
     chain = rules.backup_chain(role)
     for i, backup in enumerate(chain):
         duty = rota.duty(backup, now)
         if duty:
             via = " → ".join(chain[: i + 1])
-            reason = f"{head}; nobody on duty; backup {via}: {people(duty)}"
+            reason = f"{head}; nobody on duty; backup {via}: {people(duty, names)}"
             return Decision(role=role, on_duty=tuple(p for p, _ in duty), rule=rule, reason=reason)
     closure = rota.closure_on(now)
     nobody = "nobody on duty"

@@ -34,6 +34,16 @@ def normalize_url(url: str) -> str:
     return url
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The absolute path of an SQLite database file (None for another database or ``:memory:``)."""
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(normalize_url(url))
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(parsed.database).expanduser().resolve()
+
+
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     """Create the engine; on SQLite turn on WAL, a busy timeout and BEGIN IMMEDIATE.
 

@@ -7,7 +7,6 @@ import dataclasses
 
 import pytest
 
-from bot.core.views import ticket_view
 from bot.domain import transitions
 from bot.models import Claim, Status
 from bot.store import mentions
@@ -35,7 +34,7 @@ async def test_every_read_path_returns_a_frozen_snapshot(database: Database) -> 
     assert type(one) is StoredMention and one.status == Status.CLAIMED.value
     with pytest.raises(dataclasses.FrozenInstanceError):
         one.status = Status.RESOLVED.value  # type: ignore[misc]
-    view = ticket_view(one, service.directory)  # the renderers' input, after the session closed
+    view = service.render(one)  # the renderers' input, after the session closed
     assert view.status is Status.CLAIMED and view.assignee == "Claimer 1"
 
 

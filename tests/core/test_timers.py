@@ -190,6 +190,10 @@ async def test_handover_digest_once_per_shift(database: Database) -> None:
     digests = [(who, text) for who, text in await told(relay, desk) if text.startswith("Handover")]
     assert [who for who, _ in digests] == ["UBOB", "UCAROL"] or [who for who, _ in digests] == ["UBOB"]
     assert all("#1" in text for _, text in digests)
+    # each line says what it is about in plain words: the platform, the patron's words, where it stands
+    line = "  #1 · fake: “Where are the 1920s flood records?” · 🆕 Open · "  # "fake" has no display name
+    assert all(line in text for _, text in digests)
+    assert not any("posted" in text for _, text in digests)
     clock.now += timedelta(minutes=30)
     await timers.tick()
     assert [t for _, t in await told(relay, desk) if t.startswith("Handover")] == []
@@ -238,3 +242,18 @@ async def test_reminders_reach_new_claims_behind_many_handled_ones(database: Dat
     clock.now += timedelta(minutes=61)
     await timers.remind(clock.now)
     assert [who for who, _ in await told(relay, desk, "#602")] == [staff(7).user_id]
+
+
+async def test_cards_show_queue_times_in_the_librarys_zone(database: Database) -> None:
+    """Chicago, Saturday 5 Dec 17:00: the card says Monday 09:00 CST like `route`, not 15:00 UTC."""
+    from bot.core.cards import console_card
+    from bot.platforms.matrix.cards import card_html, card_text
+
+    service, *_ = await build(database, "America/Chicago", datetime(2026, 12, 5, 23, 0, tzinfo=UTC))
+    await service.ingest("fake", mention(1, datetime(2026, 12, 5, 23, 0, tzinfo=UTC)), None)
+    view = await service.view(1)
+    assert view.queued_until == datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
+    assert "queued until Mon 7 Dec 09:00" in view.reason  # what `route` explains
+    for shown in (console_card(view), card_text(view), card_html(view)):
+        assert "Mon 7 Dec 09:00 CST" in shown
+        assert "15:00" not in shown and "UTC" not in shown

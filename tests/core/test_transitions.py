@@ -27,6 +27,7 @@ EXPECTED: dict[Transition, dict[Status, Status]] = {
     Transition.IGNORE: {s: Status.IGNORED for s in (*OPEN, Status.CLAIMED, Status.REPLIED)},
     Transition.REASSIGN: {s: Status.POSTED for s in (*OPEN, Status.CLAIMED, Status.REPLIED)},
     Transition.REASSIGN_PERSON: {s: Status.CLAIMED for s in (*OPEN, Status.CLAIMED, Status.REPLIED)},
+    Transition.REASSIGN_QUEUED: {s: Status.QUEUED for s in (*OPEN, Status.CLAIMED, Status.REPLIED)},
     Transition.DEQUEUE: {Status.QUEUED: Status.POSTED},
     Transition.ESCALATE: {s: Status.ESCALATED for s in (Status.ROUTED, Status.POSTED, Status.ESCALATED)},
     Transition.REMIND: {Status.CLAIMED: Status.CLAIMED},

@@ -51,6 +51,8 @@ class SlackEmulator(LoopbackServer):
         self.users: dict[str, dict[str, Any]] = {}
         self.usergroups: dict[str, list[str]] = {}
         self.members: dict[str, list[str]] = {}  # channel -> its members (conversations.members)
+        self.bot_left: set[str] = set()  # channels the bot is not in: posts answer not_in_channel
+        self.archived: set[str] = set()
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.faults: dict[str, deque[Fault]] = {}
         self.ephemerals: list[dict[str, Any]] = []
@@ -208,6 +210,10 @@ class SlackEmulator(LoopbackServer):
         channel = str(args["channel"])
         if channel not in self.channels:
             return {"ok": False, "error": "channel_not_found"}
+        if channel in self.archived:
+            return {"ok": False, "error": "is_archived"}
+        if channel in self.bot_left:
+            return {"ok": False, "error": "not_in_channel"}
         if not args.get("text") and not args.get("blocks"):
             return {"ok": False, "error": "no_text"}
         if units(str(args.get("text") or "")) > 40_000:
@@ -369,6 +375,26 @@ class SlackEmulator(LoopbackServer):
             "ok": True,
             "members": members[start : start + limit],
             "response_metadata": {"next_cursor": str(start + limit) if more else ""},
+        }
+
+    def m_conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A channel's facts as Slack gives them; ``is_member`` is the bot's own membership."""
+        if error := self._missing(args, "channel"):
+            return error
+        channel = str(args["channel"])
+        if channel not in self.channels:
+            return {"ok": False, "error": "channel_not_found"}
+        return {
+            "ok": True,
+            "channel": {
+                "id": channel,
+                "name": f"staff-{channel.lower()}",
+                "is_channel": True,
+                "is_private": False,
+                "is_archived": channel in self.archived,
+                "is_member": channel not in self.bot_left,
+                "context_team_id": P.TEAM,
+            },
         }
 
     def m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:

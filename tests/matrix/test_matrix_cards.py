@@ -168,7 +168,7 @@ def test_reply_and_status_lines() -> None:
     pending = card_text(replace(replied, reply_url=None))
     assert "sending…" in pending
     queued = card_text(view(status=Status.QUEUED, queued_until=datetime(2026, 1, 5, 9, 0, tzinfo=UTC)))
-    assert "Queued until 2026-01-05 09:00 UTC" in queued
+    assert "Queued until Mon 5 Jan 09:00 UTC" in queued
     direct = card_text(view(visibility=Visibility.DIRECT, can_reply=False))
     assert "private message" in direct and "read-only source" in direct
 

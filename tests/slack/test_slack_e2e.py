@@ -237,3 +237,40 @@ async def test_the_app_builds_the_slack_parts_from_settings(tmp_path: Path, emu:
         card = await patron_says(emu, "do you lend telescopes?", "1700000600.000100")
         assert buttons(card) == [CLAIM, REPLY, REASSIGN, IGNORE]
     assert emu.count("apps.connections.open") == 1  # one connection shared by desk and source
+
+
+async def test_card_names_the_bot_form_shows_the_question_resolved_card_keeps_the_reply(
+    app: PatronDesk, emu: SlackEmulator
+) -> None:
+    card = await patron_says(
+        emu, "Hi <@U0BOTUSER1>! Is the makerspace open <!here> on Sunday?", "1700000300.000100"
+    )
+    assert "Hi @patron-desk!" in card_text(card) and "U0BOTUSER1" not in card_text(card)
+
+    before = set(emu.views)
+    await emu.click(ALICE, STAFF, card["ts"], REPLY)
+    await wait_for(lambda: set(emu.views) - before)
+    editor = json.dumps(emu.views[(set(emu.views) - before).pop()]["blocks"], ensure_ascii=False)
+    assert "*Pat Ron (@pat)* wrote:" in editor
+    assert "\\n> Hi @patron-desk! Is the makerspace open" in editor  # JSON: a quoted line
+    assert "<!here>" not in editor  # the patron's words never ping, in the form either
+
+    await reply_through_modal(emu, ALICE, card["ts"], "Yes, 12:00-17:00 on Sundays.")
+    await settled(app, emu, card["ts"], "see the published reply")
+    await emu.click(ALICE, STAFF, card["ts"], RESOLVE)
+    resolved = await settled(app, emu, card["ts"], "Resolved")
+    assert "Yes, 12:00-17:00 on Sundays." in card_text(resolved)
+    assert "💬 Reply by Alice Archer" in card_text(resolved)
+
+
+async def test_a_new_staff_member_is_named_by_their_slack_display_name(
+    app: PatronDesk, emu: SlackEmulator
+) -> None:
+    """A staff-group member not in the rules file claims: the row made for them carries "Rae Racer"
+    (users.info), not the login name the click payload gives ("u0racer00")."""
+    emu.add_user(RACERS[0], "Rae Racer")
+    card = await patron_says(emu, "Where do I return a laptop?", "1700000400.000100")
+    await emu.click(RACERS[0], STAFF, card["ts"], CLAIM)
+    await settled(app, emu, card["ts"], "Claimed by")
+    view = await app.service.view(1)
+    assert view.assignee == "Rae Racer"

@@ -204,3 +204,12 @@ async def test_reconnects_when_slack_asks(source: Src, emu: SlackEmulator) -> No
     await emu.post_event(message_event(COMMUNITY, ALICE, "still there?", ts="1700000000.000900"))
     assert list(store.mentions) == [f"{COMMUNITY}:1700000000.000900"]
     assert emu.count("apps.connections.open") == 2
+
+
+async def test_people_named_by_id_are_shown_by_name(source: Src, emu: SlackEmulator) -> None:
+    """Slack sends ``<@U…>`` without a label: the card greets the bot and names people, not ids."""
+    _, store = source
+    text = "Hi <@U0BOTUSER1>! Can <@U0BOB0001> help? <@U0NOBODY99> said so."
+    await emu.post_event(message_event(COMMUNITY, ALICE, text, ts="1700000000.000900"))
+    mention = store.mentions[f"{COMMUNITY}:1700000000.000900"]
+    assert mention.text == "Hi @patron-desk! Can @bob help? @U0NOBODY99 said so."  # unknown: the id stays

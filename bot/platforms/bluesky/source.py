@@ -90,7 +90,7 @@ class BlueskySource:
     async def check(self) -> str:
         """Open and describe the account, for ``patron-desk check``."""
         session = await self.session.ensure()
-        return f"bluesky: app password OK for {session.did}"
+        return f"app password OK for @{session.handle} ({session.did})"
 
     async def aclose(self) -> None:
         """Close connections."""

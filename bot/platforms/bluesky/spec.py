@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.platforms.base import PlatformSpec, lazy, on_off
+from bot.platforms.base import PlatformSpec, lazy, missing, on_off
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -15,9 +15,7 @@ def _describe(s: Settings) -> str:
 
 
 def _problems(s: Settings) -> list[str]:
-    if s.bluesky_on and not s.BLUESKY_APP_PASSWORD:
-        return ["BLUESKY_HANDLE is set but BLUESKY_APP_PASSWORD is not"]
-    return []
+    return missing(s, "BLUESKY_HANDLE is set", "BLUESKY_APP_PASSWORD") if s.bluesky_on else []
 
 
 SPEC = PlatformSpec(

@@ -15,9 +15,10 @@ def _describe(s: Settings) -> str:
 
 
 def _problems(s: Settings) -> list[str]:
-    schemes = ("http://", "https://", "file://")
     return [
-        f"FEEDS: {url!r} is not an http(s) or file:// URL" for url in s.FEEDS if not url.startswith(schemes)
+        f"FEEDS: {url!r} is not an http(s) or file:// URL"
+        for url in s.FEEDS
+        if not url.startswith(("http://", "https://", "file://"))
     ]
 
 

@@ -47,12 +47,13 @@ class MastodonApi:
             raise
         return response
 
-    async def verify(self) -> str:
-        """``verify_credentials``: the account id; a refused token is ``AdapterConfigError``."""
+    async def verify(self) -> tuple[str, str]:
+        """``verify_credentials``: the account's id and acct (``library``); a refused token is
+        ``AdapterConfigError``."""
         creds = await self.call("GET", "/api/v1/accounts/verify_credentials", at_open=True)
         if not isinstance(creds.body, dict) or not creds.body.get("id"):
             raise AdapterConfigError("verify_credentials returned no account")
-        return str(creds.body["id"])
+        return str(creds.body["id"]), str(creds.body.get("acct") or creds.body.get("username") or "")
 
     async def instance(self) -> InstanceInfo:
         """The character limit and streaming URL (v2, then v1, then the defaults)."""

@@ -91,13 +91,14 @@ class MastodonSource:
         self._domain = urlsplit(self._base).hostname or ""
         self._instance = InstanceInfo()
         self._account_id = ""
+        self._acct = ""
         self._tasks: set[asyncio.Task[None]] = set()
 
     # --- lifecycle -------------------------------------------------------------------
 
     async def open(self) -> None:
         """Verify the token (logs the account id) and read the instance's limits."""
-        self._account_id = await self._api.verify()
+        self._account_id, self._acct = await self._api.verify()
         self._instance = await self._api.instance()
         log.info(
             "mastodon: signed in as account id %s; reply limit %d characters",
@@ -108,7 +109,8 @@ class MastodonSource:
     async def check(self) -> str:
         """Open and describe the account, for ``patron-desk check``."""
         await self.open()
-        return f"mastodon: token OK for account id {self._account_id} on {self._domain}"
+        who = f"@{self._acct}@{self._domain}" if self._acct else f"account id {self._account_id}"
+        return f"token OK for {who}"
 
     async def aclose(self) -> None:
         """Stop the stream reader and close connections."""

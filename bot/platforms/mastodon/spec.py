@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.platforms.base import PlatformSpec, lazy, on_off
+from bot.platforms.base import PlatformSpec, lazy, missing, on_off
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -15,9 +15,7 @@ def _describe(s: Settings) -> str:
 
 
 def _problems(s: Settings) -> list[str]:
-    if s.mastodon_on and not s.MASTODON_ACCESS_TOKEN:
-        return ["MASTODON_URL is set but MASTODON_ACCESS_TOKEN is not"]
-    return []
+    return missing(s, "MASTODON_URL is set", "MASTODON_ACCESS_TOKEN") if s.mastodon_on else []
 
 
 SPEC = PlatformSpec(

@@ -14,6 +14,7 @@ import grapheme
 from bot.domain.labels import status_label
 from bot.domain.transitions import Action, available_actions
 from bot.models import Status, TicketView, Visibility
+from bot.rota.timespec import staff_time
 
 MENTION_KEY = "org.patrondesk.mention_id"  # hidden marker: which mention a card (or notice) belongs to
 DEDUPE_KEY = "org.patrondesk.dedupe_key"  # hidden marker: the outbox key that posted the card
@@ -119,7 +120,7 @@ def is_user_id(value: str) -> bool:
 
 
 def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M %Z").strip() if value else ""
+    return staff_time(value) if value else ""
 
 
 def _status_line(view: TicketView) -> str:

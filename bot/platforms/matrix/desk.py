@@ -239,6 +239,12 @@ class MatrixDesk:
         content = notice_content(text, ping=ping)
         await self.link.send(self.link.staff_room, content, txn=txn_id("tell", uuid.uuid4().hex))
 
+    async def check(self) -> str:
+        """Whether the bot can post in the staff room (``check --connect``; nothing is posted)."""
+        from bot.platforms.matrix.reach import check_staff_room
+
+        return await check_staff_room(self.link)
+
     async def aclose(self) -> None:
         """Stop pending reactions and close the shared connection."""
         for task in list(self._background):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from bot.platforms.base import PlatformSpec, lazy, on_off
+from bot.platforms.base import PlatformSpec, lazy, missing, on_off
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -19,14 +19,20 @@ def _staff_token(token: str) -> tuple[str, str] | None:
 
 
 def _describe(s: Settings) -> str:
-    return on_off("matrix", s.matrix_on, f"{s.MATRIX_HOMESERVER} as {s.MATRIX_USER_ID}")
+    cards = f"cards in {s.MATRIX_STAFF_ROOM}" if s.MATRIX_STAFF_ROOM else "source only, no cards"
+    return on_off("matrix", s.matrix_on, f"{s.MATRIX_HOMESERVER} as {s.MATRIX_USER_ID}, {cards}")
 
 
 def _problems(s: Settings) -> list[str]:
-    found = []
-    if s.matrix_on and not s.MATRIX_USER_ID:
-        found.append("MATRIX_HOMESERVER is set but MATRIX_USER_ID is not")
-    if s.matrix_on and not (s.MATRIX_ACCESS_TOKEN or s.MATRIX_PASSWORD):
+    if not s.matrix_on:
+        return []
+    found = missing(s, "MATRIX_HOMESERVER is set", "MATRIX_USER_ID")
+    if not (s.MATRIX_STAFF_ROOM or s.MATRIX_SOURCE_ROOMS):
+        found.append(
+            "MATRIX_HOMESERVER is set but MATRIX_STAFF_ROOM is not: cards would go nowhere on Matrix "
+            "(set it to the staff room's id, !...)"
+        )
+    if not (s.MATRIX_ACCESS_TOKEN or s.MATRIX_PASSWORD):
         found.append("MATRIX_HOMESERVER is set but neither MATRIX_ACCESS_TOKEN nor MATRIX_PASSWORD is")
     return found
 

@@ -12,6 +12,7 @@ import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from bot.core.base import ACTION_FAILED, OnAction
@@ -29,6 +30,7 @@ from bot.models import (
     RotaCommand,
     StaffAction,
     StaffRef,
+    TicketView,
     Visibility,
 )
 from bot.platforms import REGISTRY
@@ -205,7 +207,8 @@ class SlackActions:
         choose = REPLY_HAS_VISIBILITY and spec is not None and spec.reply_visibility
         draft = ReplyDraft(click.mention_id, platform, visibility, click.channel, choose_visibility=choose)
         # the trigger id dies 3 s after the click: only the gate's quick check comes before views.open
-        self.tasks.spawn(self._open_view(click, reply_view(draft, self.limits)), "slack:views.open")
+        form = partial(reply_view, draft, self.limits)  # drawn with the card the gate hands back
+        self.tasks.spawn(self._open_view(click, lambda card: form(card=card)), "slack:views.open")
 
     async def _reassign_open(self, ack: Ack, body: dict[str, Any]) -> None:
         await ack()
@@ -214,7 +217,7 @@ class SlackActions:
             self._not_ours(body)
         else:
             view = reassign_view(click.mention_id, channel=click.channel)
-            self.tasks.spawn(self._open_view(click, view), "slack:views.open")
+            self.tasks.spawn(self._open_view(click, lambda card: view), "slack:views.open")
 
     async def _reply_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         draft, errors = read_reply(view, self.limits)
@@ -274,14 +277,22 @@ class SlackActions:
             action = RotaCommand(actor, text, is_manager=manager, place=channel)
         else:
             action = DeskQuery(actor, text, place=channel)
-        result = await self.dispatch(action)
+        result = await self.dispatch(await self._named(action))
         await self.answer(url, channel, actor, notice_text(result.message, result.extra))
 
     async def run(self, action: StaffAction, channel: str) -> None:
         """Hand ``action`` to the service and tell the actor what happened (ephemeral)."""
+        action = await self._named(action)
         result = await self.dispatch(action)
         if result.message:
             await self.say(channel, action.actor, notice_text(result.message, result.extra))
+
+    async def _named(self, action: StaffAction) -> StaffAction:
+        """The actor by their Slack display name ("Bob Binder"), not the login name ("bob"): a new
+        staff row is named after it, and cards and notices show it."""
+        actor = action.actor
+        display = await self.roster.display_name(actor.user_id, actor.display)
+        return dataclasses.replace(action, actor=dataclasses.replace(actor, display=display))
 
     async def dispatch(self, action: StaffAction) -> ActionResult:
         """The service's answer; a crash or a desk that is not serving yet becomes a polite no."""
@@ -299,13 +310,13 @@ class SlackActions:
             log.error("slack %s failed: %s", type(action).__name__, type(exc).__name__)
             return ActionResult(False, ACTION_FAILED)
 
-    async def _open_view(self, click: Click, view: dict[str, Any]) -> None:
+    async def _open_view(self, click: Click, form: Callable[[TicketView | None], dict[str, Any]]) -> None:
         allowed = await self.dispatch(OpenForm(click.mention_id, click.actor))
         if not allowed.ok:
             await self.say(click.channel, click.actor, allowed.message)
             return
         try:
-            await self.client.call("views_open", trigger_id=click.trigger_id, view=view)
+            await self.client.call("views_open", trigger_id=click.trigger_id, view=form(allowed.view))
         except PatronDeskError as exc:
             log.warning("views.open failed: %s", exc)
             await self.say(

@@ -229,11 +229,20 @@ def _status(view: TicketView) -> str:
             line = _replied(view, who)
         case Status.RESOLVED:
             line = f"{label}{f' by {who}' if view.assignee else ''}"
+            if view.reply_text:  # the answer the patron got stays on the card
+                line += f"\n{_sent(view, who)}"
         case Status.IGNORED:
             line = f"{label}: no answer needed"
         case _:
             line = f"{label}: waiting for someone to claim it"
     return f"*Status:* {line}"
+
+
+def _sent(view: TicketView, who: str) -> str:
+    by = safe_text(view.replied_by, 80) if view.replied_by else who
+    url = safe_url(view.reply_url)
+    link = f" · <{url}|see the published reply>" if url else ""
+    return f"💬 Reply by {by}{link}\n{safe_text(view.reply_text or '', 1000)}"
 
 
 def _replied(view: TicketView, who: str) -> str:

@@ -55,6 +55,7 @@ class BotIdentity:
     bot_id: str
     team_id: str
     url: str
+    name: str = ""  # the bot's user name (auth.test ``user``)
 
 
 def verify_signature(secret: str, body: bytes, timestamp: str, signature: str, *, now: float) -> bool:
@@ -179,6 +180,7 @@ class SlackClient:
                     bot_id=str(data.get("bot_id", "")),
                     team_id=str(data.get("team_id", "")),
                     url=str(data.get("url", "")),
+                    name=str(data.get("user", "")),
                 )
             return self._identity
 

@@ -296,6 +296,12 @@ class SlackDesk:
         else:
             await self.client.call("chat_postMessage", channel=who.user_id, text=body)
 
+    async def check(self) -> str:
+        """Whether the bot can post in the staff channel (``check --connect``; nothing is posted)."""
+        from bot.platforms.slack.reach import check_staff_channel
+
+        return await check_staff_channel(self.client, self.staff_channel)
+
     async def idle(self) -> None:
         """Wait for the click handlers in flight (tests)."""
         await self.actions.tasks.idle()

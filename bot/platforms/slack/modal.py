@@ -26,8 +26,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.core.cards import source_name
-from bot.models import Visibility
+from bot.core.cards import author_line, source_name
+from bot.models import TicketView, Visibility
 from bot.platforms import default_reply_limits
 from bot.platforms.base import ReplyLimits
 from bot.platforms.slack.cards import safe_text
@@ -98,8 +98,14 @@ def check_reply(text: str, platform: str, limits: Limits | None = None) -> str |
     return None
 
 
-def reply_view(draft: ReplyDraft, limits: Limits | None = None) -> dict[str, Any]:
-    """The editor: the text box with the limit shown, and visibility where the platform has it."""
+QUESTION_LIMIT = 1500  # characters of the patron's words shown above the text box
+
+
+def reply_view(
+    draft: ReplyDraft, limits: Limits | None = None, *, card: TicketView | None = None
+) -> dict[str, Any]:
+    """The editor: the patron's question (from ``card``), the text box with the limit shown, and
+    visibility where the platform has it."""
     limit = limit_for(draft.platform, limits)
     where = source_name(draft.platform)
     label = f"Your reply (up to {limit} characters)" if limit else "Your reply"
@@ -112,8 +118,10 @@ def reply_view(draft: ReplyDraft, limits: Limits | None = None) -> dict[str, Any
     )
     blocks: list[Any] = [
         SectionBlock(text=MarkdownTextObject(text=f"Replying to *#{draft.mention_id}* on *{where}*.")),
-        InputBlock(block_id=TEXT_BLOCK, label=label, element=box, hint=hint),
     ]
+    if card is not None and card.mention_id == draft.mention_id:
+        blocks.append(SectionBlock(text=MarkdownTextObject(text=_question(card))))
+    blocks.append(InputBlock(block_id=TEXT_BLOCK, label=label, element=box, hint=hint))
     if draft.choose_visibility:
         blocks.append(_visibility_block(draft.visibility))
     view = View(
@@ -126,6 +134,14 @@ def reply_view(draft: ReplyDraft, limits: Limits | None = None) -> dict[str, Any
         private_metadata=draft.metadata(),
     )
     return view.to_dict()
+
+
+def _question(card: TicketView) -> str:
+    """``*Pat* (@pat) wrote:`` and their words as a quote (escaped: patron text never pings)."""
+    who = safe_text(author_line(card), 200)
+    words = safe_text(card.text, QUESTION_LIMIT) if card.text.strip() else "_(no text)_"
+    quoted = "\n".join("> " + line for line in words.splitlines() or [""])
+    return f"*{who}* wrote:\n{quoted}"
 
 
 def _visibility_block(current: str) -> InputBlock:

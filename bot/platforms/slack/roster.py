@@ -7,6 +7,7 @@ Group and channel member lists are read from the Web API (``usergroups.users.lis
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -18,6 +19,8 @@ from bot.platforms.slack.client import SlackClient
 log = logging.getLogger(__name__)
 
 TTL = 60.0
+NAME_TIMEOUT = 2.0  # users.info for a display name; past this the payload's user name is used
+NAMES_KEPT = 5000
 MEMBER_PAGES, MEMBER_PAGE_SIZE = 50, 200  # at most 10,000 members of the staff channel
 
 
@@ -54,6 +57,7 @@ class SlackRoster:
         self.clock = clock
         self.where = "the staff channel"  # answers are escaped (notice_text): a <#C…> link would not show
         self._cache: dict[str, tuple[float, frozenset[str]]] = {}
+        self._names: dict[str, str] = {}
 
     def place(self, channel: str) -> Place:
         """The staff or a role's channel; a direct message (ids start with D); anywhere else."""
@@ -116,3 +120,19 @@ class SlackRoster:
             if not cursor:
                 break
         return frozenset(members)
+
+    async def display_name(self, user_id: str, fallback: str) -> str:
+        """The person's Slack display name (else real name) from users.info, kept for the process;
+        ``fallback`` (the payload's user name) when Slack is slow or says no."""
+        if user_id not in self._names:
+            try:
+                data = await asyncio.wait_for(self.client.call("users_info", user=user_id), NAME_TIMEOUT)
+            except (PatronDeskError, TimeoutError):
+                return fallback
+            info = data.get("user") or {}
+            profile = info.get("profile") or {}
+            name = profile.get("display_name") or profile.get("real_name") or info.get("real_name")
+            if len(self._names) >= NAMES_KEPT:
+                self._names.clear()
+            self._names[user_id] = str(name or fallback)[:80]
+        return self._names[user_id]

@@ -42,6 +42,10 @@ MEMORY = 10_000
 _MARKUP = re.compile(r"<([^<>\n]{1,3000})>")
 
 
+_USER_IN_TEXT = re.compile(r"@([UW][A-Z0-9]{6,})\b")  # a user id left by ``<@U…>`` without a label
+MAX_NAMED = 5  # users.info calls for people named in one message, at most
+
+
 def markup_to_text(text: str) -> str:
     """Slack message markup as readable text: ``<@U1|ann>`` → ``@ann``, ``<url|label>`` → ``label (url)``.
 
@@ -188,13 +192,26 @@ class SlackSource:
             _remember(self._seen, event_id, None)
 
     async def _named(self, mention: Mention) -> Mention:
-        """Handle and name from users.info (cached); the user id when Slack is slow or says no."""
-        user = mention.author_id
+        """Handle and name from users.info (cached), for the author and for people the text names by
+        id (``<@U…>`` without a label reads ``@U…``; the bot is named from auth.test). The user id
+        stays when Slack is slow or says no."""
+        author = await self._person(mention.author_id)
+        me = await self.client.identity()
+        named: dict[str, str] = {me.user_id: "@" + me.name} if me.name else {}
+        for user in list(dict.fromkeys(_USER_IN_TEXT.findall(mention.text)))[:MAX_NAMED]:
+            if user not in named and (found := await self._person(user)):
+                named[user] = found[0]
+        text = _USER_IN_TEXT.sub(lambda m: named.get(m.group(1), m.group(0)), mention.text)
+        handle, name = author or (mention.author_handle, mention.author_name)
+        return replace(mention, author_handle=handle, author_name=name, text=text)
+
+    async def _person(self, user: str) -> tuple[str, str] | None:
+        """``("@handle", "Real Name")`` from users.info (cached); None when Slack is slow or says no."""
         if user not in self._names:
             try:
                 data = await asyncio.wait_for(self.client.call("users_info", user=user), NAME_TIMEOUT)
             except (PatronDeskError, TimeoutError):
-                return mention
+                return None
             info = data.get("user") or {}
             profile = info.get("profile") or {}
             handle = str(profile.get("display_name") or info.get("name") or user)
@@ -204,7 +221,7 @@ class SlackSource:
                 ("@" + handle, str(info.get("real_name") or profile.get("real_name") or "")),
             )
         handle, name = self._names[user]
-        return replace(mention, author_handle=handle, author_name=name)
+        return handle, name
 
     async def reply(self, to: Mention, text: str, *, idempotency_key: str) -> ReplyRef:
         """Post ``text`` in the patron's thread, once per key (an earlier post is found and returned)."""

@@ -23,16 +23,25 @@ def _staff_token(token: str) -> tuple[str, str] | None:
 
 def _describe(s: Settings) -> str:
     mode = "Socket Mode" if s.SLACK_APP_TOKEN else "HTTP mode"
-    return on_off("slack", s.slack_on, f"{s.SLACK_API_URL} ({mode})")
+    cards = f"cards in {s.SLACK_STAFF_CHANNEL}" if s.SLACK_STAFF_CHANNEL else "source only, no cards"
+    return on_off("slack", s.slack_on, f"{s.SLACK_API_URL} ({mode}), {cards}")
 
 
 def _problems(s: Settings) -> list[str]:
-    if s.slack_on and not (s.SLACK_APP_TOKEN or s.SLACK_SIGNING_SECRET):
-        return [
+    if not s.slack_on:
+        return []
+    found = []
+    if not (s.SLACK_STAFF_CHANNEL or s.SLACK_SOURCE_CHANNELS):
+        found.append(
+            "SLACK_BOT_TOKEN is set but SLACK_STAFF_CHANNEL is not: cards would go nowhere on Slack "
+            "(set it to the staff channel's id, C...)"
+        )
+    if not (s.SLACK_APP_TOKEN or s.SLACK_SIGNING_SECRET):
+        found.append(
             "SLACK_BOT_TOKEN is set but neither SLACK_APP_TOKEN (Socket Mode) "
             "nor SLACK_SIGNING_SECRET (HTTP mode) is"
-        ]
-    return []
+        )
+    return found
 
 
 def _http_routes(parts: PlatformParts) -> list[Route]:

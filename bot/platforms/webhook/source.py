@@ -8,6 +8,7 @@ import hmac
 import json
 import logging
 import re
+import socket
 from collections.abc import AsyncGenerator, Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -150,7 +151,9 @@ class WebhookSource:
         *,
         clock: Callable[[], datetime] = utc_now,
         window: int = WINDOW_SECONDS,
+        address: tuple[str, int] = ("127.0.0.1", 8080),
     ) -> None:
+        self._address = address
         self._secret = secret
         self._ingest = ingest
         self._clock = clock
@@ -211,6 +214,17 @@ class WebhookSource:
         """Webhook mentions are read-only."""
         raise ReplyNotSupported("webhook mentions are answered where they came from")
 
+    async def check(self) -> str:
+        """Where requests are taken (``check --connect``): nothing to sign in to; the port is tried."""
+        host, port = self._address
+        url = f"POST http://{host}:{port}{PATH}, signed with WEBHOOK_SECRET"
+        if await asyncio.to_thread(port_free, host, port):
+            return f"ready: {url}"
+        return (
+            f"ready: {url}; the port is in use now (Patron Desk already running? "
+            "a second worker needs its own HTTP_PORT)"
+        )
+
     async def aclose(self) -> None:
         """Nothing to release."""
 
@@ -240,4 +254,17 @@ def build(settings: Settings, deps: AdapterDeps) -> WebhookSource | None:
     if deps.ingest is None:
         log.error("webhook: no ingest callback given; the webhook source is off")
         return None
-    return WebhookSource(settings.WEBHOOK_SECRET, deps.ingest)
+    return WebhookSource(
+        settings.WEBHOOK_SECRET, deps.ingest, address=(settings.HTTP_HOST, settings.HTTP_PORT)
+    )
+
+
+def port_free(host: str, port: int) -> bool:
+    """Whether a server could listen on ``host:port`` now (port 0 always can)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
