@@ -81,7 +81,7 @@ def log_file_for(database_url: str, *, cwd: Path | None = None) -> Path:
 
 def open_log_file(path: Path) -> TextIO:
     """Open a log file for appending, readable by its owner only (line-buffered)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
     return open(fd, "a", encoding="utf-8", buffering=1)
 

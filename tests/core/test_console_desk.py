@@ -8,6 +8,8 @@ import io
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.core.service import DeskService
 from bot.errors import ConfigError
@@ -202,3 +204,20 @@ async def test_notices_print_on_their_own_and_before_the_next_card() -> None:
     await slow.announce("Daily duty: Alice on social media.")
     value = out.getvalue()
     assert value.index("» to Bob Baker: before the card") < value.index("📣 Daily duty")
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.text(max_size=300)
+    | st.sampled_from(["show", "iam", "queue", "claim", "reply", "rota"]).flatmap(
+        lambda verb: st.text(max_size=80).map(lambda rest: f"{verb} {rest}")
+    )
+)
+def test_any_typed_line_is_an_action_or_a_short_plain_answer(line: str) -> None:
+    parsed = parse_line(line)
+    if isinstance(parsed, str):
+        assert 0 < len(parsed) < 1000  # a message, never an exception
+    else:
+        assert parsed.actor == parse_line("queue").actor  # type: ignore[union-attr]
+    found = ConsoleDesk(output=io.StringIO(), staff=rules().staff).staff.identity(line)
+    assert isinstance(found, str) or found.ref.user_id in ("console", "alice", "bob")

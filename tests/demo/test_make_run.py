@@ -94,7 +94,9 @@ def test_the_whole_loop_in_the_demo_then_report_on_the_kept_database(demo: Termi
         timeout=120,
         check=True,
     )
-    assert re.search(r"mastodon \d+", report.stdout, re.IGNORECASE), report.stdout
+    assert re.search(r"mastodon\D{0,20}[1-9]", report.stdout, re.I), (
+        report.stdout
+    )  # more if the machine is slow
 
     row = asyncio.run(stored(paths.database_url, int(n)))
     assert row is not None and row.status == Status.RESOLVED
