@@ -103,3 +103,12 @@ def test_install_guide_matches_the_unit_files() -> None:
         assert "patron-desk --env-file /etc/patron-desk/patron-desk.env run" in unit
     assert "Environment=HTTP_PORT=%i" in template and "HTTP_PORT" not in single
     assert "[test]" in guide and "HTTP_PORT" in guide
+
+
+def test_docs_point_only_at_files_in_the_repository() -> None:
+    """The design notes the project grew from are not shipped: the pages must not send readers there."""
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        for name in re.findall(r"(?<![/\w.@-])([A-Za-z][\w./@-]*\.(?:md|toml|csv|yaml|service|py))\b", text):
+            if "/" in name or name in {"DESIGN.md", "STYLE.md"}:
+                assert (ROOT / name).exists() or (page.parent / name).exists(), f"{page.name} names {name}"

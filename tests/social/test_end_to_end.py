@@ -80,7 +80,9 @@ async def test_mastodon_mention_to_card_to_private_reply(tmp_path: Path, mastodo
         console.type("reply 1 Yes, it is on the shelf.")
         await wait_until(lambda: mastodon.state.posted)
         await app.wait_idle()
-        await wait_until(lambda: "link:" in console.printed.split("Yes, it is on the shelf.")[-1])
+        last_card = lambda: console.printed.rsplit("── #1", 1)[-1]  # noqa: E731
+        await wait_until(lambda: "💬 Replied by" in last_card() and "being published" not in last_card())
+        assert "reply by" in last_card() and "Yes, it is on the shelf." in last_card()  # the card keeps it
     [posted] = mastodon.state.posted
     assert posted.body == {
         "status": "@reader@social.example Yes, it is on the shelf.",
