@@ -140,6 +140,7 @@ class PatronDesk:
             on_change=self._service.take_change,
             desk_channels=_desk_channels(rules),
             reply_limits=self.reply_limits,
+            announce=self.announce,
         )
         await self._build_clients()
         self.desks = {d.desk: d for d in (self._given_desks or self._build(deps, desk=True))}
@@ -165,6 +166,11 @@ class PatronDesk:
                 self._service.validators[name] = source.validate_reply
                 self.reply_limits.add(name, source)
         self.relay = Relay(self._service, desks=self.desks, sources=self.sources)
+
+    async def announce(self, text: str) -> None:
+        """Post a notice to every desk's staff channel (through the outbox, so it is never lost)."""
+        async with self.db.transaction() as session:
+            await self._service.announce(session, text, now=self.clock())
 
     async def _build_clients(self) -> None:
         """One client per platform that wants one, shared by its source and desk."""

@@ -77,6 +77,17 @@ class Settings(BaseSettings):
 
     WEBHOOK_SECRET: str = ""
 
+    FACEBOOK_PAGE_ID: str = ""
+    FACEBOOK_PAGE_TOKEN: str = ""
+    FACEBOOK_APP_SECRET: str = ""
+    FACEBOOK_VERIFY_TOKEN: str = ""
+    FACEBOOK_GRAPH_URL: str = "https://graph.facebook.com"
+    FACEBOOK_GRAPH_VERSION: str = Field(default="v22.0", pattern=r"^v\d{1,3}\.\d{1,2}$")
+    FACEBOOK_POLL_SECONDS: float = Field(default=60, gt=0)
+    FACEBOOK_BACKFILL: bool = False
+    INSTAGRAM_ACCOUNT_ID: str = ""
+    INSTAGRAM_TOKEN: str = ""
+
     ESCALATE_AFTER_MINUTES: int = Field(default=30, ge=1)
     REMIND_AFTER_MINUTES: int = Field(default=60, ge=1)
     AUTO_ACK_TEXT: str = ""
@@ -147,6 +158,21 @@ class Settings(BaseSettings):
         return bool(self.BLUESKY_HANDLE)
 
     @property
+    def facebook_on(self) -> bool:
+        """Facebook is on when a Page id is set."""
+        return bool(self.FACEBOOK_PAGE_ID)
+
+    @property
+    def instagram_on(self) -> bool:
+        """Instagram is on when a professional account id is set."""
+        return bool(self.INSTAGRAM_ACCOUNT_ID)
+
+    @property
+    def meta_webhooks_on(self) -> bool:
+        """Meta webhooks need both the app secret and the verify token; without them: polling only."""
+        return bool(self.FACEBOOK_APP_SECRET and self.FACEBOOK_VERIFY_TOKEN)
+
+    @property
     def console_on(self) -> bool:
         """The console desk: on, off, or on when no chat desk is configured."""
         if self.CONSOLE_DESK == "auto":
@@ -171,6 +197,16 @@ class Settings(BaseSettings):
             found.append("MASTODON_URL is set but MASTODON_ACCESS_TOKEN is not")
         if self.bluesky_on and not self.BLUESKY_APP_PASSWORD:
             found.append("BLUESKY_HANDLE is set but BLUESKY_APP_PASSWORD is not")
+        if self.facebook_on and not self.FACEBOOK_PAGE_TOKEN:
+            found.append("FACEBOOK_PAGE_ID is set but FACEBOOK_PAGE_TOKEN is not")
+        if self.instagram_on and not (self.INSTAGRAM_TOKEN or self.FACEBOOK_PAGE_TOKEN):
+            found.append("INSTAGRAM_ACCOUNT_ID is set but neither INSTAGRAM_TOKEN nor FACEBOOK_PAGE_TOKEN is")
+        if bool(self.FACEBOOK_APP_SECRET) != bool(self.FACEBOOK_VERIFY_TOKEN):
+            found.append(
+                "FACEBOOK_APP_SECRET and FACEBOOK_VERIFY_TOKEN go together (webhooks); set both or neither"
+            )
+        if not self.FACEBOOK_GRAPH_URL.startswith(("https://", "http://")):
+            found.append("FACEBOOK_GRAPH_URL is not an http(s) URL")
         for url in self.FEEDS:
             if not url.startswith(("http://", "https://", "file://")):
                 found.append(f"FEEDS: {url!r} is not an http(s) or file:// URL")

@@ -10,7 +10,9 @@ from __future__ import annotations
 from bot.platforms.base import PlatformSpec
 from bot.platforms.bluesky.spec import SPEC as BLUESKY
 from bot.platforms.console.spec import SPEC as CONSOLE
+from bot.platforms.facebook.spec import SPEC as FACEBOOK
 from bot.platforms.feeds.spec import SPEC as FEEDS
+from bot.platforms.instagram.spec import SPEC as INSTAGRAM
 from bot.platforms.mastodon.spec import SPEC as MASTODON
 from bot.platforms.matrix.spec import SPEC as MATRIX
 from bot.platforms.slack.spec import SPEC as SLACK
@@ -18,7 +20,8 @@ from bot.platforms.webhook.spec import SPEC as WEBHOOK
 
 # The order is the build order: desks Slack, Matrix, console (as before), then the `check` lines.
 REGISTRY: dict[str, PlatformSpec] = {
-    spec.name: spec for spec in (FEEDS, MASTODON, BLUESKY, SLACK, MATRIX, WEBHOOK, CONSOLE)
+    spec.name: spec
+    for spec in (FEEDS, MASTODON, BLUESKY, FACEBOOK, INSTAGRAM, SLACK, MATRIX, WEBHOOK, CONSOLE)
 }
 
 

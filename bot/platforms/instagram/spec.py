@@ -1,0 +1,26 @@
+"""The Instagram platform as the registry sees it (light: the adapter is imported only when built)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from bot.platforms.base import PlatformSpec, lazy, on_off
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+
+def _describe(s: Settings) -> str:
+    mode = "webhooks at /webhooks/instagram and polling" if s.meta_webhooks_on else "polling only"
+    return on_off("instagram", s.instagram_on, f"account {s.INSTAGRAM_ACCOUNT_ID} ({mode})")
+
+
+SPEC = PlatformSpec(
+    name="instagram",
+    display="Instagram",
+    settings_keys=("INSTAGRAM_ACCOUNT_ID", "INSTAGRAM_TOKEN"),
+    describe=_describe,
+    source_on=lambda s: s.instagram_on,
+    build_source=lazy("bot.platforms.instagram.source", "build"),
+    reply_limit=2200,
+)
