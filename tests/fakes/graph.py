@@ -95,6 +95,7 @@ class FakeGraph(RecordingServer):
         self.token_expired = False
         self.usage: dict[str, str] = {}  # header name -> JSON value, added to every answer
         self.scopes = list(SCOPES)
+        self.lose_create_response = 0  # publish, then answer 502 as if the response was lost
         self._ids = itertools.count(900000000000100)
 
     def web_routes(self) -> list[web.RouteDef]:
@@ -445,6 +446,13 @@ class FakeGraph(RecordingServer):
         if (early := self._guard(route, request)) is not None:
             return early
         body = await request.json()
+        answer = self._created(route, node, body)
+        if self.lose_create_response and answer.status == 200:
+            self.lose_create_response -= 1
+            return web.Response(status=502, text="Bad Gateway")
+        return answer
+
+    def _created(self, route: str, node: str, body: dict[str, Any]) -> web.Response:
         if route == "comment_create":
             return self._fb_reply(node, body)
         if route == "messages":
@@ -484,7 +492,7 @@ class FakeGraph(RecordingServer):
         if node != PAGE_ID or cid not in {*self.state.comments, *self.state.posts}:
             return self._json_error(400, 100, "(#100) Invalid recipient")
         if any(m["recipient"] == recipient for m in self.state.messages):
-            return self._json_error(400, 10900, "(#10900) Activity already replied to", kind="OAuthException")
+            return self._json_error(400, 10900, "(#10900) Activity already replied to")
         self.state.messages.append({"recipient": recipient, "message": body.get("message")})
         return self._answer({"recipient_id": "5550001000", "message_id": f"m_{self.new_id()}"})
 

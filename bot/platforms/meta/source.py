@@ -133,7 +133,8 @@ class GraphSource:
         if not valid:
             if cursor is not None:
                 log.warning("%s: stored cursor unreadable; starting from now", self.client.label)
-            since = None if self.options.backfill else self.clock()
+            # Graph times have whole seconds: a comment in the starting second is not "before" it
+            since = None if self.options.backfill else self.clock().replace(microsecond=0)
             yield None, dump_cursor(since)
         while True:
             async for mention, after in self._caught_up(since):
