@@ -362,7 +362,7 @@ class FakeGraph(RecordingServer):
             )
         if route == "ig_comments":
             top = [c for c in self.state.ig_comments.values() if c["media_id"] == node and not c["parent_id"]]
-            top.sort(key=lambda c: (c["timestamp"], c["id"]), reverse=True)
+            top.reverse()  # newest first
             return self._page(request, [self._ig_comment(c, replies=True) for c in top])
         if route == "replies":
             replies = [c for c in self.state.ig_comments.values() if c["parent_id"] == node]
@@ -381,8 +381,8 @@ class FakeGraph(RecordingServer):
             found = [c for c in self.state.comments.values() if c["parent_id"] == node]
         else:
             return self._json_error(400, 100, "Unsupported get request. Object does not exist", subcode=33)
-        newest = request.query.get("order") == "reverse_chronological"
-        found.sort(key=lambda c: (c["created_time"], c["id"]), reverse=newest)
+        if request.query.get("order") == "reverse_chronological":  # insertion order is creation order
+            found.reverse()
         return self._page(request, [self._fb_comment(c) for c in found])
 
     def _fb_comment(self, c: dict[str, Any]) -> dict[str, Any]:

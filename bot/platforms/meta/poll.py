@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.domain.sanitize import parse_timestamp
+from bot.domain.sanitize import EARLIEST, parse_timestamp
 from bot.errors import TransientError
 from bot.platforms.meta.graph import GraphClient
 
@@ -45,11 +45,12 @@ def advanced(since: datetime | None, created: datetime, overlap: timedelta) -> d
 
 
 def is_old(item: Any, since: datetime | None, time_key: str) -> bool:
-    """Whether a comment was made before ``since`` (an unreadable time is not old: deliver it)."""
+    """Whether a comment was made before ``since``; an unreadable time, or one before 2000, is not
+    old: the comment is delivered (its card marked) rather than lost."""
     if since is None or not isinstance(item, Mapping):
         return False
     when = parse_timestamp(item.get(time_key))
-    return when is not None and when < since
+    return when is not None and EARLIEST <= when < since
 
 
 def _after(body: Mapping[str, Any]) -> str | None:
