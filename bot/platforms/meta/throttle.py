@@ -114,11 +114,13 @@ class Throttle:
         self._pause = 0.0  # wait before the next call
         self._held_until = 0.0
         self.usage = Usage()
+        self.refused_calls = 0  # calls answered here during a hold instead of sent to Meta
 
     async def before_call(self, label: str) -> None:
         """Wait out the slow-down pause; raise ``RateLimited`` while Meta's block lasts."""
         left = self._held_until - self._monotonic()
         if left > 0:
+            self.refused_calls += 1
             raise RateLimited(f"{label}: Meta rate limit; waiting", retry_after=left)
         if self._pause > 0:
             log.info("%s: Graph API usage at %.0f%%; pausing %.1fs", label, self.usage.percent, self._pause)
