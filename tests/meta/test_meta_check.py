@@ -27,12 +27,12 @@ async def test_check_connect_names_the_page_and_the_account_and_missing_permissi
     text = "\n".join(lines)
     assert ok, text
     assert (
-        f"facebook: connected: Page {fake.PAGE_NAME} ({fake.PAGE_ID}); missing permissions: pages_manage_metadata, pages_messaging"
-        in text
+        f"facebook: connected: Page {fake.PAGE_NAME} ({fake.PAGE_ID}); "
+        "missing permissions: pages_manage_metadata, pages_messaging" in text
     )
     assert (
-        f"instagram: connected: account @{fake.IG_USERNAME} ({fake.IG_ID}); missing permissions: instagram_manage_comments"
-        in text
+        f"instagram: connected: account @{fake.IG_USERNAME} ({fake.IG_ID}); "
+        "missing permissions: instagram_manage_comments" in text
     )
     assert "facebook: on, Page 1234567890321 (polling only)" in text
 

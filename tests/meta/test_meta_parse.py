@@ -266,7 +266,7 @@ def test_instagram_comment_with_replies_is_flattened() -> None:
             "data": [{"timestamp": "2026-02-24T09:18:08+0000", "text": "@u1 Nice", "id": "17000000000000036"}]
         },
     }
-    top, reply = flatten(data)
+    _, reply = flatten(data)
     assert reply["parent_id"] == "17000000000000033"
     mention = parse_ig_comment(reply, account_id=IG, media_id="m1", now=NOW)
     assert mention is not None and json.loads(mention.reply_ref)["nested"] is True

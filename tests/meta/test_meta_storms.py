@@ -4,6 +4,7 @@ instead of asking Meta), nothing is lost once the storm passes, and Mastodon is 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from pathlib import Path
 
@@ -19,7 +20,9 @@ from tests.social.conftest import wait_until
 
 from .conftest import client_for, fast_options
 
-FULL = '{"1":[{"type":"pages","call_count":100,"total_cputime":40,"total_time":60,"estimated_time_to_regain_access":1}]}'
+FULL = json.dumps(
+    {"1": [{"type": "pages", "call_count": 100, "total_time": 60, "estimated_time_to_regain_access": 1}]}
+)
 
 
 class TinySleeps:

@@ -23,7 +23,13 @@ OPTIONS = ThrottleOptions(slow_from=75, max_pause=60, blocked_pause=600)
 def test_usage_headers_in_the_recorded_shapes() -> None:
     headers = {
         "x-app-usage": '{"call_count":91,"total_cputime":15,"total_time":12}',
-        "x-business-use-case-usage": '{"110000000000042":[{"type":"pages","call_count":1,"total_cputime":1,"total_time":1,"estimated_time_to_regain_access":0}]}',
+        "x-business-use-case-usage": json.dumps(
+            {
+                "110000000000042": [
+                    {"type": "pages", "call_count": 1, "total_time": 1, "estimated_time_to_regain_access": 0}
+                ]
+            }
+        ),
     }
     assert read_usage(headers) == Usage(91.0, None)
     blocked = {
@@ -87,7 +93,9 @@ def test_hostile_usage_headers_never_raise_and_pauses_are_bounded(headers: dict[
         (400, error_body(17, "(#17) User request limit reached"), RateLimited),
         (
             400,
-            b'{"message":"(#32) Page request limit reached","type":"OAuthException","code":32,"fbtrace_id":"HpoL"}',
+            json.dumps(
+                {"message": "(#32) Page request limit reached", "type": "OAuthException", "code": 32}
+            ).encode(),
             RateLimited,
         ),
         (400, error_body(613, "(#613) Calls to this api have exceeded the rate limit."), RateLimited),
@@ -137,7 +145,9 @@ async def test_throttling_codes_hold_with_metas_estimate(graph: FakeGraph) -> No
     client = client_for(graph)
     try:
         graph.usage = {
-            "X-Business-Use-Case-Usage": '{"1":[{"type":"pages","call_count":100,"total_time":20,"estimated_time_to_regain_access":3}]}'
+            "X-Business-Use-Case-Usage": json.dumps(
+                {"1": [{"type": "pages", "call_count": 100, "estimated_time_to_regain_access": 3}]}
+            )
         }
         graph.inject(
             "page",
