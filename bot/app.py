@@ -128,7 +128,7 @@ class PatronDesk:
             rota=rota,
             desks=(),
             clock=self.clock,
-            wake=lambda t: self.relay.wake(t),
+            wake=self._wake,
             auto_ack=self.settings.AUTO_ACK_TEXT,
             opening_hours=parse_opening_hours(self.settings.OPENING_HOURS),
         )
@@ -166,6 +166,12 @@ class PatronDesk:
                 self._service.validators[name] = source.validate_reply
                 self.reply_limits.add(name, source)
         self.relay = Relay(self._service, desks=self.desks, sources=self.sources)
+
+    def _wake(self, target: str) -> None:
+        """New outbox work for ``target``; before the relay exists (sources opening) it finds it at start."""
+        relay = getattr(self, "relay", None)
+        if relay is not None:
+            relay.wake(target)
 
     async def announce(self, text: str) -> None:
         """Post a notice to every desk's staff channel (through the outbox, so it is never lost)."""

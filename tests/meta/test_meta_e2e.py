@@ -7,6 +7,7 @@ an expired token tells staff once and does not spin."""
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -149,7 +150,8 @@ async def test_instagram_comment_to_card_to_reply_and_nested_refusal(
 async def test_webhook_signature_matrix_changes_nothing(kind: str, tmp_path: Path, graph: FakeGraph) -> None:
     console = Console()
     post = graph.add_post()
-    comment = graph.add_comment(post["id"], "signed question")
+    # made an hour ago, so the start-up catch-up does not take it: only the webhook may store it
+    comment = graph.add_comment(post["id"], "signed question", created=datetime.now(UTC) - timedelta(hours=1))
     body = httpx.Request("POST", "http://x", json=graph.feed_webhook(comment)).content
     changed = body.replace(b"signed question", b"signed questioN")
     sha1 = "sha1=" + __import__("hashlib").sha1(body).hexdigest()
@@ -252,3 +254,16 @@ async def test_an_expired_token_tells_staff_once_and_does_not_spin(tmp_path: Pat
     assert any("Instagram" in n for n in notices)
     assert "Session has expired" not in console.printed
     assert "settings refused" in str(health)
+
+
+async def test_a_token_refused_at_start_tells_staff_once(tmp_path: Path, graph: FakeGraph) -> None:
+    console = Console()
+    graph.token_expired = True
+    async with running_app("sqlite", tmp_path, console, **meta_settings(graph, webhooks=False)) as app:
+        await wait_until(lambda: "📣" in console.printed)
+        await app.wait_idle()
+        assert "facebook" not in app.sources  # off, not retrying
+        calls = len(graph.hits)
+        await asyncio.sleep(0.3)
+        assert len(graph.hits) == calls == 1
+    assert console.printed.count("📣") == 1 and "FACEBOOK_PAGE_TOKEN" in console.printed

@@ -63,9 +63,10 @@ class FacebookSource(GraphSource):
     # --- polling ---------------------------------------------------------------------
 
     async def poll_once(self, since: Any) -> list[Mention]:
-        """Comments newer than ``since`` on the Page's recent posts (posts updated since then only)."""
+        """Comments newer than ``since`` on the recent posts of the Page's feed (its own and visitors'),
+        skipping posts not updated since then."""
         body = await self.client.get(
-            f"{self.page_id}/posts", fields="id,updated_time", limit=self.options.recent
+            f"{self.page_id}/feed", fields="id,updated_time", limit=self.options.recent
         )
         posts = body.get("data") if isinstance(body, Mapping) else None
         found: list[Mention] = []
