@@ -203,33 +203,34 @@ async def test_webhook_signature_matrix_changes_nothing(kind: str, tmp_path: Pat
     assert len(rows) == 1 and console.printed.count("signed question") == 1
 
 
-async def test_comments_made_while_down_are_carded_once_after_start(tmp_path: Path, graph: FakeGraph) -> None:
+@pytest.mark.parametrize("kind", database_params())
+async def test_comments_made_while_down_are_carded_once_after_start(
+    kind: str, tmp_path: Path, graph: FakeGraph
+) -> None:
+    from tests.core.poison import database_url
     from tests.core.poison import settings as poison_settings
 
-    url = f"sqlite+aiosqlite:///{tmp_path}/restart.db"
     post = graph.add_post()
-    graph.add_comment(post["id"], "before the first start")
-    await asyncio.sleep(1.1)  # Graph times have whole seconds: this one is clearly older
-    console = Console()
-    async with PatronDesk(
-        poison_settings(url, tmp_path, **meta_settings(graph, webhooks=False)), desks=[console.desk]
-    ) as app:
-        await wait_until(lambda: graph.hits_for("comments"))
-        graph.add_comment(post["id"], "while up")
-        await wait_until(lambda: "while up" in console.printed)
-        await app.wait_idle()
-    for n in range(7):
-        graph.add_comment(post["id"], f"while down {n}")
-    console = Console()
-    async with PatronDesk(
-        poison_settings(url, tmp_path, **meta_settings(graph, webhooks=False)), desks=[console.desk]
-    ) as app:
-        await wait_until(lambda: all(f"while down {n}" in console.printed for n in range(7)))
-        await app.wait_idle()
-        rows = await stored(app, "facebook")
+    graph.add_comment(post["id"], "before the first start", created=datetime.now(UTC) - timedelta(minutes=5))
+    async with database_url(kind, tmp_path) as url:
+        config = poison_settings(url, tmp_path, **meta_settings(graph, webhooks=False))
+        console = Console()
+        async with PatronDesk(config, desks=[console.desk]) as app:
+            await wait_until(lambda: graph.hits_for("comments"))
+            graph.add_comment(post["id"], "while up")
+            await wait_until(lambda: "while up" in console.printed)
+            await app.wait_idle()
+        for n in range(7):
+            graph.add_comment(post["id"], f"while down {n}")
+        console = Console()
+        async with PatronDesk(config, desks=[console.desk]) as app:
+            await wait_until(lambda: all(f"while down {n}" in console.printed for n in range(7)))
+            await app.wait_idle()
+            rows = await stored(app, "facebook")
     texts = sorted(row.text for row in rows)
     assert texts == sorted(["while up", *(f"while down {n}" for n in range(7))])
     assert "before the first start" not in console.printed
+    assert all(console.printed.count(f"while down {n}") == 1 for n in range(7))
 
 
 async def test_an_expired_token_tells_staff_once_and_does_not_spin(tmp_path: Path, graph: FakeGraph) -> None:
