@@ -335,7 +335,9 @@ class FakeGraph(RecordingServer):
 
     async def _edge(self, request: web.Request) -> web.Response:
         node, edge = request.match_info["node"], request.match_info["edge"]
-        route = {"posts": "posts", "feed": "posts", "media": "media", "replies": "replies"}.get(edge, "comments")
+        route = {"posts": "posts", "feed": "posts", "media": "media", "replies": "replies"}.get(
+            edge, "comments"
+        )
         if edge == "comments" and node in self.state.media:
             route = "ig_comments"
         if (early := self._guard(route, request)) is not None:

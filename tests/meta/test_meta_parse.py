@@ -25,6 +25,7 @@ from bot.platforms.facebook.parse import (
 )
 from bot.platforms.instagram.parse import (
     NESTED,
+    NESTED_NOTE,
     flatten,
     parse_mentioned_comment,
     parse_mentioned_media,
@@ -228,6 +229,7 @@ def test_instagram_webhook_comment_is_nested_and_refused_in_the_reply_form() -> 
     assert mention.author_handle == "@reader_pat" and mention.created_at == datetime.fromtimestamp(
         1764950000, UTC
     )
+    assert mention.note == NESTED_NOTE  # the card says so before anyone opens Reply
     with pytest.raises(PermanentError) as refused:
         reply_plan(mention.reply_ref, "Yes!")
     assert str(refused.value) == NESTED

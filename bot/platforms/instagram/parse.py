@@ -13,6 +13,7 @@ from bot.platforms.meta.fields import dump_ref, graph_id, graph_time, load_ref, 
 
 SOURCE = "instagram"
 REPLY_LIMIT = 2200  # characters of an Instagram comment
+NESTED_NOTE = "A reply to another comment: Instagram lets the account answer top-level comments only."
 NESTED = (
     "Instagram lets the account answer top-level comments only, and this one replies to another "
     "comment: answer the comment it replies to, or answer in the Instagram app."
@@ -41,6 +42,7 @@ def _mention(
     url: str | None,
     ref: str,
     now: datetime | None,
+    note: str = "",
 ) -> Mention:
     author_id, username = author
     mention = Mention(
@@ -55,6 +57,7 @@ def _mention(
         visibility=Visibility.PUBLIC,
         can_reply=True,
         reply_ref=ref,
+        note=note,
     )
     return safe_mention(mention, now=now)
 
@@ -89,6 +92,7 @@ def parse_comment(
         url=media_url,
         ref=dump_ref(target=comment_id, kind="comment", media_id=media_id, nested=bool(parent)),
         now=now,
+        note=NESTED_NOTE if parent else "",
     )
 
 
