@@ -17,6 +17,7 @@ from bot.platforms.meta.source import GraphOptions, WebhookKeys
 from bot.platforms.meta.throttle import Throttle, ThrottleOptions
 from tests.fakes import graph as fake
 from tests.fakes.graph import FakeGraph
+from tests.social.test_canary import everything  # noqa: F401 - the canary tests' log fixture
 
 
 def fast_options(**values: Any) -> GraphOptions:

@@ -18,7 +18,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.backoff import Backoff
-from bot.errors import AdapterConfigError, MalformedPayload, PatronDeskError, TransientError
+from bot.errors import AdapterConfigError, PatronDeskError, TransientError
 from bot.models import Mention, MentionChange
 from bot.net.wire import pause_after, retrying, utc_now
 from bot.platforms.base import Ingest, OnChange
@@ -168,18 +168,22 @@ class GraphSource:
     async def deliver(self, payload: Any) -> None:
         """Apply a verified webhook body: store new mentions, apply edits and withdrawals.
 
-        A change that cannot be read is skipped (logged by field, never by content); a failure to
-        store is raised, so the endpoint answers 503 and Meta delivers the body again.
+        A change that cannot be read is skipped (logged by its error class, never by content), so one
+        odd change never holds up the others or makes Meta deliver the body forever; an outage during
+        a lookup, or a failure to store, is raised: the endpoint answers 503 and Meta delivers again.
         """
         assert self._ingest is not None
         for change in changes(payload, object_kind=self.object_kind):
             try:
                 found = await self.events(change)
-            except MalformedPayload as exc:
-                log.warning("%s webhook: %s change skipped (%s)", self.client.label, change.field, exc)
-                continue
             except TokenRefused:
                 raise TransientError(f"{self.client.label}: token refused") from None
+            except TransientError:
+                raise
+            except (PatronDeskError, ValueError, TypeError, KeyError) as exc:
+                what = type(exc).__name__
+                log.warning("%s webhook: a %s change skipped (%s)", self.client.label, _field(change), what)
+                continue
             for event in found:
                 if isinstance(event, Mention):
                     await self._ingest(event, None)
@@ -198,3 +202,9 @@ class GraphSource:
             raise TransientError(
                 f"{self.client.label}: token refused; reply waits", retry_after=PARK
             ) from None
+
+
+def _field(change: Change) -> str:
+    """The change's field name for a log line: a known-looking identifier or ``?``."""
+    name = change.field
+    return name if len(name) <= 30 and name.replace("_", "").isalnum() else "?"
