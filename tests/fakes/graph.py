@@ -82,6 +82,7 @@ class GraphState:
     elsewhere: dict[str, dict[str, Any]] = field(default_factory=dict)  # mentions on others' media
     created: list[dict[str, Any]] = field(default_factory=list)  # every comment/reply the bot made
     messages: list[dict[str, Any]] = field(default_factory=list)  # private replies by Messenger
+    tagged: list[dict[str, Any]] = field(default_factory=list)  # others' posts tagging the Page
 
 
 class FakeGraph(RecordingServer):
@@ -164,6 +165,29 @@ class FakeGraph(RecordingServer):
         return {
             "object": "page",
             "entry": [{"id": PAGE_ID, "time": stamp, "changes": [{"field": field, "value": value}]}],
+        }
+
+    def add_tagged(self, message: str, *, author: dict[str, str] | None = None) -> dict[str, Any]:
+        """Someone else's post that tags the Page (``GET /{page-id}/tagged``)."""
+        owner = self.new_id()
+        post = {
+            "id": f"{owner}_{self.new_id()}",
+            "message": message,
+            "created_time": self.clock(),
+            "from": author or {"id": owner, "name": "Friends of the Library"},
+        }
+        self.state.tagged.append(post)
+        return post
+
+    def _tagged_post(self, post: dict[str, Any]) -> dict[str, Any]:
+        owner, _, number = post["id"].partition("_")
+        when = post["created_time"]
+        return {
+            "id": post["id"],
+            "message": post["message"],
+            "created_time": graph_time(when) if isinstance(when, datetime) else when,
+            "from": post["from"],
+            "permalink_url": f"https://www.facebook.com/{owner}/posts/{number}",
         }
 
     def add_media(self, caption: str = "New books this week") -> dict[str, Any]:
@@ -335,9 +359,14 @@ class FakeGraph(RecordingServer):
 
     async def _edge(self, request: web.Request) -> web.Response:
         node, edge = request.match_info["node"], request.match_info["edge"]
-        route = {"posts": "posts", "feed": "posts", "media": "media", "replies": "replies"}.get(
-            edge, "comments"
-        )
+        edges = {
+            "posts": "posts",
+            "feed": "posts",
+            "media": "media",
+            "replies": "replies",
+            "tagged": "tagged",
+        }
+        route = edges.get(edge, "comments")
         if edge == "comments" and node in self.state.media:
             route = "ig_comments"
         if (early := self._guard(route, request)) is not None:
@@ -353,6 +382,8 @@ class FakeGraph(RecordingServer):
                 for p in posts
             ]
             return self._page(request, items)
+        if route == "tagged" and node == PAGE_ID:
+            return self._page(request, [self._tagged_post(t) for t in reversed(self.state.tagged)])
         if route == "media" and node == IG_ID:
             media = sorted(self.state.media.values(), key=lambda m: m["timestamp"], reverse=True)
             return self._page(
@@ -476,6 +507,12 @@ class FakeGraph(RecordingServer):
 
     def _fb_reply(self, node: str, body: dict[str, Any]) -> web.Response:
         target = self.state.comments.get(node)
+        if any(t["id"] == node for t in self.state.tagged):  # a comment under someone else's post
+            new = f"{node.split('_')[-1]}_{self.new_id()}"
+            self.state.created.append(
+                {"id": new, "edge": "comments", "parent": node, "message": body.get("message")}
+            )
+            return self._answer({"id": new})
         if target is None and node not in self.state.posts:
             return self._json_error(400, 100, "Unsupported post request. Object does not exist", subcode=33)
         post_id = target["post_id"] if target else node

@@ -278,3 +278,36 @@ async def test_instagram_webhook_through_the_signed_endpoint(
 
 def _fields(mention: Mention) -> dict[str, object]:
     return {name: getattr(mention, name) for name in Mention.__dataclass_fields__}
+
+
+async def test_polling_also_finds_posts_that_tag_the_page(
+    graph: FakeGraph, make_facebook: MakeFacebook
+) -> None:
+    graph.add_tagged("old tag", author={"id": "7", "name": "Old"})["created_time"] = (
+        "2020-01-01T00:00:00+0000"
+    )
+    store = MemoryStore()
+    pump = Pump(await make_facebook(), store)
+    try:
+        await wait_until(lambda: store.cursor is not None and graph.hits_for("tagged"))
+        post = graph.add_tagged("Story time at @Riverside Public Library was great")
+        await wait_until(lambda: store.texts())
+    finally:
+        await pump.kill()
+    assert store.texts() == ["Story time at @Riverside Public Library was great"]
+    source = await make_facebook()
+    [mention] = [m for m in await source.poll_once(None) if m.external_id == post["id"]]
+    await source.reply(mention, "Thank you!", idempotency_key="t1")
+    assert [(c["parent"], c["message"]) for c in graph.state.created] == [(post["id"], "Thank you!")]
+
+
+async def test_no_permission_for_tagged_posts_leaves_comments_working(
+    graph: FakeGraph, make_facebook: MakeFacebook
+) -> None:
+    graph.inject("tagged", 400, body=fake.error_body(10, "(#10) Requires pages_read_engagement"), times=1)
+    post = graph.add_post()
+    source = await make_facebook(backfill=True)
+    graph.add_comment(post["id"], "still polled")
+    assert [m.text for m in await source.poll_once(None)] == ["still polled"]
+    assert [m.text for m in await source.poll_once(None)] == ["still polled"]
+    assert len(graph.hits_for("tagged")) == 1  # not asked again

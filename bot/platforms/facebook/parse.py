@@ -94,6 +94,28 @@ def parse_comment(data: Any, *, post_id: str, page_id: str, now: datetime | None
     )
 
 
+def parse_tagged(data: Any, *, page_id: str, now: datetime | None = None) -> Mention | None:
+    """A post of ``GET /{page-id}/tagged`` (someone else's post that tags the Page); None for the
+    Page's own posts."""
+    if not isinstance(data, Mapping):
+        raise MalformedPayload("post is not an object")
+    post_id = graph_id(data, "id")
+    author = person(data)
+    if author[0] and author[0] == page_id:
+        return None
+    permalink = text_of(data, "permalink_url")
+    return _mention(
+        external_id=post_id,
+        text=text_of(data, "message"),
+        created=data.get("created_time"),
+        author=author,
+        url=permalink if permalink.startswith("https://") else _post_url(post_id),
+        target=post_id,
+        private_key="post_id",
+        now=now,
+    )
+
+
 def parse_change(
     value: Any, *, field: str, page_id: str, now: datetime | None = None
 ) -> Mention | MentionChange | None:

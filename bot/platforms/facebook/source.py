@@ -16,6 +16,7 @@ from bot.platforms.facebook.parse import (
     check_reply,
     parse_change,
     parse_comment,
+    parse_tagged,
     private_recipient,
     reply_id,
     reply_target,
@@ -31,6 +32,7 @@ log = logging.getLogger(__name__)
 
 NEEDED = ("pages_read_engagement", "pages_manage_engagement", "pages_manage_metadata", "pages_messaging")
 COMMENT_FIELDS = "id,message,created_time,from{id,name},parent{id},permalink_url"
+TAGGED_FIELDS = "id,message,created_time,from{id,name},permalink_url"
 PRIVATE = (Visibility.PRIVATE, Visibility.DIRECT)
 
 
@@ -47,6 +49,7 @@ class FacebookSource(GraphSource):
         self._token = token
         self.page_name = ""
         self._tried: set[str] = set()  # reply keys already sent once in this process
+        self._tagged_on = True
 
     async def identify(self) -> str:
         """The Page's name and id (a refused token or an unknown Page is ``AdapterConfigError``)."""
@@ -77,6 +80,34 @@ class FacebookSource(GraphSource):
             if since is not None and updated.year > 1 and updated < since - self.options.overlap:
                 continue  # no comment since the watermark
             found.extend(await self._comments(post["id"], since))
+        return found + await self._tagged(since)
+
+    async def _tagged(self, since: Any) -> list[Mention]:
+        """Posts elsewhere that tag the Page (what the ``mention`` webhook brings, for polling)."""
+        if not self._tagged_on:
+            return []
+        found = []
+        try:
+            async for item in newest_first(
+                self.client,
+                f"{self.page_id}/tagged",
+                {"fields": TAGGED_FIELDS},
+                stop=lambda item: is_old(item, since, "created_time"),
+                page_limit=self.options.page_limit,
+                max_pages=self.options.max_pages,
+            ):
+                if is_old(item, since, "created_time"):
+                    continue
+                try:
+                    mention = parse_tagged(item, page_id=self.page_id, now=self.now())
+                except MalformedPayload as exc:
+                    log.warning("facebook: tagged post skipped (%s)", exc)
+                    continue
+                if mention is not None:
+                    found.append(mention)
+        except PermanentError as exc:  # no permission for tagged posts: comments still work
+            log.warning("facebook: posts that tag the Page cannot be read (%s); comments only", exc)
+            self._tagged_on = False
         return found
 
     async def _comments(self, post_id: str, since: Any) -> list[Mention]:
