@@ -136,6 +136,21 @@ async def test_a_lost_reply_response_is_reconciled_not_posted_twice(
     assert len(graph.state.created) == 1
 
 
+async def test_a_reply_published_before_a_crash_is_not_published_again(
+    graph: FakeGraph, make_facebook: MakeFacebook
+) -> None:
+    before = await make_facebook(backfill=True)
+    post = graph.add_post()
+    graph.add_comment(post["id"], "question")
+    [mention] = await before.poll_once(None)
+    graph.lose_create_response = 1
+    with pytest.raises(TransientError):
+        await before.reply(mention, "Answer", idempotency_key="row-7")
+    after = await make_facebook()  # a new process: it never saw the first attempt
+    ref = await after.reply(mention, "Answer", idempotency_key="row-7")
+    assert len(graph.state.created) == 1 and ref.external_id == graph.state.created[0]["id"]
+
+
 async def test_private_reply_reaches_messenger_once(graph: FakeGraph, make_facebook: MakeFacebook) -> None:
     source = await make_facebook(backfill=True)
     post = graph.add_post()

@@ -158,7 +158,10 @@ class FacebookSource(GraphSource):
     async def _public(self, to: Mention, text: str, key: str) -> ReplyRef:
         target = reply_target(to.reply_ref)
         check_reply(text)
-        if key in self._tried and reconcile_enabled():
+        # Graph has no idempotency key: before a retry look for the reply an earlier attempt may have
+        # published. Under a top-level comment any Page reply with this text is ours for this mention
+        # (so this holds across a crash too); inside a shared thread only a retry in this process looks.
+        if reconcile_enabled() and (key in self._tried or target == to.external_id):
             earlier = await self._earlier_reply(target, text)
             if earlier is not None:
                 return earlier
@@ -169,10 +172,14 @@ class FacebookSource(GraphSource):
         return ReplyRef(comment, to.url)
 
     async def _earlier_reply(self, target: str, text: str) -> ReplyRef | None:
-        """A reply an earlier attempt published before its answer was lost."""
-        body = await self.client.get(
-            f"{target}/comments", fields="id,from{id},message", order="reverse_chronological", limit=50
-        )
+        """A reply an earlier attempt published before its answer was lost (None when there is none,
+        or when the comments cannot be read: then the reply is simply sent)."""
+        try:
+            body = await self.client.get(
+                f"{target}/comments", fields="id,from{id},message", order="reverse_chronological", limit=50
+            )
+        except PermanentError:
+            return None
         for item in body.get("data", []) if isinstance(body, Mapping) else []:
             who = item.get("from") if isinstance(item, Mapping) else None
             if isinstance(who, Mapping) and who.get("id") == self.page_id and item.get("message") == text:
