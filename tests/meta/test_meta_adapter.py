@@ -4,6 +4,7 @@ private replies once, Instagram's top-level rule and mentions, and ``check --con
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -104,6 +105,24 @@ async def test_an_outage_delays_polling_and_loses_nothing(
     finally:
         await pump.kill()
     assert store.texts().count("during the outage") == 1
+
+
+async def test_a_server_repeating_its_after_cursor_cannot_loop_the_poll(
+    graph: FakeGraph, make_facebook: MakeFacebook
+) -> None:
+    post = graph.add_post()
+    stuck = {
+        "data": [{"id": "1_2", "message": "same page", "created_time": "2026-01-01T00:00:00+0000"}],
+        "paging": {
+            "cursors": {"after": "QVFIU"},
+            "next": f"{graph.base}/{fake.VERSION}/{post['id']}/comments?after=QVFIU",
+        },
+    }
+    graph.inject("comments", 200, body=json.dumps(stuck), times=50)
+    source = await make_facebook(backfill=True)
+    found = await source.poll_once(None)
+    assert len(graph.hits_for("comments")) == 2  # the first page, then the repeated cursor: stop
+    assert [m.external_id for m in found] == ["1_2", "1_2"]  # a repeat is a no-op in ingest
 
 
 async def test_public_reply_goes_under_the_thread(graph: FakeGraph, make_facebook: MakeFacebook) -> None:

@@ -86,6 +86,10 @@ def test_handshake() -> None:
     assert handshake(ok | {"hub.mode": "unsubscribe"}, "meaty") == (403, "")
     assert handshake({k: v for k, v in ok.items() if k != "hub.challenge"}, "meaty") == (403, "")
     assert handshake(ok, "") == (403, "")
+    assert handshake(ok | {"hub.challenge": "<script>alert(1)</script>"}, "meaty") == (
+        403,
+        "",
+    )  # never echoed
 
 
 class Host(LoopbackServer):

@@ -13,6 +13,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 MAX_BODY = 256 * 1024
-_MAX_CHALLENGE = 200
+_CHALLENGE = re.compile(r"[A-Za-z0-9_.-]{1,200}")  # Meta sends a number; nothing else is echoed
 _REMEMBERED = 2048  # digests of recently accepted bodies: a replay is answered without being applied
 
 
@@ -53,7 +54,7 @@ def handshake(query: Mapping[str, str], verify_token: str) -> tuple[int, str]:
     """The subscribe handshake: ``(200, challenge)`` when the verify token matches, else ``(403, "")``."""
     mode, token = query.get("hub.mode", ""), query.get("hub.verify_token", "")
     challenge = query.get("hub.challenge", "")
-    if mode != "subscribe" or not verify_token or not challenge or len(challenge) > _MAX_CHALLENGE:
+    if mode != "subscribe" or not verify_token or not _CHALLENGE.fullmatch(challenge):
         return 403, ""
     if not hmac.compare_digest(token.encode("utf-8", "replace"), verify_token.encode("utf-8")):
         return 403, ""
