@@ -10,19 +10,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 import httpx
 
 from bot.errors import AdapterConfigError, PatronDeskError, PermanentError, RateLimited, TransientError
-from bot.net.wire import MALFORMED, JsonResponse, request_json, utc_now
+from bot.net.wire import MALFORMED, JsonResponse, request_json
 from bot.platforms.meta.throttle import RATE_CODES, TOKEN_CODES, TRANSIENT_CODES, Throttle
 
 log = logging.getLogger(__name__)
 
-DEFAULT_GRAPH_URL = "https://graph.facebook.com"
-DEFAULT_VERSION = "v22.0"
 Tell = Callable[[str], Awaitable[None]]
 
 
@@ -116,7 +113,6 @@ class GraphClient:
         fix: str = "",
         transport: httpx.AsyncBaseTransport | None = None,
         timeout: float = 30.0,
-        clock: Callable[[], datetime] = utc_now,
     ) -> None:
         root = base_url.rstrip("/") + "/" + version.strip("/") + "/"
         self.http = httpx.AsyncClient(
@@ -129,7 +125,6 @@ class GraphClient:
         self.throttle = throttle or Throttle()
         self._tell_staff = tell_staff
         self._fix = fix
-        self._clock = clock
         self.refused: TokenRefused | None = None  # latched on the first code 190
         self.last_error: GraphError | None = None  # the envelope of the last failed call
 
