@@ -128,7 +128,7 @@ class PatronDesk:
             rota=rota,
             desks=(),
             clock=self.clock,
-            wake=lambda t: self.relay.wake(t),
+            wake=self._wake,
             auto_ack=self.settings.AUTO_ACK_TEXT,
             opening_hours=parse_opening_hours(self.settings.OPENING_HOURS),
         )
@@ -140,6 +140,7 @@ class PatronDesk:
             on_change=self._service.take_change,
             desk_channels=_desk_channels(rules),
             reply_limits=self.reply_limits,
+            announce=self.announce,
         )
         await self._build_clients()
         self.desks = {d.desk: d for d in (self._given_desks or self._build(deps, desk=True))}
@@ -165,6 +166,17 @@ class PatronDesk:
                 self._service.validators[name] = source.validate_reply
                 self.reply_limits.add(name, source)
         self.relay = Relay(self._service, desks=self.desks, sources=self.sources)
+
+    def _wake(self, target: str) -> None:
+        """New outbox work for ``target``; before the relay exists (sources opening) it finds it at start."""
+        relay = getattr(self, "relay", None)
+        if relay is not None:
+            relay.wake(target)
+
+    async def announce(self, text: str) -> None:
+        """Post a notice to every desk's staff channel (through the outbox, so it is never lost)."""
+        async with self.db.transaction() as session:
+            await self._service.announce(session, text, now=self.clock())
 
     async def _build_clients(self) -> None:
         """One client per platform that wants one, shared by its source and desk."""

@@ -26,6 +26,8 @@ OUR_PREFIXES = (
     "SLACK_",
     "MATRIX_",
     "MASTODON_",
+    "FACEBOOK_",
+    "INSTAGRAM_",
     "BLUESKY_",
     "FEED",
     "WEBHOOK_",
@@ -96,6 +98,17 @@ class Settings(BaseSettings):
     FEED_BACKFILL: bool = False
 
     WEBHOOK_SECRET: str = ""
+
+    FACEBOOK_PAGE_ID: str = ""
+    FACEBOOK_PAGE_TOKEN: str = ""
+    FACEBOOK_APP_SECRET: str = ""
+    FACEBOOK_VERIFY_TOKEN: str = ""
+    FACEBOOK_GRAPH_URL: str = "https://graph.facebook.com"
+    FACEBOOK_GRAPH_VERSION: str = Field(default="v22.0", pattern=r"^v\d{1,3}\.\d{1,2}$")
+    FACEBOOK_POLL_SECONDS: float = Field(default=60, gt=0)
+    FACEBOOK_BACKFILL: bool = False
+    INSTAGRAM_ACCOUNT_ID: str = ""
+    INSTAGRAM_TOKEN: str = ""
 
     ESCALATE_AFTER_MINUTES: int = Field(default=30, ge=1)
     REMIND_AFTER_MINUTES: int = Field(default=60, ge=1)
@@ -179,6 +192,21 @@ class Settings(BaseSettings):
     def bluesky_on(self) -> bool:
         """Bluesky is on when a handle is set."""
         return bool(self.BLUESKY_HANDLE)
+
+    @property
+    def facebook_on(self) -> bool:
+        """Facebook is on when a Page id is set."""
+        return bool(self.FACEBOOK_PAGE_ID)
+
+    @property
+    def instagram_on(self) -> bool:
+        """Instagram is on when a professional account id is set."""
+        return bool(self.INSTAGRAM_ACCOUNT_ID)
+
+    @property
+    def meta_webhooks_on(self) -> bool:
+        """Meta webhooks need both the app secret and the verify token; without them: polling only."""
+        return bool(self.FACEBOOK_APP_SECRET and self.FACEBOOK_VERIFY_TOKEN)
 
     @property
     def console_on(self) -> bool:

@@ -12,7 +12,9 @@ from typing import TYPE_CHECKING
 from bot.platforms.base import PlatformSpec
 from bot.platforms.bluesky.spec import SPEC as BLUESKY
 from bot.platforms.console.spec import SPEC as CONSOLE
+from bot.platforms.facebook.spec import SPEC as FACEBOOK
 from bot.platforms.feeds.spec import SPEC as FEEDS
+from bot.platforms.instagram.spec import SPEC as INSTAGRAM
 from bot.platforms.mastodon.spec import SPEC as MASTODON
 from bot.platforms.matrix.spec import SPEC as MATRIX
 from bot.platforms.slack.spec import SPEC as SLACK
@@ -23,7 +25,8 @@ if TYPE_CHECKING:
 
 # The order is the build order: desks Slack, Matrix, console (as before), then the `check` lines.
 REGISTRY: dict[str, PlatformSpec] = {
-    spec.name: spec for spec in (FEEDS, MASTODON, BLUESKY, SLACK, MATRIX, WEBHOOK, CONSOLE)
+    spec.name: spec
+    for spec in (FEEDS, MASTODON, BLUESKY, FACEBOOK, INSTAGRAM, SLACK, MATRIX, WEBHOOK, CONSOLE)
 }
 
 

@@ -169,7 +169,8 @@ class AdapterDeps:
     ``clients`` holds the one SDK client per platform shared by that platform's source and desk
     (built by the spec's ``make_client``). Push sources (Slack events, the webhook) call ``ingest``
     before they acknowledge, instead of yielding from ``mentions``. A part that needs the shared
-    HTTP server implements `HttpRoutes`; `app.py` mounts the routes on the one server.
+    HTTP server implements `HttpRoutes`; `app.py` mounts the routes on the one server. ``announce``
+    tells every staff channel something staff must act on (plain words, never patron text).
     """
 
     ingest: Ingest | None = None
@@ -177,6 +178,7 @@ class AdapterDeps:
     on_change: OnChange | None = None  # edits and deletions of earlier posts
     desk_channels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # roles' own channels/rooms
     reply_limits: ReplyLimits | None = None
+    announce: Callable[[str], Awaitable[None]] | None = None  # a notice to all staff (e.g. a token expired)
 
 
 Builder = Callable[["Settings", AdapterDeps], Any]

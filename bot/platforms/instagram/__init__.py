@@ -1,0 +1,1 @@
+"""The Instagram professional account platform: comments on its media and @mentions."""
