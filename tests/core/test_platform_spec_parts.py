@@ -131,7 +131,12 @@ def test_only_the_platforms_that_serve_http_declare_routes() -> None:
         def http_routes(self) -> list[Route]:
             return [("POST", f"/{self.name}", None)]
 
-    assert {name for name, spec in REGISTRY.items() if spec.http_routes} == {"slack", "webhook"}
+    assert {name for name, spec in REGISTRY.items() if spec.http_routes} == {
+        "slack",
+        "webhook",
+        "facebook",
+        "instagram",
+    }
     hook = REGISTRY["webhook"].http_routes
     assert hook is not None and hook(PlatformParts(source=Part("hook"), desk=Part("x"))) == [
         ("POST", "/hook", None)

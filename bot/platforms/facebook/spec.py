@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.platforms.base import PlatformSpec, lazy, missing, on_off
+from bot.platforms.base import PlatformParts, PlatformSpec, Route, lazy, missing, on_off, routes_of
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -26,6 +26,11 @@ def _problems(s: Settings) -> list[str]:
     return found
 
 
+def _http_routes(parts: PlatformParts) -> list[Route]:
+    """The Meta webhook (handshake and signed POSTs), served by the source when webhooks are on."""
+    return routes_of(parts.source)
+
+
 SPEC = PlatformSpec(
     name="facebook",
     display="Facebook",
@@ -41,6 +46,7 @@ SPEC = PlatformSpec(
     ),
     describe=_describe,
     problems=_problems,
+    http_routes=_http_routes,
     source_on=lambda s: s.facebook_on,
     build_source=lazy("bot.platforms.facebook.source", "build"),
     reply_visibility=True,  # "Private mention (direct)" sends a private reply by Messenger

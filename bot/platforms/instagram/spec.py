@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from bot.platforms.base import PlatformSpec, lazy, on_off
+from bot.platforms.base import PlatformParts, PlatformSpec, Route, lazy, on_off, routes_of
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -21,12 +21,18 @@ def _problems(s: Settings) -> list[str]:
     return []
 
 
+def _http_routes(parts: PlatformParts) -> list[Route]:
+    """The Meta webhook (handshake and signed POSTs), served by the source when webhooks are on."""
+    return routes_of(parts.source)
+
+
 SPEC = PlatformSpec(
     name="instagram",
     display="Instagram",
     settings_keys=("INSTAGRAM_ACCOUNT_ID", "INSTAGRAM_TOKEN"),
     describe=_describe,
     problems=_problems,
+    http_routes=_http_routes,
     source_on=lambda s: s.instagram_on,
     build_source=lazy("bot.platforms.instagram.source", "build"),
     reply_limit=2200,
