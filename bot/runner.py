@@ -16,13 +16,15 @@ from bot.core import quarantine
 from bot.core.retention import PurgeResult, purge
 from bot.core.service import DeskService
 from bot.models import Mention, RotaCommand, StaffRef
+from bot.rota.diff import RotaDiff
 from bot.rota.opening import parse_opening_hours
 from bot.rota.rota import format_rota_csv
 from bot.routing.router import route
-from bot.setup import import_rota, load_rules_file, prepare_database, read_rota_file
+from bot.routing.rules import RuleSet
+from bot.setup import import_rota, load_rules_file, prepare_database, read_rota_file, rota_file_state
 from bot.store.db import Database
 from bot.store.quarantine import Held
-from bot.store.rota_repo import load_rota
+from bot.store.rota_repo import load_rota, rota_is_empty
 from bot.store.staff_repo import ADMINISTRATOR, ensure_administrator
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -88,15 +90,19 @@ async def rota_command(settings: Settings, text: str) -> tuple[bool, str]:
     return result.ok, "\n".join([result.message, *result.extra])
 
 
-async def import_rota_file(settings: Settings, path: Path) -> int:
-    """Add the shifts of a rota CSV."""
+async def import_rota_file(
+    settings: Settings, path: Path, *, replace: bool = False, dry_run: bool = False, remember: bool = False
+) -> tuple[RotaDiff, str]:
+    """Add the shifts of a rota CSV (``replace``: make the weekly rota exactly the file), in one
+    transaction; the change and its description (``dry_run``: only the description; ``remember``:
+    the file is ROTA_FILE, so its hash is kept to notice later edits)."""
     rules = load_rules_file(settings.RULES_FILE)
     read_rota_file(path, rules)  # validate before touching the database
     db = Database(settings.DATABASE_URL)
     try:
         await db.migrate()
         await prepare_database(db, rules, settings.model_copy(update={"ROTA_FILE": None}))
-        return await import_rota(db, path, rules)
+        return await import_rota(db, path, rules, replace=replace, dry_run=dry_run, remember=remember)
     finally:
         await db.aclose()
 
@@ -153,6 +159,8 @@ async def check_setup(settings: Settings, *, connect: bool = False) -> tuple[lis
     try:
         await db.migrate()
         lines.append(f"database: ok ({db.engine.dialect.name})")
+        if settings.ROTA_FILE:
+            lines.append(await _rota_file_line(db, settings.ROTA_FILE, rules))
     except Exception as exc:
         lines.append(f"database: cannot open {db.engine.url.render_as_string(hide_password=True)}: {exc}")
         ok = False
@@ -164,6 +172,21 @@ async def check_setup(settings: Settings, *, connect: bool = False) -> tuple[lis
         lines += online
         ok = ok and reachable
     return lines, ok
+
+
+async def _rota_file_line(db: Database, path: Path, rules: RuleSet) -> str:
+    """Whether the database's weekly rota matches ROTA_FILE."""
+    async with db.transaction() as session:
+        if await rota_is_empty(session):
+            return "rota file vs database: the database has no rota yet; the file is imported at start"
+        state, diff = await rota_file_state(session, path, rules)
+    if diff.empty:
+        return "rota file vs database: the same"
+    edited = " (the file changed since it was imported)" if state == "changed" else ""
+    return (
+        f"rota file vs database: they differ{edited}: {len(diff.add)} shift(s) only in the file, "
+        f"{len(diff.remove)} only in the database; `patron-desk rota import --replace {path}` applies it"
+    )
 
 
 async def _connect_sources(settings: Settings) -> tuple[list[str], bool]:

@@ -13,15 +13,26 @@ from bot.commands import commands as cmd
 from bot.core.cards import source_name
 from bot.domain import transitions
 from bot.models import ActionResult, DeskQuery, RotaCommand
+from bot.rota.conflicts import closure_on, holds, override_clash, roles_held, unknown_person, weekly_clash
 from bot.rota.opening import format_gaps, gaps
-from bot.rota.rota import OverrideKind
+from bot.rota.rota import Closure, Override, OverrideKind, Rota, Shift
 from bot.store import audit, mentions
-from bot.store.rota_repo import add_closure, add_override, add_weekly, remove_entry, rota_entry, save
+from bot.store.rota_repo import (
+    add_closure,
+    add_override,
+    add_weekly,
+    entry_origin,
+    load_rota,
+    remove_entry,
+    rota_entry,
+    save,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.core.service import DeskService
+    from bot.store.tables import StaffRow
 
 DENIED = (
     "Only rota managers can change the rota, so `{verb}` was not applied. "
@@ -88,54 +99,136 @@ async def _apply(service: DeskService, session: AsyncSession, parsed: Any) -> tu
     """The change and its answer, with what a removed entry was (for the audit's before)."""
     if isinstance(parsed, cmd.Remove):
         entry = await rota_entry(session, parsed.id)
+        if entry is not None and await entry_origin(session, parsed.id):
+            return ActionResult(False, SYNCED.format(id=parsed.id)), None
         if entry is None or not await remove_entry(session, parsed.id):
             return ActionResult(
                 False, f"No rota entry #{parsed.id}. `show` lists the entries with their ids."
             ), None
         await service.directory.learn(session, getattr(entry, "person", None))
-        names = {key: service.directory.name(key) for key in service.directory.rows}
-        before = cmd.describe_entry(entry, names)
+        before = cmd.describe_entry(entry, _names(service))
         return ActionResult(True, f"Removed #{parsed.id}: {before}.", changed=True), before
     return await _add(service, session, parsed), None
 
 
+SYNCED = (
+    "#{id} comes from the role's calendar, so it was not removed: change it in the calendar. "
+    "`off` takes someone off for a while, `cover` puts someone on."
+)
+
+
+def _names(service: DeskService) -> dict[str, str]:
+    return {key: service.directory.name(key) for key in service.directory.rows}
+
+
+async def _person(service: DeskService, session: AsyncSession, token: str) -> StaffRow | None:
+    """The staff row ``token`` names; None when nobody (never made up: no ghosts)."""
+    row = service.directory.find(token)
+    if row is None:  # another process may have added them
+        await service.directory.load(session, merge=True)
+        row = service.directory.find(token)
+    return row
+
+
 async def _add(service: DeskService, session: AsyncSession, parsed: Any) -> ActionResult:
     if isinstance(parsed, cmd.Close):
-        row = add_closure(session, day=parsed.day, reason=parsed.reason)
-        await save(session)
-        return ActionResult(
-            True, f"#{row.id}: closed on {parsed.day:%a %d %b %Y}. Nobody is on duty that day.", changed=True
-        )
-    person = await service.directory.ensure_token(session, parsed.who)
-    name = service.directory.name(person.key)
+        return await _close(session, await load_rota(session, service.rota.zone), parsed)
+    for token in (parsed.who, getattr(parsed, "for_who", None)):
+        if token and await _person(service, session, token) is None:
+            return ActionResult(False, unknown_person(token, _names(service)))
+    person = await _person(service, session, parsed.who)
+    assert person is not None
+    rota = await load_rota(session, service.rota.zone)  # the stored rota decides, not this process's copy
     if isinstance(parsed, cmd.Add):
-        row = add_weekly(
-            session, role=parsed.role, person=person.key, days=parsed.days, start=parsed.start, end=parsed.end
-        )
-        await save(session)
+        return await _weekly(service, session, parsed, person.key, rota)
+    return await _dated(service, session, parsed, person.key, rota)
+
+
+async def _close(session: AsyncSession, rota: Rota, parsed: cmd.Close) -> ActionResult:
+    already = closure_on(rota, Closure(0, parsed.day))
+    if already is not None:
         return ActionResult(
-            True,
-            f"#{row.id}: {name} holds {parsed.role} {cmd.format_command(parsed).split(' ', 3)[-1]}.",
-            changed=True,
+            False, f"{parsed.day:%a %d %b %Y} is already closed (#{already.id}); nothing changed."
         )
+    row = add_closure(session, day=parsed.day, reason=parsed.reason)
+    await save(session)
+    return ActionResult(
+        True, f"#{row.id}: closed on {parsed.day:%a %d %b %Y}. Nobody is on duty that day.", changed=True
+    )
+
+
+async def _weekly(
+    service: DeskService, session: AsyncSession, parsed: cmd.Add, key: str, rota: Rota
+) -> ActionResult:
+    name = service.directory.name(key)
+    new = Shift(0, parsed.role, key, parsed.days, parsed.start, parsed.end)
+    clash = weekly_clash(new, rota.shifts)
+    if clash is not None:
+        word = "repeats" if clash.kind == "duplicate" else "overlaps"
+        old = cmd.describe_entry(clash.entry, _names(service))
+        return ActionResult(
+            False,
+            f"Not added: it {word} #{clash.entry.id} ({old}). Remove #{clash.entry.id} first to change it.",
+        )
+    row = add_weekly(
+        session, role=parsed.role, person=key, days=parsed.days, start=parsed.start, end=parsed.end
+    )
+    await save(session)
+    return ActionResult(
+        True,
+        f"#{row.id}: {name} holds {parsed.role} {cmd.format_command(parsed).split(' ', 3)[-1]}.",
+        changed=True,
+    )
+
+
+async def _dated(
+    service: DeskService, session: AsyncSession, parsed: Any, key: str, rota: Rota
+) -> ActionResult:
+    """`cover` and `off`: checked against who holds the role then, and against repeats."""
+    names = _names(service)
     begin, finish = parsed.window()
     replaces = None
     if isinstance(parsed, cmd.Cover) and parsed.for_who:
-        replaces = (await service.directory.ensure_token(session, parsed.for_who)).key
+        other = await _person(service, session, parsed.for_who)
+        assert other is not None
+        replaces = other.key
+        if not holds(rota, parsed.role, replaces, begin, finish)[0]:
+            held = roles_held(rota, replaces, begin, finish, service.rules.roles)
+            also = f" (they hold {', '.join(held)} then)" if held else ""
+            return ActionResult(
+                False, f"Not added: {names.get(replaces, replaces)} does not hold {parsed.role} then{also}."
+            )
     kind = (
         OverrideKind.REMOVE
         if isinstance(parsed, cmd.Off)
         else (OverrideKind.REPLACE if replaces else OverrideKind.ADD)
     )
+    some, every = holds(rota, parsed.role, key, begin, finish)
+    name = names.get(key, key)
+    if kind is OverrideKind.REMOVE and not some:
+        return ActionResult(
+            False, f"Not added: {name} does not hold {parsed.role} then, so there is nothing to take off."
+        )
+    if kind is not OverrideKind.REMOVE and every:
+        return ActionResult(False, f"Not added: {name} already holds {parsed.role} for all of that time.")
+    new = Override(0, parsed.role, key, begin, finish, kind, replaces)
+    clash = override_clash(rota, new)
+    if clash is not None:
+        return ActionResult(False, f"Not added: it repeats #{clash.entry.id}.")
     row = add_override(
-        session, role=parsed.role, person=person.key, start=begin, end=finish, kind=kind, replaces=replaces
+        session, role=parsed.role, person=key, start=begin, end=finish, kind=kind, replaces=replaces
     )
     await save(session)
     what = "is off" if kind is OverrideKind.REMOVE else "covers"
     instead = f" instead of {service.directory.name(replaces)}" if replaces else ""
+    warn = (
+        f" ({name} already holds {parsed.role} for part of that time.)"
+        if some and kind is OverrideKind.ADD
+        else ""
+    )
     return ActionResult(
         True,
-        f"#{row.id}: {name} {what} {parsed.role} {begin:%a %d %b %H:%M}–{finish:%H:%M}{instead}.",
+        f"#{row.id}: {name} {what} {parsed.role} {begin:%a %d %b %H:%M}–{finish:%H:%M}{instead}.{warn}",
         changed=True,
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterable
 from datetime import date, datetime, time
@@ -16,6 +17,7 @@ from bot.store.sql import insert_for as _insert
 from bot.store.staff_repo import upsert_listed
 from bot.store.tables import MetaRow, RoleRow, ShiftRow, StaffRow
 
+ROTA_FILE_HASH = "rota_file_sha256"  # meta key: the ROTA_FILE last imported, to notice edits
 ROTA_STAMP = "rota_version"  # meta key: changes with every rota edit, so other processes reload
 SETUP_LOCK = 0x70617472_6F6E0001  # "patron" + 1: the advisory-lock key for start-up seeding
 
@@ -50,6 +52,7 @@ def _to_domain(row: ShiftRow) -> Shift | Override | Closure:
             end=row.ends_at,
             kind=OverrideKind(row.override_kind or "add"),
             replaces=row.replaces,
+            synced=bool(row.origin),
         )
     assert row.day is not None
     return Closure(id=row.id, day=row.day, reason=row.reason)
@@ -208,3 +211,84 @@ async def rota_stamp(session: AsyncSession) -> str:
     """The stamp of the last rota change ("" before any)."""
     row = (await session.execute(select(MetaRow.value).where(MetaRow.key == ROTA_STAMP))).first()
     return str(row[0]) if row else ""
+
+
+def calendar_origin(role: str) -> str:
+    """The ``origin`` of the entries read from ``role``'s calendar."""
+    return f"calendar:{role}"[:80]
+
+
+async def entry_origin(session: AsyncSession, entry_id: int) -> str | None:
+    """Where an entry came from (None: typed in chat, the CLI or a rota file)."""
+    row = await session.get(ShiftRow, entry_id)
+    return row.origin if row else None
+
+
+async def sync_calendar(
+    session: AsyncSession, *, role: str, shifts: Iterable[tuple[str, datetime, datetime]]
+) -> tuple[int, int]:
+    """Make ``role``'s calendar entries equal ``(person, start, end)`` (naive local); (added, removed).
+
+    Entries that stay keep their ids; only what changed is written.
+    """
+    origin = calendar_origin(role)
+    rows = (await session.execute(select(ShiftRow).where(ShiftRow.origin == origin))).scalars()
+    have = {(r.person, r.starts_at, r.ends_at): r.id for r in rows}
+    want = set(shifts)
+    gone = [entry for key, entry in have.items() if key not in want]
+    if gone:
+        await session.execute(delete(ShiftRow).where(ShiftRow.id.in_(gone)))
+    for person, start, end in sorted(want - set(have)):
+        row = add_override(session, role=role, person=person, start=start, end=end, kind=OverrideKind.ADD)
+        row.origin = origin
+    await session.flush()
+    return len(want - set(have)), len(gone)
+
+
+async def drop_calendars(session: AsyncSession, keep: Iterable[str]) -> int:
+    """Remove the calendar entries of roles that no longer follow a calendar; how many."""
+    origins = [calendar_origin(role) for role in keep]
+    result = await session.execute(
+        delete(ShiftRow).where(ShiftRow.origin.is_not(None), ShiftRow.origin.not_in(origins))
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def replace_weekly(session: AsyncSession, *, remove: Iterable[int], add: Iterable[Shift]) -> None:
+    """Delete the weekly shifts ``remove`` (ids) and add ``add``, in the caller's transaction."""
+    ids = list(remove)
+    if ids:
+        await session.execute(delete(ShiftRow).where(ShiftRow.id.in_(ids), ShiftRow.kind == "weekly"))
+    for spec in add:
+        add_weekly(
+            session, role=spec.role, person=spec.person, days=spec.days, start=spec.start, end=spec.end
+        )
+    await session.flush()
+
+
+async def get_meta(session: AsyncSession, key: str) -> str | None:
+    """One installation-wide value."""
+    row = (await session.execute(select(MetaRow.value).where(MetaRow.key == key))).first()
+    return str(row[0]) if row else None
+
+
+async def set_meta(session: AsyncSession, key: str, value: str) -> None:
+    """Set one installation-wide value (upsert)."""
+    stmt = _insert(session.get_bind().dialect.name, MetaRow.__table__).values(key=key, value=value)
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=["key"], set_={"value": stmt.excluded.value})
+    )
+
+
+async def ensure_secret(session: AsyncSession, key: str) -> bytes:
+    """A random installation secret kept in ``meta`` under ``key``, made on first use.
+
+    Insert-if-absent then read, as ``pseudonyms.ensure_key``: two first uses agree on one value.
+    """
+    stmt = _insert(session.get_bind().dialect.name, MetaRow.__table__).values(
+        key=key, value=secrets.token_hex(32)
+    )
+    await session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+    value = await get_meta(session, key)
+    assert value is not None  # just inserted or already there
+    return bytes.fromhex(value)
