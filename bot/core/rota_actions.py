@@ -192,17 +192,20 @@ async def _dated(
         other = await _person(service, session, parsed.for_who)
         assert other is not None
         replaces = other.key
-        if not holds(rota, parsed.role, replaces, begin, finish)[0]:
-            held = roles_held(rota, replaces, begin, finish, service.rules.roles)
-            also = f" (they hold {', '.join(held)} then)" if held else ""
-            return ActionResult(
-                False, f"Not added: {names.get(replaces, replaces)} does not hold {parsed.role} then{also}."
-            )
     kind = (
         OverrideKind.REMOVE
         if isinstance(parsed, cmd.Off)
         else (OverrideKind.REPLACE if replaces else OverrideKind.ADD)
     )
+    clash = override_clash(rota, Override(0, parsed.role, key, begin, finish, kind, replaces))
+    if clash is not None:
+        return ActionResult(False, f"Not added: it repeats #{clash.entry.id}.")
+    if replaces and not holds(rota, parsed.role, replaces, begin, finish)[0]:
+        held = roles_held(rota, replaces, begin, finish, service.rules.roles)
+        also = f" (they hold {', '.join(held)} then)" if held else ""
+        return ActionResult(
+            False, f"Not added: {names.get(replaces, replaces)} does not hold {parsed.role} then{also}."
+        )
     some, every = holds(rota, parsed.role, key, begin, finish)
     name = names.get(key, key)
     if kind is OverrideKind.REMOVE and not some:
@@ -211,10 +214,6 @@ async def _dated(
         )
     if kind is not OverrideKind.REMOVE and every:
         return ActionResult(False, f"Not added: {name} already holds {parsed.role} for all of that time.")
-    new = Override(0, parsed.role, key, begin, finish, kind, replaces)
-    clash = override_clash(rota, new)
-    if clash is not None:
-        return ActionResult(False, f"Not added: it repeats #{clash.entry.id}.")
     row = add_override(
         session, role=parsed.role, person=key, start=begin, end=finish, kind=kind, replaces=replaces
     )
