@@ -55,7 +55,26 @@ async def run(service: DeskService, action: RotaCommand) -> ActionResult:
         return ActionResult(False, unknown.message)
     if isinstance(parsed, (cmd.Add, cmd.Remove, cmd.Cover, cmd.Off, cmd.Close)):
         return await _change(service, action, parsed, now)
+    if isinstance(parsed, cmd.Feed):
+        return await _feed(service, action, parsed)
     return ActionResult(True, _read(service, parsed, now))
+
+
+async def _feed(service: DeskService, action: RotaCommand, parsed: cmd.Feed) -> ActionResult:
+    """The private address of a shifts feed (answered to the asker only)."""
+    from bot.core.rota_feed import Feeds
+
+    feeds = Feeds(service, public_url=service.public_url)
+    if parsed.role is not None:
+        url = await feeds.address("role", parsed.role)
+        return ActionResult(True, f"The {parsed.role} shifts as a calendar feed (keep it private): {url}")
+    me = service.directory.by_ref(action.actor)
+    if me is None:
+        return ActionResult(False, "You are not on the staff list, so you have no shifts feed.")
+    url = await feeds.address("person", me.key)
+    return ActionResult(
+        True, f"Your desk shifts as a calendar feed (keep it private; add it to your calendar app): {url}"
+    )
 
 
 async def _is_manager(service: DeskService, action: RotaCommand) -> bool:
@@ -75,7 +94,8 @@ def _read(service: DeskService, parsed: Any, now: datetime) -> str:
         return cmd.render_roles(service.rules)
     if isinstance(parsed, cmd.Gaps):
         local = now.astimezone(service.rota.zone).date()
-        return format_gaps(gaps(service.rules, service.rota, service.opening_hours, start=local, days=14))
+        hours = service.dated_hours or service.opening_hours
+        return format_gaps(gaps(service.rules, service.rota, hours, start=local, days=14))
     return cmd.help_text(getattr(parsed, "verb", None))
 
 

@@ -38,6 +38,7 @@ from bot.models import (
     StaffAction,
     TicketView,
 )
+from bot.rota.hours import Hours
 from bot.rota.opening import Opening, parse_opening_hours
 from bot.rota.rota import Rota
 from bot.routing.rules import RuleSet
@@ -90,6 +91,8 @@ class DeskService(Intake):
         self.wake = wake
         self.auto_ack = auto_ack
         self.opening_hours = opening_hours or parse_opening_hours("")
+        self.dated_hours: Hours | None = None  # LibCal's hours when read (bot/core/rota_sync.py)
+        self.public_url = ""  # where the HTTP server is reached from outside (rota feed addresses)
         self.directory = Directory()
         self.rota_stamp = ""  # the meta stamp of the rota this process holds
         # source name -> its reply check (length, target), run before a reply is queued

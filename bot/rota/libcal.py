@@ -171,6 +171,6 @@ def parse_libcal(payload: bytes | str, *, today: date, location: str | None = No
     for day, times in _entries(chosen, today):
         if day is None or not _day(day, times, dated, notes):
             skipped += 1
-    if not dated and not notes and skipped:
+    if not dated and not notes:
         raise HoursError("no day in the response could be read")
     return LibCalHours(dated=dated, notes=notes, skipped=skipped)
