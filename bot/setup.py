@@ -19,6 +19,7 @@ from bot.store.rota_repo import (
     ROTA_FILE_HASH,
     add_weekly,
     all_staff,
+    edit_lock,
     get_meta,
     load_rota,
     replace_weekly,
@@ -107,6 +108,7 @@ async def import_rota(
     text = _read_text(path)
     specs = read_rota_file(path, rules)
     async with db.transaction() as session:
+        await edit_lock(session)
         people = await _people(session)
         check_people(path, specs, people)
         rota = await load_rota(session, _WALL)

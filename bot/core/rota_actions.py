@@ -21,6 +21,7 @@ from bot.store.rota_repo import (
     add_closure,
     add_override,
     add_weekly,
+    edit_lock,
     entry_origin,
     load_rota,
     remove_entry,
@@ -101,6 +102,7 @@ def _read(service: DeskService, parsed: Any, now: datetime) -> str:
 
 async def _change(service: DeskService, action: RotaCommand, parsed: Any, now: datetime) -> ActionResult:
     async with service.db.transaction() as session:
+        await edit_lock(session)
         me = await service.directory.ensure(session, action.actor)
         result, before = await _apply(service, session, parsed)
         if result.ok:

@@ -20,6 +20,7 @@ from bot.store.tables import MetaRow, RoleRow, ShiftRow, StaffRow
 ROTA_FILE_HASH = "rota_file_sha256"  # meta key: the ROTA_FILE last imported, to notice edits
 ROTA_STAMP = "rota_version"  # meta key: changes with every rota edit, so other processes reload
 SETUP_LOCK = 0x70617472_6F6E0001  # "patron" + 1: the advisory-lock key for start-up seeding
+EDIT_LOCK = 0x70617472_6F6E0002  # "patron" + 2: one rota edit at a time (duplicate checks hold)
 
 
 def _hhmm(value: time) -> str:
@@ -177,6 +178,16 @@ async def setup_lock(session: AsyncSession) -> None:
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SETUP_LOCK})
 
 
+async def edit_lock(session: AsyncSession) -> None:
+    """Serialize rota edits for the rest of this transaction, so a check for a repeated or
+    overlapping entry and the insert after it are not split by another process's edit.
+
+    PostgreSQL: a transaction-level advisory lock. SQLite: BEGIN IMMEDIATE already serializes.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": EDIT_LOCK})
+
+
 async def all_staff(session: AsyncSession) -> list[StaffRow]:
     """Every staff row."""
     return list((await session.execute(select(StaffRow).order_by(StaffRow.key))).scalars())
@@ -231,6 +242,7 @@ async def sync_calendar(
 
     Entries that stay keep their ids; only what changed is written.
     """
+    await edit_lock(session)
     origin = calendar_origin(role)
     rows = (await session.execute(select(ShiftRow).where(ShiftRow.origin == origin))).scalars()
     have = {(r.person, r.starts_at, r.ends_at): r.id for r in rows}
