@@ -73,7 +73,8 @@ async def _offline_service(settings: Settings) -> tuple[Database, DeskService]:
     db = Database(settings.DATABASE_URL)
     await db.migrate()
     rota = await prepare_database(db, rules, settings)
-    service = DeskService(db, rules=rules, rota=rota, desks=())
+    hours = parse_opening_hours(settings.OPENING_HOURS)
+    service = DeskService(db, rules=rules, rota=rota, desks=(), opening_hours=hours)
     await service.start()
     return db, service
 
@@ -84,6 +85,16 @@ async def rota_command(settings: Settings, text: str) -> tuple[bool, str]:
     try:
         async with db.transaction() as session:
             await ensure_administrator(session)
+        if settings.LIBCAL_HOURS_URL and text.split()[:1] == ["gaps"]:
+            from bot.core.rota_sync import HoursRefresher
+
+            libcal = HoursRefresher(
+                service,
+                url=settings.LIBCAL_HOURS_URL,
+                location=settings.LIBCAL_LOCATION,
+                weekly=service.opening_hours,
+            )
+            await libcal.refresh_once()  # on failure OPENING_HOURS stands
         result = await service.handle(RotaCommand(ADMIN, text, is_manager=True))
     finally:
         await db.aclose()
