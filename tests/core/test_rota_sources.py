@@ -14,6 +14,8 @@ from aiohttp import web
 from sqlalchemy import func, select
 
 from bot import http
+from bot.app import PatronDesk
+from bot.config import Settings
 from bot.core.rota_feed import Feeds, feed_token
 from bot.core.rota_sync import CalendarSync, HoursRefresher
 from bot.core.service import DeskService
@@ -26,6 +28,8 @@ from bot.store.db import Database
 from bot.store.rota_repo import add_weekly, load_rota, sync_roles, sync_staff
 from bot.store.tables import OutboxRow, ShiftRow
 from tests.fakes.loopback import LoopbackServer
+from tests.fakes.recording import RecordingDesk
+from tests.waiting import until
 
 LONDON = ZoneInfo("Europe/London")
 NOW = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # Monday
@@ -224,3 +228,35 @@ def test_tokens_differ_per_kind_and_name(kind: str) -> None:
     assert feed_token(key, kind, "alice") != feed_token(key, kind, "bob")
     assert feed_token(key, "person", "x") != feed_token(key, "role", "x")
     assert feed_token(b"other" * 8, kind, "alice") != feed_token(key, kind, "alice")
+
+
+async def test_the_running_app_syncs_the_calendar_and_serves_the_feeds(tmp_path: Path) -> None:
+    calendar = tmp_path / "desk.ics"
+    calendar.write_text(ICS, encoding="utf-8")
+    rules = tmp_path / "rules.toml"
+    rules.write_text(RULES.format(calendar=calendar))
+    settings = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/app.db",
+        RULES_FILE=rules,
+        CONSOLE_DESK="off",
+        HTTP_PORT=0,
+        LIBRARY_TIMEZONE="Europe/London",
+        PUBLIC_URL="https://desk.library.example/",
+    )
+    async with PatronDesk(settings, desks=[RecordingDesk()], sources=[], clock=lambda: NOW) as app:
+        await until(lambda: len(app.service.rota.overrides) == 5)  # the "rota:calendars" part ran
+        answer = await app.service.handle(RotaCommand(StaffRef("slack", "UALICE1", "Alice"), "feed"))
+        url = answer.message.rsplit(" ", 1)[-1]
+        assert url.startswith("https://desk.library.example/rota/person/alice/")
+        path = url.removeprefix("https://desk.library.example")
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{app.http_port}") as client:
+            served = await client.get(path)
+            assert served.status_code == 200
+            read = read_calendar(
+                served.content, staff=app.service.rules.staff, zone=LONDON, start=date(2026, 3, 2), days=7
+            )
+            assert [(s.start, s.end) for s in read.shifts][:1] == [
+                (datetime(2026, 3, 2, 9), datetime(2026, 3, 2, 13))
+            ]
+            assert (await client.get(path.replace(path[-10:], "0000000.ics"))).status_code == 404
