@@ -31,6 +31,7 @@ HOURS_EVERY = timedelta(days=1)
 CALENDAR_EVERY = timedelta(minutes=30)
 RETRY = timedelta(hours=1)
 CALENDAR_DAYS = 56  # how far ahead a role's calendar is read
+CALENDAR_PAST = 7  # and how far back (the feeds show last week too)
 
 
 async def _tell_once(service: DeskService, key: str, text: str) -> None:

@@ -271,3 +271,35 @@ def test_exported_person_feed_round_trips_through_the_parser() -> None:
         while at < end:
             assert (person in rota.on_duty("reference", at)) == (person in back.on_duty("reference", at)), at
             at += timedelta(minutes=15)
+
+
+LINES = CALENDAR.split("\r\n")
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    drop=st.sets(st.integers(0, len(LINES) - 1), max_size=6),
+    junk=st.lists(
+        st.tuples(
+            st.integers(0, len(LINES) - 1),
+            st.sampled_from(
+                ["DTSTART:", "DTEND:", "RRULE:", "EXDATE:", "RECURRENCE-ID:", "ATTENDEE:", "DURATION:"]
+            )
+            | st.text(max_size=10),
+            st.text(max_size=30),
+        ),
+        max_size=4,
+    ),
+)
+def test_hostile_calendars_give_shifts_or_a_calendar_error(
+    drop: set[int], junk: list[tuple[int, str, str]]
+) -> None:
+    lines = [line for i, line in enumerate(LINES) if i not in drop]
+    for at, name, value in junk:
+        lines.insert(min(at, len(lines)), f"{name}{value}")
+    try:
+        read = read_calendar("\r\n".join(lines), staff=STAFF, zone=LONDON, start=START, days=DAYS)
+    except CalendarError:
+        return
+    for shift in read.shifts:
+        assert shift.start < shift.end and shift.person in {"alice", "bob", "chidi"}
