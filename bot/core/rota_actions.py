@@ -62,20 +62,29 @@ async def run(service: DeskService, action: RotaCommand) -> ActionResult:
 
 
 async def _feed(service: DeskService, action: RotaCommand, parsed: cmd.Feed) -> ActionResult:
-    """The private address of a shifts feed (answered to the asker only)."""
+    """The private address of a shifts feed: sent as a private notice, never into a shared room.
+
+    Without desks (the CLI) it is the answer itself.
+    """
     from bot.core.rota_feed import Feeds
 
-    feeds = Feeds(service, public_url=service.public_url)
-    if parsed.role is not None:
-        url = await feeds.address("role", parsed.role)
-        return ActionResult(True, f"The {parsed.role} shifts as a calendar feed (keep it private): {url}")
     me = service.directory.by_ref(action.actor)
     if me is None:
         return ActionResult(False, "You are not on the staff list, so you have no shifts feed.")
-    url = await feeds.address("person", me.key)
-    return ActionResult(
-        True, f"Your desk shifts as a calendar feed (keep it private; add it to your calendar app): {url}"
-    )
+    feeds = Feeds(service, public_url=service.public_url)
+    if parsed.role is not None:
+        url = await feeds.address("role", parsed.role)
+        text = f"The {parsed.role} shifts as a calendar feed (keep the address private): {url}"
+    else:
+        url = await feeds.address("person", me.key)
+        text = (
+            "Your desk shifts as a calendar feed (keep the address private; add it to a calendar app): " + url
+        )
+    if not service.desks:
+        return ActionResult(True, text)
+    async with service.db.transaction() as session:
+        await service.notify(session, me.key, text, now=service.clock())
+    return ActionResult(True, "I sent you the feed's address in a private message.")
 
 
 async def _is_manager(service: DeskService, action: RotaCommand) -> bool:

@@ -188,9 +188,8 @@ async def test_feeds_are_served_with_an_unguessable_token(database: Database, tm
     assert started is not None
     runner, port = started
     try:
-        answer = await service.handle(RotaCommand(StaffRef("slack", "UALICE1", "Alice"), "feed"))
-        path = answer.message.rsplit(" ", 1)[-1]
-        assert answer.ok and path.startswith("/rota/person/alice/") and path.endswith(".ics")
+        path = await feed_address(database, service, "feed")
+        assert path.startswith("/rota/person/alice/") and path.endswith(".ics")
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
             ok = await client.get(path)
             assert ok.status_code == 200 and ok.headers["content-type"].startswith("text/calendar")
@@ -204,14 +203,25 @@ async def test_feeds_are_served_with_an_unguessable_token(database: Database, tm
             assert (await client.get(path.replace("/alice/", "/bob/"))).status_code == 404  # not bob's token
             assert (await client.get(f"/rota/person/nobody/{token}.ics")).status_code == 404
             assert (await client.post(path)).status_code == 405  # read-only
-            role = await service.handle(RotaCommand(StaffRef("slack", "UALICE1", "Alice"), "feed reference"))
-            role_path = role.message.rsplit(" ", 1)[-1]
+            role_path = await feed_address(database, service, "feed reference")
             assert (await client.get(role_path)).status_code == 200
         key = await feeds.key()
         assert token == feed_token(key, "person", "alice") and len(token) == 32
         assert await Feeds(service).key() == key  # a second instance agrees on the same key
     finally:
         await runner.cleanup()
+
+
+async def feed_address(db: Database, service: DeskService, text: str) -> str:
+    """Ask for a feed as Alice: the address comes in a private notice, never in the (shared) answer."""
+    answer = await service.handle(RotaCommand(StaffRef("slack", "UALICE1", "Alice"), text))
+    assert answer.ok and answer.message == "I sent you the feed's address in a private message."
+    async with db.transaction() as session:
+        stmt = select(OutboxRow).where(OutboxRow.kind == "notify").order_by(OutboxRow.id.desc()).limit(1)
+        row = (await session.execute(stmt)).scalar_one()
+    payload = json.loads(row.payload)
+    assert payload["user_id"] in ("UALICE1", "alice")  # to Alice only
+    return str(payload["text"]).rsplit(" ", 1)[-1]
 
 
 async def _health() -> tuple[int, dict[str, object]]:
@@ -246,8 +256,7 @@ async def test_the_running_app_syncs_the_calendar_and_serves_the_feeds(tmp_path:
     )
     async with PatronDesk(settings, desks=[RecordingDesk()], sources=[], clock=lambda: NOW) as app:
         await until(lambda: len(app.service.rota.overrides) == 5)  # the "rota:calendars" part ran
-        answer = await app.service.handle(RotaCommand(StaffRef("slack", "UALICE1", "Alice"), "feed"))
-        url = answer.message.rsplit(" ", 1)[-1]
+        url = await feed_address(app.db, app.service, "feed")
         assert url.startswith("https://desk.library.example/rota/person/alice/")
         path = url.removeprefix("https://desk.library.example")
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{app.http_port}") as client:
