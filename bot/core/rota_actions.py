@@ -17,12 +17,12 @@ from bot.rota.conflicts import closure_on, holds, override_clash, roles_held, un
 from bot.rota.opening import format_gaps, gaps
 from bot.rota.rota import Closure, Override, OverrideKind, Rota, Shift
 from bot.store import audit, mentions
+from bot.store.rota_calendar import entry_origin
 from bot.store.rota_repo import (
     add_closure,
     add_override,
     add_weekly,
     edit_lock,
-    entry_origin,
     load_rota,
     remove_entry,
     rota_entry,

@@ -19,7 +19,7 @@ from bot.rota.hours import Hours, Opening
 from bot.rota.ical import CalendarError, read_calendar
 from bot.rota.libcal import HoursError, parse_libcal
 from bot.store import audit
-from bot.store.rota_repo import drop_calendars, sync_calendar
+from bot.store.rota_calendar import drop_calendars, sync_calendar
 
 if TYPE_CHECKING:
     from bot.config import Settings

@@ -17,7 +17,8 @@ from bot.routing.rules import RuleSet, load_rules
 from bot.runner import _rota_file_line
 from bot.setup import import_rota, prepare_database
 from bot.store.db import Database
-from bot.store.rota_repo import load_rota, sync_calendar, sync_roles, sync_staff
+from bot.store.rota_calendar import sync_calendar
+from bot.store.rota_repo import load_rota, sync_roles, sync_staff
 from bot.store.tables import AuditRow, ShiftRow, StaffRow
 
 RULES = """
