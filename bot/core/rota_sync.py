@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from bot.core.rota_fetch import FetchError, fetch
 from bot.rota.hours import Hours, Opening
@@ -101,12 +102,27 @@ class HoursRefresher:
 
 
 class CalendarSync:
-    """Every role with ``calendar = ...`` gets that calendar's shifts as marked rota entries."""
+    """Every role with ``calendar = ...`` gets that calendar's shifts as marked rota entries.
 
-    def __init__(self, service: DeskService, *, fetch: Fetch = fetch, days: int = CALENDAR_DAYS) -> None:
+    Args:
+        service: the rota's owner (database, rules, clock, staff channel).
+        fetch: reads a calendar URL or file.
+        days: how many days ahead to read.
+        zone: the wall clock the shifts are written in (the rota's when None; a branch passes its own).
+    """
+
+    def __init__(
+        self,
+        service: DeskService,
+        *,
+        fetch: Fetch = fetch,
+        days: int = CALENDAR_DAYS,
+        zone: ZoneInfo | None = None,
+    ) -> None:
         self.service = service
         self.fetch = fetch
         self.days = days
+        self.zone = zone
 
     def roles(self) -> dict[str, str]:
         """Role -> calendar, for the roles that follow one."""
@@ -114,7 +130,7 @@ class CalendarSync:
 
     async def sync_role(self, role: str, source: str, today: date) -> str:
         """Read one role's calendar and store its shifts; a line saying what happened."""
-        zone = self.service.rota.zone
+        zone = self.zone or self.service.rota.zone
         try:
             read = read_calendar(
                 await self.fetch(source),
