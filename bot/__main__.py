@@ -198,16 +198,40 @@ def rota_edit(
 
 
 @rota_cli.command("import")
-def rota_import(file: Path) -> None:
-    """Add the weekly shifts of a CSV (person,role,days,start,end)."""
+def rota_import(
+    file: Path,
+    replace: Annotated[
+        bool, typer.Option("--replace", help="Make the weekly rota exactly the file (shows the change).")
+    ] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show what would change.")] = False,
+) -> None:
+    """Add the weekly shifts of a CSV (person,role,days,start,end); rows already stored are skipped."""
     from bot.runner import import_rota_file
 
     settings = _settings()
+    same = settings.ROTA_FILE is not None and settings.ROTA_FILE.resolve() == file.resolve()
     try:
-        count = asyncio.run(import_rota_file(settings, file))
+        diff, text = asyncio.run(
+            import_rota_file(settings, file, replace=replace, dry_run=dry_run, remember=same)
+        )
     except ConfigError as exc:
-        raise _fail(exc) from None
-    typer.echo(f"Imported {count} shifts from {file}.")
+        typer.echo("Nothing was imported:", err=True)
+        for line in str(exc).splitlines():
+            typer.echo(f"  - {line}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(text)
+    if dry_run:
+        typer.echo("Dry run: nothing was changed.")
+    elif diff.empty:
+        typer.echo(f"The rota already matches {file}.")
+    else:
+        typer.echo(f"Applied {file}: {len(diff.add)} added, {len(diff.remove)} removed.")
+
+
+@rota_cli.command("gaps")
+def rota_gaps() -> None:
+    """Opening hours in the next two weeks when a role has nobody (nor a backup) on duty."""
+    _rota("gaps")
 
 
 @rota_cli.command("export")

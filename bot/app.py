@@ -22,6 +22,8 @@ from bot.backoff import Backoff, Reconnector
 from bot.config import Settings
 from bot.core.authz import Gate
 from bot.core.relay import Relay
+from bot.core.rota_feed import Feeds
+from bot.core.rota_sync import rota_parts
 from bot.core.service import DeskService
 from bot.core.timers import Timers
 from bot.crashpoints import crash_point
@@ -133,6 +135,8 @@ class PatronDesk:
             opening_hours=parse_opening_hours(self.settings.OPENING_HOURS),
         )
         self.timers = Timers(self._service, self.settings)
+        self._service.public_url = self.settings.PUBLIC_URL
+        self.feeds = Feeds(self._service.context, public_url=self.settings.PUBLIC_URL)
         await self._service.start()
         self.reply_limits = ReplyLimits(default_reply_limits())
         deps = AdapterDeps(
@@ -214,6 +218,9 @@ class PatronDesk:
         for target in self.relay.targets:
             parts.add(f"relay:{target}", functools.partial(self.relay.work, target))
         parts.add("timers", self._tick)
+        for name, (job, shared) in rota_parts(self._service, self.settings).items():
+            # a shared job writes the rota: one process at a time, as a pull source does
+            parts.add(name, functools.partial(run_with_lease, self.db, name, job) if shared else job)
         await parts.run(started=self._started)
 
     def _started(self) -> None:
@@ -275,6 +282,7 @@ class PatronDesk:
             if spec.http_routes is not None
             for route in spec.http_routes(self._parts(name))
         ]
+        routes += self.feeds.routes()
         started = await http.start(
             self.settings.HTTP_HOST,
             self.settings.HTTP_PORT,

@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     RULES_FILE: Path | None = None
     ROTA_FILE: Path | None = None
     OPENING_HOURS: str = ""
+    LIBCAL_HOURS_URL: str = ""
+    LIBCAL_LOCATION: str = ""
+    PUBLIC_URL: str = ""
     HTTP_HOST: str = "127.0.0.1"
     HTTP_PORT: int = Field(default=8080, ge=0, le=65535)
     CONSOLE_DESK: Literal["auto", "on", "off"] = "auto"

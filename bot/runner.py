@@ -15,13 +15,15 @@ from bot.core import quarantine
 from bot.core.retention import PurgeResult, purge
 from bot.core.service import DeskService
 from bot.models import Mention, RotaCommand, StaffRef
+from bot.rota.diff import RotaDiff
 from bot.rota.opening import parse_opening_hours
 from bot.rota.rota import format_rota_csv
 from bot.routing.router import route
-from bot.setup import import_rota, load_rules_file, prepare_database, read_rota_file
+from bot.routing.rules import RuleSet
+from bot.setup import import_rota, load_rules_file, prepare_database, read_rota_file, rota_file_state
 from bot.store.db import Database, sqlite_file
 from bot.store.quarantine import Held
-from bot.store.rota_repo import load_rota
+from bot.store.rota_repo import load_rota, rota_is_empty
 from bot.store.staff_repo import ADMINISTRATOR, ensure_administrator
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -82,7 +84,8 @@ async def _offline_service(settings: Settings) -> tuple[Database, DeskService]:
     db = Database(settings.DATABASE_URL)
     await db.migrate()
     rota = await prepare_database(db, rules, settings)
-    service = DeskService(db, rules=rules, rota=rota, desks=())
+    hours = parse_opening_hours(settings.OPENING_HOURS)
+    service = DeskService(db, rules=rules, rota=rota, desks=(), opening_hours=hours)
     await service.start()
     return db, service
 
@@ -93,21 +96,35 @@ async def rota_command(settings: Settings, text: str) -> tuple[bool, str]:
     try:
         async with db.transaction() as session:
             await ensure_administrator(session)
+        if settings.LIBCAL_HOURS_URL and text.split()[:1] == ["gaps"]:
+            from bot.core.rota_sync import HoursRefresher
+
+            libcal = HoursRefresher(
+                service,
+                url=settings.LIBCAL_HOURS_URL,
+                location=settings.LIBCAL_LOCATION,
+                weekly=service.opening_hours,
+            )
+            await libcal.refresh_once()  # on failure OPENING_HOURS stands
         result = await service.handle(RotaCommand(ADMIN, text, is_manager=True))
     finally:
         await db.aclose()
     return result.ok, "\n".join([result.message, *result.extra])
 
 
-async def import_rota_file(settings: Settings, path: Path) -> int:
-    """Add the shifts of a rota CSV."""
+async def import_rota_file(
+    settings: Settings, path: Path, *, replace: bool = False, dry_run: bool = False, remember: bool = False
+) -> tuple[RotaDiff, str]:
+    """Add the shifts of a rota CSV (``replace``: make the weekly rota exactly the file), in one
+    transaction; the change and its description (``dry_run``: only the description; ``remember``:
+    the file is ROTA_FILE, so its hash is kept to notice later edits)."""
     rules = load_rules_file(settings.RULES_FILE)
     read_rota_file(path, rules)  # validate before touching the database
     db = Database(settings.DATABASE_URL)
     try:
         await db.migrate()
         await prepare_database(db, rules, settings.model_copy(update={"ROTA_FILE": None}))
-        return await import_rota(db, path, rules)
+        return await import_rota(db, path, rules, replace=replace, dry_run=dry_run, remember=remember)
     finally:
         await db.aclose()
 
@@ -162,6 +179,12 @@ async def check_setup(settings: Settings, *, connect: bool = False) -> tuple[lis
         )
     line, ok = await _check_database(settings.DATABASE_URL)
     lines.append(line)
+    if ok and settings.ROTA_FILE and not line.startswith("database: warning"):
+        db = Database(settings.DATABASE_URL)
+        try:
+            lines.append(await _rota_file_line(db, settings.ROTA_FILE, rules))
+        finally:
+            await db.aclose()
     lines += _parts(settings)
     if connect:
         online, reachable = await _connect(settings)
@@ -189,6 +212,21 @@ async def _check_database(url: str) -> tuple[str, bool]:
         return f"database: cannot open {db.engine.url.render_as_string(hide_password=True)}: {exc}", False
     finally:
         await db.aclose()
+
+
+async def _rota_file_line(db: Database, path: Path, rules: RuleSet) -> str:
+    """Whether the database's weekly rota matches ROTA_FILE."""
+    async with db.transaction() as session:
+        if await rota_is_empty(session):
+            return "rota file vs database: the database has no rota yet; the file is imported at start"
+        state, diff = await rota_file_state(session, path, rules)
+    if diff.empty:
+        return "rota file vs database: the same"
+    edited = " (the file changed since it was imported)" if state == "changed" else ""
+    return (
+        f"rota file vs database: they differ{edited}: {len(diff.add)} shift(s) only in the file, "
+        f"{len(diff.remove)} only in the database; `patron-desk rota import --replace {path}` applies it"
+    )
 
 
 async def _refuse(mention: Mention | None, cursor: str | None) -> bool:

@@ -93,10 +93,17 @@ class Gaps:
 
 
 @dataclass(frozen=True, slots=True)
+class Feed:
+    """The address of the caller's own shifts feed, or of one role's."""
+
+    role: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Help:
     """The command list, or one command in detail."""
 
     verb: str | None = None
 
 
-Command = Now | Show | Add | Remove | Cover | Off | Close | Roles | Gaps | Help
+Command = Now | Show | Add | Remove | Cover | Off | Close | Roles | Gaps | Feed | Help

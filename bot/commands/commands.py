@@ -2,7 +2,7 @@
 
     now | show [role] [this|next|YYYY-MM-DD|YYYY-Www] | add @who role days HH:MM-HH:MM
     | remove <id> | cover @who role <date> HH:MM-HH:MM [for @other] | off @who role <date> HH:MM-HH:MM
-    | close <date> [reason...] | roles | gaps | help [command]
+    | close <date> [reason...] | roles | gaps | feed [role] | help [command]
 
 ``parse`` returns a command value or a ``UsageError`` (it never raises); the caller checks
 ``verb_of(text) in MUTATING_VERBS`` for permission before anything else.
@@ -14,7 +14,20 @@ from dataclasses import dataclass
 from datetime import date, time
 
 from bot.commands import command_args as arg
-from bot.commands.command_types import Add, Close, Command, Cover, Gaps, Help, Now, Off, Remove, Roles, Show
+from bot.commands.command_types import (
+    Add,
+    Close,
+    Command,
+    Cover,
+    Feed,
+    Gaps,
+    Help,
+    Now,
+    Off,
+    Remove,
+    Roles,
+    Show,
+)
 from bot.commands.render import describe_entry, render_now, render_roles, render_week
 from bot.rota.timespec import format_days, format_range, suggest
 
@@ -24,6 +37,7 @@ __all__ = [
     "Close",
     "Command",
     "Cover",
+    "Feed",
     "Gaps",
     "Help",
     "Now",
@@ -75,6 +89,11 @@ VERBS: dict[str, tuple[str, str, str]] = {
     ),
     "roles": ("roles", "every role with its SLA and backup", "roles"),
     "gaps": ("gaps", "opening hours in the next two weeks with nobody on duty for a role", "gaps"),
+    "feed": (
+        "feed [role]",
+        "the private address of your desk shifts as a calendar feed, or of one role's",
+        "feed reference",
+    ),
     "help": ("help [command]", "this list, or one command in detail", "help cover"),
 }
 MUTATING_VERBS = frozenset({"add", "remove", "cover", "off", "close"})
@@ -202,6 +221,8 @@ def _parse(verb: str, a: arg.Args, today: date) -> Command:
         return Help(topic)
     if verb == "gaps":
         return Gaps()
+    if verb == "feed":
+        return Feed(a.take("a role", arg.role) if a.tokens else None)
     return Now() if verb == "now" else Roles()
 
 
@@ -246,6 +267,8 @@ def format_command(cmd: Command) -> str:
             return "roles"
         case Gaps():
             return "gaps"
+        case Feed(role=role):
+            return f"feed {role}" if role else "feed"
     return "now"
 
 

@@ -60,7 +60,9 @@ def _shift_line(shift: Shift, names: Mapping[str, str], show_role: bool) -> tupl
 
 def _override_line(ov: Override, day: date, names: Mapping[str, str], show_role: bool) -> tuple[time, str]:
     who = f"{ov.role}: " * show_role + names.get(ov.person, ov.person)
-    if ov.kind is OverrideKind.ADD:
+    if ov.synced:
+        what = f"{who} (from the calendar)"
+    elif ov.kind is OverrideKind.ADD:
         what = f"{who} covers"
     elif ov.kind is OverrideKind.REMOVE:
         what = f"{who} off"
@@ -142,6 +144,8 @@ def describe_entry(entry: Shift | Override | Closure, names: Mapping[str, str]) 
     if isinstance(entry, Shift):
         days = format_days(entry.days, title=True)
         return f"{who}, {entry.role}, {days} {format_range(entry.start, entry.end)}"
+    if entry.synced:
+        return f"{who} holds {entry.role} {format_window(entry.start, entry.end)} (from the calendar)"
     what = {OverrideKind.ADD: "covers", OverrideKind.REMOVE: "is off"}.get(entry.kind, "covers")
     instead = f" instead of {names.get(entry.replaces, entry.replaces)}" if entry.replaces else ""
     return f"{who} {what} {entry.role} {format_window(entry.start, entry.end)}{instead}"

@@ -17,6 +17,7 @@ from bot.core.views import ticket_view
 from bot.domain.outbox import NotifyPayload, OutboxKind, TextPayload, dedupe_key, encode
 from bot.errors import NotFound
 from bot.models import Mention, TicketView
+from bot.rota.hours import Hours
 from bot.rota.opening import Opening
 from bot.rota.rota import Rota
 from bot.routing.rules import RuleSet
@@ -54,6 +55,8 @@ class Context:
         clock: returns an aware "now".
         wake: called with a desk or source name when the outbox has new work for it.
         validators: source name -> its reply check (length, target), run before a reply is queued.
+        dated_hours: the opening hours read from LibCal, when they were (they win over ``opening_hours``).
+        public_url: where the HTTP server is reached from outside (rota feed addresses); "" when unset.
     """
 
     db: Database
@@ -65,6 +68,8 @@ class Context:
     clock: Callable[[], datetime]
     wake: Callable[[str], None]
     validators: Mapping[str, Validator]
+    dated_hours: Hours | None = None
+    public_url: str = ""
 
     @property
     def rota(self) -> Rota:

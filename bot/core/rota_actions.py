@@ -14,16 +14,27 @@ from bot.commands import commands as cmd
 from bot.core.cards import source_name, status_line, visible_line
 from bot.domain import transitions
 from bot.models import ActionResult, DeskQuery, RotaCommand
+from bot.rota.conflicts import closure_on, holds, override_clash, roles_held, unknown_person, weekly_clash
 from bot.rota.opening import format_gaps, gaps
-from bot.rota.rota import OverrideKind
+from bot.rota.rota import Closure, Override, OverrideKind, Rota, Shift
 from bot.store import audit, mentions
-from bot.store.rota_repo import add_closure, add_override, add_weekly, remove_entry, rota_entry, save
+from bot.store.rota_calendar import entry_origin
+from bot.store.rota_repo import (
+    add_closure,
+    add_override,
+    add_weekly,
+    edit_lock,
+    load_rota,
+    remove_entry,
+    rota_entry,
+    save,
+)
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.core.context import Context
-
+    from bot.store.tables import StaffRow
 
 DENIED = (
     "Only rota managers can change the rota, so `{verb}` was not applied. "
@@ -46,7 +57,35 @@ async def run(ctx: Context, action: RotaCommand) -> ActionResult:
         return ActionResult(False, unknown.message)
     if isinstance(parsed, (cmd.Add, cmd.Remove, cmd.Cover, cmd.Off, cmd.Close)):
         return await _change(ctx, action, parsed, now)
+    if isinstance(parsed, cmd.Feed):
+        return await _feed(ctx, action, parsed)
     return ActionResult(True, _read(ctx, parsed, now))
+
+
+async def _feed(ctx: Context, action: RotaCommand, parsed: cmd.Feed) -> ActionResult:
+    """The private address of a shifts feed: sent as a private notice, never into a shared room.
+
+    Without desks (the CLI) it is the answer itself.
+    """
+    from bot.core.rota_feed import Feeds
+
+    me = ctx.directory.by_ref(action.actor)
+    if me is None:
+        return ActionResult(False, "You are not on the staff list, so you have no shifts feed.")
+    feeds = Feeds(ctx, public_url=ctx.public_url)
+    if parsed.role is not None:
+        url = await feeds.address("role", parsed.role)
+        text = f"The {parsed.role} shifts as a calendar feed (keep the address private): {url}"
+    else:
+        url = await feeds.address("person", me.key)
+        text = (
+            "Your desk shifts as a calendar feed (keep the address private; add it to a calendar app): " + url
+        )
+    if not ctx.desks:
+        return ActionResult(True, text)
+    async with ctx.db.transaction() as session:
+        await ctx.notify(session, me.key, text, now=ctx.clock())
+    return ActionResult(True, "I sent you the feed's address in a private message.")
 
 
 async def _is_manager(ctx: Context, action: RotaCommand) -> bool:
@@ -66,12 +105,14 @@ def _read(ctx: Context, parsed: Any, now: datetime) -> str:
         return cmd.render_roles(ctx.rules)
     if isinstance(parsed, cmd.Gaps):
         local = now.astimezone(ctx.rota.zone).date()
-        return format_gaps(gaps(ctx.rules, ctx.rota, ctx.opening_hours, start=local, days=14))
+        hours = ctx.dated_hours or ctx.opening_hours
+        return format_gaps(gaps(ctx.rules, ctx.rota, hours, start=local, days=14))
     return cmd.help_text(getattr(parsed, "verb", None))
 
 
 async def _change(ctx: Context, action: RotaCommand, parsed: Any, now: datetime) -> ActionResult:
     async with ctx.db.transaction() as session:
+        await edit_lock(session)
         me = await ctx.directory.ensure(session, action.actor)
         result, before = await _apply(ctx, session, parsed)
         if result.ok:
@@ -90,54 +131,131 @@ async def _apply(ctx: Context, session: AsyncSession, parsed: Any) -> tuple[Acti
     """The change and its answer, with what a removed entry was (for the audit's before)."""
     if isinstance(parsed, cmd.Remove):
         entry = await rota_entry(session, parsed.id)
+        if entry is not None and await entry_origin(session, parsed.id):
+            return ActionResult(False, SYNCED.format(id=parsed.id)), None
         if entry is None or not await remove_entry(session, parsed.id):
             return ActionResult(
                 False, f"No rota entry #{parsed.id}. `show` lists the entries with their ids."
             ), None
         await ctx.directory.learn(session, getattr(entry, "person", None))
-        names = {key: ctx.directory.name(key) for key in ctx.directory.rows}
-        before = cmd.describe_entry(entry, names)
+        before = cmd.describe_entry(entry, _names(ctx))
         return ActionResult(True, f"Removed #{parsed.id}: {before}.", changed=True), before
     return await _add(ctx, session, parsed), None
 
 
+SYNCED = (
+    "#{id} comes from the role's calendar, so it was not removed: change it in the calendar. "
+    "`off` takes someone off for a while, `cover` puts someone on."
+)
+
+
+def _names(ctx: Context) -> dict[str, str]:
+    return {key: ctx.directory.name(key) for key in ctx.directory.rows}
+
+
+async def _person(ctx: Context, session: AsyncSession, token: str) -> StaffRow | None:
+    """The staff row ``token`` names; None when nobody (never made up: no ghosts)."""
+    row = ctx.directory.find(token)
+    if row is None:  # another process may have added them
+        await ctx.directory.load(session, merge=True)
+        row = ctx.directory.find(token)
+    return row
+
+
 async def _add(ctx: Context, session: AsyncSession, parsed: Any) -> ActionResult:
     if isinstance(parsed, cmd.Close):
-        row = add_closure(session, day=parsed.day, reason=parsed.reason)
-        await save(session)
-        return ActionResult(
-            True, f"#{row.id}: closed on {parsed.day:%a %d %b %Y}. Nobody is on duty that day.", changed=True
-        )
-    person = await ctx.directory.ensure_token(session, parsed.who)
-    name = ctx.directory.name(person.key)
+        return await _close(session, await load_rota(session, ctx.rota.zone), parsed)
+    for token in (parsed.who, getattr(parsed, "for_who", None)):
+        if token and await _person(ctx, session, token) is None:
+            return ActionResult(False, unknown_person(token, _names(ctx)))
+    person = await _person(ctx, session, parsed.who)
+    assert person is not None
+    rota = await load_rota(session, ctx.rota.zone)  # the stored rota decides, not this process's copy
     if isinstance(parsed, cmd.Add):
-        row = add_weekly(
-            session, role=parsed.role, person=person.key, days=parsed.days, start=parsed.start, end=parsed.end
-        )
-        await save(session)
+        return await _weekly(ctx, session, parsed, person.key, rota)
+    return await _dated(ctx, session, parsed, person.key, rota)
+
+
+async def _close(session: AsyncSession, rota: Rota, parsed: cmd.Close) -> ActionResult:
+    already = closure_on(rota, Closure(0, parsed.day))
+    if already is not None:
         return ActionResult(
-            True,
-            f"#{row.id}: {name} holds {parsed.role} {cmd.format_command(parsed).split(' ', 3)[-1]}.",
-            changed=True,
+            False, f"{parsed.day:%a %d %b %Y} is already closed (#{already.id}); nothing changed."
         )
+    row = add_closure(session, day=parsed.day, reason=parsed.reason)
+    await save(session)
+    return ActionResult(
+        True, f"#{row.id}: closed on {parsed.day:%a %d %b %Y}. Nobody is on duty that day.", changed=True
+    )
+
+
+async def _weekly(ctx: Context, session: AsyncSession, parsed: cmd.Add, key: str, rota: Rota) -> ActionResult:
+    name = ctx.directory.name(key)
+    new = Shift(0, parsed.role, key, parsed.days, parsed.start, parsed.end)
+    clash = weekly_clash(new, rota.shifts)
+    if clash is not None:
+        word = "repeats" if clash.kind == "duplicate" else "overlaps"
+        old = cmd.describe_entry(clash.entry, _names(ctx))
+        return ActionResult(
+            False,
+            f"Not added: it {word} #{clash.entry.id} ({old}). Remove #{clash.entry.id} first to change it.",
+        )
+    row = add_weekly(
+        session, role=parsed.role, person=key, days=parsed.days, start=parsed.start, end=parsed.end
+    )
+    await save(session)
+    return ActionResult(
+        True,
+        f"#{row.id}: {name} holds {parsed.role} {cmd.format_command(parsed).split(' ', 3)[-1]}.",
+        changed=True,
+    )
+
+
+async def _dated(ctx: Context, session: AsyncSession, parsed: Any, key: str, rota: Rota) -> ActionResult:
+    """`cover` and `off`: checked against who holds the role then, and against repeats."""
+    names = _names(ctx)
     begin, finish = parsed.window()
     replaces = None
     if isinstance(parsed, cmd.Cover) and parsed.for_who:
-        replaces = (await ctx.directory.ensure_token(session, parsed.for_who)).key
+        other = await _person(ctx, session, parsed.for_who)
+        assert other is not None
+        replaces = other.key
     kind = (
         OverrideKind.REMOVE
         if isinstance(parsed, cmd.Off)
         else (OverrideKind.REPLACE if replaces else OverrideKind.ADD)
     )
+    clash = override_clash(rota, Override(0, parsed.role, key, begin, finish, kind, replaces))
+    if clash is not None:
+        return ActionResult(False, f"Not added: it repeats #{clash.entry.id}.")
+    if replaces and not holds(rota, parsed.role, replaces, begin, finish)[0]:
+        held = roles_held(rota, replaces, begin, finish, ctx.rules.roles)
+        also = f" (they hold {', '.join(held)} then)" if held else ""
+        return ActionResult(
+            False, f"Not added: {names.get(replaces, replaces)} does not hold {parsed.role} then{also}."
+        )
+    some, every = holds(rota, parsed.role, key, begin, finish)
+    name = names.get(key, key)
+    if kind is OverrideKind.REMOVE and not some:
+        return ActionResult(
+            False, f"Not added: {name} does not hold {parsed.role} then, so there is nothing to take off."
+        )
+    if kind is not OverrideKind.REMOVE and every:
+        return ActionResult(False, f"Not added: {name} already holds {parsed.role} for all of that time.")
     row = add_override(
-        session, role=parsed.role, person=person.key, start=begin, end=finish, kind=kind, replaces=replaces
+        session, role=parsed.role, person=key, start=begin, end=finish, kind=kind, replaces=replaces
     )
     await save(session)
     what = "is off" if kind is OverrideKind.REMOVE else "covers"
     instead = f" instead of {ctx.directory.name(replaces)}" if replaces else ""
+    warn = (
+        f" ({name} already holds {parsed.role} for part of that time.)"
+        if some and kind is OverrideKind.ADD
+        else ""
+    )
     return ActionResult(
         True,
-        f"#{row.id}: {name} {what} {parsed.role} {begin:%a %d %b %H:%M}–{finish:%H:%M}{instead}.",
+        f"#{row.id}: {name} {what} {parsed.role} {begin:%a %d %b %H:%M}–{finish:%H:%M}{instead}.{warn}",
         changed=True,
     )
 

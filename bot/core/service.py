@@ -35,6 +35,7 @@ from bot.models import (
     StaffAction,
     TicketView,
 )
+from bot.rota.hours import Hours
 from bot.rota.opening import Opening, parse_opening_hours
 from bot.rota.rota import Rota
 from bot.routing.rules import RuleSet
@@ -88,6 +89,8 @@ class DeskService(Intake):
         self.wake = wake
         self.auto_ack = auto_ack
         self.opening_hours = opening_hours or parse_opening_hours("")
+        self.dated_hours: Hours | None = None  # LibCal's hours when read (bot/core/rota_sync.py)
+        self.public_url = ""  # where the HTTP server is reached from outside (rota feed addresses)
         self.directory = Directory()
         # source name -> its reply check (length, target), run before a reply is queued
         self.validators: dict[str, Validator] = {}
@@ -105,6 +108,8 @@ class DeskService(Intake):
             clock=self.clock,
             wake=self.wake,
             validators=self.validators,
+            dated_hours=self.dated_hours,
+            public_url=self.public_url,
         )
 
     @property

@@ -10,9 +10,10 @@ the zone and compared with the wall-clock times people wrote. Consequences, on p
   not cover 01:00-01:30 the second time (the clock reads 01:xx, before its start).
 * An overnight shift across a change lasts its wall-clock span (22:00-06:00 is 7 or 9 hours).
 
-Layering: weekly shifts, then closures (a closed local day drops every shift, every role), then
-overrides in id order (later edits win): ``add`` puts a person on duty, ``remove`` takes them off,
-``replace`` puts a person on duty instead of ``replaces`` while ``replaces`` would be on duty.
+Layering: weekly shifts and the dated shifts read from a role's calendar (``Override.synced``),
+then closures (a closed local day drops every shift, every role), then overrides in id order (later
+edits win): ``add`` puts a person on duty, ``remove`` takes them off, ``replace`` puts a person
+on duty instead of ``replaces`` while ``replaces`` would be on duty.
 Overrides are naive local wall-clock windows ``[start, end)`` and still apply on a closed day.
 A closure covers its local day 00:00-24:00 only: the part of an overnight shift that runs past
 midnight into an open day still applies.
@@ -106,7 +107,7 @@ class Rota:
             object.__setattr__(self, name, tuple(getattr(self, name)))
         object.__setattr__(self, "_segments", _segments(self.shifts))
         by_role: dict[str, list[tuple[Override, str]]] = {}
-        for ov in sorted(self.overrides, key=lambda o: o.id):
+        for ov in sorted(self.overrides, key=lambda o: (not o.synced, o.id)):  # calendar shifts first
             by_role.setdefault(ov.role, []).append((ov, ov.label()))
         object.__setattr__(self, "_overrides", {k: tuple(v) for k, v in by_role.items()})
         object.__setattr__(self, "_closed", {c.day: c for c in sorted(self.closures, key=lambda c: c.id)})
@@ -135,7 +136,7 @@ class Rota:
                 if start <= now < stop and person not in held:
                     held[person] = label
         for ov, label in self._overrides.get(role, ()):
-            if not ov.start <= wall < ov.end:
+            if not ov.start <= wall < ov.end or (ov.synced and wall.date() in self._closed):
                 continue
             if ov.kind is OverrideKind.ADD:
                 held[ov.person] = label

@@ -48,10 +48,13 @@ class Override:
     end: datetime
     kind: OverrideKind
     replaces: str | None = None
+    synced: bool = False  # a shift read from the role's calendar: a base layer, not an edit
 
     def label(self) -> str:
-        """`cover Tue 24 Dec 10:00-14:00`, `covering for bob ...`, `off ...`."""
+        """`cover Tue 24 Dec 10:00-14:00`, `covering for bob ...`, `off ...`, `calendar ...`."""
         window = format_window(self.start, self.end)
+        if self.synced:
+            return f"calendar {window}"
         if self.kind is OverrideKind.REPLACE:
             return f"covering for {self.replaces} {window}"
         return f"{'cover' if self.kind is OverrideKind.ADD else 'off'} {window}"

@@ -13,6 +13,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 from bot.models import Mention
+from bot.rota.hours import Opening
 from bot.routing.keywords import KeywordIndex, gateable, gates, phrase_key
 
 
@@ -26,6 +27,8 @@ class RoleSpec:
     description: str = ""
     slack_channel: str = ""
     matrix_room: str = ""
+    no_cover: tuple[Opening, ...] = ()  # weekly times nobody needs to hold the role (not gaps)
+    calendar: str = ""  # an iCalendar URL or file whose events are this role's shifts
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +40,7 @@ class StaffSpec:
     slack_user_id: str = ""
     matrix_user_id: str = ""
     manager: bool = False
+    email: str = ""  # matches calendar events (attendee or organizer) to this person
 
 
 def _plain(value: str) -> str:

@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.errors import ConfigError
+from bot.rota.hours import parse_hours
 from bot.rota.timespec import suggest
 from bot.routing.keywords import phrase_key
 from bot.routing.rules import RoleSpec, Rule, RuleSet, StaffSpec
@@ -32,6 +33,8 @@ class _Role(_Strict):
     description: str = ""
     slack_channel: str = ""
     matrix_room: str = ""
+    no_cover: str = ""
+    calendar: str = Field(default="", max_length=2000)
 
 
 class _Rule(_Strict):
@@ -50,6 +53,7 @@ class _Staff(_Strict):
     slack_user_id: str = ""
     matrix_user_id: str = ""
     manager: bool = False
+    email: str = Field(default="", max_length=254)
 
 
 def _loc(loc: tuple[int | str, ...]) -> str:
@@ -88,7 +92,13 @@ def _roles(raw: dict[str, Any], problems: list[str]) -> dict[str, RoleSpec]:
             problems.append(f"{where}: a role key must be lowercase letters, digits, - or _ (not {key!r})")
         model = _validate(_Role, value, where, problems)
         if model is not None:
-            roles[key] = RoleSpec(key=key, **model.model_dump())
+            fields = model.model_dump()
+            try:
+                fields["no_cover"] = parse_hours(model.no_cover, name=f"{where}.no_cover")
+            except ConfigError as exc:
+                problems.extend(str(exc).splitlines())
+                fields["no_cover"] = ()
+            roles[key] = RoleSpec(key=key, **fields)
         else:  # still known, so rules and backups that name it are not reported twice
             backup = value.get("backup") if isinstance(value, dict) else None
             roles[key] = RoleSpec(key=key, backup=backup if isinstance(backup, str) else None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Iterable
 from datetime import date, datetime, time
@@ -16,8 +17,10 @@ from bot.store.sql import insert_for as _insert
 from bot.store.staff_repo import upsert_listed
 from bot.store.tables import MetaRow, RoleRow, ShiftRow, StaffRow
 
+ROTA_FILE_HASH = "rota_file_sha256"  # meta key: the ROTA_FILE last imported, to notice edits
 ROTA_STAMP = "rota_version"  # meta key: changes with every rota edit, so other processes reload
 SETUP_LOCK = 0x70617472_6F6E0001  # "patron" + 1: the advisory-lock key for start-up seeding
+EDIT_LOCK = 0x70617472_6F6E0002  # "patron" + 2: one rota edit at a time (duplicate checks hold)
 
 
 def _hhmm(value: time) -> str:
@@ -50,6 +53,7 @@ def _to_domain(row: ShiftRow) -> Shift | Override | Closure:
             end=row.ends_at,
             kind=OverrideKind(row.override_kind or "add"),
             replaces=row.replaces,
+            synced=bool(row.origin),
         )
     assert row.day is not None
     return Closure(id=row.id, day=row.day, reason=row.reason)
@@ -174,6 +178,16 @@ async def setup_lock(session: AsyncSession) -> None:
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SETUP_LOCK})
 
 
+async def edit_lock(session: AsyncSession) -> None:
+    """Serialize rota edits for the rest of this transaction, so a check for a repeated or
+    overlapping entry and the insert after it are not split by another process's edit.
+
+    PostgreSQL: a transaction-level advisory lock. SQLite: BEGIN IMMEDIATE already serializes.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": EDIT_LOCK})
+
+
 async def all_staff(session: AsyncSession) -> list[StaffRow]:
     """Every staff row."""
     return list((await session.execute(select(StaffRow).order_by(StaffRow.key))).scalars())
@@ -208,3 +222,43 @@ async def rota_stamp(session: AsyncSession) -> str:
     """The stamp of the last rota change ("" before any)."""
     row = (await session.execute(select(MetaRow.value).where(MetaRow.key == ROTA_STAMP))).first()
     return str(row[0]) if row else ""
+
+
+async def replace_weekly(session: AsyncSession, *, remove: Iterable[int], add: Iterable[Shift]) -> None:
+    """Delete the weekly shifts ``remove`` (ids) and add ``add``, in the caller's transaction."""
+    ids = list(remove)
+    if ids:
+        await session.execute(delete(ShiftRow).where(ShiftRow.id.in_(ids), ShiftRow.kind == "weekly"))
+    for spec in add:
+        add_weekly(
+            session, role=spec.role, person=spec.person, days=spec.days, start=spec.start, end=spec.end
+        )
+    await session.flush()
+
+
+async def get_meta(session: AsyncSession, key: str) -> str | None:
+    """One installation-wide value."""
+    row = (await session.execute(select(MetaRow.value).where(MetaRow.key == key))).first()
+    return str(row[0]) if row else None
+
+
+async def set_meta(session: AsyncSession, key: str, value: str) -> None:
+    """Set one installation-wide value (upsert)."""
+    stmt = _insert(session.get_bind().dialect.name, MetaRow.__table__).values(key=key, value=value)
+    await session.execute(
+        stmt.on_conflict_do_update(index_elements=["key"], set_={"value": stmt.excluded.value})
+    )
+
+
+async def ensure_secret(session: AsyncSession, key: str) -> bytes:
+    """A random installation secret kept in ``meta`` under ``key``, made on first use.
+
+    Insert-if-absent then read, as ``pseudonyms.ensure_key``: two first uses agree on one value.
+    """
+    stmt = _insert(session.get_bind().dialect.name, MetaRow.__table__).values(
+        key=key, value=secrets.token_hex(32)
+    )
+    await session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
+    value = await get_meta(session, key)
+    assert value is not None  # just inserted or already there
+    return bytes.fromhex(value)

@@ -171,6 +171,7 @@ class ShiftRow(Base):
     replaces: Mapped[str | None] = mapped_column(String(128))
     day: Mapped[date | None] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text, default="")
+    origin: Mapped[str | None] = mapped_column(String(80), index=True)  # "calendar:<role>" when synced
 
 
 class CardRow(Base):

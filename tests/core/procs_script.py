@@ -42,6 +42,12 @@ name = "Erin"
 matrix_user_id = "@erin:example.org"
 """
 
+# the people the rota commands name are on the staff list: rota commands make nobody up (issue 17)
+RULES += "".join(
+    f'\n[[staff]]\nkey = "{who}"\n'
+    for who in [*(f"rota{n}" for n in range(6)), *(f"cli{n}" for n in range(6))]
+)
+
 ROTA_CSV = (
     "person,role,days,start,end\nalice,social-media,mon-fri,09:00,17:00\nbob,circulation,daily,00:00,24:00\n"
 )
@@ -62,9 +68,12 @@ def people() -> list[StaffRef]:
     return [*listed, *slack, *matrix, NAMESAKE]
 
 
-def rota_line(n: int) -> str:
-    """A rota command that names ``@rotaN`` (a person the rota has never named) for the first time."""
-    return f"cover @rota{n} circulation tomorrow 0{n % 9}:00-0{n % 9}:30"
+def rota_line(n: int, hour: int = 0) -> str:
+    """A rota command that names ``@rotaN`` (listed staff the rota has never named) for the first time.
+
+    Workers send the same lines: the second of two equal covers is refused as a repeat.
+    """
+    return f"cover @rota{n} circulation tomorrow {hour + n % 9:02d}:00-{hour + n % 9:02d}:30"
 
 
 def script(worker: int) -> list[dict[str, Any]]:
@@ -111,6 +120,6 @@ def cli_commands() -> list[list[str]]:
     """`patron-desk rota edit ...` lines: they name the worker's new people and some of their own."""
     lines = []
     for n in range(CLI_RUNS):
-        lines.append(["rota", "edit", *rota_line(n).split()])
+        lines.append(["rota", "edit", *rota_line(n, hour=12).split()])  # not a repeat of a worker's
         lines.append(["rota", "edit", "add", f"@cli{n}", "social-media", "sat", "10:00-12:00"])
     return lines

@@ -35,6 +35,12 @@ def rota(text: str) -> RotaCommand:
     return RotaCommand(ALICE, text, is_manager=True)
 
 
+async def hire(db: Database, key: str) -> None:
+    """Another process adds a person to the staff table (rota commands make nobody up: issue 17)."""
+    async with db.transaction() as session:
+        await sync_staff(session, [StaffSpec(key=key)])
+
+
 async def staff_rows(db: Database) -> list[StaffRow]:
     async with db.transaction() as session:
         return list((await session.execute(select(StaffRow).order_by(StaffRow.key))).scalars())
@@ -50,7 +56,7 @@ async def test_cli_rota_edit_works_every_time(tmp_path: Path) -> None:
         RULES_FILE=rules_file,
     )
     for n in range(5):
-        ok, message = await rota_command(settings, f"add @carol social-media sat 1{n}:00-1{n}:30")
+        ok, message = await rota_command(settings, f"add @bob social-media sat 1{n}:00-1{n}:30")
         assert ok, message
     db = Database(settings.DATABASE_URL)
     keys = [row.key for row in await staff_rows(db)]
@@ -66,6 +72,7 @@ async def test_rows_made_by_another_process_are_found(database: Database) -> Non
     """Finding 5a: after the CLI made a person, the bot's next action on them ended the bot."""
     bot = await make_service(database)
     cli = await make_service(database)  # another process: its own cache
+    await hire(database, "carol")  # after both caches were loaded
     assert (await cli.handle(rota("add @carol social-media sat 10:00-12:00"))).ok
     assert (await cli.handle(Claim(1, NEW))).message  # Nora's first contact happens in the other process
     await bot.ingest("fake", mention(1), None)
@@ -107,7 +114,9 @@ async def test_same_newcomers_on_two_workers_at_once(database: Database) -> None
     results = await asyncio.gather(*calls)
     assert all(r.message != ACTION_FAILED for r in results), [r.message for r in results]
     rows = await staff_rows(database)
-    assert len(rows) == 2 + len(people) + 5  # alice, bob, each newcomer once, each rota name once
+    # alice, bob, each newcomer once; a rota name nobody has is refused, never made (issue 17)
+    assert len(rows) == 2 + len(people)
+    assert sum("not on the staff list" in r.message for r in results) == 10
     assert len({(r.slack_user_id, r.matrix_user_id) for r in rows if r.key.startswith("new-")}) == 15
 
 
@@ -202,6 +211,7 @@ async def test_a_rota_edit_elsewhere_reaches_this_process(database: Database) ->
     """A CLI or other worker's rota edit is seen here (reads and routing), not lost until restart."""
     bot = await make_service(database)
     cli = await make_service(database)
+    await hire(database, "carol")  # after both caches were loaded
     done = await cli.handle(rota("add @carol circulation sat 10:00-12:00"))
     assert done.ok
     shown = await bot.handle(rota("show circulation"))
@@ -213,6 +223,7 @@ async def test_a_rota_edit_elsewhere_reaches_this_process(database: Database) ->
 async def test_reassign_to_someone_another_process_added(database: Database) -> None:
     bot = await make_service(database)
     cli = await make_service(database)
+    await hire(database, "carol")  # after both caches were loaded
     assert (await cli.handle(rota("add @carol social-media sat 10:00-12:00"))).ok
     await bot.ingest("fake", mention(1), None)
     result = await bot.handle(Reassign(1, ALICE, person="@carol"))
