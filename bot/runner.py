@@ -179,7 +179,9 @@ async def check_setup(settings: Settings, *, connect: bool = False) -> tuple[lis
         )
     line, ok = await _check_database(settings.DATABASE_URL)
     lines.append(line)
-    if ok and settings.ROTA_FILE and not line.startswith("database: warning"):
+    if settings.ROTA_FILE and line.startswith("database: warning"):
+        lines.append("rota file vs database: the database has no rota yet; the file is imported at start")
+    elif ok and settings.ROTA_FILE:
         db = Database(settings.DATABASE_URL)
         try:
             lines.append(await _rota_file_line(db, settings.ROTA_FILE, rules))

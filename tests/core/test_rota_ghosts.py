@@ -13,6 +13,7 @@ from bot.config import load_settings
 from bot.core.service import DeskService
 from bot.errors import ConfigError
 from bot.models import RotaCommand, StaffRef
+from bot.platforms import source_platforms
 from bot.routing.rules import RuleSet, load_rules
 from bot.runner import _rota_file_line
 from bot.setup import import_rota, prepare_database
@@ -55,7 +56,7 @@ async def count(db: Database, table: type, *where: object) -> int:
 
 
 async def service_for(db: Database, csv_text: str | None, tmp_path: Path) -> DeskService:
-    rules = load_rules(RULES)
+    rules = load_rules(RULES, platforms=source_platforms())
     settings = load_settings(ROTA_FILE=write(tmp_path, csv_text) if csv_text else None)
     rota = await prepare_database(db, rules, settings)
     service = DeskService(db, rules=rules, rota=rota, desks=(), clock=lambda: NOW)
@@ -158,7 +159,7 @@ async def load_rota_of(db: Database):  # type: ignore[no-untyped-def]
 
 
 def rules() -> RuleSet:
-    return load_rules(RULES)
+    return load_rules(RULES, platforms=source_platforms())
 
 
 async def seeded(db: Database) -> None:

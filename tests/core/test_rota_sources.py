@@ -20,6 +20,7 @@ from bot.core.rota_feed import Feeds, feed_token
 from bot.core.rota_sync import CalendarSync, HoursRefresher
 from bot.core.service import DeskService
 from bot.models import RotaCommand, StaffRef
+from bot.platforms import source_platforms
 from bot.rota.hours import parse_opening_hours
 from bot.rota.ical import read_calendar
 from bot.rota.rota import Rota
@@ -109,7 +110,7 @@ class HoursServer(LoopbackServer):
 
 
 async def service_with(db: Database, calendar: Path) -> DeskService:
-    rules = load_rules(RULES.format(calendar=calendar))
+    rules = load_rules(RULES.format(calendar=calendar), platforms=source_platforms())
     async with db.transaction() as session:
         await sync_roles(session, rules)
         await sync_staff(session, rules.staff)
@@ -182,8 +183,8 @@ async def test_feeds_are_served_with_an_unguessable_token(database: Database, tm
         add_weekly(session, role="reference", person="alice", days=range(5), start=time(9), end=time(17))
     await service.refresh()
     async with database.transaction() as session:
-        service.rota = await load_rota(session, LONDON)
-    feeds = Feeds(service, public_url="")
+        service.held.rota = await load_rota(session, LONDON)
+    feeds = Feeds(service.context, public_url="")
     started = await http.start("127.0.0.1", 0, feeds.routes(), health=_health, metrics=_metrics)  # type: ignore[arg-type]
     assert started is not None
     runner, port = started
@@ -207,7 +208,7 @@ async def test_feeds_are_served_with_an_unguessable_token(database: Database, tm
             assert (await client.get(role_path)).status_code == 200
         key = await feeds.key()
         assert token == feed_token(key, "person", "alice") and len(token) == 32
-        assert await Feeds(service).key() == key  # a second instance agrees on the same key
+        assert await Feeds(service.context).key() == key  # a second instance agrees on the same key
     finally:
         await runner.cleanup()
 

@@ -10,6 +10,7 @@ import pytest
 
 from bot.commands.render import describe_entry, render_week
 from bot.errors import ConfigError
+from bot.platforms import source_platforms
 from bot.rota.hours import Hours, parse_opening_hours
 from bot.rota.opening import format_gaps, gaps
 from bot.rota.rota import Closure, Override, OverrideKind, Rota, Shift
@@ -44,7 +45,7 @@ def rota() -> Rota:
 
 
 def test_rules_file_reads_no_cover_calendar_and_email() -> None:
-    rules = load_rules(RULES)
+    rules = load_rules(RULES, platforms=source_platforms())
     spec = rules.roles["reference"]
     assert spec.calendar == "https://calendar.example/desk.ics"
     assert [(sorted(o.days), o.start, o.end) for o in spec.no_cover] == [
@@ -56,11 +57,11 @@ def test_rules_file_reads_no_cover_calendar_and_email() -> None:
 
 def test_a_bad_no_cover_is_one_clear_line() -> None:
     with pytest.raises(ConfigError, match=r"roles\.reference\.no_cover: 'mon 13:00-12:00': the closing time"):
-        load_rules(RULES.replace("mon-fri 12:00-13:00", "mon 13:00-12:00"))
+        load_rules(RULES.replace("mon-fri 12:00-13:00", "mon 13:00-12:00"), platforms=source_platforms())
 
 
 def test_no_gap_at_lunch_or_on_sunday_but_on_saturday() -> None:
-    rules = load_rules(RULES)
+    rules = load_rules(RULES, platforms=source_platforms())
     found = gaps(rules, rota(), parse_opening_hours("mon-sun 09:00-17:00"), start=MONDAY, days=7)
     assert [(role, a.date(), a.time(), b.time()) for role, a, b in found] == [
         ("reference", date(2026, 3, 7), time(9), time(17))  # Saturday: needed, nobody
@@ -69,13 +70,15 @@ def test_no_gap_at_lunch_or_on_sunday_but_on_saturday() -> None:
 
 
 def test_without_no_cover_lunch_is_a_gap() -> None:
-    rules = load_rules(RULES.replace('no_cover = "mon-fri 12:00-13:00; sun 00:00-24:00"', ""))
+    rules = load_rules(
+        RULES.replace('no_cover = "mon-fri 12:00-13:00; sun 00:00-24:00"', ""), platforms=source_platforms()
+    )
     found = gaps(rules, rota(), parse_opening_hours("mon-fri 09:00-17:00"), start=MONDAY, days=5)
     assert len(found) == 5 and all((a.time(), b.time()) == (time(12), time(13)) for _, a, b in found)
 
 
 def test_gaps_follow_dated_hours_over_the_weekly_ones() -> None:
-    rules = load_rules(RULES)
+    rules = load_rules(RULES, platforms=source_platforms())
     dated = {
         date(2026, 3, 7): (),  # LibCal: closed on Saturday
         date(2026, 3, 3): ((datetime(2026, 3, 3, 8), datetime(2026, 3, 3, 9)),),  # opens early on Tuesday
