@@ -142,13 +142,13 @@ async def _add(service: DeskService, session: AsyncSession, parsed: Any) -> Acti
 
 async def stats_text(service: DeskService, *, days: int = 7) -> str:
     """The report for the last ``days`` days, as text."""
-    from bot.reports.output import load_facts
-    from bot.reports.stats import format_report, summarize
+    from bot.reports.compute import build_report
+    from bot.reports.stats import format_report
 
-    until = service.clock().date()
+    zone = service.rota.zone
+    until = service.clock().astimezone(zone).date()  # the library's today
     since = until - timedelta(days=days - 1)
-    facts = await load_facts(service.db, since=since, until=until)
-    report = summarize(facts, since=since, until=until, hours=service.opening_hours, zone=service.rota.zone)
+    report = await build_report(service.db, since=since, until=until, hours=service.opening_hours, zone=zone)
     return format_report(report)
 
 
