@@ -110,9 +110,7 @@ async def figures(session: AsyncSession, clock: Clock, *, start: datetime, after
     """Rows of ("n", platform, role, rule, period, count, unanswered 0/1, None) and
     ("q", "c" or "r", None, None, period or OVERALL, count, rank, wait ms) for the mentions
     received from ``start`` (inclusive) to ``after`` (exclusive)."""
-    pg = dialect(session) == "postgresql"
-    if pg:  # a few hundred rows out: compiling the expressions (JIT) costs more than it saves
-        await session.execute(text("SET LOCAL jit = off"))
+    pg = dialect(session) == "postgresql"  # JIT is off on PostgreSQL connections (bot/store/db.py)
     stmt = text(statement(clock, pg)).bindparams(
         bindparam("start", type_=Stamp), bindparam("after", type_=Stamp)
     )
