@@ -289,6 +289,11 @@ async def fill_sqlite(db: Database, *, count: int, schema: str = "") -> tuple[da
 
 async def fill_postgresql(db: Database, *, count: int, schema: str) -> tuple[datetime, int, float]:
     """COPY in chunks through asyncpg, then the id sequence and statistics; (now, rows, seconds)."""
+    have, latest = await stored(db)
+    if have:
+        if have != count or latest is None:
+            raise SystemExit(f"the kept schema holds {have:,} mentions, not {count:,}; drop it to refill")
+        return latest + timedelta(minutes=1), have, 0.0
     now, started = fill_now(), time.perf_counter()
     async with db.engine.connect() as conn:
         raw = (await conn.get_raw_connection()).driver_connection
@@ -540,11 +545,11 @@ def table(title: str, results: dict[str, Result]) -> Iterator[str]:
 
 async def run(args: argparse.Namespace, url: str) -> None:
     schema = ""
-    if url.startswith("postgres"):
-        schema = f"bench_{uuid.uuid4().hex[:8]}"
+    if url.startswith("postgres"):  # --keep NAME: the schema bench_NAME, kept and reused
+        schema = f"bench_{args.keep.stem if args.keep else uuid.uuid4().hex[:8]}"
         admin = Database(url)
         async with admin.engine.begin() as conn:
-            await conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+            await conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
         await admin.aclose()
         settings = {"search_path": schema}
         if args.generic_plans:  # how the bot ran before: PostgreSQL's default plan cache mode
@@ -591,7 +596,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
             print(line)
     finally:
         await db.aclose()
-        if schema:
+        if schema and not args.keep:
             admin = Database(url)
             async with admin.engine.begin() as conn:
                 await conn.exec_driver_sql(f'DROP SCHEMA "{schema}" CASCADE')

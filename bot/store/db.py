@@ -107,7 +107,12 @@ def _sqlite_pragmas(engine: AsyncEngine | Engine) -> None:
 
     @event.listens_for(target, "begin")
     def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        if isinstance(engine, AsyncEngine):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        driver = conn.connection.dbapi_connection  # the writer thread: sqlite3 itself, no wrapping
+        assert driver is not None
+        driver.execute("BEGIN IMMEDIATE")
 
 
 # Drivers that log SQL parameters (and so patron text) at DEBUG: kept at WARNING whatever the
