@@ -19,6 +19,7 @@ from bot.rota.opening import Opening
 from bot.store import reports
 from bot.store.db import Database
 
+CLAIM, REPLY = str(reports.CLAIM), str(reports.REPLY)  # as the statement's text column gives them
 LATE_CLAIMS = timedelta(days=400)  # DST offsets are listed this far past the report (later claims)
 FIRST_MONDAY = date(1970, 1, 5)
 
@@ -101,13 +102,13 @@ def assemble(
         by_platform=ordered(counts["platform"]),
         by_role=ordered(counts["role"]),
         by_rule=ordered(counts["rule"]),
-        claim_median=median("c", reports.OVERALL),
-        claim_p90=p90("c"),
-        reply_median=median("r", reports.OVERALL),
-        reply_p90=p90("r"),
+        claim_median=median(CLAIM, reports.OVERALL),
+        claim_p90=p90(CLAIM),
+        reply_median=median(REPLY, reports.OVERALL),
+        reply_p90=p90(REPLY),
         unanswered=unanswered,
         series=[
-            Period(start, end, per_bar[n], median("c", n), median("r", n))
+            Period(start, end, per_bar[n], median(CLAIM, n), median(REPLY, n))
             for n, (start, end) in enumerate(bars)
         ],
     )
