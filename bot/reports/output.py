@@ -135,7 +135,10 @@ def chart_figure(report: Report) -> Any:
         ("median_reply", "#2ca02c", "s", "median to first reply"),
     ):
         values = [getattr(p, attr) if getattr(p, attr) is not None else float("nan") for p in report.series]
-        lines += times.plot(middles, values, color=colour, marker=marker, label=label, clip_on=False)
+        size = 6 if len(middles) <= 20 else 3  # a year of weeks: smaller markers
+        lines += times.plot(
+            middles, values, color=colour, marker=marker, markersize=size, label=label, clip_on=False
+        )
     highest = max(
         (v for p in report.series for v in (p.median_claim, p.median_reply) if v is not None), default=0.0
     )
@@ -145,13 +148,16 @@ def chart_figure(report: Report) -> Any:
     volume.xaxis.set_major_locator(locator)
     volume.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     bars = volume.patches[:1]
-    volume.legend(
+    volume.legend(  # below the axes: never over a bar or a marker
         [*bars, *lines],
         [f"mentions per {unit}"] + [str(line.get_label()) for line in lines],
-        loc="upper left",
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.14),
+        ncol=3,
+        frameon=False,
         fontsize=8,
     )
-    volume.set_title(f"Patron Desk: {report.total} mentions, {report.since} to {report.until}")
+    volume.set_title(f"Patron Desk: {report.total:,} mentions, {report.since} to {report.until}")
     fig.tight_layout()
     return fig
 
