@@ -1,9 +1,11 @@
 """Queue, timer, report, retention and lookup queries on 1,000,000 stored mentions: p50/p99 of each.
 
 Run: .venv/bin/python -m bench.queries [--url DATABASE_URL] [--keep PATH] [--count N] [--runs N]
-     [--compare] [--plans] [--gc-freeze]
+     [--compare] [--plans] [--gc-freeze] [--only TEXT] [--generic-plans]
 Defaults to a fresh SQLite file (kept at PATH with --keep and reused when it already holds N mentions);
-a PostgreSQL URL runs in a throw-away schema. Goal: each query <= 100 ms.
+a PostgreSQL URL runs in a throw-away schema (with --keep NAME, the schema bench_NAME, kept and
+reused). Goal: each query <= 100 ms. A report is timed as `patron-desk report` computes it (SQL),
+beside the plain read of the same rows; each timer selection runs 100 consecutive passes.
 The fill spreads arrivals over two years across six sources and five roles; mentions older than a day
 are mostly resolved or ignored, but some stay "replied" or "claimed" for good (nobody pressed Resolve),
 and those finished more than a year ago are already purged, as the daily retention run leaves them.
