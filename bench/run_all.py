@@ -27,7 +27,7 @@ def benches(pg: str, keep: str) -> list[tuple[str, list[str]]]:
         ("route", ["bench.route"]),
         ("sanitize", ["bench.sanitize"]),
         ("ingest-sqlite", ["bench.ingest"]),
-        ("ingest-postgresql", ["bench.ingest", "--url", pg]),
+        ("ingest-postgresql", ["bench.ingest", "--url", pg]),  # SQLite again, PostgreSQL beside it
         ("queries-sqlite", ["bench.queries", "--compare", *(["--keep", keep] if keep else [])]),
         ("queries-postgresql", ["bench.queries", "--compare", "--url", pg]),
         ("retention-sqlite", ["bench.retention", *(["--keep", keep] if keep else [])]),

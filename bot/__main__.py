@@ -246,9 +246,12 @@ def rota_export() -> None:
 def report(
     since: Annotated[str, typer.Option(help="First day, YYYY-MM-DD")],
     until: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (default: today)")] = None,
-    csv: Annotated[Path | None, typer.Option(help="Also write the figures to this CSV file")] = None,
+    csv: Annotated[
+        Path | None,
+        typer.Option(help="Also write the figures to this CSV file, and the per-day/week table beside it"),
+    ] = None,
     chart: Annotated[
-        Path | None, typer.Option(help="Also draw weekly volume and response times to this PNG")
+        Path | None, typer.Option(help="Also draw daily or weekly volume and response times to this PNG")
     ] = None,
 ) -> None:
     """Volumes per platform, role and rule; time to first claim and reply; unanswered."""
@@ -257,7 +260,7 @@ def report(
     settings = _settings()
     try:
         first = date.fromisoformat(since)
-        last = date.fromisoformat(until) if until else datetime.now(UTC).date()
+        last = date.fromisoformat(until) if until else datetime.now(settings.zone).date()
     except ValueError:
         typer.echo("Dates are YYYY-MM-DD, e.g. --since 2026-09-01", err=True)
         raise typer.Exit(2) from None

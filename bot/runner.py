@@ -293,22 +293,22 @@ def _parts(settings: Settings) -> list[str]:
 async def make_report(
     settings: Settings, *, since: date, until: date, csv_path: Path | None, chart_path: Path | None
 ) -> str:
-    """The report text; the CSV and chart written when asked for."""
-    from bot.reports.output import load_facts, report_chart, report_csv
-    from bot.reports.stats import format_report, summarize
+    """The report text; the CSV pair and chart written when asked for."""
+    from bot.reports.compute import build_report
+    from bot.reports.output import report_chart, write_csv
+    from bot.reports.stats import format_report
 
+    hours = parse_opening_hours(settings.OPENING_HOURS)
     db = Database(settings.DATABASE_URL)
     try:
         await db.migrate()
-        facts = await load_facts(db, since=since, until=until)
+        report = await build_report(db, since=since, until=until, hours=hours, zone=settings.zone)
     finally:
         await db.aclose()
-    hours = parse_opening_hours(settings.OPENING_HOURS)
-    report = summarize(facts, since=since, until=until, hours=hours, zone=settings.zone)
     lines = [format_report(report)]
     if csv_path is not None:
-        await asyncio.to_thread(csv_path.write_text, report_csv(report), encoding="utf-8")
-        lines.append(f"CSV written to {csv_path}")
+        written = await asyncio.to_thread(write_csv, report, csv_path)
+        lines.append("CSV written to " + " and ".join(str(p) for p in written))
     if chart_path is not None:
         await asyncio.to_thread(report_chart, report, chart_path)
         lines.append(f"Chart written to {chart_path}")

@@ -262,13 +262,13 @@ async def _dated(ctx: Context, session: AsyncSession, parsed: Any, key: str, rot
 
 async def stats_text(ctx: Context, *, days: int = 7) -> str:
     """The report for the last ``days`` days, as text."""
-    from bot.reports.output import load_facts
-    from bot.reports.stats import format_report, summarize
+    from bot.reports.compute import build_report
+    from bot.reports.stats import format_report
 
-    until = ctx.clock().date()
+    zone = ctx.rota.zone
+    until = ctx.clock().astimezone(zone).date()  # the library's today
     since = until - timedelta(days=days - 1)
-    facts = await load_facts(ctx.db, since=since, until=until)
-    report = summarize(facts, since=since, until=until, hours=ctx.opening_hours, zone=ctx.rota.zone)
+    report = await build_report(ctx.db, since=since, until=until, hours=ctx.opening_hours, zone=zone)
     return format_report(report)
 
 

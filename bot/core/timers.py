@@ -226,7 +226,13 @@ class Timers:
         auto-resolving quiet replies and the retention purge; once a week, the optional report."""
         service = self.service
         local = now.astimezone(service.rota.zone)
-        found = gaps(service.rules, service.rota, service.opening_hours, start=local.date(), days=3)
+        found = gaps(
+            service.rules,
+            service.rota,
+            service.dated_hours or service.opening_hours,
+            start=local.date(),
+            days=3,
+        )
         soon = [g for g in found if g[1] <= local + timedelta(hours=48) and g[2] > local]
         async with service.db.transaction() as session:
             if soon and await mark(session, "gaps", local.date().isoformat(), now):

@@ -1,7 +1,8 @@
 """Report figures from plain facts about mentions (pure: no I/O, no clock).
 
 Times to first claim and first reply count only minutes when the library is open (OPENING_HOURS),
-so a post that arrives on Saturday night is not "slow" for waiting until Monday.
+so a post that arrives on Saturday night is not "slow" for waiting until Monday; one handled while
+the library was closed counts its real minutes. Days are the library's (its time zone).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.reports.clock import week_windows
 from bot.rota.opening import Opening, open_windows
 
 ANSWERED = frozenset({"replied", "resolved", "ignored"})
@@ -33,10 +35,11 @@ class Facts:
 
 
 @dataclass(frozen=True, slots=True)
-class Week:
-    """One week's volume and median minutes to first claim (None when nothing was claimed)."""
+class Period:
+    """One bar of the series: a day or a week (the first one starts at ``since``, not before it)."""
 
     start: date
+    end: date  # the last day, inclusive
     mentions: int
     median_claim: float | None
     median_reply: float | None
@@ -44,7 +47,7 @@ class Week:
 
 @dataclass(frozen=True, slots=True)
 class Report:
-    """The figures of one report."""
+    """The figures of one report (waits in minutes)."""
 
     since: date
     until: date
@@ -57,22 +60,70 @@ class Report:
     reply_median: float | None
     reply_p90: float | None
     unanswered: int
-    weeks: list[Week] = field(default_factory=list)
+    series: list[Period] = field(default_factory=list)
+
+    @property
+    def daily(self) -> bool:
+        return bool(self.series) and self.series[0].start == self.series[0].end
+
+
+DAILY_UP_TO = 31  # a report of at most this many days is charted per day, a longer one per week
+
+
+def periods(since: date, until: date) -> list[tuple[date, date]]:
+    """The bars from ``since`` to ``until``: days for a short report, else Monday-to-Sunday weeks
+    clipped to the report's first and last day."""
+    if (until - since).days < DAILY_UP_TO:
+        return [
+            (since + timedelta(days=n), since + timedelta(days=n)) for n in range((until - since).days + 1)
+        ]
+    out = []
+    start = since
+    while start <= until:
+        end = min(until, start + timedelta(days=6 - start.weekday()))
+        out.append((start, end))
+        start = end + timedelta(days=1)
+    return out
+
+
+def local_bounds(since: date, until: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """The report's first instant and the instant after its last day, in the library's zone."""
+    first = datetime.combine(since, time(0), tzinfo=zone)
+    after = datetime.combine(until + timedelta(days=1), time(0), tzinfo=zone)
+    return first.astimezone(UTC), after.astimezone(UTC)
 
 
 def open_minutes(start: datetime, end: datetime, hours: Sequence[Opening], zone: ZoneInfo) -> float:
-    """Minutes between aware ``start`` and ``end`` that fall within opening hours."""
+    """Minutes between aware ``start`` and ``end`` that fall within opening hours (real minutes:
+    the windows are placed in the zone, then compared in UTC)."""
     if end <= start:
         return 0.0
     first = start.astimezone(zone).date() - timedelta(days=1)
-    days = (end.astimezone(zone).date() - first).days + 1
-    total = 0.0
+    days = (end.astimezone(zone).date() - first).days + 2
+    spans = []
     for begin, finish in open_windows(tuple(hours), first, days):
-        lo = max(begin.replace(tzinfo=zone), start)
-        hi = min(finish.replace(tzinfo=zone), end)
+        spans.append(
+            (begin.replace(tzinfo=zone).astimezone(UTC), finish.replace(tzinfo=zone).astimezone(UTC))
+        )
+    total = 0.0
+    reach = start
+    for lo, hi in sorted(spans):  # overlapping opening specs count once
+        lo, hi = max(lo, reach), min(hi, end)
         if hi > lo:
             total += (hi - lo).total_seconds() / 60
+            reach = hi
     return total
+
+
+def wait_minutes(start: datetime, end: datetime, hours: Sequence[Opening], zone: ZoneInfo) -> float:
+    """The wait from ``start`` to ``end`` in opening hours: counted from the next opening when
+    ``start`` falls while the library is closed. A mention handled before the library opened
+    again (no open minute in between) counts its real minutes, not 0: it was not instant."""
+    if end <= start:
+        return 0.0
+    if week_windows(tuple(hours)).always_open:
+        return (end - start).total_seconds() / 60
+    return open_minutes(start, end, hours, zone) or (end - start).total_seconds() / 60
 
 
 def percentile(values: Sequence[float], share: float) -> float | None:
@@ -92,56 +143,58 @@ def _waits(facts: Iterable[Facts], attr: str, hours: Sequence[Opening], zone: Zo
     for fact in facts:
         done = getattr(fact, attr)
         if done is not None:
-            out.append(open_minutes(fact.received_at, done, hours, zone))
+            out.append(wait_minutes(fact.received_at, done, hours, zone))
     return out
 
 
-def _monday(day: date) -> date:
-    return day - timedelta(days=day.weekday())
+def _counts(values: Iterable[str]) -> dict[str, int]:
+    """Most first; ties in name order (the same order the SQL gives)."""
+    return dict(sorted(Counter(values).items(), key=lambda kv: (-kv[1], kv[0])))
 
 
 def summarize(
     facts: Sequence[Facts], *, since: date, until: date, hours: Sequence[Opening], zone: ZoneInfo
 ) -> Report:
-    """Volumes per platform, role and rule; claim and reply times; unanswered; weekly series."""
-    claims = _waits(facts, "first_claimed_at", hours, zone)
-    replies = _waits(facts, "first_replied_at", hours, zone)
-    by_week: dict[date, list[Facts]] = {}
-    for fact in facts:
-        by_week.setdefault(_monday(fact.received_at.astimezone(zone).date()), []).append(fact)
-    weeks = []
-    monday = _monday(since)
-    while monday <= until:
-        chunk = by_week.get(monday, [])
-        weeks.append(
-            Week(
-                monday,
+    """The report computed in Python from one ``Facts`` per mention: the reference the SQL path
+    (bot/reports/compute.py) is tested against. Facts outside the report's days are left out."""
+    first, after = local_bounds(since, until, zone)
+    facts = [f for f in facts if first <= f.received_at < after]
+    bars = periods(since, until)
+    series = []
+    for start, end in bars:
+        chunk = [f for f in facts if start <= f.received_at.astimezone(zone).date() <= end]
+        series.append(
+            Period(
+                start,
+                end,
                 len(chunk),
                 _median(_waits(chunk, "first_claimed_at", hours, zone)),
                 _median(_waits(chunk, "first_replied_at", hours, zone)),
             )
         )
-        monday += timedelta(days=7)
+    claims = _waits(facts, "first_claimed_at", hours, zone)
+    replies = _waits(facts, "first_replied_at", hours, zone)
     return Report(
         since=since,
         until=until,
         total=len(facts),
-        by_platform=dict(Counter(f.source for f in facts).most_common()),
-        by_role=dict(Counter(f.role for f in facts).most_common()),
-        by_rule=dict(Counter(f.rule for f in facts).most_common()),
+        by_platform=_counts(f.source for f in facts),
+        by_role=_counts(f.role for f in facts),
+        by_rule=_counts(f.rule for f in facts),
         claim_median=_median(claims),
         claim_p90=percentile(claims, 0.9),
         reply_median=_median(replies),
         reply_p90=percentile(replies, 0.9),
         unanswered=sum(1 for f in facts if f.first_replied_at is None and f.status not in ANSWERED),
-        weeks=weeks,
+        series=series,
     )
 
 
 def _minutes(value: float | None) -> str:
+    """Minutes with one decimal, as in the CSV; hours beside them past two hours."""
     if value is None:
         return "n/a"
-    return f"{value:.0f} min" if value < 120 else f"{value / 60:.1f} h"
+    return f"{value:.1f} min" if value < 120 else f"{value:.1f} min ({value / 60:.1f} h)"
 
 
 def _times(what: str, median: float | None, p90: float | None) -> str:

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.sql import statements
+from bot.store.sql import execute_hot
 from bot.store.tables import CursorRow
 
 
@@ -15,7 +15,7 @@ def save(conn: Connection, source: str, stream: str, value: str, *, now: datetim
     """Insert or replace the cursor of one source stream (a sync connection: ingest runs as one
     function inside ``Database.write``)."""
     params = {"source": source, "stream": stream, "value": value, "updated_at": now}
-    conn.execute(statements(conn.dialect.name)["cursor"], params)
+    execute_hot(conn, "cursor", params)
 
 
 async def save_in(session: AsyncSession, source: str, stream: str, value: str, *, now: datetime) -> None:

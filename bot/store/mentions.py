@@ -20,7 +20,7 @@ from bot.domain import transitions
 from bot.domain.transitions import Transition
 from bot.models import Decision, Mention, Status
 from bot.store import pseudonyms
-from bot.store.sql import statements
+from bot.store.sql import execute_hot
 from bot.store.tables import MentionRow
 
 
@@ -137,7 +137,7 @@ def insert(conn: Connection, mention: Mention, decision: Decision, *, now: datet
         "version": 0,
         "escalation_level": 0,
     }
-    new_id: int | None = conn.execute(statements(conn.dialect.name)["mention"], params).scalar_one_or_none()
+    new_id: int | None = execute_hot(conn, "mention", params)
     if new_id is not None and pseudonyms.drop_if_purged(conn, new_id, mention.source, mention.external_id):
         return None  # delivered again after its purge
     return new_id

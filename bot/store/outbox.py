@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.outbox import OutboxKind, dedupe_key
-from bot.store.sql import dialect, statements
+from bot.store.sql import dialect, execute_hot
 from bot.store.tables import OutboxRow
 
 
@@ -61,7 +61,7 @@ def enqueue_rows(conn: Connection, rows: list[dict[str, Any]], *, now: datetime)
         for row in rows
     ]
     if params:
-        conn.execute(statements(conn.dialect.name)["enqueue"], params)
+        execute_hot(conn, "enqueue", params)
 
 
 async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]], *, now: datetime) -> None:

@@ -17,10 +17,11 @@ import hmac
 import secrets
 from functools import cache
 
-from sqlalchemy import Delete, Select, Table, bindparam, delete, exists, select
+from sqlalchemy import Delete, Table, bindparam, delete, exists
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from bot.store.sql import execute_hot
 from bot.store.tables import MentionRow, MetaRow
 
 META_KEY = "retention_hmac_key"
@@ -61,14 +62,8 @@ def existing_key(conn: Connection) -> bytes | None:
 
 
 def _read(conn: Connection) -> bytes | None:
-    value = conn.execute(_read_key(), {"name": META_KEY}).scalar_one_or_none()
+    value = execute_hot(conn, "meta", {"name": META_KEY})  # ingest reads it per mention until a purge
     return bytes.fromhex(value) if value is not None else None
-
-
-@cache
-def _read_key() -> Select[str]:
-    # built once: constructing the statement cost more than running it (ingest reads it per mention)
-    return select(MetaRow.value).where(MetaRow.key == bindparam("name"))
 
 
 def drop_if_purged(conn: Connection, new_id: int, source: str, external_id: str) -> bool:

@@ -7,13 +7,12 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, case, delete, func, insert, select, text, update
+from sqlalchemy import ColumnElement, Row, case, delete, func, insert, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.transitions import FINISHED
 from bot.models import Status
 from bot.store import pseudonyms
-from bot.store.sql import dialect
 from bot.store.tables import AuditRow, CardRow, MentionRow, OutboxRow, QuarantineRow
 
 UNSENDABLE = ("send_reply", "send_ack")  # their target post is gone once its ids are hashed
@@ -61,20 +60,20 @@ async def count_due(
     session: AsyncSession, cutoff: datetime, *, stale: Iterable[Status]
 ) -> tuple[tuple[int, int], tuple[int, int], int]:
     """(mentions, cards) finished before ``cutoff``; (mentions, cards) in ``stale`` statuses and
-    quiet since ``cutoff``; quarantined items received before it."""
-    # One statement per kind with a correlated card count: an IN (subquery) join made PostgreSQL
-    # hash the whole cards table (docs/benchmarks.md, proposal 4).
+    quiet since ``cutoff``; quarantined items received before it. One statement, one round trip."""
+    # A correlated card count per kind: an IN (subquery) join made PostgreSQL hash the whole cards
+    # table (docs/benchmarks.md, proposal 4). JIT is off on PostgreSQL connections (bot/store/db.py):
+    # the due estimate is inflated and compiling cost 100+ ms.
     cards = select(func.count()).where(CardRow.mention_id == MentionRow.id).scalar_subquery()
-    if dialect(session) == "postgresql":  # the due estimate is inflated (see docs): JIT costs 100+ ms
-        await session.execute(text("SET LOCAL jit = off"))
-    counts = []
-    for where in (_finished_due(cutoff), _stale_due(cutoff, stale)):
-        stmt = select(func.count(), func.coalesce(func.sum(cards), 0)).where(*where)
-        mentions, card_count = (await session.execute(stmt)).one()
-        counts.append((int(mentions), int(card_count)))
-    old = select(func.count()).where(QuarantineRow.received_at < cutoff)
-    quarantined = int((await session.execute(old)).scalar_one())
-    return counts[0], counts[1], quarantined
+    kinds = [
+        select(func.count().label("m"), func.coalesce(func.sum(cards), 0).label("c")).where(*where).cte(name)
+        for name, where in (("finished", _finished_due(cutoff)), ("stale", _stale_due(cutoff, stale)))
+    ]
+    old = select(func.count().label("n")).where(QuarantineRow.received_at < cutoff).cte("old")
+    one_row_each = kinds[0].join(kinds[1], true()).join(old, true())
+    stmt = select(kinds[0].c.m, kinds[0].c.c, kinds[1].c.m, kinds[1].c.c, old.c.n).select_from(one_row_each)
+    done, done_cards, quiet, quiet_cards, quarantined = (await session.execute(stmt)).one()
+    return (int(done), int(done_cards)), (int(quiet), int(quiet_cards)), int(quarantined)
 
 
 async def finished_due(session: AsyncSession, cutoff: datetime, *, limit: int) -> list[int]:

@@ -75,6 +75,18 @@ class MentionRow(Base):
             sqlite_where=text("purged_at IS NULL"),
             postgresql_where=text("purged_at IS NULL"),
         ),
+        Index(  # migration 0007: the retention dry run's stale count reads this index alone
+            "ix_mentions_open_quiet",
+            "status",
+            "received_at",
+            "claimed_at",
+            "replied_at",
+            "escalated_at",
+            "reminded_at",
+            sqlite_where=text("resolved_at IS NULL AND purged_at IS NULL"),
+            postgresql_where=text("resolved_at IS NULL AND purged_at IS NULL"),
+            postgresql_include=["id"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)

@@ -1,0 +1,49 @@
+"""A start on a database already at the newest migration skips Alembic (it stays in memory once
+imported); any other database still goes through it."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.store.db import MIGRATIONS, Database, heads
+
+
+def test_heads_are_the_newest_revision_of_the_files() -> None:
+    numbers = sorted(p.name[:4] for p in (MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+    assert heads() == {numbers[-1]}
+
+
+async def test_at_head_is_read_from_the_version_table(database: Database) -> None:
+    from bot.store.db import _at_head
+
+    async with database.engine.begin() as conn:
+        assert await conn.run_sync(_at_head)
+        await conn.exec_driver_sql("UPDATE alembic_version SET version_num = '0001'")
+        assert not await conn.run_sync(_at_head)
+        await conn.exec_driver_sql("DROP TABLE alembic_version")
+        assert not await conn.run_sync(_at_head)
+
+
+def test_a_restart_does_not_import_alembic(tmp_path: Path) -> None:
+    code = (
+        "import asyncio, sys\n"
+        "from bot.store.db import Database\n"
+        "async def main():\n"
+        f"    db = Database('sqlite+aiosqlite:///{tmp_path}/x.db')\n"
+        "    await db.migrate()\n"
+        "    await db.aclose()\n"
+        "asyncio.run(main())\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    root = Path(__file__).resolve().parents[2]
+    first, again = (
+        subprocess.run(
+            [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True
+        ).stdout
+        for _ in range(2)
+    )
+    assert (first.strip(), again.strip()) == ("True", "False")
+    assert re.fullmatch(r"\d{4}", next(iter(heads() or {""})))
