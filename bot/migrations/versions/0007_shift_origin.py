@@ -3,8 +3,8 @@
 A rota entry read from a role's calendar is marked with where it came from (``calendar:<role>``),
 so a re-sync replaces only those entries and chat edits can refuse to touch them.
 
-Revision ID: 0010
-Revises: 0005
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-06
 """
 
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0005"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

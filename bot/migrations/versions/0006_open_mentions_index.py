@@ -5,7 +5,7 @@ desk that never presses Resolve); through ix_mentions_purge_due it fetched each 
 its times (138 of 200 ms on PostgreSQL with 1,000,000 mentions). This partial index holds only the
 unfinished, unpurged mentions with the times the check reads, so the count reads the index alone.
 
-Revision ID: 0007
+Revision ID: 0006
 Revises: 0005
 Create Date: 2026-12-06
 """
@@ -15,7 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007"
+revision = "0006"
 down_revision = "0005"
 branch_labels = None
 depends_on = None
