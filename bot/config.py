@@ -77,6 +77,14 @@ class Settings(BaseSettings):
 
     WEBHOOK_SECRET: str = ""
 
+    EMAIL_ADDRESS: str = ""  # the library's address: From of every reply; its own mail is not a mention
+    EMAIL_IMAP_URL: str = ""  # imaps://user:password@host:993/INBOX (imap:// = STARTTLS)
+    EMAIL_SMTP_URL: str = ""  # smtps://user:password@host:465 (smtp:// = STARTTLS on 587)
+    EMAIL_CA_FILE: Path | None = None  # a private CA that signed the mail servers' certificates
+    EMAIL_POLL_SECONDS: float = Field(default=60, gt=0)  # a server without IDLE is asked this often
+    EMAIL_IDLE_SECONDS: float = Field(default=600, gt=0, le=1680)  # one IDLE's longest wait (< 29 min)
+    EMAIL_MAX_MESSAGE_MB: int = Field(default=32, ge=1, le=200)  # read at most this much of one message
+
     ESCALATE_AFTER_MINUTES: int = Field(default=30, ge=1)
     REMIND_AFTER_MINUTES: int = Field(default=60, ge=1)
     AUTO_ACK_TEXT: str = ""
@@ -101,7 +109,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown IANA time zone {value!r} (example: Europe/London)") from exc
         return value
 
-    @field_validator("RULES_FILE", "ROTA_FILE")
+    @field_validator("RULES_FILE", "ROTA_FILE", "EMAIL_CA_FILE")
     @classmethod
     def _exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
@@ -171,6 +179,18 @@ class Settings(BaseSettings):
             found.append("MASTODON_URL is set but MASTODON_ACCESS_TOKEN is not")
         if self.bluesky_on and not self.BLUESKY_APP_PASSWORD:
             found.append("BLUESKY_HANDLE is set but BLUESKY_APP_PASSWORD is not")
+        if (self.EMAIL_IMAP_URL or self.EMAIL_SMTP_URL) and "@" not in self.EMAIL_ADDRESS:
+            found.append("EMAIL_IMAP_URL or EMAIL_SMTP_URL is set but EMAIL_ADDRESS (the library's) is not")
+        for key, url, schemes in (
+            ("EMAIL_IMAP_URL", self.EMAIL_IMAP_URL, ("imaps://", "imap://", "imap+plain://")),
+            (
+                "EMAIL_SMTP_URL",
+                self.EMAIL_SMTP_URL,
+                ("smtps://", "smtp://", "smtp+starttls://", "smtp+plain://"),
+            ),
+        ):
+            if url and not url.startswith(schemes):
+                found.append(f"{key} must start with one of {', '.join(schemes)}")
         for url in self.FEEDS:
             if not url.startswith(("http://", "https://", "file://")):
                 found.append(f"FEEDS: {url!r} is not an http(s) or file:// URL")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from bot.platforms.base import PlatformSpec
 from bot.platforms.bluesky.spec import SPEC as BLUESKY
 from bot.platforms.console.spec import SPEC as CONSOLE
+from bot.platforms.email.spec import SPEC as EMAIL
 from bot.platforms.feeds.spec import SPEC as FEEDS
 from bot.platforms.mastodon.spec import SPEC as MASTODON
 from bot.platforms.matrix.spec import SPEC as MATRIX
@@ -18,7 +19,7 @@ from bot.platforms.webhook.spec import SPEC as WEBHOOK
 
 # The order is the build order: desks Slack, Matrix, console (as before), then the `check` lines.
 REGISTRY: dict[str, PlatformSpec] = {
-    spec.name: spec for spec in (FEEDS, MASTODON, BLUESKY, SLACK, MATRIX, WEBHOOK, CONSOLE)
+    spec.name: spec for spec in (FEEDS, MASTODON, BLUESKY, SLACK, MATRIX, WEBHOOK, EMAIL, CONSOLE)
 }
 
 
