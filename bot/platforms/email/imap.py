@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import imaplib
 import re
-import select
 import socket
 import ssl
 from dataclasses import dataclass
@@ -135,15 +134,27 @@ class ImapSession:
     def idle(self, seconds: float) -> None:
         """Wait up to ``seconds`` for the server to announce a change (IDLE), then end the IDLE."""
         imap = self.imap
+        # news the server sent with an earlier answer (mail that came while we searched) is not sent again
+        news = any(key in imap.untagged_responses for key in ("EXISTS", "RECENT"))
+        imap.untagged_responses.clear()
+        if news:
+            return
         tag = imap._new_tag()
         imap.send(tag + b" IDLE\r\n")
         line = imap.readline()
         if not line.startswith(b"+"):
             raise TransientError("the IMAP server refused IDLE")
+        # wait for one line of news with the socket's timeout (a select() on the socket would miss news
+        # that arrived in the same packet as "+ idling" and already sits in imaplib's buffered reader)
         sock = imap.sock
-        pending = isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
-        if not pending:
-            select.select([sock], [], [], seconds)
+        sock.settimeout(seconds)
+        try:
+            if not imap.readline():
+                raise TransientError("IMAP connection closed during IDLE")
+        except TimeoutError:  # no news: the timed-out reader refuses further reads, so make a new one
+            imap.file = sock.makefile("rb")
+        finally:
+            sock.settimeout(self._timeout)
         imap.send(b"DONE\r\n")
         while True:  # untagged news (EXISTS, EXPUNGE) is dropped: a search follows every wake-up
             line = imap.readline()

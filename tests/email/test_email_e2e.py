@@ -1,0 +1,238 @@
+"""End to end through the real app, a real Dovecot (IMAP) and a real aiosmtpd (SMTP) on loopback:
+mail becomes a card, Claim and Reply send one threaded answer, the patron's answer joins the card,
+automatic mail is skipped, a renumbered folder cards nothing twice, an SMTP outage loses nothing."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from bot.app import PatronDesk
+from bot.backoff import Backoff
+from bot.config import Settings
+from bot.models import Claim, Reply, StaffRef, Status, TicketView
+from bot.platforms.email.compose import reply_message_id
+from bot.store import outbox
+from bot.store.tables import CursorRow, MentionRow, MessageRow
+from tests.fakes.mailservers import ADDRESS, Dovecot, SmtpServer
+from tests.fakes.recording import RecordingDesk
+from tests.waiting import until
+
+from .conftest import mail
+
+RULES = """
+default_role = "reference"
+
+[roles.reference]
+sla_minutes = 30
+
+[[staff]]
+key = "alice"
+name = "Alice Archer"
+manager = true
+"""
+ALICE = StaffRef("test", "U1", "Alice Archer")
+
+
+def settings(
+    tmp_path: Path, dovecot: Dovecot, folder: str, smtp: SmtpServer | None, **more: object
+) -> Settings:
+    rules = tmp_path / "rules.toml"
+    rules.write_text(RULES)
+    return Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/email.db",
+        RULES_FILE=rules,
+        CONSOLE_DESK="off",
+        HTTP_PORT=0,
+        EMAIL_ADDRESS=ADDRESS,
+        EMAIL_IMAP_URL=dovecot.url(folder),
+        EMAIL_SMTP_URL=smtp.url() if smtp else "",
+        EMAIL_CA_FILE=dovecot.tls.cert,
+        EMAIL_IDLE_SECONDS=30,
+        **more,  # type: ignore[arg-type]
+    )
+
+
+@asynccontextmanager
+async def running(config: Settings, desk: RecordingDesk) -> AsyncIterator[PatronDesk]:
+    """The app with the email source built from settings; returns once the folder is marked."""
+    async with PatronDesk(config, desks=[desk]) as app:
+        app.relay.policy = Backoff(base=0.05, cap=0.2, rng=random.Random(5))
+        await until_cursor(app)
+        yield app
+
+
+async def until_cursor(app: PatronDesk) -> None:
+    async def stored() -> bool:
+        async with app.db.transaction() as session:
+            return (
+                await session.execute(select(CursorRow).where(CursorRow.source == "email"))
+            ).first() is not None
+
+    for _ in range(3000):
+        if await stored():
+            return
+        await _sleep()
+    raise AssertionError("the email source never stored its cursor")
+
+
+async def _sleep() -> None:
+    import asyncio
+
+    await asyncio.sleep(0.01)
+
+
+def cards(desk: RecordingDesk) -> list[TicketView]:
+    return [view for _, view in desk.posts]
+
+
+async def count(app: PatronDesk, table: type) -> int:
+    async with app.db.transaction() as session:
+        return int((await session.execute(select(func.count()).select_from(table))).scalar_one())
+
+
+async def test_mail_to_card_claim_reply_and_follow_up(
+    tmp_path: Path, dovecot: Dovecot, folder: str, smtp: SmtpServer
+) -> None:
+    desk = RecordingDesk()
+    dovecot.append(mail("Old mail from before the bot started", msgid="<old@example.com>"), folder)
+    async with running(settings(tmp_path, dovecot, folder, smtp), desk) as app:
+        first = mail(
+            "Can I renew my books online?\n\n-- \nPat Example\nPhone 555",
+            msgid="<q1@example.com>",
+            subject="Renewals",
+        )
+        dovecot.append(first, folder)
+        await until(lambda: len(desk.posts) == 1, within=30)
+        card = cards(desk)[0]
+        assert card.source == "email" and card.can_reply
+        assert card.text.startswith("Renewals\n\nCan I renew my books online?")
+        assert "Phone 555" not in card.text  # the signature is trimmed for the card
+        assert card.author_handle == "pat@example.com" and card.author_name == "Pat Example"
+
+        assert (await app.service.handle(Claim(card.mention_id, ALICE))).ok
+        result = await app.service.handle(Reply(card.mention_id, ALICE, "Yes: sign in at the catalogue."))
+        assert result.ok, result.message
+        await until(lambda: len(smtp.received) == 1, within=30)
+        await app.wait_idle(within=30)
+        sent = smtp.received[0].message
+        assert smtp.received[0].rcpt_tos == ["pat@example.com"]
+        assert sent["From"] == ADDRESS and sent["To"] == "pat@example.com"
+        assert sent["Subject"] == "Re: Renewals"
+        assert sent["In-Reply-To"] == "<q1@example.com>"
+        assert sent["References"] == "<q1@example.com>"
+        assert str(sent["Message-ID"]).endswith("@library.example>")
+        assert sent.get_body(("plain",)).get_content().strip() == "Yes: sign in at the catalogue."
+        assert "Yes: sign in at the catalogue." in sent.get_body(("html",)).get_content()
+
+        # the patron answers our reply: the same card, a new message, back to Alice
+        follow = mail(
+            "Thanks! And can I renew twice?\n\nOn Mon, Pat wrote:\n> Yes: sign in",
+            msgid="<q2@example.com>",
+            subject="Re: Renewals",
+            in_reply_to=str(sent["Message-ID"]),
+            references=f"<q1@example.com> {sent['Message-ID']}",
+        )
+        dovecot.append(follow, folder)
+        await until(lambda: any("renew twice" in view.text for _, view in desk.updates), within=30)
+        assert len(desk.posts) == 1  # no new card
+        async with app.db.transaction() as session:
+            row = (await session.execute(select(MentionRow))).scalar_one()
+        assert row.status == Status.CLAIMED.value and row.assignee is not None
+        assert "renew twice" in row.text and "> Yes: sign in" not in row.text
+        assert "> Yes: sign in" in row.full_text
+        assert await count(app, MessageRow) == 1
+
+        # the second answer threads under the follow-up
+        assert (await app.service.handle(Reply(card.mention_id, ALICE, "Yes, twice."))).ok
+        await until(lambda: len(smtp.received) == 2, within=30)
+        second = smtp.received[1].message
+        assert second["In-Reply-To"] == "<q2@example.com>"
+        assert "<q1@example.com>" in second["References"] and "<q2@example.com>" in second["References"]
+        assert second["Message-ID"] != sent["Message-ID"]
+    assert all("before the bot started" not in view.text for view in cards(desk))
+
+
+async def test_automatic_mail_is_not_carded(tmp_path: Path, dovecot: Dovecot, folder: str) -> None:
+    desk = RecordingDesk()
+    async with running(settings(tmp_path, dovecot, folder, None), desk) as app:
+        robots = [
+            mail("I am away", headers={"Auto-Submitted": "auto-replied"}),
+            mail("Weekly news", headers={"Precedence": "bulk"}),
+            mail("List post", headers={"List-Id": "<readers.lists.example.com>"}),
+            mail("Undeliverable", headers={"Return-Path": "<>"}),
+            mail("Our own note", sender=f"Library <{ADDRESS}>"),
+        ]
+        for raw in robots:
+            dovecot.append(raw, folder)
+        dovecot.append(mail("A real question", msgid="<real@example.com>"), folder)
+        await until(lambda: len(desk.posts) == 1, within=30)
+        await app.wait_idle(within=30)
+        assert await count(app, MentionRow) == 1
+    assert "A real question" in cards(desk)[0].text
+
+
+async def test_a_renumbered_folder_cards_nothing_twice(tmp_path: Path, dovecot: Dovecot, folder: str) -> None:
+    desk = RecordingDesk()
+    config = settings(tmp_path, dovecot, folder, None)
+    kept = [mail(f"Question {n}", msgid=f"<renum{n}@example.com>") for n in range(3)]
+    before = dovecot.uidvalidity(folder)
+    async with running(config, desk):
+        for raw in kept:
+            dovecot.append(raw, folder)
+        await until(lambda: len(desk.posts) == 3, within=30)
+    # while the bot is down the folder is re-created: new UIDVALIDITY, the same three plus one new
+    dovecot.renumber(folder, [*kept, mail("Question 3", msgid="<renum3@example.com>")])
+    assert dovecot.uidvalidity(folder) != before
+    async with running(config, desk) as app:
+        await until(lambda: len(desk.posts) == 4, within=30)
+        await app.wait_idle(within=30)
+        async with app.db.transaction() as session:
+            cursor = (
+                await session.execute(select(CursorRow.value).where(CursorRow.source == "email"))
+            ).scalar_one()
+        assert cursor.startswith(f"{dovecot.uidvalidity(folder)}:4:")
+        assert await count(app, MentionRow) == 4
+    assert sorted(view.text.split("\n\n")[-1] for view in cards(desk)) == [f"Question {n}" for n in range(4)]
+
+
+async def test_smtp_outage_delays_the_reply_and_loses_nothing(
+    tmp_path: Path, dovecot: Dovecot, folder: str, smtp: SmtpServer
+) -> None:
+    desk = RecordingDesk()
+    async with running(settings(tmp_path, dovecot, folder, smtp), desk) as app:
+        dovecot.append(mail("Is the library open on Sunday?", msgid="<sun@example.com>"), folder)
+        await until(lambda: len(desk.posts) == 1, within=30)
+        card = cards(desk)[0]
+        smtp.stop()  # the server is away
+        smtp.handler.refuse_next = 1  # and says "try later" once it is back
+        assert (await app.service.handle(Reply(card.mention_id, ALICE, "Yes, 12 to 4."))).ok
+
+        async def attempts() -> int:
+            async with app.db.transaction() as session:
+                rows = await outbox.due(session, target="email", now=app.clock().replace(year=2100), limit=5)
+            return max((row.attempts for row in rows), default=0)
+
+        for _ in range(3000):
+            if await attempts() >= 2:
+                break
+            await _sleep()
+        assert smtp.received == []
+        smtp.start()
+        await until(lambda: len(smtp.received) == 1, within=60)
+        await app.wait_idle(within=30)
+        key = f"reply:{card.mention_id}:"
+        sent = smtp.received[0].message
+        assert str(sent["Message-ID"]).startswith("<pd.")
+        async with app.db.transaction() as session:
+            row = (await session.execute(select(MentionRow))).scalar_one()
+        # the Message-ID is the one the outbox key gives, whichever attempt got through
+        assert sent["Message-ID"] in {
+            reply_message_id(f"{key}{v}", sender=ADDRESS) for v in range(row.version)
+        }
+    assert len(smtp.received) == 1

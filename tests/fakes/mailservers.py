@@ -1,0 +1,359 @@
+"""Real mail servers on loopback for the email tests: Dovecot (IMAP, from Debian's packages) run
+unprivileged from a generated config in a temporary folder, and aiosmtpd (SMTP) in-process.
+
+Both speak TLS with a throwaway certificate for 127.0.0.1 (``TlsFiles``): Dovecot offers STARTTLS on
+its IMAP port and TLS on its IMAPS port, and refuses a login before TLS; aiosmtpd requires STARTTLS
+and a login. Neither touches the system's config, and neither runs as root.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import imaplib
+import ipaddress
+import os
+import pwd
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+
+from tests.fakes.loopback import free_port
+
+USER = "library"
+PASSWORD = "s3cret pass/word"  # a space and a slash: the URL form must percent-encode them
+ADDRESS = "ask@library.example"
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    """A self-signed certificate for 127.0.0.1 and localhost; ``cert`` is also the CA file."""
+
+    cert: Path
+    key: Path
+
+    @classmethod
+    def make(cls, folder: Path) -> TlsFiles:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec
+        from cryptography.x509.oid import NameOID
+
+        key = ec.generate_private_key(ec.SECP256R1())
+        name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+        now = dt.datetime.now(dt.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=2))
+            .add_extension(
+                x509.SubjectAlternativeName(
+                    [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+                ),
+                critical=False,
+            )
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        return cls(cert_path, key_path)
+
+    def server_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(self.cert, self.key)
+        return context
+
+    def client_context(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.cert))
+
+
+DOVECOT_CONF = """\
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+instance_name = patron-desk-test-{port}
+protocols = imap
+listen = 127.0.0.1
+ssl = required
+ssl_cert = <{root}/cert.pem
+ssl_key = <{root}/key.pem
+disable_plaintext_auth = yes
+auth_mechanisms = plain login
+default_internal_user = {user}
+default_internal_group = {group}
+default_login_user = {user}
+mail_location = maildir:{root}/mail/%u
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/users
+}}
+userdb {{
+  driver = static
+  args = uid={user} gid={group} home={root}/home/%u
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    address = 127.0.0.1
+    port = {tls_port}
+    ssl = yes
+  }}
+  chroot =
+  user = {user}
+}}
+service anvil {{
+  chroot =
+}}
+service stats {{
+  inet_listener http {{
+    port = 0
+  }}
+}}
+"""
+
+
+def dovecot_binary() -> str | None:
+    """The Dovecot master, if Debian's package is installed."""
+    return shutil.which("dovecot") or ("/usr/sbin/dovecot" if os.path.exists("/usr/sbin/dovecot") else None)
+
+
+class Dovecot:
+    """A Dovecot IMAP server on two free loopback ports, as an unprivileged user.
+
+    Run as root (CI), it runs as ``nobody`` through ``setpriv``; otherwise as the current user.
+    ``port`` offers STARTTLS, ``tls_port`` is IMAPS; a login before TLS is refused.
+    """
+
+    def __init__(self, tls: TlsFiles) -> None:
+        self.root = Path(tempfile.mkdtemp(prefix="pd-dovecot-"))
+        self.port = free_port()
+        self.tls_port = free_port()
+        self.tls = tls
+        shutil.copy(tls.cert, self.root / "cert.pem")
+        shutil.copy(tls.key, self.root / "key.pem")
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Dovecot:
+        binary = dovecot_binary()
+        assert binary is not None, "dovecot is not installed (apt-get install -y dovecot-imapd)"
+        as_root = os.geteuid() == 0
+        user = "nobody" if as_root else pwd.getpwuid(os.getuid()).pw_name
+        group = "nogroup" if as_root else _group_name()
+        conf = self.root / "dovecot.conf"
+        values = {
+            "root": self.root,
+            "port": self.port,
+            "tls_port": self.tls_port,
+            "user": user,
+            "group": group,
+        }
+        conf.write_text(DOVECOT_CONF.format(**values))
+        (self.root / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
+        command = [binary, "-F", "-c", str(conf)]
+        if as_root:
+            for path in [self.root, *self.root.rglob("*")]:
+                os.chown(path, pwd.getpwnam("nobody").pw_uid, pwd.getpwnam("nobody").pw_gid)
+            self.root.chmod(0o755)
+            command = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", *command]
+        self._process = subprocess.Popen(
+            command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
+        )
+        _wait_for_port(self.port, self._process, self.log)
+        _wait_for_port(self.tls_port, self._process, self.log)
+        return self
+
+    def log(self) -> str:
+        path = self.root / "dovecot.log"
+        return path.read_text(errors="replace")[-3000:] if path.exists() else ""
+
+    def url(self, mailbox: str = "INBOX", *, tls: bool = False, password: str = PASSWORD) -> str:
+        """``imap://`` (STARTTLS) or ``imaps://`` for the test account, credentials percent-encoded."""
+        from urllib.parse import quote
+
+        scheme, port = ("imaps", self.tls_port) if tls else ("imap", self.port)
+        return f"{scheme}://{quote(USER, safe='')}:{quote(password, safe='')}@127.0.0.1:{port}/{mailbox}"
+
+    def client(self) -> imaplib.IMAP4:
+        """A logged-in client for the test's own moves (APPEND, CREATE, DELETE)."""
+        imap = imaplib.IMAP4("127.0.0.1", self.port, timeout=30)
+        imap.starttls(ssl_context=self.tls.client_context())
+        imap.login(USER, PASSWORD)
+        return imap
+
+    def append(self, raw: bytes, mailbox: str = "INBOX") -> None:
+        """Deliver one message into the mailbox, as an MTA would."""
+        imap = self.client()
+        try:
+            status, _ = imap.append(f'"{mailbox}"', None, None, raw)
+            assert status == "OK"
+        finally:
+            imap.logout()
+
+    def create(self, mailbox: str) -> None:
+        imap = self.client()
+        try:
+            imap.create(f'"{mailbox}"')
+        finally:
+            imap.logout()
+
+    def renumber(self, mailbox: str, messages: list[bytes]) -> None:
+        """Delete and re-create ``mailbox`` with ``messages``: a new UIDVALIDITY, UIDs from 1."""
+        imap = self.client()
+        try:
+            assert imap.delete(f'"{mailbox}"')[0] == "OK"
+            assert imap.create(f'"{mailbox}"')[0] == "OK"
+        finally:
+            imap.logout()
+        for raw in messages:
+            self.append(raw, mailbox)
+
+    def uidvalidity(self, mailbox: str) -> int:
+        imap = self.client()
+        try:
+            status, data = imap.status(f'"{mailbox}"', "(UIDVALIDITY)")
+            assert status == "OK"
+            return int(data[0].split(b"UIDVALIDITY ")[1].rstrip(b")"))
+        finally:
+            imap.logout()
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            os.killpg(self._process.pid, signal.SIGTERM)
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self._process.pid, signal.SIGKILL)
+                self._process.wait(timeout=10)
+        if self._process is not None and self._process.stderr is not None:
+            self._process.stderr.close()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _group_name() -> str:
+    import grp
+
+    return grp.getgrgid(os.getgid()).gr_name
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Any) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+            raise RuntimeError(f"dovecot exited ({process.returncode}): {err}\n{log()}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise RuntimeError(f"dovecot did not listen on {port}\n{log()}")
+
+
+@dataclass
+class Received:
+    """One message the SMTP server accepted."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+
+    @property
+    def message(self) -> EmailMessage:
+        parsed = message_from_bytes(self.raw, policy=policy.default)
+        assert isinstance(parsed, EmailMessage)
+        return parsed
+
+
+@dataclass
+class _Handler:
+    received: list[Received] = field(default_factory=list)
+    refuse_next: int = 0  # answer this many DATA commands with 421 (try later)
+    reject_next: int = 0  # answer this many with 554 (refused for good)
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        if self.refuse_next:
+            self.refuse_next -= 1
+            return "421 4.3.2 try again later"
+        if self.reject_next:
+            self.reject_next -= 1
+            return "554 5.7.1 refused"
+        content = envelope.original_content or envelope.content or b""
+        raw = content if isinstance(content, bytes) else content.encode()
+        self.received.append(Received(envelope.mail_from or "", list(envelope.rcpt_tos), raw))
+        return "250 OK"
+
+
+def _authenticator(
+    server: SMTP, session: Session, envelope: Envelope, mechanism: str, data: Any
+) -> AuthResult:
+    ok = (
+        isinstance(data, LoginPassword) and data.login == USER.encode() and data.password == PASSWORD.encode()
+    )
+    return AuthResult(success=ok)
+
+
+class SmtpServer:
+    """aiosmtpd on a free loopback port: STARTTLS and a login required, messages kept in ``received``.
+
+    ``stop()``/``start()`` make an outage on the same port; ``refuse_next``/``reject_next`` make
+    the server answer 421 or 554.
+    """
+
+    def __init__(self, tls: TlsFiles) -> None:
+        self.tls = tls
+        self.port = free_port()
+        self.handler = _Handler()
+        self._controller: Controller | None = None
+
+    @property
+    def received(self) -> list[Received]:
+        return self.handler.received
+
+    def url(self, *, password: str = PASSWORD) -> str:
+        from urllib.parse import quote
+
+        return f"smtp://{quote(USER, safe='')}:{quote(password, safe='')}@127.0.0.1:{self.port}"
+
+    def start(self) -> SmtpServer:
+        self._controller = Controller(
+            self.handler,
+            hostname="127.0.0.1",
+            port=self.port,
+            tls_context=self.tls.server_context(),
+            require_starttls=True,
+            auth_required=True,
+            authenticator=_authenticator,
+            ready_timeout=10,
+        )
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
