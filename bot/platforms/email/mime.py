@@ -27,8 +27,6 @@ _ADDRESS = re.compile(r"^[^\s@<>()\[\],;:\"\\]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]
 _MSGID = re.compile(r"<([^<>\s]{1,400})>")
 MAX_BOUNDARIES = 100
 MAX_TYPED_PARTS = 1_000
-_BOUNDARY = re.compile(rb"boundary\s*=", re.IGNORECASE)
-_TYPED = re.compile(rb"^content-type:", re.IGNORECASE | re.MULTILINE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +189,8 @@ def parse_bytes(raw: bytes) -> tuple[EmailMessage, bool]:
     parts is read for its headers only: the parser recurses once per nesting level (RecursionError
     past about 1,000) and takes seconds for ten thousand parts, which would stall the source.
     """
-    if len(_BOUNDARY.findall(raw)) > MAX_BOUNDARIES or len(_TYPED.findall(raw)) > MAX_TYPED_PARTS:
+    lowered = raw.lower()  # bytes.count is far cheaper than a regex over tens of megabytes
+    if lowered.count(b"boundary=") > MAX_BOUNDARIES or lowered.count(b"\ncontent-type:") > MAX_TYPED_PARTS:
         parsed = BytesHeaderParser(policy=policy.default).parsebytes(raw)
         assert isinstance(parsed, EmailMessage)
         parsed.set_payload("")
