@@ -8,7 +8,9 @@ import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.app import PatronDesk
@@ -18,7 +20,7 @@ from bot.models import Claim, Reply, StaffRef, Status, TicketView
 from bot.platforms.email.compose import reply_message_id
 from bot.store import outbox
 from bot.store.tables import CursorRow, MentionRow, MessageRow
-from tests.fakes.mailservers import ADDRESS, Dovecot, SmtpServer
+from tests.fakes.mailservers import ADDRESS, Dovecot, SmtpServer, TlsFiles
 from tests.fakes.recording import RecordingDesk
 from tests.waiting import until
 
@@ -236,3 +238,50 @@ async def test_smtp_outage_delays_the_reply_and_loses_nothing(
             reply_message_id(f"{key}{v}", sender=ADDRESS) for v in range(row.version)
         }
     assert len(smtp.received) == 1
+
+
+async def test_a_server_without_idle_is_polled_and_an_outage_is_waited_out(
+    tmp_path: Path, tls: TlsFiles
+) -> None:
+    server = Dovecot(tls, idle=False).start()
+    try:
+        server.create("Ask")
+        desk = RecordingDesk()
+        config = settings(tmp_path, server, "Ask", None, EMAIL_POLL_SECONDS=0.2)
+        async with running(config, desk) as app:
+            source = app.sources["email"]
+            server.append(mail("Polled question", msgid="<polled@example.com>"), "Ask")
+            await until(lambda: len(desk.posts) == 1, within=30)
+            server.restart()  # every connection drops; the source reconnects and resumes from its cursor
+            server.append(mail("After the outage", msgid="<after@example.com>"), "Ask")
+            await until(lambda: len(desk.posts) == 2, within=60)
+            assert app.sources["email"] is source
+            await app.wait_idle(within=30)
+            assert await count(app, MentionRow) == 2
+    finally:
+        server.stop()
+    assert [view.text.split("\n\n")[-1] for view in cards(desk)] == ["Polled question", "After the outage"]
+
+
+async def test_a_parser_failure_cards_the_message_as_unreadable_and_goes_on(
+    tmp_path: Path, dovecot: Dovecot, folder: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.platforms.email import source as email_source
+
+    real = email_source.parse_email
+
+    def flaky(raw: bytes, **kwargs: Any) -> Any:  # stands in for a parser bug on one message
+        if b"CRASH-ME" in raw:
+            raise ValueError("a bug")
+        return real(raw, **kwargs)
+
+    monkeypatch.setattr(email_source, "parse_email", flaky)
+    desk = RecordingDesk()
+    async with running(settings(tmp_path, dovecot, folder, None), desk) as app:
+        dovecot.append(mail("CRASH-ME please", msgid="<crash@example.com>"), folder)
+        dovecot.append(mail("The next question", msgid="<next@example.com>"), folder)
+        await until(lambda: len(desk.posts) == 2, within=30)
+        await app.wait_idle(within=30)
+    first, second = cards(desk)
+    assert "could not be read" in first.text and "CRASH-ME" not in first.text and not first.can_reply
+    assert "The next question" in second.text

@@ -150,7 +150,8 @@ class Dovecot:
     ``port`` offers STARTTLS, ``tls_port`` is IMAPS; a login before TLS is refused.
     """
 
-    def __init__(self, tls: TlsFiles) -> None:
+    def __init__(self, tls: TlsFiles, *, idle: bool = True) -> None:
+        self.idle = idle
         self.root = Path(tempfile.mkdtemp(prefix="pd-dovecot-"))
         self.port = free_port()
         self.tls_port = free_port()
@@ -173,7 +174,10 @@ class Dovecot:
             "user": user,
             "group": group,
         }
-        conf.write_text(DOVECOT_CONF.format(**values))
+        text = DOVECOT_CONF.format(**values)
+        if not self.idle:  # a server without IDLE: the source must poll
+            text += "imap_capability = IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE LITERAL+\n"
+        conf.write_text(text)
         (self.root / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
         command = [binary, "-F", "-c", str(conf)]
         if as_root:
@@ -242,7 +246,16 @@ class Dovecot:
         finally:
             imap.logout()
 
+    def restart(self) -> None:
+        """Stop the server (every connection drops) and start it again on the same ports and mail."""
+        self._halt()
+        self.start()
+
     def stop(self) -> None:
+        self._halt()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _halt(self) -> None:
         if self._process is not None and self._process.poll() is None:
             os.killpg(self._process.pid, signal.SIGTERM)
             try:
@@ -252,7 +265,6 @@ class Dovecot:
                 self._process.wait(timeout=10)
         if self._process is not None and self._process.stderr is not None:
             self._process.stderr.close()
-        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def _group_name() -> str:

@@ -66,6 +66,7 @@ class ImapSession:
                     imap.starttls(ssl_context=tls_context(self._ca_file))
             self._imap = imap
             imap.login(server.user, server.password)
+            _refresh_capabilities(imap)  # they may change after login (RFC 3501 7.2.1)
         except ssl.SSLCertVerificationError:
             self.abort()
             raise AdapterConfigError("IMAP server certificate not trusted (see EMAIL_CA_FILE)") from None
@@ -192,6 +193,12 @@ def uidvalidity_of(response: bytes) -> int | None:
     """The UIDVALIDITY in a SELECT or STATUS response line (tests and `check`)."""
     found = _UIDVALIDITY.search(response)
     return int(found.group(1)) if found else None
+
+
+def _refresh_capabilities(imap: imaplib.IMAP4) -> None:
+    status, data = imap.capability()
+    if status == "OK" and data and isinstance(data[-1], bytes):
+        imap.capabilities = tuple(data[-1].decode("ascii", "replace").upper().split())
 
 
 def _quoted(mailbox: str) -> str:

@@ -103,6 +103,20 @@ def parse_email(raw: bytes, *, library: str, now: datetime, note: str = "") -> M
     return safe_mention(mention, now=now)
 
 
+def unreadable(raw: bytes, *, now: datetime) -> Mention:
+    """The card for a message the parser failed on: nothing from it but a digest, so it is not lost."""
+    mention = Mention(
+        source=SOURCE,
+        external_id="sha256:" + hashlib.sha256(raw).hexdigest(),
+        text="(a message that could not be read; open it in the mailbox)",
+        created_at=now,
+        visibility=Visibility.PRIVATE,
+        can_reply=False,
+        note="Patron Desk could not read this message.",
+    )
+    return safe_mention(mention, now=now)
+
+
 def _date(msg: Message, now: datetime) -> datetime:
     try:
         when = parsedate_to_datetime(mime.header(msg, "Date"))

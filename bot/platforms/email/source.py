@@ -24,7 +24,7 @@ from bot.errors import PermanentError, ReplyNotSupported, TransientError
 from bot.models import Mention, ReplyRef
 from bot.net.wire import utc_now
 from bot.platforms.email.imap import ImapSession
-from bot.platforms.email.parse import SOURCE, parse_email
+from bot.platforms.email.parse import SOURCE, parse_email, unreadable
 from bot.platforms.email.smtp import SmtpMailer
 from bot.platforms.email.urls import ServerUrl
 
@@ -151,8 +151,13 @@ class EmailSource:
         if fetched.size > len(fetched.raw):
             note = f"Only the first {self._max_bytes // 1_000_000} MB of this message were read."
         now = self._clock()
-        # parsing a large message takes CPU time: it runs in the worker thread, not the event loop
-        return await self._run(parse_email, fetched.raw, library=self.address, now=now, note=note)
+        try:  # parsing a large message takes CPU time: it runs in the worker thread, not the event loop
+            return await self._run(parse_email, fetched.raw, library=self.address, now=now, note=note)
+        except TransientError:
+            raise
+        except Exception as exc:  # a parser bug must not stop the mailbox: card it as unreadable
+            log.error("email: a message could not be read (%s); carded as unreadable", type(exc).__name__)
+            return unreadable(fetched.raw, now=now)
 
     async def _wait(self, session: ImapSession) -> None:
         if await self._run(lambda: session.can_idle):
