@@ -32,3 +32,8 @@ def dedupe_key(kind: OutboxKind, target: str, mention_id: int | None, *extra: ob
         parts.append(str(mention_id))
     parts += [str(part) for part in extra]
     return ":".join(parts)
+
+
+def is_acknowledgement(key: str) -> bool:
+    """The key is a closed-hours acknowledgement's (an automatic answer, not a staff member's)."""
+    return key.split(":", 1)[0] == _PREFIX[OutboxKind.SEND_ACK]

@@ -153,9 +153,12 @@ class Mailer(Protocol):
         idempotency_key: str,
         in_reply_to: str = "",
         references: Sequence[str] = (),
+        automatic: bool = False,
     ) -> ReplyRef:
-        """Send ``text`` to ``to``; the same key gives the same Message-ID. ``TransientError`` when the
-        server is away or says try later, ``PermanentError`` when it refuses the message."""
+        """Send ``text`` to ``to``; the same key gives the same Message-ID; ``automatic`` marks an
+        answer no person wrote (``Auto-Submitted``, so auto-responders do not answer it).
+        ``TransientError`` when the server is away or says try later, ``PermanentError`` when it
+        refuses the message."""
 
 
 Ingest = Callable[[Mention | None, str | None], Awaitable[bool]]

@@ -128,6 +128,7 @@ async def test_mail_to_card_claim_reply_and_follow_up(
         assert sent["Subject"] == "Re: Renewals"
         assert sent["In-Reply-To"] == "<q1@example.com>"
         assert sent["References"] == "<q1@example.com>"
+        assert sent["Auto-Submitted"] is None  # a person wrote it
         assert str(sent["Message-ID"]).endswith("@library.example>")
         assert sent.get_body(("plain",)).get_content().strip() == "Yes: sign in at the catalogue."
         assert "Yes: sign in at the catalogue." in sent.get_body(("html",)).get_content()
@@ -285,3 +286,19 @@ async def test_a_parser_failure_cards_the_message_as_unreadable_and_goes_on(
     first, second = cards(desk)
     assert "could not be read" in first.text and "CRASH-ME" not in first.text and not first.can_reply
     assert "The next question" in second.text
+
+
+async def test_the_closed_hours_acknowledgement_is_marked_automatic(
+    tmp_path: Path, dovecot: Dovecot, folder: str, smtp: SmtpServer
+) -> None:
+    desk = RecordingDesk()
+    config = settings(tmp_path, dovecot, folder, smtp, AUTO_ACK_TEXT="Thanks, we answer when we open.")
+    async with running(config, desk) as app:  # no rota: nobody is on duty, the mention is queued
+        dovecot.append(mail("Late question", msgid="<late@example.com>", subject="Hours"), folder)
+        await until(lambda: len(smtp.received) == 1, within=30)
+        await app.wait_idle(within=30)
+    ack = smtp.received[0].message
+    assert ack["Auto-Submitted"] == "auto-replied"  # RFC 3834: auto-responders do not answer it
+    assert ack["In-Reply-To"] == "<late@example.com>" and ack["Subject"] == "Re: Hours"
+    assert ack.get_body(("plain",)).get_content().strip() == "Thanks, we answer when we open."
+    assert cards(desk)[0].status.value == "queued"

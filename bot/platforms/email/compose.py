@@ -46,6 +46,7 @@ def compose_reply(
     now: datetime,
     in_reply_to: str = "",
     references: Sequence[str] = (),
+    automatic: bool = False,
 ) -> EmailMessage:
     """The reply: ``From`` the library, ``To`` the patron, threaded under ``in_reply_to``.
 
@@ -66,6 +67,8 @@ def compose_reply(
         msg["In-Reply-To"] = f"<{parent[0]}>"
     if chain:
         msg["References"] = " ".join(f"<{ref}>" for ref in chain)
+    if automatic:  # RFC 3834: an automatic answer, which auto-responders must not answer again
+        msg["Auto-Submitted"] = "auto-replied"
     body = text.replace("\r\n", "\n").replace("\r", "\n")
     msg.set_content(body, subtype="plain", charset="utf-8")
     msg.add_alternative(_html(body), subtype="html", charset="utf-8")

@@ -54,6 +54,7 @@ class SmtpMailer:
         idempotency_key: str,
         in_reply_to: str = "",
         references: Sequence[str] = (),
+        automatic: bool = False,
     ) -> ReplyRef:
         """Compose and send one reply; its Message-ID is the returned ref's id."""
         try:
@@ -66,6 +67,7 @@ class SmtpMailer:
                 now=self._clock(),
                 in_reply_to=in_reply_to,
                 references=references,
+                automatic=automatic,
             )
         except ValueError:
             raise PermanentError("the reply address is not a plain e-mail address") from None

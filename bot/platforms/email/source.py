@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.domain.outbox import is_acknowledgement
 from bot.errors import PermanentError, ReplyNotSupported, TransientError
 from bot.models import Mention, ReplyRef
 from bot.net.wire import utc_now
@@ -192,6 +193,7 @@ class EmailSource:
             idempotency_key=idempotency_key,
             in_reply_to=str(ref.get("message_id") or ""),
             references=references,
+            automatic=is_acknowledgement(idempotency_key),
         )
 
     async def aclose(self) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from aiohttp import web
 
 from bot.config import Settings
+from bot.domain.outbox import is_acknowledgement
 from bot.domain.sanitize import safe_mention
 from bot.errors import MalformedPayload, ReplyNotSupported
 from bot.models import Mention, ReplyRef, Visibility
@@ -236,7 +237,11 @@ class WebhookSource:
         if self._mailer is None:
             raise ReplyNotSupported("no mail server is configured to answer by mail")
         return await self._mailer.send_reply(
-            to=address, subject=str(ref.get("subject") or ""), text=text, idempotency_key=idempotency_key
+            to=address,
+            subject=str(ref.get("subject") or ""),
+            text=text,
+            idempotency_key=idempotency_key,
+            automatic=is_acknowledgement(idempotency_key),
         )
 
     async def aclose(self) -> None:
