@@ -313,3 +313,13 @@ def test_hostile_headers_and_bodies_never_raise(
     if mention is not None:
         assert mention == safe_mention(mention, now=NOW)
         assert all(" " not in ref and "<" not in ref for ref in mention.follows)
+
+
+def test_cursor_form() -> None:
+    from bot.platforms.email.source import Cursor, _imap_date
+
+    cursor = Cursor(1796559280, 42, "2026-03-01")
+    assert Cursor.parse(str(cursor)) == cursor
+    for bad in (None, "", "1:2", "a:b:c", "1:2:2026-13-01", "1:2:2026-03-01:x"):
+        assert Cursor.parse(bad) is None  # an unreadable cursor starts fresh instead of failing forever
+    assert _imap_date("2026-03-01") == "28-Feb-2026"  # the day before, in IMAP's English form

@@ -20,7 +20,6 @@ from bot.platforms.email.urls import ServerUrl, tls_context
 
 TIMEOUT = 60.0
 _SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
-_UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,12 +186,6 @@ class ImapSession:
             with contextlib.suppress(imaplib.IMAP4.error, OSError):
                 imap.logout()
         self.abort()
-
-
-def uidvalidity_of(response: bytes) -> int | None:
-    """The UIDVALIDITY in a SELECT or STATUS response line (tests and `check`)."""
-    found = _UIDVALIDITY.search(response)
-    return int(found.group(1)) if found else None
 
 
 def _refresh_capabilities(imap: imaplib.IMAP4) -> None:

@@ -171,7 +171,7 @@ class EmailSource:
         return self._clock().strftime("%Y-%m-%d")
 
     def _close(self, session: ImapSession) -> None:
-        session.abort()  # from this thread: unblocks the worker if it waits in IDLE
+        session.abort()  # from the event loop's thread: unblocks the worker if it waits in IDLE
         if self._session is session:
             self._session = None
 
@@ -206,4 +206,7 @@ class EmailSource:
 def _imap_date(day: str) -> str:
     """The day before ``day`` in IMAP's form (``05-Dec-2026``): a renumbered folder is read from there."""
     when = datetime.strptime(day, "%Y-%m-%d") - timedelta(days=1)
-    return when.strftime("%d-%b-%Y")
+    return f"{when.day:02d}-{_MONTHS[when.month - 1]}-{when.year}"  # English names, whatever the locale
+
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
