@@ -4,6 +4,7 @@ automatic mail is skipped, a renumbered folder cards nothing twice, an SMTP outa
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -302,3 +303,28 @@ async def test_the_closed_hours_acknowledgement_is_marked_automatic(
     assert ack["In-Reply-To"] == "<late@example.com>" and ack["Subject"] == "Re: Hours"
     assert ack.get_body(("plain",)).get_content().strip() == "Thanks, we answer when we open."
     assert cards(desk)[0].status.value == "queued"
+
+
+async def test_patron_text_never_reaches_the_logs(
+    tmp_path: Path, dovecot: Dovecot, folder: str, smtp: SmtpServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    canary = "CANARY-7f3a"
+    caplog.set_level(logging.DEBUG)
+    desk = RecordingDesk()
+    async with running(settings(tmp_path, dovecot, folder, smtp), desk) as app:
+        dovecot.append(
+            mail(
+                f"My card number is {canary}-body",
+                subject=f"Subject {canary}",
+                sender=f"{canary} Name <pat@example.com>",
+                msgid=f"<{canary}@example.com>",
+            ),
+            folder,
+        )
+        await until(lambda: len(desk.posts) == 1, within=30)
+        card = cards(desk)[0]
+        assert (await app.service.handle(Reply(card.mention_id, ALICE, f"Answer {canary}"))).ok
+        await until(lambda: len(smtp.received) == 1, within=30)
+        await app.wait_idle(within=30)
+    ours = [record for record in caplog.records if record.name.startswith("bot")]
+    assert ours and not any(canary in record.getMessage() for record in ours)
