@@ -17,7 +17,7 @@ from bot.domain.sanitize import MAX_TEXT, cut
 from bot.domain.transitions import Transition
 from bot.errors import TransientError
 from bot.models import Mention
-from bot.store.sql import insert_for
+from bot.store.sql import insert_for, statements
 from bot.store.tables import MentionRow, MessageRow
 
 SEPARATOR = "\n\n── the patron wrote again ──\n"
@@ -81,6 +81,8 @@ def join(conn: Connection, mention: Mention, *, now: datetime) -> Joined | None:
     )
     if changed.rowcount != 1:  # finished meanwhile: undo the join; delivered again, it starts a card
         raise TransientError("the conversation was closed while a follow-up joined it")
+    audit = {"at": now, "actor": f"source:{mention.source}", "action": Transition.FOLLOW_UP.value}
+    conn.execute(statements(conn.dialect.name)["audit"], {**audit, "mention_id": target.id, "detail": "{}"})
     return Joined(target.id)
 
 

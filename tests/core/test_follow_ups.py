@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from bot.models import Claim, Ignore, Reply, Status
 from bot.store.db import Database
-from bot.store.tables import CursorRow, MentionRow, MessageRow
+from bot.store.tables import AuditRow, CursorRow, MentionRow, MessageRow
 
 from .helpers import make_service, mention, staff
 
@@ -44,6 +44,8 @@ async def test_a_follow_up_joins_once_and_reopens_an_answer(database: Database) 
     assert row.reply_ref == '{"to": "newest"}'  # the answer goes under the newest message
     assert await count(database, MessageRow) == 1
     async with database.transaction() as session:
+        actions = (await session.execute(select(AuditRow.action).where(AuditRow.mention_id == 1))).scalars()
+        assert list(actions).count("follow_up") == 1  # the trail says the patron wrote again, once
         cursor = (await session.execute(select(CursorRow.value))).scalar_one()
     assert cursor == "c3"  # stored with the repeat too: the cursor always moves on
 
