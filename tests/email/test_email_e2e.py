@@ -328,3 +328,22 @@ async def test_patron_text_never_reaches_the_logs(
         await app.wait_idle(within=30)
     ours = [record for record in caplog.records if record.name.startswith("bot")]
     assert ours and not any(canary in record.getMessage() for record in ours)
+
+
+async def test_a_message_over_the_size_cap_is_carded_from_its_start(
+    tmp_path: Path, dovecot: Dovecot, folder: str
+) -> None:
+    desk = RecordingDesk()
+    async with running(settings(tmp_path, dovecot, folder, None, EMAIL_MAX_MESSAGE_MB=1), desk) as app:
+        big = mail("Start of a long letter. " + "y" * (3 * 1024 * 1024), msgid="<long@example.com>")
+        dovecot.append(big, folder)
+        dovecot.append(mail("Short one", msgid="<short@example.com>"), folder)
+        await until(lambda: len(desk.posts) == 2, within=30)
+        await app.wait_idle(within=30)
+        async with app.db.transaction() as session:
+            long_row = (
+                await session.execute(select(MentionRow).where(MentionRow.external_id == "long@example.com"))
+            ).scalar_one()
+    assert "Only the first 1 MB" in long_row.note
+    assert long_row.text.startswith("Renewals\n\nStart of a long letter.")
+    assert len(long_row.text) <= 40_000  # the column's cap holds
