@@ -347,3 +347,31 @@ async def test_a_message_over_the_size_cap_is_carded_from_its_start(
     assert "Only the first 1 MB" in long_row.note
     assert long_row.text.startswith("Renewals\n\nStart of a long letter.")
     assert len(long_row.text) <= 40_000  # the column's cap holds
+
+
+async def test_a_renumbered_folder_steps_over_old_mail(tmp_path: Path, dovecot: Dovecot, folder: str) -> None:
+    desk = RecordingDesk()
+    config = settings(tmp_path, dovecot, folder, None)
+    async with running(config, desk):
+        dovecot.append(mail("Recent", msgid="<recent@example.com>"), folder)
+        await until(lambda: len(desk.posts) == 1, within=30)
+    # restored from an old backup: two messages from before Patron Desk, never carded, nothing recent
+    old = [mail(f"Old {n}", msgid=f"<old{n}@example.com>") for n in range(2)]
+    dovecot.renumber(folder, old, arrived=1_600_000_000)  # September 2020
+    validity = dovecot.uidvalidity(folder)
+    async with running(config, desk) as app:
+
+        async def cursor() -> str:
+            async with app.db.transaction() as session:
+                found = await session.execute(select(CursorRow.value).where(CursorRow.source == "email"))
+                return str(found.scalar_one())
+
+        for _ in range(3000):
+            if (await cursor()).startswith(f"{validity}:2:"):
+                break
+            await _sleep()
+        assert (await cursor()).startswith(f"{validity}:2:")  # stepped past the old mail
+        dovecot.append(mail("New after the restore", msgid="<new@example.com>"), folder)
+        await until(lambda: len(desk.posts) == 2, within=30)
+        assert await count(app, MentionRow) == 2  # the old mail was never read
+    assert "New after the restore" in cards(desk)[-1].text

@@ -210,11 +210,12 @@ class Dovecot:
         imap.login(USER, PASSWORD)
         return imap
 
-    def append(self, raw: bytes, mailbox: str = "INBOX") -> None:
-        """Deliver one message into the mailbox, as an MTA would."""
+    def append(self, raw: bytes, mailbox: str = "INBOX", *, arrived: float | None = None) -> None:
+        """Deliver one message, as an MTA would (``arrived``: its INTERNALDATE, unix time)."""
         imap = self.client()
         try:
-            status, _ = imap.append(f'"{mailbox}"', None, None, raw)
+            when = imaplib.Time2Internaldate(arrived) if arrived is not None else None
+            status, _ = imap.append(f'"{mailbox}"', None, when, raw)
             assert status == "OK"
         finally:
             imap.logout()
@@ -226,7 +227,7 @@ class Dovecot:
         finally:
             imap.logout()
 
-    def renumber(self, mailbox: str, messages: list[bytes]) -> None:
+    def renumber(self, mailbox: str, messages: list[bytes], *, arrived: float | None = None) -> None:
         """Delete and re-create ``mailbox`` with ``messages``: a new UIDVALIDITY, UIDs from 1."""
         imap = self.client()
         try:
@@ -235,7 +236,7 @@ class Dovecot:
         finally:
             imap.logout()
         for raw in messages:
-            self.append(raw, mailbox)
+            self.append(raw, mailbox, arrived=arrived)
 
     def uidvalidity(self, mailbox: str) -> int:
         imap = self.client()

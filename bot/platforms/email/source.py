@@ -129,7 +129,8 @@ class EmailSource:
                     at = Cursor(box.uidvalidity, box.uidnext - 1, self._day())
                     yield None, str(at)
                     continue
-                if at.uidvalidity != box.uidvalidity:
+                renumbered = at.uidvalidity != box.uidvalidity
+                if renumbered:
                     log.warning("email: folder renumbered (new UIDVALIDITY); reading recent mail again")
                     uids = await self._run(session.search, "SINCE", _imap_date(at.day))
                     at = Cursor(box.uidvalidity, 0, at.day)
@@ -139,7 +140,10 @@ class EmailSource:
                     mention = await self._read(session, uid)
                     at = Cursor(at.uidvalidity, max(at.uid, uid), self._day())
                     yield mention, str(at)
-                if not uids:
+                if renumbered:  # older mail of the renumbered folder was read before: step past it
+                    at = Cursor(at.uidvalidity, max(at.uid, box.uidnext - 1), self._day())
+                    yield None, str(at)
+                elif not uids:
                     await self._wait(session)
         finally:
             self._close(session)
