@@ -150,3 +150,25 @@ async def test_smtp_errors_are_classified(smtp: SmtpServer, tls: TlsFiles) -> No
         await mailer.send_reply(**send)  # type: ignore[arg-type]
     insecure = parse_server_url(smtp.url(), kind="smtp")
     assert insecure.security == "starttls"
+
+
+async def test_an_unusable_smtp_url_turns_answering_off_and_the_bot_runs(
+    tmp_path: Path, dovecot: Dovecot, folder: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text(RULES)
+    config = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/off.db",
+        RULES_FILE=rules,
+        CONSOLE_DESK="off",
+        HTTP_PORT=0,
+        EMAIL_ADDRESS=ADDRESS,
+        EMAIL_IMAP_URL=dovecot.url(folder),
+        EMAIL_SMTP_URL="smtp+plain://relay.example.org:25",  # no TLS off this machine: refused
+        EMAIL_CA_FILE=dovecot.tls.cert,
+    )
+    desk = RecordingDesk()
+    async with PatronDesk(config, desks=[desk]) as app:
+        assert "email" in app.sources and "answering by mail is off" in caplog.text
+        assert app.sources["email"].mailer is None  # type: ignore[attr-defined]

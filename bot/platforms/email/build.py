@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
+from bot.errors import AdapterConfigError
 from bot.platforms.email.smtp import SmtpMailer
 from bot.platforms.email.source import EmailSource
 from bot.platforms.email.urls import parse_server_url
@@ -12,14 +14,21 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.platforms.base import AdapterDeps
 
+log = logging.getLogger(__name__)
+
 NAME = "email"
 
 
 def build_mailer(settings: Settings) -> SmtpMailer | None:
-    """The SMTP client when ``EMAIL_SMTP_URL`` is set (``AdapterConfigError`` for a bad URL)."""
+    """The SMTP client when ``EMAIL_SMTP_URL`` is set; a URL it cannot use turns answering by mail off,
+    loudly, and leaves the rest of the bot running."""
     if not settings.EMAIL_SMTP_URL:
         return None
-    server = parse_server_url(settings.EMAIL_SMTP_URL, kind="smtp")
+    try:
+        server = parse_server_url(settings.EMAIL_SMTP_URL, kind="smtp")
+    except AdapterConfigError as exc:
+        log.error("email: answering by mail is off: %s", exc)
+        return None
     return SmtpMailer(server, sender=settings.EMAIL_ADDRESS, ca_file=settings.EMAIL_CA_FILE)
 
 
