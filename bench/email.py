@@ -54,7 +54,8 @@ def time_parse(raw: bytes) -> float:
 def imap_rate(count: int) -> float | None:
     from bot.platforms.email.imap import ImapSession
     from bot.platforms.email.urls import parse_server_url
-    from tests.fakes.mailservers import Dovecot, TlsFiles, dovecot_binary
+    from tests.fakes.dovecot import Dovecot, dovecot_binary
+    from tests.fakes.mailservers import TlsFiles
 
     if dovecot_binary() is None:
         return None

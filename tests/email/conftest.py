@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.fakes.mailservers import Dovecot, SmtpServer, TlsFiles, dovecot_binary
+from tests.fakes.dovecot import Dovecot, dovecot_binary
+from tests.fakes.mailservers import TlsFiles
+from tests.fakes.smtp import SmtpServer
 
 _folders = itertools.count(1)
 

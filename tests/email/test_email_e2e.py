@@ -21,8 +21,10 @@ from bot.models import Claim, Reply, StaffRef, Status, TicketView
 from bot.platforms.email.compose import reply_message_id
 from bot.store import outbox
 from bot.store.tables import CursorRow, MentionRow, MessageRow
-from tests.fakes.mailservers import ADDRESS, Dovecot, SmtpServer, TlsFiles
+from tests.fakes.dovecot import Dovecot
+from tests.fakes.mailservers import ADDRESS, TlsFiles
 from tests.fakes.recording import RecordingDesk
+from tests.fakes.smtp import SmtpServer
 from tests.waiting import until
 
 from .conftest import mail

@@ -21,8 +21,10 @@ from bot.platforms.email.compose import reply_message_id
 from bot.platforms.email.urls import parse_server_url
 from bot.platforms.webhook.source import parse_webhook, signed_headers
 from bot.runner import check_setup
-from tests.fakes.mailservers import ADDRESS, Dovecot, SmtpServer, TlsFiles
+from tests.fakes.dovecot import Dovecot
+from tests.fakes.mailservers import ADDRESS, TlsFiles
 from tests.fakes.recording import RecordingDesk
+from tests.fakes.smtp import SmtpServer
 from tests.waiting import until
 
 from .test_email_e2e import ALICE, RULES

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from bot.store.tables import CursorRow
 from tests.conftest import database_params
 from tests.core.poison import NORMAL_TEXT, Console, check_survived, marked, running_app, wait_for_rows
-from tests.fakes.mailservers import ADDRESS, Dovecot
+from tests.fakes.dovecot import Dovecot
+from tests.fakes.mailservers import ADDRESS
 
 from .conftest import mail
 

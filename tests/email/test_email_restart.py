@@ -13,7 +13,8 @@ from sqlalchemy import func, select
 from bot.store.db import Database
 from bot.store.tables import CardRow, CursorRow, MentionRow
 from tests.crash.process import BotProcess, child_env
-from tests.fakes.mailservers import ADDRESS, Dovecot
+from tests.fakes.dovecot import Dovecot
+from tests.fakes.mailservers import ADDRESS
 
 from .conftest import mail
 from .test_email_e2e import RULES
