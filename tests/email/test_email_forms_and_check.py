@@ -124,7 +124,7 @@ async def test_check_connect_signs_in_to_both_servers(
 
     smtp_only = Settings(**base, EMAIL_SMTP_URL=smtp.url(password="wrong"))  # type: ignore[arg-type]
     lines, ok = await check_setup(smtp_only, connect=True)
-    assert not ok and any("email: cannot connect" in text for text in lines)
+    assert not ok and any("email: cannot connect: the SMTP server refused the login" in t for t in lines)
 
 
 async def test_smtp_errors_are_classified(smtp: SmtpServer, tls: TlsFiles) -> None:

@@ -55,7 +55,7 @@ def _authenticator(
     ok = (
         isinstance(data, LoginPassword) and data.login == USER.encode() and data.password == PASSWORD.encode()
     )
-    return AuthResult(success=ok)
+    return AuthResult(success=ok, handled=False)  # not handled: the server answers 535 itself
 
 
 class SmtpServer:
