@@ -323,3 +323,18 @@ def test_cursor_form() -> None:
     for bad in (None, "", "1:2", "a:b:c", "1:2:2026-13-01", "1:2:2026-03-01:x"):
         assert Cursor.parse(bad) is None  # an unreadable cursor starts fresh instead of failing forever
     assert _imap_date("2026-03-01") == "28-Feb-2026"  # the day before, in IMAP's English form
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["Hi", "> quoted", "", "-- ", "On Mon, Pat wrote:", "text", "Sent from my phone"]),
+        max_size=12,
+    )
+)
+def test_trim_keeps_a_prefix_and_never_empties(lines: list[str]) -> None:
+    body = "\n".join(lines)
+    kept = trim(body)
+    if body.strip():
+        assert kept.strip()
+    assert body.strip().startswith(kept) or kept == body.strip()  # only ever cuts the end off
