@@ -377,3 +377,24 @@ async def test_a_renumbered_folder_steps_over_old_mail(tmp_path: Path, dovecot: 
         await until(lambda: len(desk.posts) == 2, within=30)
         assert await count(app, MentionRow) == 2  # the old mail was never read
     assert "New after the restore" in cards(desk)[-1].text
+
+
+async def test_a_send_retried_after_a_lost_answer_is_the_same_message(
+    tmp_path: Path, dovecot: Dovecot, folder: str, smtp: SmtpServer
+) -> None:
+    desk = RecordingDesk()
+    async with running(settings(tmp_path, dovecot, folder, smtp), desk) as app:
+        dovecot.append(mail("Can I print in colour?", msgid="<colour@example.com>"), folder)
+        await until(lambda: len(desk.posts) == 1, within=30)
+        smtp.handler.lose_answer_next = 1  # the server keeps the mail, but we never hear its 250
+        assert (await app.service.handle(Reply(cards(desk)[0].mention_id, ALICE, "Yes, 20p a page."))).ok
+        await until(lambda: len(smtp.received) == 2, within=30)
+        await app.wait_idle(within=30)
+        async with app.db.transaction() as session:
+            row = (await session.execute(select(MentionRow))).scalar_one()
+    first, second = (received.message for received in smtp.received)
+    # SMTP cannot be asked whether a message landed; the copy carries the same Message-ID, so the
+    # patron's mail client and any archive show it once
+    assert first["Message-ID"] == second["Message-ID"]
+    assert first.get_body(("plain",)).get_content() == second.get_body(("plain",)).get_content()
+    assert row.status == Status.REPLIED.value and row.replied_at is not None

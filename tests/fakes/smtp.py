@@ -35,6 +35,7 @@ class _Handler:
     received: list[Received] = field(default_factory=list)
     refuse_next: int = 0  # answer this many DATA commands with 421 (try later)
     reject_next: int = 0  # answer this many with 554 (refused for good)
+    lose_answer_next: int = 0  # keep this many messages but answer 421, as if the 250 was lost on the way
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         if self.refuse_next:
@@ -46,6 +47,9 @@ class _Handler:
         content = envelope.original_content or envelope.content or b""
         raw = content if isinstance(content, bytes) else content.encode()
         self.received.append(Received(envelope.mail_from or "", list(envelope.rcpt_tos), raw))
+        if self.lose_answer_next:
+            self.lose_answer_next -= 1
+            return "421 4.4.2 connection dropped"
         return "250 OK"
 
 
