@@ -110,6 +110,12 @@ def test_automatic_mail_is_not_a_mention(headers: dict[str, str], reason: str) -
     assert not_a_mention(message_from_bytes(raw, policy=policy.default), library=LIBRARY) == reason
 
 
+def test_header_names_are_matched_whatever_their_case() -> None:
+    for name, value in (("LIST-ID", "<x.lists.example.com>"), ("auto-submitted", "auto-replied")):
+        raw = b"From: pat@example.com\r\n" + f"{name}: {value}".encode() + b"\r\nSubject: s\r\n\r\nbody\r\n"
+        assert parse_email(raw, library=LIBRARY, now=NOW) is None, name
+
+
 def test_auto_submitted_no_and_a_return_path_are_patrons() -> None:
     raw = mail(headers={"Auto-Submitted": "no", "Return-Path": "<pat@example.com>"})
     assert parse_email(raw, library=LIBRARY, now=NOW) is not None

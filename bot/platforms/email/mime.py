@@ -50,8 +50,8 @@ def header(msg: Message, name: str) -> str:
 
 
 def has_header(msg: Message, name: str) -> bool:
-    """The header is present (whatever its value)."""
-    return name in msg.keys()  # noqa: SIM118 - Message.__contains__ parses nothing either way
+    """The header is present, whatever its value and however its name is capitalised."""
+    return name in msg  # Message.__contains__ compares names case-insensitively and parses nothing
 
 
 def address(value: str) -> tuple[str, str]:
