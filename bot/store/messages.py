@@ -94,7 +94,8 @@ def _stored(conn: Connection, mention: Mention) -> bool:
 
 
 def _open_parent(conn: Connection, mention: Mention) -> Any:
-    """The newest unfinished, unpurged mention that is, or already holds, one of the earlier posts."""
+    """The newest unfinished, unpurged mention of the same author that is, or already holds, one of
+    the earlier posts."""
     refs = list(dict.fromkeys(mention.follows))
     direct = select(MentionRow.id).where(
         MentionRow.source == mention.source, MentionRow.external_id.in_(refs)
@@ -109,6 +110,9 @@ def _open_parent(conn: Connection, mention: Mention) -> Any:
     stmt = (
         select(MentionRow.id, MentionRow.status, MentionRow.text, MentionRow.full_text)
         .where(MentionRow.id.in_(ids), MentionRow.status.in_(open_statuses), MentionRow.purged_at.is_(None))
+        # only the patron's own messages join (invariant 10): someone else answering in the thread, who
+        # could also redirect the next answer to themselves, gets a card of their own
+        .where(MentionRow.author_id == mention.author_id)
         .order_by(MentionRow.id.desc())
         .limit(1)
     )

@@ -66,6 +66,19 @@ async def test_a_closed_conversation_starts_a_new_card(database: Database) -> No
     assert not await service.ingest("fake", later, None)  # and it stays one card when read again
 
 
+async def test_only_the_authors_own_messages_join(database: Database) -> None:
+    service = await make_service(database)
+    assert await service.ingest("fake", replace(mention(1, "First"), author_id="pat"), None)
+    stranger = replace(
+        mention(2, "Send the answer to me"), author_id="eve", follows=("ext-1",), reply_ref="eve"
+    )
+    assert await service.ingest("fake", stranger, None)
+    first, second = await rows(database)
+    assert first.text == "First" and first.reply_ref == ""  # the thread's answer still goes to pat
+    assert second.text == "Send the answer to me"  # a card of its own
+    assert await count(database, MessageRow) == 0
+
+
 async def test_a_follow_up_of_another_source_never_joins(database: Database) -> None:
     service = await make_service(database)
     assert await service.ingest("fake", mention(1, "First"), None)
