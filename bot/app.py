@@ -33,6 +33,7 @@ from bot.net.retry import reconnecting
 from bot.platforms import REGISTRY, default_reply_limits
 from bot.platforms.base import (
     AdapterDeps,
+    Mailer,
     PlatformParts,
     PlatformSpec,
     PushSource,
@@ -139,14 +140,15 @@ class PatronDesk:
         self.feeds = Feeds(self._service.context, public_url=self.settings.PUBLIC_URL)
         await self._service.start()
         self.reply_limits = ReplyLimits(default_reply_limits())
+        await self._build_clients()
         deps = AdapterDeps(
             clients=self.clients,
             on_change=self._service.take_change,
             desk_channels=_desk_channels(rules),
             reply_limits=self.reply_limits,
             announce=self.announce,
+            mailer=next((c for c in self.clients.values() if isinstance(c, Mailer)), None),
         )
-        await self._build_clients()
         self.desks = {d.desk: d for d in (self._given_desks or self._build(deps, desk=True))}
         self.gate = Gate(rules.staff)  # every desk's actions pass it (DESIGN.md §6.10)
         for desk in self.desks.values():

@@ -32,6 +32,7 @@ OUR_PREFIXES = (
     "FEED",
     "WEBHOOK_",
     "CONSOLE_",
+    "EMAIL_",
 )
 # A name is a likely typo of a setting when it is this similar (difflib ratio) and at most two letters
 # longer or shorter: FEADS is 0.8 from FEEDS; HTTP_PROXY is 0.74 from HTTP_PORT, and
@@ -112,6 +113,13 @@ class Settings(BaseSettings):
     FACEBOOK_BACKFILL: bool = False
     INSTAGRAM_ACCOUNT_ID: str = ""
     INSTAGRAM_TOKEN: str = ""
+    EMAIL_ADDRESS: str = ""  # the library's address: From of every reply; its own mail is not a mention
+    EMAIL_IMAP_URL: str = ""  # imaps://user:password@host:993/INBOX (imap:// = STARTTLS)
+    EMAIL_SMTP_URL: str = ""  # smtps://user:password@host:465 (smtp:// = STARTTLS on 587)
+    EMAIL_CA_FILE: Path | None = None  # a private CA that signed the mail servers' certificates
+    EMAIL_POLL_SECONDS: float = Field(default=60, gt=0)  # a server without IDLE is asked this often
+    EMAIL_IDLE_SECONDS: float = Field(default=600, gt=0, le=1680)  # one IDLE's longest wait (< 29 min)
+    EMAIL_MAX_MESSAGE_MB: int = Field(default=32, ge=1, le=200)  # read at most this much of one message
 
     ESCALATE_AFTER_MINUTES: int = Field(default=30, ge=1)
     REMIND_AFTER_MINUTES: int = Field(default=60, ge=1)
@@ -151,7 +159,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown IANA time zone {value!r} (example: Europe/London)") from exc
         return value
 
-    @field_validator("RULES_FILE", "ROTA_FILE")
+    @field_validator("RULES_FILE", "ROTA_FILE", "EMAIL_CA_FILE")
     @classmethod
     def _exists(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():

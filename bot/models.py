@@ -68,6 +68,10 @@ class Mention:
     can_reply: bool = True
     reply_ref: str = ""
     note: str = ""  # shown on the card, e.g. that the platform's time was not valid (domain.sanitize)
+    # external ids of earlier posts of the same conversation: a follow-up joins the open mention of
+    # one of them as a new message on its card instead of starting a card of its own
+    follows: tuple[str, ...] = ()
+    full_text: str = ""  # the whole message when ``text`` is a trimmed form of it (quotes, signature)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from bot.domain.transitions import Transition, allowed_from, status_after
 from bot.models import Decision, Mention, MentionChange, Status
 from bot.platforms.base import Ingest
 from bot.routing.router import route
-from bot.store import cursors, faults, mentions, outbox
+from bot.store import cursors, faults, mentions, messages, outbox
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -87,10 +87,17 @@ class Intake:
             await self._set_aside(source, mention, cursor, stream, type(exc).__name__, tell=tell)
             return None
 
+        joined: messages.Joined | None = None
+
         def work(conn: Connection) -> int | None:
+            nonlocal joined
             mention_id = None
             if mention is not None and decision is not None:
-                mention_id = mentions.insert(conn, mention, decision, now=now)
+                joined = messages.join(conn, mention, now=now)
+                if joined is None:
+                    mention_id = mentions.insert(conn, mention, decision, now=now)
+                elif joined.mention_id is not None:
+                    outbox.enqueue_rows(conn, self._follow_up_effects(joined.mention_id), now=now)
                 if mention_id is not None:
                     outbox.enqueue_rows(
                         conn, self._first_effects(source, mention, decision, mention_id), now=now
@@ -109,6 +116,8 @@ class Intake:
             await self._set_aside(source, mention, cursor, stream, reason, tell=tell)
             return None
         crash_point("after_ingest_commit")
+        if joined is not None:
+            return self._joined(source, joined)
         if mention_id is not None and decision is not None:
             metrics.INGESTED.labels(source).inc()
             metrics.ROUTED.labels(decision.role, str(decision.queued).lower()).inc()
@@ -177,6 +186,28 @@ class Intake:
             metrics.ERRORS.labels(change.source, reason).inc()
             what = (change.source, change.kind, reason)
             log.warning("source %s: a %s could not be stored (%s); the card keeps its text", *what)
+
+    def _joined(self, source: str, joined: messages.Joined) -> bool:
+        """A follow-up went onto an earlier card (True), or had done so before (False)."""
+        if joined.mention_id is None:
+            return False
+        metrics.INGESTED.labels(source).inc()
+        log.info("follow-up from %s joined mention %s", source, joined.mention_id)
+        for desk in self.desks:
+            self.wake(desk)
+        return True
+
+    def _follow_up_effects(self, mention_id: int) -> list[dict[str, Any]]:
+        """A follow-up joined a mention: its cards are updated (coalesced with any pending update)."""
+        return [
+            {
+                "kind": OutboxKind.UPDATE_CARD,
+                "target": desk,
+                "mention_id": mention_id,
+                "dedupe_key": dedupe_key(OutboxKind.UPDATE_CARD, desk, mention_id),
+            }
+            for desk in self.desks
+        ]
 
     def _first_effects(
         self, source: str, mention: Mention, decision: Decision, mention_id: int

@@ -146,3 +146,8 @@ def payload_as(cls: type[P], kind: OutboxKind | str, raw: str) -> P:
     if not isinstance(payload, cls):
         raise PayloadError(f"{kind} rows carry no {cls.__name__}")
     return payload
+
+
+def is_acknowledgement(key: str) -> bool:
+    """The key is a closed-hours acknowledgement's (an automatic answer, not a staff member's)."""
+    return key.split(":", 1)[0] == _PREFIX[OutboxKind.SEND_ACK]

@@ -28,6 +28,8 @@ MAX_TEXT = 40_000
 MAX_WARNING = 2_000
 MAX_REPLY_REF = 16_384
 MAX_NOTE = 1_000
+MAX_FOLLOWS = 50  # earlier posts a follow-up may name (an e-mail's References)
+MAX_FULL_TEXT = 200_000
 
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 FUTURE_SLACK = timedelta(days=1)
@@ -198,6 +200,8 @@ def safe_mention(mention: Mention, *, now: datetime | None) -> Mention:
         can_reply=can_reply,
         reply_ref=reply_ref,
         note=note,
+        follows=tuple(safe_id(ref) for ref in mention.follows[:MAX_FOLLOWS] if ref),
+        full_text=clean_text(mention.full_text, MAX_FULL_TEXT),
     )
 
 

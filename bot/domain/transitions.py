@@ -45,6 +45,7 @@ class Transition(StrEnum):
     # the patron's own changes
     EDIT = "edit"  # text replaced, status unchanged
     WITHDRAW = "withdraw"  # post deleted: closed as ignored unless someone already answered
+    FOLLOW_UP = "follow_up"  # the patron wrote again in the same conversation: back to whoever holds it
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,8 @@ TABLE: dict[Transition, Rule] = {
     Transition.WITHDRAW: Rule(
         ACTIVE - {Status.REPLIED}, Status.IGNORED, frozenset({Status.NEW, Status.IGNORED})
     ),
+    # an answered mention is open again for its claimer; finished ones take no follow-up (a new card)
+    Transition.FOLLOW_UP: Rule(frozenset({Status.REPLIED}), Status.CLAIMED, ACTIVE - {Status.REPLIED}),
 }
 
 

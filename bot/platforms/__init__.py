@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from bot.platforms.base import PlatformSpec
 from bot.platforms.bluesky.spec import SPEC as BLUESKY
 from bot.platforms.console.spec import SPEC as CONSOLE
+from bot.platforms.email.spec import SPEC as EMAIL
 from bot.platforms.facebook.spec import SPEC as FACEBOOK
 from bot.platforms.feeds.spec import SPEC as FEEDS
 from bot.platforms.instagram.spec import SPEC as INSTAGRAM
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 # The order is the build order: desks Slack, Matrix, console (as before), then the `check` lines.
 REGISTRY: dict[str, PlatformSpec] = {
     spec.name: spec
-    for spec in (FEEDS, MASTODON, BLUESKY, FACEBOOK, INSTAGRAM, SLACK, MATRIX, WEBHOOK, CONSOLE)
+    for spec in (FEEDS, MASTODON, BLUESKY, FACEBOOK, INSTAGRAM, SLACK, MATRIX, WEBHOOK, EMAIL, CONSOLE)
 }
 
 

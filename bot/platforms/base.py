@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import importlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
@@ -18,6 +18,7 @@ __all__ = [
     "Announces",
     "Checks",
     "HttpRoutes",
+    "Mailer",
     "PlatformParts",
     "PlatformSpec",
     "PushSource",
@@ -138,6 +139,31 @@ class Checks(Protocol):
         """One line: the account used, where it posts; ``PatronDeskError`` when it cannot."""
 
 
+@runtime_checkable
+class Mailer(Protocol):
+    """A client that answers by mail to a patron's address (a web form's ``reply_to``).
+
+    A platform's client that implements this is handed to every source as ``AdapterDeps.mailer``, so a
+    source whose mentions carry an address can offer Reply without knowing which platform sends.
+    """
+
+    async def send_reply(
+        self,
+        *,
+        to: str,
+        subject: str,
+        text: str,
+        idempotency_key: str,
+        in_reply_to: str = "",
+        references: Sequence[str] = (),
+        automatic: bool = False,
+    ) -> ReplyRef:
+        """Send ``text`` to ``to``; the same key gives the same Message-ID; ``automatic`` marks an
+        answer no person wrote (``Auto-Submitted``, so auto-responders do not answer it).
+        ``TransientError`` when the server is away or says try later, ``PermanentError`` when it
+        refuses the message."""
+
+
 Ingest = Callable[[Mention | None, str | None], Awaitable[bool]]
 """Store a mention (and the cursor after it) in one transaction; False when it was a repeat."""
 OnChange = Callable[[MentionChange], Awaitable[None]]
@@ -179,6 +205,7 @@ class AdapterDeps:
     desk_channels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # roles' own channels/rooms
     reply_limits: ReplyLimits | None = None
     announce: Callable[[str], Awaitable[None]] | None = None  # a notice to all staff (e.g. a token expired)
+    mailer: Mailer | None = None  # a configured client that answers by mail (see `Mailer`)
 
 
 Builder = Callable[["Settings", AdapterDeps], Any]

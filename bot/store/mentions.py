@@ -120,6 +120,7 @@ def insert(conn: Connection, mention: Mention, decision: Decision, *, now: datet
         "author_handle": mention.author_handle,
         "author_name": mention.author_name,
         "text": mention.text,
+        "full_text": mention.full_text,
         "lang": mention.lang,
         "visibility": mention.visibility.value,
         "content_warning": mention.content_warning,

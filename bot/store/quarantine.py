@@ -50,6 +50,7 @@ def mention_of(stored: str) -> Mention:
     data: dict[str, Any] = json.loads(stored)
     data["created_at"] = datetime.fromisoformat(data["created_at"])
     data["visibility"] = Visibility(data["visibility"])
+    data["follows"] = tuple(data.get("follows") or ())
     return Mention(**data)
 
 

@@ -18,6 +18,7 @@ from bot.store.tables import AuditRow, CardRow, MentionRow, OutboxRow, Quarantin
 UNSENDABLE = ("send_reply", "send_ack")  # their target post is gone once its ids are hashed
 BLANK: dict[str, Any] = {
     "text": "",
+    "full_text": "",
     "author_id": "",
     "author_handle": "",
     "author_name": "",

@@ -97,6 +97,7 @@ class MentionRow(Base):
     author_handle: Mapped[str] = mapped_column(String(512), default="")
     author_name: Mapped[str] = mapped_column(String(512), default="")
     text: Mapped[str] = mapped_column(Text, default="")
+    full_text: Mapped[str] = mapped_column(Text, default="", server_default="")  # untrimmed, if trimmed
     lang: Mapped[str | None] = mapped_column(String(32))
     visibility: Mapped[str] = mapped_column(String(16), default="public")
     content_warning: Mapped[str] = mapped_column(Text, default="")
@@ -195,6 +196,23 @@ class CardRow(Base):
     desk: Mapped[str] = mapped_column(String(32), primary_key=True)
     channel: Mapped[str] = mapped_column(String(255))
     message_id: Mapped[str] = mapped_column(String(255))
+
+
+class MessageRow(Base):
+    """A later message joined to an earlier mention's card (a follow-up in the same conversation).
+
+    Holds no patron text: the text goes into the mention; ``key`` is a digest of the platform id,
+    unique per source so a message delivered again joins only once.
+    """
+
+    __tablename__ = "mention_messages"
+    __table_args__ = (UniqueConstraint("source", "key", name="mention_messages_source_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"), index=True)
+    source: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(Stamp)
 
 
 class OutboxRow(Base):

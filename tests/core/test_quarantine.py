@@ -110,7 +110,7 @@ async def test_pull_source_sets_bad_items_aside_and_cards_the_rest(
     assert MARK not in caplog.text
 
 
-def raw_parse(payload: Any, *, now: datetime) -> Mention:
+def raw_parse(payload: Any, *, now: datetime, can_mail: bool = False) -> Mention:
     """A parser that lets every value through, standing in for one that missed something."""
     author = payload.get("author") or {}
     name = author.get("name", "")

@@ -39,6 +39,11 @@ EXPECTED: dict[Transition, dict[Status, Status]] = {
         Status.NEW: Status.NEW,
         Status.IGNORED: Status.IGNORED,
     },
+    # the patron wrote again: an answered mention goes back to its claimer; open ones stay as they are
+    Transition.FOLLOW_UP: {
+        **{s: s for s in (*OPEN, Status.CLAIMED)},
+        Status.REPLIED: Status.CLAIMED,
+    },
 }
 
 

@@ -16,11 +16,12 @@ from typing import Any
 from aiohttp import web
 
 from bot.config import Settings
+from bot.domain.outbox import is_acknowledgement
 from bot.domain.sanitize import safe_mention
 from bot.errors import MalformedPayload, ReplyNotSupported
 from bot.models import Mention, ReplyRef, Visibility
 from bot.net.wire import parse_time, utc_now
-from bot.platforms.base import AdapterDeps, Ingest
+from bot.platforms.base import AdapterDeps, Ingest, Mailer
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,10 @@ MAX_TEXT = 20_000
 _TIMESTAMP = re.compile(r"^\d{1,12}$")
 _SOURCE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,40}$")
 _VISIBILITY = {v.value: v for v in Visibility}
+# one plain address: no spaces, quotes, brackets or a second "@" (nothing a mail header could misread)
+_ADDRESS = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$"
+)
 
 
 def signature(secret: str, body: bytes, timestamp: int | str) -> str:
@@ -74,9 +79,11 @@ def verify(
     return None
 
 
-def parse_webhook(payload: Any, *, now: datetime) -> Mention:
-    """Validate a webhook body and turn it into a read-only ``Mention``.
+def parse_webhook(payload: Any, *, now: datetime, can_mail: bool = False) -> Mention:
+    """Validate a webhook body and turn it into a ``Mention``.
 
+    Read-only unless it carries ``reply_to`` (one plain e-mail address) and ``can_mail`` (a mail
+    client is configured): then staff answer it by mail, with ``subject`` (optional) after "Re:".
     Raises ``MalformedPayload`` naming the offending field (never echoing its content). Odd but
     readable values are repaired (``domain.sanitize``): a ``created_at`` outside 2000..now+1 day
     becomes ``now``, marked on the card.
@@ -104,6 +111,13 @@ def parse_webhook(payload: Any, *, now: datetime) -> Mention:
     visibility = _VISIBILITY.get(_optional(payload, "visibility", 10) or "private")
     if visibility is None:
         raise MalformedPayload("visibility: public, unlisted, private or direct")
+    reply_to = _optional(payload, "reply_to", 254)
+    if reply_to and not _ADDRESS.match(reply_to):
+        raise MalformedPayload("reply_to: must be one plain e-mail address")
+    subject = " ".join(_optional(payload, "subject", 200).split())
+    ref: dict[str, str] = {"source_name": origin} if origin else {}
+    if reply_to:
+        ref |= {"reply_to": reply_to, "subject": subject}
     mention = Mention(
         source="webhook",
         external_id=f"{origin}:{ident}" if origin else str(ident),
@@ -115,8 +129,8 @@ def parse_webhook(payload: Any, *, now: datetime) -> Mention:
         author_name=_optional(author, "name", 200),
         lang=_optional(payload, "lang", 35) or None,
         visibility=visibility,
-        can_reply=False,
-        reply_ref=json.dumps({"source_name": origin}) if origin else "",
+        can_reply=bool(reply_to and can_mail),
+        reply_ref=json.dumps(ref) if ref else "",
     )
     return safe_mention(mention, now=now)
 
@@ -137,8 +151,9 @@ def _bad(message: str) -> datetime:
 class WebhookSource:
     """A push source: each accepted request is ingested before it is acknowledged.
 
-    Webhook mentions are read-only (``can_reply`` is False): the sender owns the conversation,
-    so staff answer there and mark the card handled.
+    Webhook mentions are read-only (``can_reply`` is False): the sender owns the conversation, so
+    staff answer there and mark the card handled; except a form question with a ``reply_to``
+    address while a `Mailer` is configured, which staff answer by mail from the card.
     """
 
     source = "webhook"
@@ -152,8 +167,10 @@ class WebhookSource:
         clock: Callable[[], datetime] = utc_now,
         window: int = WINDOW_SECONDS,
         address: tuple[str, int] = ("127.0.0.1", 8080),
+        mailer: Mailer | None = None,
     ) -> None:
         self._address = address
+        self._mailer = mailer
         self._secret = secret
         self._ingest = ingest
         self._clock = clock
@@ -181,7 +198,8 @@ class WebhookSource:
             log.warning("webhook: request refused (%s)", refused)
             return _answer(401, error=refused)
         try:
-            mention = parse_webhook(json.loads(body.decode("utf-8")), now=self._clock())
+            data = json.loads(body.decode("utf-8"))
+            mention = parse_webhook(data, now=self._clock(), can_mail=self._mailer is not None)
         except UnicodeDecodeError:
             return _answer(400, error="body is not UTF-8")
         except RecursionError:  # json.loads of JSON nested deeper than the interpreter's stack
@@ -211,8 +229,23 @@ class WebhookSource:
         yield  # pragma: no cover - makes this an async generator
 
     async def reply(self, to: Mention, text: str, *, idempotency_key: str) -> ReplyRef:
-        """Webhook mentions are read-only."""
-        raise ReplyNotSupported("webhook mentions are answered where they came from")
+        """Answer by mail when the form gave an address and a mail client is configured."""
+        try:
+            ref = json.loads(to.reply_ref or "{}")
+        except ValueError:
+            ref = {}
+        address = ref.get("reply_to") if isinstance(ref, dict) else None
+        if not isinstance(address, str) or not _ADDRESS.match(address):
+            raise ReplyNotSupported("webhook mentions are answered where they came from")
+        if self._mailer is None:
+            raise ReplyNotSupported("no mail server is configured to answer by mail")
+        return await self._mailer.send_reply(
+            to=address,
+            subject=str(ref.get("subject") or ""),
+            text=text,
+            idempotency_key=idempotency_key,
+            automatic=is_acknowledgement(idempotency_key),
+        )
 
     async def check(self) -> str:
         """Where requests are taken (``check --connect``): nothing to sign in to; the port is tried."""
@@ -255,7 +288,10 @@ def build(settings: Settings, deps: AdapterDeps) -> WebhookSource | None:
         log.error("webhook: no ingest callback given; the webhook source is off")
         return None
     return WebhookSource(
-        settings.WEBHOOK_SECRET, deps.ingest, address=(settings.HTTP_HOST, settings.HTTP_PORT)
+        settings.WEBHOOK_SECRET,
+        deps.ingest,
+        address=(settings.HTTP_HOST, settings.HTTP_PORT),
+        mailer=deps.mailer,
     )
 
 
