@@ -238,8 +238,9 @@ async def _refuse(mention: Mention | None, cursor: str | None) -> bool:
 
 async def _connect(settings: Settings) -> tuple[list[str], bool]:
     """Sign each configured source in and ask each desk whether it can post; nothing is posted."""
+    from bot.errors import PatronDeskError
     from bot.platforms import REGISTRY
-    from bot.platforms.base import AdapterDeps
+    from bot.platforms.base import AdapterDeps, Checks
 
     clients: dict[str, Any] = {}
     lines, ok = [], True
@@ -247,17 +248,27 @@ async def _connect(settings: Settings) -> tuple[list[str], bool]:
         for name, spec in REGISTRY.items():
             if spec.make_client is not None and spec.client_on(settings):
                 made = spec.make_client(settings)
-                clients[name] = await made if asyncio.iscoroutine(made) else made
+                client = await made if asyncio.iscoroutine(made) else made
+                if client is not None:
+                    clients[name] = client
         deps = AdapterDeps(ingest=_refuse, clients=clients)
         for name, spec in REGISTRY.items():
-            for part, enabled, build in (
+            parts = (
                 ("", spec.source_enabled(settings), spec.build_source),
                 (" desk", spec.desk_enabled(settings), spec.build_desk),
-            ):
+            )
+            for part, enabled, build in parts:
                 if enabled and build is not None and not spec.local:
                     line, fine = await _check_part(f"{name}{part}", build, settings, deps)
                     lines += [line] if line else []
                     ok = ok and fine
+            client = clients.get(name)
+            if not any(enabled for _, enabled, _ in parts) and isinstance(client, Checks):
+                try:  # a client on its own (answering by mail without a mailbox to read)
+                    lines.append(f"{name}: connected: {await client.check()}")
+                except PatronDeskError as exc:
+                    lines.append(f"{name}: cannot connect: {exc}")
+                    ok = False
     finally:
         for client in clients.values():
             await client.aclose()

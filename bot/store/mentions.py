@@ -36,6 +36,7 @@ class StoredMention:
     author_handle: str
     author_name: str
     text: str
+    full_text: str  # the whole message when ``text`` is trimmed (email quotes, signature)
     lang: str | None
     visibility: str
     content_warning: str

@@ -33,11 +33,11 @@ def build_mailer(settings: Settings) -> SmtpMailer | None:
 
 
 def build_source(settings: Settings, deps: AdapterDeps) -> Any:
-    """The IMAP source when ``EMAIL_IMAP_URL`` is set; with only SMTP set, a part that `check
-    --connect` can sign in with (the app never builds it: the source is off)."""
+    """The IMAP source when ``EMAIL_IMAP_URL`` is set (with only SMTP set, `check --connect` checks the
+    mailer, the platform's client, on its own)."""
     mailer = deps.clients.get(NAME) or build_mailer(settings)
     if not settings.EMAIL_IMAP_URL:
-        return _SmtpOnly(mailer) if mailer is not None else None
+        return None
     return EmailSource(
         parse_server_url(settings.EMAIL_IMAP_URL, kind="imap"),
         address=settings.EMAIL_ADDRESS,
@@ -47,22 +47,3 @@ def build_source(settings: Settings, deps: AdapterDeps) -> Any:
         idle_seconds=settings.EMAIL_IDLE_SECONDS,
         max_bytes=settings.EMAIL_MAX_MESSAGE_MB * 1024 * 1024,
     )
-
-
-class _SmtpOnly:
-    """Answers by mail without a mailbox to read: only `check --connect` uses this."""
-
-    source = NAME
-
-    def __init__(self, mailer: SmtpMailer) -> None:
-        self.mailer = mailer
-
-    async def open(self) -> None:
-        """Nothing to open."""
-
-    async def check(self) -> str:
-        """Sign in to the SMTP server."""
-        return await self.mailer.check()
-
-    async def aclose(self) -> None:
-        """Nothing to close."""
