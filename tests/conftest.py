@@ -18,10 +18,16 @@ SLOW_FOLDERS = ("crash", "scale", "storms")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test of the slow folders ``slow``; single slow tests elsewhere carry the mark themselves."""
+    """Mark every test of the slow folders ``slow``; single slow tests elsewhere carry the mark themselves.
+
+    Under pytest-xdist (``make check``) the tests on a real Synapse form one group, so they run on one
+    worker and start one homeserver.
+    """
     for item in items:
         if item.path.is_relative_to(TESTS) and item.path.relative_to(TESTS).parts[0] in SLOW_FOLDERS:
             item.add_marker(pytest.mark.slow)
+        if item.get_closest_marker("synapse") is not None:
+            item.add_marker(pytest.mark.xdist_group("synapse"))
 
 
 def database_params() -> list[object]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -53,6 +54,7 @@ def document(items: list[bytes]) -> bytes:
     return head + b"".join(items) + NORMAL + b"</channel></rss>"
 
 
+@pytest.mark.slow  # over 10 s: 200 generated documents through feedparser
 @settings(max_examples=200, deadline=None)
 @given(st.lists(st.integers(0, 99).flatmap(rss_item), max_size=3))
 @example([b"<item><guid>x</guid><title>&#xD800;</title><author>" + b"A" * 600 + b"</author></item>"])
