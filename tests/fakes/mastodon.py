@@ -241,7 +241,8 @@ class FakeMastodon(RecordingServer):
         try:
             while request.transport is not None and not request.transport.is_closing():
                 try:
-                    item = await asyncio.wait_for(queue.get(), self.heartbeat)
+                    async with asyncio.timeout(self.heartbeat):  # wait_for can swallow a cancel (3.11)
+                        item = await queue.get()
                 except TimeoutError:
                     if not self.stall:
                         await response.write(b":thump\n")

@@ -85,7 +85,8 @@ class Pump:
 
     async def kill(self) -> None:
         self.task.cancel()
-        await asyncio.wait([self.task])
+        await asyncio.wait([self.task], timeout=30)
+        assert self.task.done(), "the adapter did not stop when cancelled (a swallowed cancellation)"
         if not self.task.cancelled() and self.task.exception() is not None:
             raise self.task.exception()  # type: ignore[misc]
 

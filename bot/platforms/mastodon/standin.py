@@ -280,7 +280,8 @@ class MastodonStandIn(LoopbackServer):
                 await response.write(b":)\n")
                 while True:
                     try:
-                        item = await asyncio.wait_for(queue.get(), self._heartbeat)
+                        async with asyncio.timeout(self._heartbeat):  # wait_for can swallow a cancel (3.11)
+                            item = await queue.get()
                     except TimeoutError:
                         await response.write(b":thump\n")
                         continue

@@ -264,7 +264,8 @@ async def next_notices(
     ``None`` items in the list mean "(re)connected".
     """
     with contextlib.suppress(TimeoutError):
-        found = [await asyncio.wait_for(queue.get(), seconds)]
+        async with asyncio.timeout(seconds):  # not wait_for: on 3.11 it can swallow a cancellation
+            found = [await queue.get()]
         while not queue.empty():
             found.append(queue.get_nowait())
         return found

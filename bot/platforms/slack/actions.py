@@ -298,7 +298,8 @@ class SlackActions:
         """The service's answer; a crash or a desk that is not serving yet becomes a polite no."""
         if not self.ready.is_set():
             try:
-                await asyncio.wait_for(self.ready.wait(), READY_WAIT)
+                async with asyncio.timeout(READY_WAIT):  # wait_for can swallow a cancel (3.11)
+                    await self.ready.wait()
             except TimeoutError:
                 return ActionResult(False, "Patron Desk is starting up; try again in a moment.")
         assert self.on_action is not None

@@ -126,7 +126,8 @@ class SlackRoster:
         ``fallback`` (the payload's user name) when Slack is slow or says no."""
         if user_id not in self._names:
             try:
-                data = await asyncio.wait_for(self.client.call("users_info", user=user_id), NAME_TIMEOUT)
+                async with asyncio.timeout(NAME_TIMEOUT):  # wait_for can swallow a cancel (3.11)
+                    data = await self.client.call("users_info", user=user_id)
             except (PatronDeskError, TimeoutError):
                 return fallback
             info = data.get("user") or {}

@@ -209,7 +209,8 @@ class SlackSource:
         """``("@handle", "Real Name")`` from users.info (cached); None when Slack is slow or says no."""
         if user not in self._names:
             try:
-                data = await asyncio.wait_for(self.client.call("users_info", user=user), NAME_TIMEOUT)
+                async with asyncio.timeout(NAME_TIMEOUT):  # wait_for can swallow a cancel (3.11)
+                    data = await self.client.call("users_info", user=user)
             except (PatronDeskError, TimeoutError):
                 return None
             info = data.get("user") or {}
