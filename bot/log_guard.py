@@ -29,9 +29,9 @@ MAX_FOREIGN = 160
 HIDDEN = "message not logged"
 
 
-def is_ours(name: str) -> bool:
+def is_ours(name: str | None) -> bool:
     """True for the bot's own loggers, whose messages pass ids and counts only."""
-    if name.startswith(FOREIGN_UNDER_BOT):
+    if not name or name.startswith(FOREIGN_UNDER_BOT):
         return False
     return name == "bot" or name.startswith(("bot.", "__main__"))
 
@@ -180,9 +180,10 @@ class Repeats:
             if count > self.burst:
                 name, level, msg = key
                 text = f"… repeated {count - self.burst} times in {self.window:.0f}s: {msg[:120]}"
-                summaries.append(logging.makeLogRecord({"name": name, "levelno": level, "msg": text}))
+                # made directly, not through the record factory: the redacting factory would see an
+                # empty record (makeLogRecord fills it in afterwards); the text is made of redacted parts
+                summaries.append(logging.LogRecord(name, level, "", 0, text, None, None))
         for summary in summaries:
-            summary.levelname = logging.getLevelName(summary.levelno)
             summary.redacted = True
         return summaries
 

@@ -42,17 +42,21 @@ async def test_one_holder_and_takeover_when_it_dies() -> None:
         await until(lambda: counts["first"] > seen + 100)  # plenty of time for the second to try
         assert counts["second"] == 0  # never both
         # the holder's database session dies (a crashed worker): the lock is freed
+        key = lock_key(stream)  # only this stream's holder: other tests and processes share the server
         async with second.engine.connect() as conn:
             await conn.execute(
                 text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_locks "
-                    "WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()"
-                )
+                    "SELECT pg_terminate_backend(pid) FROM pg_locks WHERE locktype = 'advisory' "
+                    "AND granted AND classid::bigint = :high AND objid::bigint = :low AND objsubid = 1"
+                ),
+                {"high": (key >> 32) & 0xFFFFFFFF, "low": key & 0xFFFFFFFF},
             )
         await until(lambda: counts["second"] > 5)
         frozen = counts["first"]
         await until(lambda: counts["second"] > 200)
-        assert counts["first"] - frozen <= 2  # the old holder stopped pumping
+        # the old holder stopped pumping within its check interval (a few items under load), not
+        # alongside the new one (which pumped about 195 items meanwhile)
+        assert counts["first"] - frozen <= 20
     finally:
         for task in tasks:
             task.cancel()

@@ -7,11 +7,12 @@ import json
 import logging
 import sys
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import TransientError
-from bot.log_guard import GuardedHandler, Repeats
+from bot.log_guard import GuardedHandler, Repeats, install_record_factory
 
 from .log_capture import bot_log
 
@@ -62,7 +63,11 @@ def test_our_domain_errors_keep_their_message_as_an_argument_only() -> None:
     assert written.endswith("TransientError (message not logged)\n")  # the traceback: the class only
 
 
-def test_repeated_lines_are_counted_not_written() -> None:
+@pytest.mark.parametrize("factory", [False, True], ids=["stock-factory", "redacting-factory"])
+def test_repeated_lines_are_counted_not_written(factory: bool) -> None:
+    """Also with the redacting record factory on, as in the running bot: the summary line was made
+    through the factory, which saw an empty record (no name) and raised, losing the line."""
+    restore = install_record_factory() if factory else (lambda: None)
     now = [0.0]
     stream = io.StringIO()
     handler = GuardedHandler(stream, repeats=Repeats(burst=5, window=60, clock=lambda: now[0]))
@@ -78,6 +83,7 @@ def test_repeated_lines_are_counted_not_written() -> None:
     finally:
         accept.removeHandler(handler)
         accept.propagate = True
+        restore()
     lines = [line for line in stream.getvalue().splitlines() if line.startswith("ERROR")]
     assert lines[:5] == ["ERROR asyncio: socket.accept() out of system resource"] * 5
     assert lines[5] == "ERROR asyncio: … repeated 57 times in 60s: socket.accept() out of system resource"
