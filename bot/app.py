@@ -164,7 +164,12 @@ class PatronDesk:
             if isinstance(source, ReplyValidator):
                 self._service.validators[name] = source.validate_reply
                 self.reply_limits.add(name, source)
-        self.relay = Relay(self._service, desks=self.desks, sources=self.sources)
+        self.relay = Relay(
+            self._service,
+            desks=self.desks,
+            sources=self.sources,
+            retry_after_cap=self.settings.RETRY_AFTER_CAP,
+        )
 
     async def _build_clients(self) -> None:
         """One client per platform that wants one, shared by its source and desk."""

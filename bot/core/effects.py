@@ -18,10 +18,10 @@ from bot.core.views import mention_from_row, ticket_view
 from bot.crashpoints import crash_point, reconcile_enabled
 from bot.domain.outbox import OutboxKind
 from bot.domain.transitions import Transition
-from bot.errors import TransientError
+from bot.errors import NotYet, TransientError
 from bot.models import StaffRef, Status, Visibility, narrower
 from bot.platforms import role_channel_column
-from bot.platforms.base import Announces, Redacts, SourceAdapter, StaffDesk
+from bot.platforms.base import Announces, Paces, Redacts, SourceAdapter, StaffDesk
 from bot.store import audit, cards, mentions, outbox
 
 if TYPE_CHECKING:
@@ -58,6 +58,31 @@ class Effects:
             OutboxKind.REDACT_CARD: self._redact_card,
         }[OutboxKind(row.kind)]
         await handler(row)
+
+    async def turns(self, rows: list[OutboxRow]) -> dict[int, float]:
+        """Seconds each new card must still wait for its channel, asked of a pacing desk before any
+        row is taken (row id -> seconds; rows missing from the answer may go now)."""
+        posts = [r for r in rows if r.kind == OutboxKind.POST_CARD and r.mention_id is not None]
+        desk = self.desks.get(posts[0].target) if posts else None
+        if desk is None or not isinstance(desk, Paces):
+            return {}
+        column = role_channel_column(desk.desk)
+        found, channels = [], dict[str, str]()
+        async with self.db.transaction() as session:
+            for row in posts:
+                assert row.mention_id is not None
+                mention = await mentions.get(session, row.mention_id)
+                if mention is not None and row.attempts == 0:  # a retry reconciles first: let it run
+                    if mention.role not in channels:
+                        channels[mention.role] = await cards.role_channel(session, mention.role, column)
+                    found.append((row, mention, channels[mention.role]))
+        waits: dict[int, float] = {}
+        for row, mention, channel in found:
+            view = ticket_view(mention, self.service.directory)
+            wait = await desk.slot(view, channel=channel, dedupe_key=row.dedupe_key, lane=row.lane)
+            if wait > 0:
+                waits[row.id] = wait
+        return waits
 
     async def _finish(self, row: OutboxRow) -> None:
         async with self.db.transaction() as session:
@@ -110,7 +135,7 @@ class Effects:
                 session, desk=row.target, mention_id=row.mention_id
             )
         if posting:  # an earlier attempt may have landed, drawn before this change: update it once stored
-            raise TransientError("card not stored yet", retry_after=1.0)
+            raise NotYet("card not stored yet", retry_after=1.0)
         if card is None or mention is None:  # never posted here, or purged
             await self._finish(row)
             return

@@ -15,10 +15,11 @@ from bot import metrics
 from bot.core import quarantine
 from bot.core.authz import may_change
 from bot.crashpoints import crash_point
-from bot.domain.outbox import OutboxKind, dedupe_key
+from bot.domain.outbox import OutboxKind, dedupe_key, lane_for
 from bot.domain.sanitize import safe_change, safe_mention
 from bot.domain.transitions import Transition, allowed_from, status_after
 from bot.models import Decision, Mention, MentionChange, Status
+from bot.platforms import answerable
 from bot.platforms.base import Ingest
 from bot.routing.router import route
 from bot.store import cursors, faults, mentions, outbox
@@ -178,9 +179,11 @@ class Intake:
         self, source: str, mention: Mention, decision: Decision, mention_id: int
     ) -> list[dict[str, Any]]:
         """The outbox rows a new mention starts with: a card per desk, and the closed-hours ack."""
+        lane = lane_for(OutboxKind.POST_CARD, answerable=answerable(source))
         rows: list[dict[str, Any]] = [
             {
                 "kind": OutboxKind.POST_CARD,
+                "lane": lane,
                 "target": desk,
                 "mention_id": mention_id,
                 "dedupe_key": dedupe_key(OutboxKind.POST_CARD, desk, mention_id),

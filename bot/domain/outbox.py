@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 
 
 class OutboxKind(StrEnum):
@@ -32,3 +32,24 @@ def dedupe_key(kind: OutboxKind, target: str, mention_id: int | None, *extra: ob
         parts.append(str(mention_id))
     parts += [str(part) for part in extra]
     return ":".join(parts)
+
+
+class Lane(IntEnum):
+    """Which rows of one target go first (the ``lane`` column; lower goes first).
+
+    A staff member waiting to see their own action (claim, reply, resolve) beats a new card; a
+    patron who can be answered beats a read-only item (a feed entry), which can wait.
+    """
+
+    UPDATE = 0  # card updates, replies, notices: the result of a staff action
+    ANSWER = 1  # a new card for a mention someone can answer
+    READ = 2  # a new card for a read-only item (feeds), and background work such as redactions
+
+
+def lane_for(kind: OutboxKind, *, answerable: bool = True) -> Lane:
+    """The lane of a row: new cards by whether their mention can be answered, the rest by kind."""
+    if kind is OutboxKind.POST_CARD:
+        return Lane.ANSWER if answerable else Lane.READ
+    if kind is OutboxKind.REDACT_CARD:
+        return Lane.READ
+    return Lane.UPDATE

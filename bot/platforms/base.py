@@ -18,6 +18,7 @@ __all__ = [
     "Announces",
     "Checks",
     "HttpRoutes",
+    "Paces",
     "PlatformSpec",
     "PushSource",
     "Redacts",
@@ -128,6 +129,15 @@ class Redacts(Protocol):
 
 
 @runtime_checkable
+class Paces(Protocol):
+    """A desk that paces its posts per channel and can say, before the relay takes a row, when a
+    card's turn comes (the relay schedules the row for then instead of attempting it)."""
+
+    async def slot(self, card: TicketView, *, channel: str, dedupe_key: str, lane: int) -> float:
+        """Seconds until this card may be posted (reserving its place by ``lane``); 0: now."""
+
+
+@runtime_checkable
 class Checks(Protocol):
     """A source that can say who it is signed in as (``patron-desk check --connect``)."""
 
@@ -215,6 +225,10 @@ class PlatformSpec:
     client_on: Enabled = _never
     reply_limit: int | None = None
     reply_visibility: bool = False  # staff choose who sees a reply (Mastodon's visibility)
+    # nobody on this source waits for an answer (feeds): its new cards go after those of sources
+    # whose mentions can be answered (a question, an email, a web form), and a burst of them folds
+    # into one summary card (FEED_BURST_FOLD)
+    read_only: bool = False
     staff_id_column: str | None = None  # the staff table's column holding this desk's user ids
     role_channel_column: str | None = None  # the roles table's column holding a role's own channel
     # a rota `@who` token in this desk's id form -> (user id, display name for a new row), else None

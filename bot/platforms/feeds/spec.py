@@ -21,4 +21,5 @@ SPEC = PlatformSpec(
     describe=_describe,
     source_on=lambda s: bool(s.FEEDS),
     build_source=lazy("bot.platforms.feeds.source", "build"),
+    read_only=True,
 )

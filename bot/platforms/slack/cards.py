@@ -46,6 +46,7 @@ CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN = (
     "pd_open",
 )
 ACTION_IDS = (CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN)
+DIGEST_PAGE = "pd_digest_page"
 CARD_EVENT = "patron_desk_card"
 
 _REPLACE = {cp: "\ufffd" for cp in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
@@ -276,30 +277,58 @@ def _buttons(view: TicketView) -> list[ButtonElement]:
     return out
 
 
-def digest_blocks(views: Sequence[TicketView], *, total: int, done: bool = False) -> list[dict[str, Any]]:
-    """A burst digest: how many mentions are waiting for a card, the first ones with a Claim button.
+def digest_blocks(
+    views: Sequence[TicketView], *, total: int, done: bool = False, page: int = 0
+) -> list[dict[str, Any]]:
+    """A burst digest: how many mentions are waiting for a card, one page of them with Claim buttons.
 
-    ``views`` are the mentions still waiting; ``total`` counts the whole burst so far.
+    ``views`` are every mention still waiting, in the order their cards will go (answerable ones
+    first); ``total`` counts the whole burst so far. ``page`` picks which ``DIGEST_ITEMS`` are listed;
+    the ‹ › buttons (``DIGEST_PAGE``) reach every waiting mention.
     """
     if done or not views:
         head = f"📥 Burst of {total} mentions: every card is posted"
         note = "Each mention has its own card below with all its buttons."
     else:
         head = f"📥 Burst: {len(views)} of {total} mentions still waiting for their card"
-        note = "Cards follow at Slack's pace (about one a second). Claim from here to get ahead."
+        answerable = sum(1 for view in views if view.can_reply)
+        note = f"{answerable} can be answered and come first. " if answerable else ""
+        note += "Cards follow at Slack's pace (about one a second). Claim from here to get ahead."
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=safe_text(head, HEADER_LIMIT, mrkdwn=False))),
         _mrkdwn(note),
     ]
-    if not done:
-        for view in views[:DIGEST_ITEMS]:
+    if not done and views:
+        pages = (len(views) + DIGEST_ITEMS - 1) // DIGEST_ITEMS
+        page = min(max(page, 0), pages - 1)
+        first = page * DIGEST_ITEMS
+        for view in views[first : first + DIGEST_ITEMS]:
             line = f"*#{view.mention_id}* · {source_name(view.source)} · {safe_text(view.role, 60)} — "
             line += safe_text(view.author_handle or view.author_name, 80) + ": " + safe_text(view.text, 160)
             claim = _button("Claim", CLAIM, button_value(view.mention_id))
             blocks.append(SectionBlock(text=_md(line), accessory=claim))
-        if len(views) > DIGEST_ITEMS:
-            blocks.append(ContextBlock(elements=[_md(f"…and {len(views) - DIGEST_ITEMS} more waiting.")]))
+        if pages > 1:
+            shown = f"{first + 1}–{min(first + DIGEST_ITEMS, len(views))} of {len(views)} waiting"
+            blocks.append(ContextBlock(elements=[_md(f"Page {page + 1} of {pages}: {shown}.")]))
+            turn = [
+                _button(label, DIGEST_PAGE, json.dumps({"page": to}))
+                for label, to in (("‹ Earlier", page - 1), ("Later ›", page + 1))
+                if 0 <= to < pages
+            ]
+            blocks.append(ActionsBlock(elements=turn))
     return [block.to_dict() for block in blocks]
+
+
+def parse_digest_page(value: str | None) -> int | None:
+    """The page a digest's ‹ › button asks for, or None when the value is not ours."""
+    if not isinstance(value, str) or len(value) > 100:
+        return None
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    page = data.get("page") if isinstance(data, dict) else None
+    return page if type(page) is int and 0 <= page < 1_000_000 else None
 
 
 def notice_text(message: str, extra: Sequence[str] = (), *, limit: int = 3900) -> str:
