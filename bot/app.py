@@ -130,6 +130,7 @@ class PatronDesk:
             clock=self.clock,
             wake=lambda t: self.relay.wake(t),
             auto_ack=self.settings.AUTO_ACK_TEXT,
+            fold_at=self.settings.FEED_BURST_FOLD,
             opening_hours=parse_opening_hours(self.settings.OPENING_HOURS),
         )
         self.timers = Timers(self._service, self.settings)

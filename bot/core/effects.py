@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot import metrics
+from bot.core import folding
 from bot.core.views import mention_from_row, ticket_view
 from bot.crashpoints import crash_point, reconcile_enabled
 from bot.domain.outbox import OutboxKind
@@ -21,13 +22,14 @@ from bot.domain.transitions import Transition
 from bot.errors import NotYet, TransientError
 from bot.models import StaffRef, Status, Visibility, narrower
 from bot.platforms import role_channel_column
-from bot.platforms.base import Announces, Paces, Redacts, SourceAdapter, StaffDesk
-from bot.store import audit, cards, mentions, outbox
+from bot.platforms.base import Announces, Paces, Redacts, ShowsFolds, SourceAdapter, StaffDesk
+from bot.store import audit, cards, folds, mentions, outbox
 
 if TYPE_CHECKING:
     from bot.store.tables import OutboxRow
 
 PARK = 300.0  # seconds before retrying a row whose target is missing or refused it for now
+FOLD_REFRESH = 2.0  # seconds between two edits of one summary card
 
 
 class Effects:
@@ -40,6 +42,7 @@ class Effects:
         self.db = service.db
         self.desks = desks
         self.sources = sources
+        self._folds_shown: dict[str, datetime] = {}  # a summary card's outbox key -> when last drawn
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -56,6 +59,7 @@ class Effects:
             OutboxKind.NOTIFY: self._notify,
             OutboxKind.ANNOUNCE: self._announce,
             OutboxKind.REDACT_CARD: self._redact_card,
+            OutboxKind.SHOW_FOLD: self._show_fold,
         }[OutboxKind(row.kind)]
         await handler(row)
 
@@ -143,6 +147,41 @@ class Effects:
         await desk.update_card(card, ticket_view(mention, self.service.directory))
         crash_point("after_card_update")
         await self._finish(row)
+
+    async def _show_fold(self, row: OutboxRow) -> None:
+        """Post or refresh a summary card; refreshes come at most every ``FOLD_REFRESH`` per card."""
+        desk = self._desk(row)
+        if not isinstance(desk, ShowsFolds):  # this desk cannot show one: its items stay in the list
+            await self._finish(row)
+            return
+        fold_id = int(json.loads(row.payload)["fold"])
+        async with self.db.transaction() as session:
+            stats = await folds.stats(session, fold_id)
+            ref = await folds.get_card(session, fold_id, row.target)
+            column = role_channel_column(row.target)
+            channel = "" if stats is None else await cards.role_channel(session, stats.role, column)
+        if stats is None:
+            await self._finish(row)
+            return
+        view = folding.fold_view(stats)
+        if ref is None:
+            ref = await desk.post_fold(
+                view,
+                channel=channel,
+                dedupe_key=row.dedupe_key,
+                retry=row.attempts > 0 and reconcile_enabled(),
+            )
+            async with self.db.transaction() as session:
+                await folds.save_card(session, fold_id, ref)
+                await outbox.finish(session, row.id, version=row.version)
+        else:
+            shown = self._folds_shown.get(row.dedupe_key)
+            wait = 0.0 if shown is None else FOLD_REFRESH - (self.clock() - shown).total_seconds()
+            if wait > 0:  # a burst bumps this row on every item: draw the counts now and then
+                raise NotYet("summary card refreshed a moment ago", retry_after=wait)
+            await desk.update_fold(ref, view)
+            await self._finish(row)
+        self._folds_shown[row.dedupe_key] = self.clock()
 
     async def _redact_card(self, row: OutboxRow) -> None:
         """Retention: remove the patron's words from the chat copy (a desk may truly redact)."""

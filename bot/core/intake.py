@@ -15,14 +15,14 @@ from bot import metrics
 from bot.core import quarantine
 from bot.core.authz import may_change
 from bot.crashpoints import crash_point
-from bot.domain.outbox import OutboxKind, dedupe_key, lane_for
+from bot.domain.outbox import Lane, OutboxKind, dedupe_key, fold_rows, lane_for
 from bot.domain.sanitize import safe_change, safe_mention
 from bot.domain.transitions import Transition, allowed_from, status_after
 from bot.models import Decision, Mention, MentionChange, Status
 from bot.platforms import answerable
 from bot.platforms.base import Ingest
 from bot.routing.router import route
-from bot.store import cursors, faults, mentions, outbox
+from bot.store import cursors, faults, folds, mentions, outbox
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -47,6 +47,7 @@ class Intake:
     clock: Callable[[], datetime]
     wake: Callable[[str], None]
     auto_ack: str
+    fold_at: int
     row: Callable[..., Awaitable[Any]]
     record_change: Callable[..., Awaitable[None]]
 
@@ -89,9 +90,8 @@ class Intake:
             if mention is not None and decision is not None:
                 mention_id = mentions.insert(conn, mention, decision, now=now)
                 if mention_id is not None:
-                    outbox.enqueue_rows(
-                        conn, self._first_effects(source, mention, decision, mention_id), now=now
-                    )
+                    rows = self._first_rows(conn, source, mention, decision, mention_id, now=now)
+                    outbox.enqueue_rows(conn, rows, now=now)
             if cursor is not None:
                 cursors.save(conn, source, stream, cursor, now=now)
             crash_point("in_ingest")
@@ -174,6 +174,30 @@ class Intake:
             metrics.ERRORS.labels(change.source, reason).inc()
             what = (change.source, change.kind, reason)
             log.warning("source %s: a %s could not be stored (%s); the card keeps its text", *what)
+
+    def _first_rows(
+        self,
+        conn: Connection,
+        source: str,
+        mention: Mention,
+        decision: Decision,
+        mention_id: int,
+        *,
+        now: datetime,
+    ) -> list[dict[str, Any]]:
+        """A new mention's outbox rows; a read-only item in a burst joins its source's summary card."""
+        if not answerable(source):
+            fold_id = folds.place(
+                conn,
+                source=source,
+                role=decision.role,
+                mention_id=mention_id,
+                now=now,
+                threshold=self.fold_at,
+            )
+            if fold_id is not None:
+                return fold_rows(fold_id, self.desks, lane=Lane.READ)
+        return self._first_effects(source, mention, decision, mention_id)
 
     def _first_effects(
         self, source: str, mention: Mention, decision: Decision, mention_id: int

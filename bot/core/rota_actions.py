@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.commands import commands as cmd
+from bot.commands.fold import parse_fold
+from bot.core import folding
 from bot.core.cards import source_name
 from bot.domain import transitions
 from bot.models import ActionResult, DeskQuery, RotaCommand
@@ -153,9 +155,16 @@ async def stats_text(service: DeskService, *, days: int = 7) -> str:
 
 
 async def queue(service: DeskService, action: DeskQuery) -> ActionResult:
-    """`/desk`: the open mentions and who has what (no patron text); `/desk stats`: the last 7 days."""
+    """`/desk`: the open mentions and who has what (no patron text); `/desk stats`: the last 7 days;
+    `/desk fold N ...`: a summary card's items (``bot/core/folding.py``)."""
     if action.text.strip().lower().startswith("stats"):
         return ActionResult(True, await stats_text(service))
+    word, _, rest = action.text.strip().partition(" ")
+    if word.lower() == "fold":
+        parsed = parse_fold(action.actor, rest, prefix=folding.command_prefix(action.actor.desk))
+        if isinstance(parsed, str):
+            return ActionResult(False, parsed)
+        return await folding.run(service, parsed)
     now = service.clock()
     async with service.db.transaction() as session:
         rows = await mentions.in_statuses(session, transitions.ACTIVE, limit=50)

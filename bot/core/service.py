@@ -14,12 +14,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot import metrics
-from bot.core import actions, rota_actions
+from bot.core import actions, folding, rota_actions
 from bot.core.base import ACTION_FAILED
 from bot.core.directory import Directory
 from bot.core.intake import Intake
 from bot.core.views import ticket_view
-from bot.domain.outbox import OutboxKind, dedupe_key
+from bot.domain.outbox import Lane, OutboxKind, dedupe_key, fold_rows
 from bot.domain.transitions import Transition, target
 from bot.errors import NotFound
 from bot.models import (
@@ -27,6 +27,7 @@ from bot.models import (
     ActionResult,
     Claim,
     DeskQuery,
+    FoldAction,
     Ignore,
     Mention,
     OpenForm,
@@ -41,7 +42,7 @@ from bot.models import (
 from bot.rota.opening import Opening, parse_opening_hours
 from bot.rota.rota import Rota
 from bot.routing.rules import RuleSet
-from bot.store import audit, mentions, outbox
+from bot.store import audit, folds, mentions, outbox
 from bot.store.db import Database
 from bot.store.rota_repo import load_rota, rota_stamp, stamp_rota
 
@@ -68,6 +69,8 @@ class DeskService(Intake):
         clock: returns an aware "now"; injectable for tests.
         wake: called with a desk or source name when the outbox has new work for it.
         auto_ack: reply sent to mentions that arrive while nobody is on duty ("" = off).
+        fold_at: read-only items of one source waiting for a card that start a summary card
+            instead (``FEED_BURST_FOLD``; 0 = never fold).
     """
 
     def __init__(
@@ -80,6 +83,7 @@ class DeskService(Intake):
         clock: Callable[[], datetime] = _utcnow,
         wake: Callable[[str], None] = lambda target: None,
         auto_ack: str = "",
+        fold_at: int = 10,
         opening_hours: tuple[Opening, ...] | None = None,
     ) -> None:
         self.db = db
@@ -89,6 +93,7 @@ class DeskService(Intake):
         self.clock = clock
         self.wake = wake
         self.auto_ack = auto_ack
+        self.fold_at = fold_at
         self.opening_hours = opening_hours or parse_opening_hours("")
         self.directory = Directory()
         self.rota_stamp = ""  # the meta stamp of the rota this process holds
@@ -163,6 +168,8 @@ class DeskService(Intake):
                 return await rota_actions.run(self, action)
             case DeskQuery():
                 return await rota_actions.queue(self, action)
+            case FoldAction():
+                return await folding.run(self, action)
             case OpenForm():
                 return ActionResult(True, "")  # the gate in front of the service has already said yes
         raise TypeError(f"unknown action {action!r}")  # pragma: no cover - the union is closed
@@ -185,8 +192,11 @@ class DeskService(Intake):
         now: datetime,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        """Audit a change and queue the card update on every desk."""
+        """Audit a change and queue the card update on every desk (and its summary card's, if folded)."""
         await audit.record(session, actor=actor, action=action, now=now, mention_id=row.id, detail=detail)
+        fold_id = await folds.of(session, row.id)
+        if fold_id is not None:
+            await outbox.enqueue_many(session, fold_rows(fold_id, self.desks, lane=Lane.UPDATE), now=now)
         for desk in self.desks:
             await outbox.enqueue(
                 session,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import IntEnum, StrEnum
+from typing import Any
 
 
 class OutboxKind(StrEnum):
@@ -15,6 +17,7 @@ class OutboxKind(StrEnum):
     SEND_ACK = "send_ack"
     NOTIFY = "notify"
     ANNOUNCE = "announce"
+    SHOW_FOLD = "show_fold"  # post or refresh a summary card (payload: {"fold": id})
 
 
 # Keys already stored in databases must keep matching: a reply and an acknowledgement were keyed
@@ -50,6 +53,21 @@ def lane_for(kind: OutboxKind, *, answerable: bool = True) -> Lane:
     """The lane of a row: new cards by whether their mention can be answered, the rest by kind."""
     if kind is OutboxKind.POST_CARD:
         return Lane.ANSWER if answerable else Lane.READ
-    if kind is OutboxKind.REDACT_CARD:
+    if kind in (OutboxKind.REDACT_CARD, OutboxKind.SHOW_FOLD):
         return Lane.READ
     return Lane.UPDATE
+
+
+def fold_rows(fold_id: int, desks: Iterable[str], *, lane: Lane) -> list[dict[str, Any]]:
+    """The outbox rows that post or refresh a summary card on every desk (one row per desk, coalesced)."""
+    return [
+        {
+            "kind": OutboxKind.SHOW_FOLD,
+            "lane": lane,
+            "target": desk,
+            "mention_id": None,
+            "dedupe_key": dedupe_key(OutboxKind.SHOW_FOLD, desk, None, fold_id),
+            "payload": {"fold": fold_id},
+        }
+        for desk in desks
+    ]

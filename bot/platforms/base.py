@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from bot.core.base import OnAction
-from bot.models import CardRef, Mention, MentionChange, ReplyRef, StaffRef, TicketView
+from bot.models import CardRef, FoldView, Mention, MentionChange, ReplyRef, StaffRef, TicketView
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -24,6 +24,7 @@ __all__ = [
     "Redacts",
     "ReplyLimits",
     "ReplyValidator",
+    "ShowsFolds",
     "SourceAdapter",
     "StaffDesk",
     "lazy",
@@ -135,6 +136,20 @@ class Paces(Protocol):
 
     async def slot(self, card: TicketView, *, channel: str, dedupe_key: str, lane: int) -> float:
         """Seconds until this card may be posted (reserving its place by ``lane``); 0: now."""
+
+
+@runtime_checkable
+class ShowsFolds(Protocol):
+    """A desk that shows a summary card for a burst of read-only items (``FoldView``), with its actions:
+    list the items, claim them all, mark them all handled (``FoldAction``)."""
+
+    async def post_fold(
+        self, fold: FoldView, *, channel: str, dedupe_key: str, retry: bool = False
+    ) -> CardRef:
+        """Post the summary card (once: with ``retry``, find an earlier post first)."""
+
+    async def update_fold(self, ref: CardRef, fold: FoldView) -> None:
+        """Edit the summary card in place with new counts."""
 
 
 @runtime_checkable

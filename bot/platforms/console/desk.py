@@ -11,13 +11,14 @@ from typing import TextIO
 
 from bot.config import Settings
 from bot.core.base import ACTION_FAILED, OnAction
-from bot.core.cards import console_card
+from bot.core.cards import console_card, fold_text
 from bot.models import (
     MAX_ID,
     ActionResult,
     CardRef,
     Claim,
     DeskQuery,
+    FoldView,
     Ignore,
     Reassign,
     Release,
@@ -38,6 +39,7 @@ HELP = """Commands:
   resolve N          mark #N handled        release N   give #N back
   ignore N           no answer needed       reassign N <role|@person>
   queue              open mentions and who has what
+  desk fold N        list summary card N (desk fold N claim / desk fold N handled: all its items)
   rota <command>     the rota (try: rota help, rota now, rota show)
   help               this list"""
 
@@ -161,6 +163,17 @@ class ConsoleDesk:
     async def update_card(self, ref: CardRef, card: TicketView) -> None:
         """Print the card again with its new status."""
         self._print("\n" + console_card(card))
+
+    async def post_fold(
+        self, fold: FoldView, *, channel: str, dedupe_key: str, retry: bool = False
+    ) -> CardRef:
+        """Print a summary card for a burst of read-only items."""
+        self._print("\n" + fold_text(fold, prefix=""))
+        return CardRef(self.desk, channel or "terminal", f"fold-{fold.fold_id}")
+
+    async def update_fold(self, ref: CardRef, fold: FoldView) -> None:
+        """Print the summary card again with its new counts."""
+        self._print("\n" + fold_text(fold, prefix=""))
 
     async def tell(self, who: StaffRef, text: str) -> None:
         """Private feedback: the console has one operator."""

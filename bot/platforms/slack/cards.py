@@ -25,9 +25,9 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.core.cards import source_name, status_icon, status_label
+from bot.core.cards import fold_counts, fold_title, source_name, status_icon, status_label
 from bot.domain.transitions import Action, available_actions
-from bot.models import MAX_ID, StaffRef, Status, TicketView, Visibility
+from bot.models import MAX_ID, FoldView, StaffRef, Status, TicketView, Visibility
 
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
@@ -47,6 +47,8 @@ CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN = (
 )
 ACTION_IDS = (CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN)
 DIGEST_PAGE = "pd_digest_page"
+FOLD_LIST, FOLD_CLAIM, FOLD_RESOLVE = "pd_fold_list", "pd_fold_claim", "pd_fold_resolve"
+FOLD_VERBS = {FOLD_LIST: "list", FOLD_CLAIM: "claim", FOLD_RESOLVE: "resolve"}
 CARD_EVENT = "patron_desk_card"
 
 _REPLACE = {cp: "\ufffd" for cp in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
@@ -317,6 +319,46 @@ def digest_blocks(
             ]
             blocks.append(ActionsBlock(elements=turn))
     return [block.to_dict() for block in blocks]
+
+
+def fold_blocks(view: FoldView) -> list[dict[str, Any]]:
+    """A summary card for a burst of read-only items: counts, and Open list / Claim all / Mark all handled."""
+    value = json.dumps({"f": view.fold_id}, separators=(",", ":"))
+    buttons = [_button("Open list", FOLD_LIST, value)]
+    if view.waiting:
+        sure = ConfirmObject(
+            title="Claim every waiting item?", text=f"{view.waiting} items become yours.", confirm="Claim all"
+        )
+        buttons.append(_button("Claim all", FOLD_CLAIM, value, "primary", sure))
+    if view.waiting or view.claimed:
+        sure = ConfirmObject(
+            title="Mark all handled?", text="Every open item on this card closes.", confirm="Mark all handled"
+        )
+        buttons.append(_button("Mark all handled", FOLD_RESOLVE, value, None, sure))
+    blocks: list[Block] = [
+        HeaderBlock(
+            text=PlainTextObject(text=safe_text("📚 " + fold_title(view), HEADER_LIMIT, mrkdwn=False))
+        ),
+        _mrkdwn(
+            f"A burst of read-only items folded into one card (summary card {view.fold_id}). "
+            + safe_text(fold_counts(view), 300)
+            + f". List them with Open list or `/desk fold {view.fold_id}`."
+        ),
+        ActionsBlock(block_id=f"pd_fold_{view.fold_id}", elements=buttons),
+    ]
+    return [block.to_dict() for block in blocks]
+
+
+def parse_fold_value(value: str | None) -> int | None:
+    """The summary card a fold button is about, or None when the value is not ours."""
+    if not isinstance(value, str) or len(value) > 100:
+        return None
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    fold = data.get("f") if isinstance(data, dict) else None
+    return fold if type(fold) is int and 0 < fold <= MAX_ID else None
 
 
 def parse_digest_page(value: str | None) -> int | None:
