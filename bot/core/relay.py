@@ -7,7 +7,8 @@ platform is called, so after a crash the next attempt knows it may be a retry an
 
 Waiting is scheduling, not failure: a card whose channel is paced is asked about before it is taken
 (``Paces``) and moved to its slot, and a row told ``NotYet`` gets its attempt back; neither backs off
-nor logs above DEBUG. A 429 with a hint waits exactly the hint (capped by ``RETRY_AFTER_CAP``), once.
+nor logs above DEBUG. A 429 with a hint waits exactly the hint (at least ``RATE_LIMIT_FLOOR``, at most
+``RETRY_AFTER_CAP``), once, and gets its attempt back: the platform said for sure it did nothing.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=120)
+RATE_LIMIT_FLOOR = 1.0  # seconds: the least a 429 waits, whatever its hint
 BATCH = 100  # due rows read at once: a burst is queued (and its digest counted) in few passes
 
 
@@ -195,8 +197,8 @@ class Relay:
             metrics.ERRORS.labels(row.target, type(exc).__name__).inc()
             if exc.retry_after is None:  # no usable hint: our own backoff decides
                 await self._retry(row, type(exc).__name__)
-            else:
-                wait = min(exc.retry_after, self.retry_after_cap)
+            else:  # exactly the hint, capped; a storm of "0" still waits a moment between tries
+                wait = min(max(exc.retry_after, RATE_LIMIT_FLOOR), self.retry_after_cap)
                 log.info("outbox row %s: %s rate-limited it; next try in %.1fs", row.id, row.target, wait)
                 await self._later(row, wait)
         except TransientError as exc:

@@ -215,7 +215,7 @@ class SlackDesk:
             )
         except RateLimited as exc:  # Slack's 429: this channel waits exactly the hint, once
             self._queued(channel, key, card)
-            pause = exc.retry_after if exc.retry_after is not None else self.client.pacer.interval
+            pause = max(exc.retry_after or 0.0, self.client.pacer.interval)
             self.client.pacer.blocked(channel, key, self.clock(), pause)
             raise RateLimited(str(exc), retry_after=pause) from None
         except PermanentError:
@@ -365,7 +365,7 @@ class SlackDesk:
             )
         except RateLimited as exc:
             self._clean.remember(dedupe_key, True)
-            pause = exc.retry_after if exc.retry_after is not None else self.client.pacer.interval
+            pause = max(exc.retry_after or 0.0, self.client.pacer.interval)
             self.client.pacer.blocked(channel, dedupe_key, self.clock(), pause)
             raise RateLimited(str(exc), retry_after=pause) from None
         except PermanentError:
