@@ -73,9 +73,10 @@ class Effects:
         column = role_channel_column(desk.desk)
         found, channels = [], dict[str, str]()
         async with self.db.transaction() as session:
+            ids = (r.mention_id for r in posts if r.mention_id is not None)
+            stored = await mentions.get_many(session, ids)
             for row in posts:
-                assert row.mention_id is not None
-                mention = await mentions.get(session, row.mention_id)
+                mention = stored.get(row.mention_id or 0)
                 if mention is not None and row.attempts == 0:  # a retry reconciles first: let it run
                     if mention.role not in channels:
                         channels[mention.role] = await cards.role_channel(session, mention.role, column)

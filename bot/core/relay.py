@@ -36,6 +36,8 @@ log = logging.getLogger(__name__)
 
 LEASE = timedelta(seconds=120)
 RATE_LIMIT_FLOOR = 1.0  # seconds: the least a 429 waits, whatever its hint
+TIMER_SLACK = 0.002  # seconds added to a wait for a due row: a timer that fires early finds nothing due
+GATHER = 0.1  # seconds between two passes that only moved rows to their slots (a burst arriving)
 BATCH = 100  # due rows read at once: a burst is queued (and its digest counted) in few passes
 
 
@@ -65,6 +67,7 @@ class Relay:
         self._busy = 0
         self._idle = asyncio.Event()
         self._stranded: dict[int, datetime] = {}  # rows leased when the database went away -> lease end
+        self._only_moved: set[str] = set()  # targets whose last pass only moved rows to their slots
         self._soonest: dict[str, datetime] = {}  # target -> the earliest time a row was moved to
 
     @property
@@ -99,6 +102,8 @@ class Relay:
             try:
                 await self._release_stranded()
                 if await self.drain(target):
+                    if target in self._only_moved:  # a burst is queueing: gather it, not a pass per row
+                        await asyncio.sleep(GATHER)
                     continue
             except DB_ERRORS as exc:  # a database restart delays the outbox; it never stops the bot
                 wait = outage.failed()
@@ -111,8 +116,9 @@ class Relay:
                 await asyncio.sleep(wait)
                 continue
             outage.attempt = 0
+            pause = await self._pause(target)
             with suppress(TimeoutError):
-                async with asyncio.timeout(self._pause(target)):
+                async with asyncio.timeout(pause):
                     await event.wait()
 
     async def drain(self, target: str) -> int:
@@ -129,6 +135,7 @@ class Relay:
                 await outbox.defer(session, {i: now + timedelta(seconds=w) for i, w in waits.items()})
             self._moved(target, now + timedelta(seconds=min(waits.values())))
         attempted = len(waits)
+        self._only_moved.add(target)
         for row in (r for r in due if r.id not in waits):
             if self._stopping:
                 break
@@ -153,14 +160,22 @@ class Relay:
                 if self._busy == 0:
                     self._idle.set()
             attempted += 1
+            self._only_moved.discard(target)
         return attempted
 
-    def _pause(self, target: str) -> float:
-        """Seconds to wait for new work: the poll interval, or less when a moved row is due sooner."""
-        soonest = self._soonest.pop(target, None)
+    async def _pause(self, target: str) -> float:
+        """Seconds to wait for new work: the poll interval, or less when a row comes due sooner (a card
+        moved to its slot is posted on time, not at the next poll)."""
+        if not self._soonest.pop(target, None):
+            return self.poll_seconds  # nothing was moved: rows come due by backoff, the poll will do
+        async with self.db.transaction() as session:
+            soonest = await outbox.next_due(session, target=target, now=self.clock())
         if soonest is None:
             return self.poll_seconds
-        return min(max((soonest - self.clock()).total_seconds(), 0.0), self.poll_seconds)
+        wait = (soonest - self.clock()).total_seconds()
+        if 0 < wait < self.poll_seconds:
+            self._soonest[target] = soonest  # look again after this wait: the next slot follows
+        return min(max(wait, 0.0) + TIMER_SLACK, self.poll_seconds)
 
     def _moved(self, target: str, when: datetime) -> None:
         if target not in self._soonest or when < self._soonest[target]:

@@ -142,6 +142,15 @@ async def get(session: AsyncSession, mention_id: int) -> MentionRow | None:
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def get_many(session: AsyncSession, mention_ids: Iterable[int]) -> dict[int, MentionRow]:
+    """Several mention rows in one query, fresh from the database (id -> row; missing ids left out)."""
+    ids = sorted(set(mention_ids))
+    if not ids:
+        return {}
+    stmt = select(MentionRow).where(MentionRow.id.in_(ids)).execution_options(populate_existing=True)
+    return {row.id: row for row in (await session.execute(stmt)).scalars()}
+
+
 async def find_unpurged(session: AsyncSession, source: str, external_id: str) -> MentionRow | None:
     """The stored, not yet purged mention with this platform id (an edit or withdrawal finds it)."""
     stmt = select(MentionRow).where(

@@ -90,6 +90,21 @@ async def due(session: AsyncSession, *, target: str, now: datetime, limit: int =
     return list((await session.execute(stmt)).scalars())
 
 
+async def next_due(session: AsyncSession, *, target: str, now: datetime) -> datetime | None:
+    """When the next pending row of ``target`` that nobody holds comes due (None: none waits)."""
+    stmt = select(func.min(OutboxRow.next_attempt_at)).where(
+        OutboxRow.target == target,
+        OutboxRow.state == "pending",
+        (OutboxRow.leased_until.is_(None)) | (OutboxRow.leased_until < now),
+    )
+    value = await session.scalar(stmt)
+    if isinstance(value, str):  # min() bypasses the column type on SQLite
+        value = datetime.fromisoformat(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
 async def lease(session: AsyncSession, row_id: int, *, now: datetime, until: datetime) -> bool:
     """Take a row for processing and count the attempt; False if another worker has it."""
     stmt = (

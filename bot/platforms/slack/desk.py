@@ -186,11 +186,14 @@ class SlackDesk:
         channel = channel or self.staff_channel
         if not channel or dedupe_key in self._posted:
             return 0.0
-        wait = self.client.pacer.reserve(channel, dedupe_key, self.clock(), lane=lane)
-        if wait <= self.client.pacer.inline:
+        pacer = self.client.pacer
+        new = dedupe_key not in self._waiting.get(channel, {})
+        wait = pacer.reserve(channel, dedupe_key, self.clock(), lane=lane)
+        if wait <= pacer.inline:
             return 0.0
         self._queued(channel, dedupe_key, card)
-        await self._show_digest(channel)
+        # a question that went ahead of read-only items shows in the digest at once, not at the next refresh
+        await self._show_digest(channel, urgent=new and pacer.jumps(channel, lane))
         return wait
 
     def _queued(self, channel: str, key: str, card: TicketView) -> None:
@@ -269,7 +272,7 @@ class SlackDesk:
                 break
         return found
 
-    async def _show_digest(self, channel: str) -> None:
+    async def _show_digest(self, channel: str, *, urgent: bool = False) -> None:
         """Post, refresh or close the burst digest of ``channel``; a failure only costs the digest.
 
         A closed digest is reopened (the same message) if the channel queues again soon after, so one
@@ -289,7 +292,7 @@ class SlackDesk:
             digest = self._digests.setdefault(channel, _Digest())
             digest.keys.update(pacer.pending(channel))
         fresh = now - digest.shown_at < self.digest_refresh
-        if digest.ts and done == digest.done and (done or fresh):
+        if digest.ts and done == digest.done and (done or (fresh and not urgent)):
             return
         await self._redraw(channel, digest, now=now)
 

@@ -156,6 +156,11 @@ class Pacer:
         state = self._lanes.get(channel)
         return [] if state is None else [key for _, _, key in state.order]
 
+    def jumps(self, channel: str, lane: int) -> bool:
+        """Whether a post of ``lane`` goes ahead of others waiting (a question before a feed backlog)."""
+        state = self._lanes.get(channel)
+        return state is not None and bool(state.order) and state.order[-1][0] > lane
+
     def count(self, channel: str) -> int:
         """How many keys hold a reservation in ``channel``."""
         state = self._lanes.get(channel)
