@@ -132,7 +132,8 @@ class Relay:
         if waits:  # their channel is busy: each goes to its slot, no lease, no attempt
             now = self.clock()
             async with self.db.transaction() as session:
-                await outbox.defer(session, {i: now + timedelta(seconds=w) for i, w in waits.items()})
+                moved = {i: now + timedelta(seconds=w) for i, w in waits.items()}
+                await outbox.defer(session, moved, now=now)
             self._moved(target, now + timedelta(seconds=min(waits.values())))
         attempted = len(waits)
         self._only_moved.add(target)
@@ -242,7 +243,7 @@ class Relay:
         log.debug("outbox row %s waits %.1fs for its turn", row.id, wait)
         when = self.clock() + timedelta(seconds=wait)
         async with self.db.transaction() as session:
-            await outbox.defer(session, {row.id: when}, leased=True)
+            await outbox.defer(session, {row.id: when}, now=self.clock(), leased=True)
         self._moved(row.target, when)
 
     async def _process(self, row: OutboxRow) -> None:

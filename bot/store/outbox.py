@@ -140,16 +140,22 @@ async def reschedule(session: AsyncSession, row_id: int, *, when: datetime, erro
     await session.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(**values))
 
 
-async def defer(session: AsyncSession, waits: dict[int, datetime], *, leased: bool = False) -> None:
+async def defer(
+    session: AsyncSession, waits: dict[int, datetime], *, now: datetime, leased: bool = False
+) -> None:
     """Rows whose turn has not come (their channel is paced or held): run them at the given times.
 
-    Not a failed attempt: no error is recorded, and with ``leased`` the lease's attempt is given back.
+    Not a failed attempt: no error is recorded. With ``leased`` (this worker holds the lease) the
+    lease and its attempt are given back; without, a row another worker has taken meanwhile is left
+    alone.
     """
     for row_id, when in waits.items():
-        values: dict[str, Any] = {"next_attempt_at": when, "leased_until": None}
-        if leased:
-            values["attempts"] = OutboxRow.attempts - 1
         stmt = update(OutboxRow).where(OutboxRow.id == row_id, OutboxRow.state == "pending")
+        values: dict[str, Any] = {"next_attempt_at": when}
+        if leased:
+            values |= {"attempts": OutboxRow.attempts - 1, "leased_until": None}
+        else:
+            stmt = stmt.where((OutboxRow.leased_until.is_(None)) | (OutboxRow.leased_until < now))
         await session.execute(stmt.values(**values).execution_options(synchronize_session=False))
 
 
