@@ -122,7 +122,8 @@ class Relay:
                     await event.wait()
 
     async def drain(self, target: str) -> int:
-        """Process the rows for ``target`` that are due now; return how many were attempted.
+        """Process the rows for ``target`` that are due now; return how many were attempted or moved
+        to their slot.
 
         Each row is leased just before its attempt, so a stop leaves at most one row leased.
         """
