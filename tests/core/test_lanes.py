@@ -134,7 +134,7 @@ async def test_summary_card_replaces_the_feed_burst(database: Database) -> None:
     assert counted == 37 and len(folded) == 37  # every item stored and counted as a mention
     assert sorted(await _fold_list(relay, fold.fold_id)) == sorted(folded)  # and reachable
     stats = await relay.service.handle(DeskQuery(CONSOLE, "stats"))
-    assert "38" in stats.message  # the weekly figures count the folded items as mentions
+    assert ": 38 mentions" in stats.message and "feeds 37" in stats.message  # folded items are counted
     claim = await relay.service.handle(DeskQuery(CONSOLE, f"fold {fold.fold_id} claim"))
     assert claim.ok and "Claimed 37 of the 37" in claim.message
     await drain_all(relay, clock)
