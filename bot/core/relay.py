@@ -170,8 +170,11 @@ class Relay:
         moved to its slot is posted on time, not at the next poll)."""
         if not self._soonest.pop(target, None):
             return self.poll_seconds  # nothing was moved: rows come due by backoff, the poll will do
-        async with self.db.transaction() as session:
-            soonest = await outbox.next_due(session, target=target, now=self.clock())
+        try:
+            async with self.db.transaction() as session:
+                soonest = await outbox.next_due(session, target=target, now=self.clock())
+        except DB_ERRORS:  # the database went away: the next pass finds out and waits for it
+            return self.poll_seconds
         if soonest is None:
             return self.poll_seconds
         wait = (soonest - self.clock()).total_seconds()
