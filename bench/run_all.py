@@ -35,6 +35,7 @@ def benches(pg: str, keep: str) -> list[tuple[str, list[str]]]:
         ("footprint", ["bench.footprint"]),
         ("matrix-latency", ["bench.matrix_latency"]),
         ("slack-latency", ["bench.slack_latency"]),
+        ("head-of-line", ["bench.headofline"]),
     ]
     return [
         (n, a)
