@@ -23,25 +23,22 @@ from bot.backoff import Reconnector
 from bot.config import Settings
 from bot.core.base import OnAction
 from bot.crashpoints import crash_point
-from bot.domain.outbox import Lane
 from bot.errors import AdapterConfigError, NotYet, PermanentError, RateLimited, TransientError
-from bot.models import CardRef, FoldAction, FoldView, StaffRef, TicketView
+from bot.models import CardRef, StaffRef, TicketView
 from bot.net.retry import reconnecting
 from bot.platforms.base import AdapterDeps
-from bot.platforms.slack.actions import SlackActions, click_channel, parse_actor
+from bot.platforms.slack.actions import SlackActions
 from bot.platforms.slack.cards import (
     CARD_EVENT,
     DIGEST_PAGE,
-    FOLD_VERBS,
     card_blocks,
     digest_blocks,
     fallback_text,
-    fold_blocks,
     notice_text,
     parse_digest_page,
-    parse_fold_value,
 )
 from bot.platforms.slack.client import SlackClient, shared_client
+from bot.platforms.slack.fold_cards import FoldCards
 from bot.platforms.slack.modal import Limits
 from bot.platforms.slack.roster import SlackRoster
 
@@ -75,7 +72,7 @@ class _Lru(OrderedDict[str, Any]):
             self.popitem(last=False)
 
 
-class SlackDesk:
+class SlackDesk(FoldCards):
     """The StaffDesk for Slack (see the module docstring).
 
     Args:
@@ -123,8 +120,7 @@ class SlackDesk:
         self.actions = SlackActions(client, staff_channel=staff_channel, roster=self.roster, limits=limits)
         self.actions.register()
         client.app.action(DIGEST_PAGE)(self._digest_page)
-        for action_id in FOLD_VERBS:
-            client.app.action(action_id)(self._fold_click)
+        self.register_folds()
         self._started = clock()
         self._posted: _Lru = _Lru()  # dedupe key -> (channel, ts), posts that surely landed
         self._clean: _Lru = _Lru()  # keys whose every attempt here surely did not land
@@ -337,71 +333,6 @@ class SlackDesk:
             if isinstance(exc, RateLimited) and not digest.ts:
                 pacer.hold(channel, now, exc.retry_after or pacer.interval)
             log.warning("burst digest for %s not shown: %s", channel, type(exc).__name__)
-
-    async def post_fold(
-        self, fold: FoldView, *, channel: str, dedupe_key: str, retry: bool = False
-    ) -> CardRef:
-        """Post a summary card (paced like a read-only card; found again after a lost answer)."""
-        channel = channel or self.staff_channel
-        if not channel:
-            raise PermanentError("no Slack channel for this card: set SLACK_STAFF_CHANNEL")
-        if dedupe_key in self._posted:
-            return CardRef(self.desk, *self._posted[dedupe_key])
-        if (retry or dedupe_key in self._ambiguous) and dedupe_key not in self._clean:
-            ts = await self._find(channel, dedupe_key)
-            if ts:
-                return self._landed(channel, dedupe_key, ts)
-        self.client.card_channels.add(channel)
-        admission = self.client.pacer.admit(channel, dedupe_key, self.clock(), lane=Lane.READ)
-        if not admission.go:
-            raise NotYet("slack channel pace", retry_after=admission.wait)
-        if admission.wait > 0:
-            await asyncio.sleep(admission.wait)
-        metadata = {"event_type": CARD_EVENT, "event_payload": {"dedupe_key": dedupe_key}}
-        try:
-            data = await self.client.call(
-                "chat_postMessage",
-                channel=channel,
-                text=f"Summary card {fold.fold_id}",
-                blocks=fold_blocks(fold),
-                metadata=metadata,
-            )
-        except RateLimited as exc:
-            self._clean.remember(dedupe_key, True)
-            pause = max(exc.retry_after or 0.0, self.client.pacer.interval)
-            self.client.pacer.blocked(channel, dedupe_key, self.clock(), pause)
-            raise RateLimited(str(exc), retry_after=pause) from None
-        except PermanentError:
-            self._clean.remember(dedupe_key, True)
-            self.client.pacer.forget(channel, dedupe_key)
-            raise
-        except TransientError:
-            self._ambiguous.remember(dedupe_key, self.clock())
-            self._clean.pop(dedupe_key, None)
-            raise
-        return self._landed(channel, dedupe_key, str(data.get("ts", "")))
-
-    async def update_fold(self, ref: CardRef, fold: FoldView) -> None:
-        """Edit the summary card in place with its new counts."""
-        await self.client.call(
-            "chat_update",
-            channel=ref.channel,
-            ts=ref.message_id,
-            text=f"Summary card {fold.fold_id}",
-            blocks=fold_blocks(fold),
-        )
-
-    async def _fold_click(self, ack: Any, body: dict[str, Any]) -> None:
-        """Open list / Claim all / Mark all handled on a summary card: the answer comes privately."""
-        await ack()
-        actions = body.get("actions") or [{}]
-        first = actions[0] if isinstance(actions[0], dict) else {}
-        fold_id = parse_fold_value(first.get("value"))
-        verb = FOLD_VERBS.get(str(first.get("action_id", "")))
-        if fold_id is None or verb is None or not isinstance(body.get("user"), dict):
-            return
-        action = FoldAction(fold_id, parse_actor(body["user"]), verb)  # type: ignore[arg-type]
-        self.actions.tasks.spawn(self.actions.run(action, click_channel(body)), f"slack:fold_{verb}")
 
     async def update_card(self, ref: CardRef, card: TicketView) -> None:
         """Edit the card in place (every change shows in its status line and buttons)."""
