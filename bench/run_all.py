@@ -37,6 +37,7 @@ def benches(pg: str, keep: str) -> list[tuple[str, list[str]]]:
         ("matrix-latency", ["bench.matrix_latency"]),
         ("slack-latency", ["bench.slack_latency"]),
         ("meta-webhook", ["bench.meta_webhook"]),
+        ("head-of-line", ["bench.headofline"]),
     ]
     return [
         (n, a)

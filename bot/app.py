@@ -133,6 +133,7 @@ class PatronDesk:
             clock=self.clock,
             wake=self._wake,
             auto_ack=self.settings.AUTO_ACK_TEXT,
+            fold_at=self.settings.FEED_BURST_FOLD,
             opening_hours=parse_opening_hours(self.settings.OPENING_HOURS),
         )
         self.timers = Timers(self._service, self.settings)
@@ -171,7 +172,12 @@ class PatronDesk:
             if isinstance(source, ReplyValidator):
                 self._service.validators[name] = source.validate_reply
                 self.reply_limits.add(name, source)
-        self.relay = Relay(self._service, desks=self.desks, sources=self.sources)
+        self.relay = Relay(
+            self._service,
+            desks=self.desks,
+            sources=self.sources,
+            retry_after_cap=self.settings.RETRY_AFTER_CAP,
+        )
 
     def _wake(self, target: str) -> None:
         """New outbox work for ``target``; before the relay exists (sources opening) it finds it at start."""

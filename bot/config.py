@@ -100,6 +100,8 @@ class Settings(BaseSettings):
     FEEDS: CommaList = ()
     FEED_POLL_SECONDS: float = Field(default=300, gt=0)
     FEED_BACKFILL: bool = False
+    FEED_BURST_FOLD: int = Field(default=10, ge=0)  # read-only items waiting that start a summary card
+    RETRY_AFTER_CAP: float = Field(default=900, gt=0)  # the longest a platform's 429 hint is honoured
 
     WEBHOOK_SECRET: str = ""
 

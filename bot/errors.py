@@ -30,6 +30,15 @@ class RateLimited(TransientError):
     """HTTP 429 or a platform's own rate-limit error."""
 
 
+class NotYet(TransientError):
+    """Not a failure: this row's turn has not come (its channel is paced, or held by a 429 that
+    another post received). The relay runs it again after ``retry_after`` seconds without counting an
+    attempt, backing off or logging above DEBUG; the platform was not called."""
+
+    def __init__(self, message: str, *, retry_after: float) -> None:
+        super().__init__(message, retry_after=max(retry_after, 0.0))
+
+
 class PermanentError(PatronDeskError):
     """The platform refused the request for good (validation error, deleted target)."""
 

@@ -155,6 +155,19 @@ class TicketView:
     queued_until: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class FoldView:
+    """A summary card: a burst of read-only items from one source folded into one card."""
+
+    fold_id: int
+    source: str
+    role: str
+    total: int  # every folded item, whatever its state
+    waiting: int  # not claimed, not handled
+    claimed: int  # claimed or answered, not closed yet
+    handled: int  # resolved or ignored
+
+
 # --- staff actions: one small type per verb, a union for dispatch -------------------------
 
 
@@ -241,7 +254,19 @@ class OpenForm:
     actor: StaffRef
 
 
-StaffAction = Claim | Release | Reply | Resolve | Ignore | Reassign | RotaCommand | DeskQuery | OpenForm
+@dataclass(frozen=True, slots=True)
+class FoldAction:
+    """On a summary card: ``list`` a page of its items, ``claim`` or ``resolve`` every waiting one."""
+
+    fold_id: int
+    actor: StaffRef
+    verb: Literal["list", "claim", "resolve"] = "list"
+    page: int = 0
+
+
+StaffAction = (
+    Claim | Release | Reply | Resolve | Ignore | Reassign | RotaCommand | DeskQuery | OpenForm | FoldAction
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ import unicodedata
 
 from bot.domain.labels import status_label
 from bot.domain.transitions import Action, available_actions
-from bot.models import Status, TicketView, Visibility
+from bot.models import FoldView, Status, TicketView, Visibility
 from bot.platforms import display_name
 from bot.rota.timespec import staff_time
 
@@ -121,3 +121,26 @@ def _console_actions(view: TicketView) -> str:
         hints[Action.RESOLVE] += " (mark handled)"
     shown = available_actions(view.status, view.can_reply)
     return " · ".join(hints[action].format(n=view.mention_id) for action in shown)
+
+
+def fold_title(view: FoldView) -> str:
+    """A summary card's headline, e.g. ``Web (feed): 37 new items``."""
+    return f"{source_name(view.source)}: {view.total} new item{'s' if view.total != 1 else ''}"
+
+
+def fold_counts(view: FoldView) -> str:
+    """Where a summary card's items stand."""
+    return f"{view.waiting} waiting · {view.claimed} claimed · {view.handled} handled · role {view.role}"
+
+
+def fold_text(view: FoldView, *, prefix: str) -> str:
+    """A summary card as plain text with its commands (console and Matrix)."""
+    n = view.fold_id
+    return "\n".join(
+        (
+            f"📚 {fold_title(view)} (summary card {n}; a burst of read-only items)",
+            fold_counts(view),
+            f"Open list: {prefix}desk fold {n} · Claim all: {prefix}desk fold {n} claim"
+            f" · Mark all handled: {prefix}desk fold {n} handled",
+        )
+    )

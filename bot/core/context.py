@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from bot.core.directory import Directory
 from bot.core.views import ticket_view
-from bot.domain.outbox import NotifyPayload, OutboxKind, TextPayload, dedupe_key, encode
+from bot.domain.outbox import Lane, NotifyPayload, OutboxKind, TextPayload, dedupe_key, encode, fold_rows
 from bot.errors import NotFound
 from bot.models import Mention, TicketView
 from bot.rota.hours import Hours
 from bot.rota.opening import Opening
 from bot.rota.rota import Rota
 from bot.routing.rules import RuleSet
-from bot.store import audit, mentions, outbox
+from bot.store import audit, folds, mentions, outbox
 from bot.store.db import Database
 from bot.store.rota_repo import load_rota, rota_stamp, stamp_rota
 
@@ -114,6 +114,9 @@ class Context:
     ) -> None:
         """Audit a change and queue the card update on every desk."""
         await audit.record(session, actor=actor, action=action, now=now, mention_id=row.id, detail=detail)
+        fold_id = await folds.of(session, row.id)
+        if fold_id is not None:  # a folded item changed: its summary card is refreshed too
+            await outbox.enqueue_many(session, fold_rows(fold_id, self.desks, lane=Lane.UPDATE), now=now)
         for desk in self.desks:
             await outbox.enqueue(
                 session,

@@ -13,20 +13,30 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot import metrics
+from bot.core import folding
 from bot.core.views import mention_from_row
 from bot.crashpoints import crash_point, reconcile_enabled
-from bot.domain.outbox import NotifyPayload, OutboxKind, ReplyPayload, TextPayload, kind_of, payload_as
+from bot.domain.outbox import (
+    FoldPayload,
+    NotifyPayload,
+    OutboxKind,
+    ReplyPayload,
+    TextPayload,
+    kind_of,
+    payload_as,
+)
 from bot.domain.transitions import Transition
-from bot.errors import TransientError
+from bot.errors import NotYet, TransientError
 from bot.models import StaffRef, Status, narrower
 from bot.platforms import role_channel_column
-from bot.platforms.base import Announces, Redacts, SourceAdapter, StaffDesk
-from bot.store import audit, cards, mentions, outbox
+from bot.platforms.base import Announces, Paces, Redacts, ShowsFolds, SourceAdapter, StaffDesk
+from bot.store import audit, cards, folds, mentions, outbox
 
 if TYPE_CHECKING:
     from bot.store.tables import OutboxRow
 
 PARK = 300.0  # seconds before retrying a row whose target is missing or refused it for now
+FOLD_REFRESH = 2.0  # seconds between two edits of one summary card
 
 
 class Effects:
@@ -39,6 +49,7 @@ class Effects:
         self.db = service.db
         self.desks = desks
         self.sources = sources
+        self._folds_shown: dict[str, datetime] = {}  # a summary card's outbox key -> when last drawn
 
     @property
     def clock(self) -> Callable[[], datetime]:
@@ -55,8 +66,35 @@ class Effects:
             OutboxKind.NOTIFY: self._notify,
             OutboxKind.ANNOUNCE: self._announce,
             OutboxKind.REDACT_CARD: self._redact_card,
+            OutboxKind.SHOW_FOLD: self._show_fold,
         }[kind_of(row.kind)]
         await handler(row)
+
+    async def turns(self, rows: list[OutboxRow]) -> dict[int, float]:
+        """Seconds each new card must still wait for its channel, asked of a pacing desk before any
+        row is taken (row id -> seconds; rows missing from the answer may go now)."""
+        posts = [r for r in rows if r.kind == OutboxKind.POST_CARD and r.mention_id is not None]
+        desk = self.desks.get(posts[0].target) if posts else None
+        if desk is None or not isinstance(desk, Paces):
+            return {}
+        column = role_channel_column(desk.desk)
+        found, channels = [], dict[str, str]()
+        async with self.db.transaction() as session:
+            ids = (r.mention_id for r in posts if r.mention_id is not None)
+            stored = await mentions.get_many(session, ids)
+            for row in posts:
+                mention = stored.get(row.mention_id or 0)
+                if mention is not None and row.attempts == 0:  # a retry reconciles first: let it run
+                    if mention.role not in channels:
+                        channels[mention.role] = await cards.role_channel(session, mention.role, column)
+                    found.append((row, mention, channels[mention.role]))
+        waits: dict[int, float] = {}
+        for row, mention, channel in found:
+            view = self.service.render(mention)
+            wait = await desk.slot(view, channel=channel, dedupe_key=row.dedupe_key, lane=row.lane)
+            if wait > 0:
+                waits[row.id] = wait
+        return waits
 
     async def _finish(self, row: OutboxRow) -> None:
         async with self.db.transaction() as session:
@@ -109,7 +147,7 @@ class Effects:
                 session, desk=row.target, mention_id=row.mention_id
             )
         if posting:  # an earlier attempt may have landed, drawn before this change: update it once stored
-            raise TransientError("card not stored yet", retry_after=1.0)
+            raise NotYet("card not stored yet", retry_after=1.0)
         if card is None or mention is None:  # never posted here, or purged
             await self._finish(row)
             return
@@ -117,6 +155,41 @@ class Effects:
         await desk.update_card(card, self.service.render(mention))
         crash_point("after_card_update")
         await self._finish(row)
+
+    async def _show_fold(self, row: OutboxRow) -> None:
+        """Post or refresh a summary card; refreshes come at most every ``FOLD_REFRESH`` per card."""
+        desk = self._desk(row)
+        if not isinstance(desk, ShowsFolds):  # this desk cannot show one: its items stay in the list
+            await self._finish(row)
+            return
+        fold_id = payload_as(FoldPayload, row.kind, row.payload).fold
+        async with self.db.transaction() as session:
+            stats = await folds.stats(session, fold_id)
+            ref = await folds.get_card(session, fold_id, row.target)
+            column = role_channel_column(row.target)
+            channel = "" if stats is None else await cards.role_channel(session, stats.role, column)
+        if stats is None:
+            await self._finish(row)
+            return
+        view = folding.fold_view(stats)
+        if ref is None:
+            ref = await desk.post_fold(
+                view,
+                channel=channel,
+                dedupe_key=row.dedupe_key,
+                retry=row.attempts > 0 and reconcile_enabled(),
+            )
+            async with self.db.transaction() as session:
+                await folds.save_card(session, fold_id, ref)
+                await outbox.finish(session, row.id, version=row.version)
+        else:
+            shown = self._folds_shown.get(row.dedupe_key)
+            wait = 0.0 if shown is None else FOLD_REFRESH - (self.clock() - shown).total_seconds()
+            if wait > 0:  # a burst bumps this row on every item: draw the counts now and then
+                raise NotYet("summary card refreshed a moment ago", retry_after=wait)
+            await desk.update_fold(ref, view)
+            await self._finish(row)
+        self._folds_shown[row.dedupe_key] = self.clock()
 
     async def _redact_card(self, row: OutboxRow) -> None:
         """Retention: remove the patron's words from the chat copy (a desk may truly redact)."""

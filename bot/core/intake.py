@@ -15,13 +15,14 @@ from bot import metrics
 from bot.core import quarantine
 from bot.core.authz import may_change
 from bot.crashpoints import crash_point
-from bot.domain.outbox import OutboxKind, TextPayload, dedupe_key, encode
+from bot.domain.outbox import Lane, OutboxKind, TextPayload, dedupe_key, encode, fold_rows, lane_for
 from bot.domain.sanitize import safe_change, safe_mention
 from bot.domain.transitions import Transition, allowed_from, status_after
 from bot.models import Decision, Mention, MentionChange, Status
+from bot.platforms import answerable
 from bot.platforms.base import Ingest
 from bot.routing.router import route
-from bot.store import cursors, faults, mentions, messages, outbox
+from bot.store import cursors, faults, folds, mentions, messages, outbox
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -45,6 +46,7 @@ class Intake:
     clock: Callable[[], datetime]
     wake: Callable[[str], None]
     auto_ack: str
+    fold_at: int
     row: Callable[..., Awaitable[Any]]
     record_change: Callable[..., Awaitable[None]]
 
@@ -99,9 +101,8 @@ class Intake:
                 elif joined.mention_id is not None:
                     outbox.enqueue_rows(conn, self._follow_up_effects(joined.mention_id), now=now)
                 if mention_id is not None:
-                    outbox.enqueue_rows(
-                        conn, self._first_effects(source, mention, decision, mention_id), now=now
-                    )
+                    rows = self._first_rows(conn, source, mention, decision, mention_id, now=now)
+                    outbox.enqueue_rows(conn, rows, now=now)
             if cursor is not None:
                 cursors.save(conn, source, stream, cursor, now=now)
             crash_point("in_ingest")
@@ -209,13 +210,39 @@ class Intake:
             for desk in self.desks
         ]
 
+    def _first_rows(
+        self,
+        conn: Connection,
+        source: str,
+        mention: Mention,
+        decision: Decision,
+        mention_id: int,
+        *,
+        now: datetime,
+    ) -> list[dict[str, Any]]:
+        """A new mention's outbox rows; a read-only item in a burst joins its source's summary card."""
+        if not answerable(source):
+            fold_id = folds.place(
+                conn,
+                source=source,
+                role=decision.role,
+                mention_id=mention_id,
+                now=now,
+                threshold=self.fold_at,
+            )
+            if fold_id is not None:
+                return fold_rows(fold_id, self.desks, lane=Lane.READ)
+        return self._first_effects(source, mention, decision, mention_id)
+
     def _first_effects(
         self, source: str, mention: Mention, decision: Decision, mention_id: int
     ) -> list[dict[str, Any]]:
         """The outbox rows a new mention starts with: a card per desk, and the closed-hours ack."""
+        lane = lane_for(OutboxKind.POST_CARD, answerable=answerable(source))
         rows: list[dict[str, Any]] = [
             {
                 "kind": OutboxKind.POST_CARD,
+                "lane": lane,
                 "target": desk,
                 "mention_id": mention_id,
                 "dedupe_key": dedupe_key(OutboxKind.POST_CARD, desk, mention_id),

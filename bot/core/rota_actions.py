@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from bot.commands import commands as cmd
+from bot.commands.fold import parse_fold
+from bot.core import folding
 from bot.core.cards import source_name, status_line, visible_line
 from bot.domain import transitions
 from bot.models import ActionResult, DeskQuery, RotaCommand
@@ -288,12 +290,18 @@ async def show(ctx: Context, arg: str) -> ActionResult:
 
 async def queue(ctx: Context, action: DeskQuery) -> ActionResult:
     """`/desk`: the open mentions and who has what (the patron's text only when ``with_text``);
-    `/desk stats`: the last 7 days; `/desk show N`: one card."""
+    `/desk stats`: the last 7 days; `/desk show N`: one card; `/desk fold N ...`: a summary card's
+    items (``bot/core/folding.py``)."""
     verb, _, rest = action.text.strip().partition(" ")
     if verb.lower().startswith("stats"):
         return ActionResult(True, await stats_text(ctx))
     if verb.lower() == "show":
         return await show(ctx, rest)
+    if verb.lower() == "fold":
+        parsed = parse_fold(action.actor, rest, prefix=folding.command_prefix(action.actor.desk))
+        if isinstance(parsed, str):
+            return ActionResult(False, parsed)
+        return await folding.run(ctx, parsed)
     now = ctx.clock()
     async with ctx.db.transaction() as session:
         rows = await mentions.in_statuses(session, transitions.ACTIVE, limit=50)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot import metrics
-from bot.core import actions, rota_actions
+from bot.core import actions, folding, rota_actions
 from bot.core.base import ACTION_FAILED
 from bot.core.context import Context, RotaHolder, Validator
 from bot.core.directory import Directory
@@ -25,6 +25,7 @@ from bot.models import (
     ActionResult,
     Claim,
     DeskQuery,
+    FoldAction,
     Ignore,
     OpenForm,
     Reassign,
@@ -67,6 +68,8 @@ class DeskService(Intake):
         clock: returns an aware "now"; injectable for tests.
         wake: called with a desk or source name when the outbox has new work for it.
         auto_ack: reply sent to mentions that arrive while nobody is on duty ("" = off).
+        fold_at: read-only items of one source waiting for a card that start a summary card
+            instead (``FEED_BURST_FOLD``; 0 = never fold).
     """
 
     def __init__(
@@ -79,6 +82,7 @@ class DeskService(Intake):
         clock: Callable[[], datetime] = _utcnow,
         wake: Callable[[str], None] = lambda target: None,
         auto_ack: str = "",
+        fold_at: int = 10,
         opening_hours: tuple[Opening, ...] | None = None,
     ) -> None:
         self.db = db
@@ -88,6 +92,7 @@ class DeskService(Intake):
         self.clock = clock
         self.wake = wake
         self.auto_ack = auto_ack
+        self.fold_at = fold_at
         self.opening_hours = opening_hours or parse_opening_hours("")
         self.dated_hours: Hours | None = None  # LibCal's hours when read (bot/core/rota_sync.py)
         self.public_url = ""  # where the HTTP server is reached from outside (rota feed addresses)
@@ -183,6 +188,8 @@ class DeskService(Intake):
                 return await rota_actions.run(self.context, action)
             case DeskQuery():
                 return await rota_actions.queue(self.context, action)
+            case FoldAction():
+                return await folding.run(self.context, action)
             case OpenForm():  # the gate in front of the service has already said yes; the form shows the card
                 try:
                     return ActionResult(True, "", await self.view(action.mention_id))
@@ -204,7 +211,7 @@ class DeskService(Intake):
         now: datetime,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        """Audit a change and queue the card update on every desk."""
+        """Audit a change and queue the card update on every desk (and its summary card's, if folded)."""
         await self.context.record_change(session, row, actor=actor, action=action, now=now, detail=detail)
 
     async def reply_failed(self, row: OutboxRow, *, reason: str) -> None:

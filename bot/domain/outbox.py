@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import MISSING, dataclass, fields
-from enum import StrEnum
+from enum import IntEnum, StrEnum
 from typing import Any, TypeVar
 
 from bot.models import Visibility
@@ -20,6 +21,7 @@ class OutboxKind(StrEnum):
     SEND_ACK = "send_ack"
     NOTIFY = "notify"
     ANNOUNCE = "announce"
+    SHOW_FOLD = "show_fold"  # post or refresh a summary card (payload: {"fold": id})
 
 
 # Keys already stored in databases must keep matching: a reply and an acknowledgement were keyed
@@ -73,8 +75,15 @@ class NotifyPayload:
     text: str
 
 
-Payload = NoPayload | TextPayload | ReplyPayload | NotifyPayload
-P = TypeVar("P", NoPayload, TextPayload, ReplyPayload, NotifyPayload)
+@dataclass(frozen=True, slots=True)
+class FoldPayload:
+    """A summary card to post or refresh: the fold's id."""
+
+    fold: int
+
+
+Payload = NoPayload | TextPayload | ReplyPayload | NotifyPayload | FoldPayload
+P = TypeVar("P", NoPayload, TextPayload, ReplyPayload, NotifyPayload, FoldPayload)
 
 PAYLOADS: dict[OutboxKind, type[Payload]] = {
     OutboxKind.POST_CARD: NoPayload,
@@ -84,6 +93,7 @@ PAYLOADS: dict[OutboxKind, type[Payload]] = {
     OutboxKind.SEND_ACK: TextPayload,
     OutboxKind.NOTIFY: NotifyPayload,
     OutboxKind.ANNOUNCE: TextPayload,
+    OutboxKind.SHOW_FOLD: FoldPayload,
 }
 """The payload each kind carries; producers build these and ``payload_of`` reads them back."""
 
@@ -135,6 +145,10 @@ def _field(kind: OutboxKind | str, name: str, value: Any) -> Any:
             return Visibility(value)
         except ValueError:
             raise PayloadError(f"{kind} payload has an unknown visibility") from None
+    if name == "fold":
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise PayloadError(f"{kind} payload field {name!r} is not a number")
+        return value
     if not isinstance(value, str):
         raise PayloadError(f"{kind} payload field {name!r} is not text")
     return value
@@ -151,3 +165,39 @@ def payload_as(cls: type[P], kind: OutboxKind | str, raw: str) -> P:
 def is_acknowledgement(key: str) -> bool:
     """The key is a closed-hours acknowledgement's (an automatic answer, not a staff member's)."""
     return key.split(":", 1)[0] == _PREFIX[OutboxKind.SEND_ACK]
+
+
+class Lane(IntEnum):
+    """Which rows of one target go first (the ``lane`` column; lower goes first).
+
+    A staff member waiting to see their own action (claim, reply, resolve) beats a new card; a
+    patron who can be answered beats a read-only item (a feed entry), which can wait.
+    """
+
+    UPDATE = 0  # card updates, replies, notices: the result of a staff action
+    ANSWER = 1  # a new card for a mention someone can answer
+    READ = 2  # a new card for a read-only item (feeds), and background work such as redactions
+
+
+def lane_for(kind: OutboxKind, *, answerable: bool = True) -> Lane:
+    """The lane of a row: new cards by whether their mention can be answered, the rest by kind."""
+    if kind is OutboxKind.POST_CARD:
+        return Lane.ANSWER if answerable else Lane.READ
+    if kind in (OutboxKind.REDACT_CARD, OutboxKind.SHOW_FOLD):
+        return Lane.READ
+    return Lane.UPDATE
+
+
+def fold_rows(fold_id: int, desks: Iterable[str], *, lane: Lane) -> list[dict[str, Any]]:
+    """The outbox rows that post or refresh a summary card on every desk (one row per desk, coalesced)."""
+    return [
+        {
+            "kind": OutboxKind.SHOW_FOLD,
+            "lane": lane,
+            "target": desk,
+            "mention_id": None,
+            "dedupe_key": dedupe_key(OutboxKind.SHOW_FOLD, desk, None, fold_id),
+            "payload": encode(FoldPayload(fold_id)),
+        }
+        for desk in desks
+    ]

@@ -61,6 +61,13 @@ def staff_id_columns() -> dict[str, str]:
     return {name: spec.staff_id_column for name, spec in REGISTRY.items() if spec.staff_id_column}
 
 
+def answerable(source: str) -> bool:
+    """Whether a source's mentions can be answered (its spec is not ``read_only``); an unknown
+    source counts as answerable, so a patron's question is never put behind a feed."""
+    spec = REGISTRY.get(source)
+    return spec is None or not spec.read_only
+
+
 def role_channel_column(desk: str) -> str | None:
     """The roles table's column holding a role's own channel on this desk (None: the desk has none)."""
     spec = REGISTRY.get(desk)

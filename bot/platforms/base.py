@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from bot.core.base import OnAction
-from bot.models import CardRef, Mention, MentionChange, ReplyRef, StaffRef, TicketView
+from bot.models import CardRef, FoldView, Mention, MentionChange, ReplyRef, StaffRef, TicketView
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -19,12 +19,14 @@ __all__ = [
     "Checks",
     "HttpRoutes",
     "Mailer",
+    "Paces",
     "PlatformParts",
     "PlatformSpec",
     "PushSource",
     "Redacts",
     "ReplyLimits",
     "ReplyValidator",
+    "ShowsFolds",
     "SourceAdapter",
     "StaffDesk",
     "lazy",
@@ -128,6 +130,29 @@ class Redacts(Protocol):
 
     async def redact_card(self, ref: Any, card: Any) -> None:
         """Replace the card with its redacted form."""
+
+
+@runtime_checkable
+class Paces(Protocol):
+    """A desk that paces its posts per channel and can say, before the relay takes a row, when a
+    card's turn comes (the relay schedules the row for then instead of attempting it)."""
+
+    async def slot(self, card: TicketView, *, channel: str, dedupe_key: str, lane: int) -> float:
+        """Seconds until this card may be posted (reserving its place by ``lane``); 0: now."""
+
+
+@runtime_checkable
+class ShowsFolds(Protocol):
+    """A desk that shows a summary card for a burst of read-only items (``FoldView``), with its actions:
+    list the items, claim them all, mark them all handled (``FoldAction``)."""
+
+    async def post_fold(
+        self, fold: FoldView, *, channel: str, dedupe_key: str, retry: bool = False
+    ) -> CardRef:
+        """Post the summary card (once: with ``retry``, find an earlier post first)."""
+
+    async def update_fold(self, ref: CardRef, fold: FoldView) -> None:
+        """Edit the summary card in place with new counts."""
 
 
 @runtime_checkable
@@ -277,6 +302,10 @@ class PlatformSpec:
     client_on: Enabled = _never
     reply_limit: int | None = None
     reply_visibility: bool = False  # staff choose who sees a reply (Mastodon's visibility)
+    # nobody on this source waits for an answer (feeds): its new cards go after those of sources
+    # whose mentions can be answered (a question, an email, a web form), and a burst of them folds
+    # into one summary card (FEED_BURST_FOLD)
+    read_only: bool = False
     staff_id_column: str | None = None  # the staff table's column holding this desk's user ids
     role_channel_column: str | None = None  # the roles table's column holding a role's own channel
     # a rota `@who` token in this desk's id form -> (user id, display name for a new row), else None

@@ -200,6 +200,15 @@ async def get(session: AsyncSession, mention_id: int) -> StoredMention | None:
     return None if row is None else snapshot(row)
 
 
+async def get_many(session: AsyncSession, mention_ids: Iterable[int]) -> dict[int, StoredMention]:
+    """Several mention rows in one query, fresh from the database (id -> row; missing ids left out)."""
+    ids = sorted(set(mention_ids))
+    if not ids:
+        return {}
+    stmt = select(MentionRow).where(MentionRow.id.in_(ids)).execution_options(populate_existing=True)
+    return {row.id: snapshot(row) for row in (await session.execute(stmt)).scalars()}
+
+
 async def find_unpurged(session: AsyncSession, source: str, external_id: str) -> StoredMention | None:
     """The stored, not yet purged mention with this platform id (an edit or withdrawal finds it)."""
     stmt = select(MentionRow).where(

@@ -10,7 +10,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.outbox import OutboxKind, dedupe_key
+from bot.domain.outbox import OutboxKind, dedupe_key, lane_for
 from bot.store.sql import dialect, execute_hot
 from bot.store.tables import OutboxRow
 
@@ -42,10 +42,12 @@ async def enqueue(
 
 
 def enqueue_rows(conn: Connection, rows: list[dict[str, Any]], *, now: datetime) -> None:
-    """Several outbox rows in one statement (kind, target, mention_id, dedupe_key, payload each)."""
+    """Several outbox rows in one statement (kind, target, mention_id, dedupe_key, payload each;
+    ``lane`` when the kind alone does not say it: a new card's lane says whether it can be answered)."""
     params = [
         {
             "kind": row["kind"],
+            "lane": int(row.get("lane", lane_for(OutboxKind(row["kind"])))),
             "target": row["target"],
             "mention_id": row["mention_id"],
             "payload": json.dumps(row.get("payload") or {}),
@@ -71,17 +73,36 @@ async def enqueue_many(session: AsyncSession, rows: list[dict[str, Any]], *, now
 
 
 async def due(session: AsyncSession, *, target: str, now: datetime, limit: int = 20) -> list[OutboxRow]:
-    """Pending rows for one target whose time has come and whose lease (if any) has run out."""
+    """Pending rows for one target whose time has come and whose lease (if any) has run out.
+
+    Lane first (``bot/domain/outbox.py``: staff actions, then answerable, then read-only), then the
+    longest waiting: one query on ``ix_outbox_pick``.
+    """
     stmt = (
         select(OutboxRow)
         .where(OutboxRow.target == target, OutboxRow.state == "pending", OutboxRow.next_attempt_at <= now)
         .where((OutboxRow.leased_until.is_(None)) | (OutboxRow.leased_until < now))
-        .order_by(OutboxRow.id)
+        .order_by(OutboxRow.lane, OutboxRow.next_attempt_at, OutboxRow.id)
         .limit(limit)
     )
     if dialect(session) == "postgresql":
         stmt = stmt.with_for_update(skip_locked=True)
     return list((await session.execute(stmt)).scalars())
+
+
+async def next_due(session: AsyncSession, *, target: str, now: datetime) -> datetime | None:
+    """When the next pending row of ``target`` that nobody holds comes due (None: none waits)."""
+    stmt = select(func.min(OutboxRow.next_attempt_at)).where(
+        OutboxRow.target == target,
+        OutboxRow.state == "pending",
+        (OutboxRow.leased_until.is_(None)) | (OutboxRow.leased_until < now),
+    )
+    value = await session.scalar(stmt)
+    if isinstance(value, str):  # min() bypasses the column type on SQLite
+        value = datetime.fromisoformat(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
 
 
 async def lease(session: AsyncSession, row_id: int, *, now: datetime, until: datetime) -> bool:
@@ -117,6 +138,25 @@ async def reschedule(session: AsyncSession, row_id: int, *, when: datetime, erro
     if failed:
         values["state"] = "failed"
     await session.execute(update(OutboxRow).where(OutboxRow.id == row_id).values(**values))
+
+
+async def defer(
+    session: AsyncSession, waits: dict[int, datetime], *, now: datetime, leased: bool = False
+) -> None:
+    """Rows whose turn has not come (their channel is paced or held): run them at the given times.
+
+    Not a failed attempt: no error is recorded. With ``leased`` (this worker holds the lease) the
+    lease and its attempt are given back; without, a row another worker has taken meanwhile is left
+    alone.
+    """
+    for row_id, when in waits.items():
+        stmt = update(OutboxRow).where(OutboxRow.id == row_id, OutboxRow.state == "pending")
+        values: dict[str, Any] = {"next_attempt_at": when}
+        if leased:
+            values |= {"attempts": OutboxRow.attempts - 1, "leased_until": None}
+        else:
+            stmt = stmt.where((OutboxRow.leased_until.is_(None)) | (OutboxRow.leased_until < now))
+        await session.execute(stmt.values(**values).execution_options(synchronize_session=False))
 
 
 async def depth(session: AsyncSession) -> int:

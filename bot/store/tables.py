@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -219,10 +220,14 @@ class OutboxRow(Base):
     """A pending side effect; removed only once it succeeded (``version`` guards coalesced updates)."""
 
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "state", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+        Index("ix_outbox_pick", "target", "state", "lane", "next_attempt_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     kind: Mapped[str] = mapped_column(String(32))  # post_card, update_card, send_reply, notify
+    lane: Mapped[int] = mapped_column(SmallInteger, default=1, server_default="1")  # domain.outbox.Lane
     target: Mapped[str] = mapped_column(String(64))  # desk name, or source name for replies
     mention_id: Mapped[int | None] = mapped_column(Integer)
     payload: Mapped[str] = mapped_column(Text, default="{}")
@@ -234,6 +239,39 @@ class OutboxRow(Base):
     leased_until: Mapped[datetime | None] = mapped_column(Stamp)
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class FoldRow(Base):
+    """A per-source summary card: read-only items of one burst folded into one card."""
+
+    __tablename__ = "folds"
+    __table_args__ = (Index("ix_folds_source_role_last", "source", "role", "last_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(32))
+    role: Mapped[str] = mapped_column(String(64))
+    opened_at: Mapped[datetime] = mapped_column(Stamp)
+    last_at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class FoldItemRow(Base):
+    """A mention shown on a summary card instead of its own card (a mention is folded once)."""
+
+    __tablename__ = "fold_items"
+
+    mention_id: Mapped[int] = mapped_column(ForeignKey("mentions.id", ondelete="CASCADE"), primary_key=True)
+    fold_id: Mapped[int] = mapped_column(ForeignKey("folds.id", ondelete="CASCADE"), index=True)
+
+
+class FoldCardRow(Base):
+    """Where a summary card lives on one desk."""
+
+    __tablename__ = "fold_cards"
+
+    fold_id: Mapped[int] = mapped_column(ForeignKey("folds.id", ondelete="CASCADE"), primary_key=True)
+    desk: Mapped[str] = mapped_column(String(32), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(255))
+    message_id: Mapped[str] = mapped_column(String(255))
 
 
 class CursorRow(Base):

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from bot.models import StaffRef, Status
 from bot.platforms.slack.cards import (
     CLAIM,
+    DIGEST_PAGE,
     IGNORE,
     REASSIGN,
     REPLY,
@@ -24,6 +25,7 @@ from bot.platforms.slack.cards import (
     digest_blocks,
     notice_text,
     parse_button_value,
+    parse_digest_page,
     safe_text,
     utf16_len,
 )
@@ -192,8 +194,43 @@ def test_digest_lists_waiting_mentions_with_claim_buttons() -> None:
     assert_safe(blocks)
     claims = [b["accessory"] for b in blocks if b.get("accessory")]
     assert len(claims) == 40 and {json.loads(c["value"])["m"] for c in claims} == set(range(1, 41))
-    assert "20 more" in json.dumps(blocks)
+    assert "Page 1 of 2: 1–40 of 60 waiting" in json.dumps(blocks, ensure_ascii=False)
     assert "every card is posted" in json.dumps(digest_blocks([], total=70, done=True))
+
+
+def _pages(blocks: list[dict[str, Any]]) -> list[int | None]:
+    return [
+        parse_digest_page(e.get("value"))
+        for b in blocks
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e.get("action_id") == DIGEST_PAGE
+    ]
+
+
+@given(st.integers(min_value=1, max_value=2500), st.integers(min_value=-5, max_value=100))
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_digest_pages_reach_every_waiting_mention(count: int, asked: int) -> None:
+    """Turning pages from the first reaches every waiting mention once, within Block Kit's limits."""
+    waiting = [view(n) for n in range(1, count + 1)]
+    seen: list[int] = []
+    page: int | None = 0
+    while page is not None:
+        blocks = digest_blocks(waiting, total=count, page=page)
+        assert len(blocks) <= 50
+        seen += [json.loads(b["accessory"]["value"])["m"] for b in blocks if b.get("accessory")]
+        later = [p for p in _pages(blocks) if p is not None and p > page]
+        page = later[0] if later else None
+    assert seen == list(range(1, count + 1))
+    clamped = digest_blocks(waiting, total=count, page=asked)  # a stale or forged page is clamped
+    assert [b for b in clamped if b.get("accessory")]
+
+
+@pytest.mark.parametrize(
+    "value", [None, "", "x", "[]", '{"page": -1}', '{"page": "1"}', '{"page": 1e9}', "{" * 200]
+)
+def test_digest_page_value_hostile(value: str | None) -> None:
+    assert parse_digest_page(value) is None
 
 
 def test_notice_text_is_safe() -> None:

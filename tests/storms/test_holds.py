@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from bot.errors import RateLimited
+from bot.errors import NotYet, RateLimited
 from bot.platforms.bluesky.session import XrpcSession
 from bot.platforms.mastodon.api import MastodonApi
 from bot.platforms.slack.client import SlackClient
@@ -90,9 +90,10 @@ async def test_slack_digest_waits_for_the_channel(slack: tuple[StormSlack, SkewC
     desk = SlackDesk(client, staff_channel="C0STAFF01", digest_at=2, clock=skew.monotonic)
     try:
         cards = {f"post_card:slack:{n}": view(n) for n in range(1, 5)}
-        for key, card in cards.items():  # the first gets the 429; the rest queue behind it
-            with pytest.raises(RateLimited):
+        for n, (key, card) in enumerate(cards.items()):  # the first gets the 429; the rest queue behind it
+            with pytest.raises(NotYet if n else RateLimited) as caught:
                 await desk.post_card(card, channel="C0STAFF01", dedupe_key=key)
+            assert caught.value.retry_after is not None and caught.value.retry_after >= 30
         assert len(emu.gate.requests) == 1  # no burst digest was posted into the 429
         skew.advance(31)
         for key, card in cards.items():
@@ -100,7 +101,7 @@ async def test_slack_digest_waits_for_the_channel(slack: tuple[StormSlack, SkewC
                 try:
                     await desk.post_card(card, channel="C0STAFF01", dedupe_key=key, retry=True)
                     break
-                except RateLimited:
+                except NotYet:  # waiting for its turn; never another 429
                     skew.advance(PACE)
     finally:
         await client.aclose()

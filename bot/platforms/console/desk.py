@@ -12,9 +12,9 @@ from typing import TextIO
 
 from bot.config import Settings
 from bot.core.base import ACTION_FAILED, OnAction
-from bot.core.cards import console_card
+from bot.core.cards import console_card, fold_text
 from bot.errors import ConfigError
-from bot.models import ActionResult, CardRef, DeskQuery, StaffRef, TicketView
+from bot.models import ActionResult, CardRef, DeskQuery, FoldView, StaffRef, TicketView
 from bot.platforms.base import AdapterDeps
 from bot.platforms.console.identity import Identity, Staff
 from bot.platforms.console.lines import HELP, ME, VERBS, parse_line
@@ -146,6 +146,17 @@ class ConsoleDesk:
     async def update_card(self, ref: CardRef, card: TicketView) -> None:
         """Print the card again with its new status."""
         self._print("\n" + console_card(card))
+
+    async def post_fold(
+        self, fold: FoldView, *, channel: str, dedupe_key: str, retry: bool = False
+    ) -> CardRef:
+        """Print a summary card for a burst of read-only items."""
+        self._print("\n" + fold_text(fold, prefix=""))
+        return CardRef(self.desk, channel or "terminal", f"fold-{fold.fold_id}")
+
+    async def update_fold(self, ref: CardRef, fold: FoldView) -> None:
+        """Print the summary card again with its new counts."""
+        self._print("\n" + fold_text(fold, prefix=""))
 
     async def tell(self, who: StaffRef, text: str) -> None:
         """Private feedback, labelled with its addressee; the same text for several people prints once."""

@@ -23,6 +23,7 @@ HELP = """Commands:
   reply N <text>     answer #N on the patron's platform
   resolve N          mark #N handled        release N   give #N back
   ignore N           no answer needed       reassign N <role|@person>
+  desk fold N        list summary card N (desk fold N claim / desk fold N handled: all its items)
   rota <command>     the rota (try: rota help, rota now, rota show)
   iam NAME           act as staff member NAME with their rights; `iam` alone: back to the operator
   whoami             who you act as

@@ -30,4 +30,5 @@ SPEC = PlatformSpec(
     problems=_problems,
     source_on=lambda s: bool(s.FEEDS),
     build_source=lazy("bot.platforms.feeds.source", "build"),
+    read_only=True,
 )

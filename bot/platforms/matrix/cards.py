@@ -11,9 +11,10 @@ from urllib.parse import urlsplit
 
 import grapheme
 
+from bot.core.cards import fold_text
 from bot.domain.labels import status_label
 from bot.domain.transitions import Action, available_actions
-from bot.models import Status, TicketView, Visibility
+from bot.models import FoldView, Status, TicketView, Visibility
 from bot.rota.timespec import staff_time
 
 MENTION_KEY = "org.patrondesk.mention_id"  # hidden marker: which mention a card (or notice) belongs to
@@ -280,3 +281,35 @@ def notice_content(
     if mention_id is not None:
         content[MENTION_KEY] = mention_id
     return content
+
+
+def fold_content(view: FoldView, *, dedupe_key: str) -> dict[str, Any]:
+    """A summary card for a burst of read-only items; its actions are ``!desk fold N ...`` commands."""
+    body = fold_text(view, prefix="!")
+    return {
+        "msgtype": "m.text",
+        "body": body,
+        "format": HTML_FORMAT,
+        "formatted_body": html.escape(body).replace("\n", "<br>"),
+        "m.mentions": {},
+        DEDUPE_KEY: dedupe_key,
+    }
+
+
+def fold_edit_content(view: FoldView, *, card_event_id: str) -> dict[str, Any]:
+    """An ``m.replace`` edit of a summary card with new counts (pings nobody)."""
+    body = fold_text(view, prefix="!")
+    new = {
+        "msgtype": "m.text",
+        "body": body,
+        "format": HTML_FORMAT,
+        "formatted_body": html.escape(body).replace("\n", "<br>"),
+        "m.mentions": {},
+    }
+    return {
+        "msgtype": "m.text",
+        "body": f"* summary card {view.fold_id} updated: {view.total} items",
+        "m.new_content": new,
+        "m.mentions": {},
+        "m.relates_to": {"rel_type": "m.replace", "event_id": card_event_id},
+    }

@@ -11,9 +11,17 @@ import uuid
 from bot.config import Settings
 from bot.core.base import OnAction
 from bot.errors import AdapterConfigError, PatronDeskError
-from bot.models import ActionResult, CardRef, DeskQuery, RotaCommand, StaffRef, TicketView
+from bot.models import ActionResult, CardRef, DeskQuery, FoldView, RotaCommand, StaffRef, TicketView
 from bot.platforms.base import AdapterDeps
-from bot.platforms.matrix.cards import DEDUPE_KEY, MENTION_KEY, card_content, edit_content, notice_content
+from bot.platforms.matrix.cards import (
+    DEDUPE_KEY,
+    MENTION_KEY,
+    card_content,
+    edit_content,
+    fold_content,
+    fold_edit_content,
+    notice_content,
+)
 from bot.platforms.matrix.commands import (
     PRE_REACT,
     ROOM_VERBS,
@@ -218,6 +226,26 @@ class MatrixDesk:
     async def update_card(self, ref: CardRef, card: TicketView) -> None:
         """Edit the card in place (``m.replace``); the same rendering never sends twice."""
         content = edit_content(card, card_event_id=ref.message_id)
+        key = ref.message_id + json.dumps(content, sort_keys=True)
+        await self.link.send(ref.channel or self.link.staff_room, content, txn=txn_id("edit", key))
+
+    async def post_fold(
+        self, fold: FoldView, *, channel: str, dedupe_key: str, retry: bool = False
+    ) -> CardRef:
+        """Post a summary card (transaction id from the dedupe key); on retry, find an earlier post first."""
+        room = channel or self.link.staff_room
+        if retry:
+            found = await self._find(room, dedupe_key)
+            if found is not None:
+                return found
+        event_id = await self.link.send(
+            room, fold_content(fold, dedupe_key=dedupe_key), txn=txn_id("fold", dedupe_key)
+        )
+        return CardRef(DESK, room, event_id)
+
+    async def update_fold(self, ref: CardRef, fold: FoldView) -> None:
+        """Edit the summary card in place with its new counts."""
+        content = fold_edit_content(fold, card_event_id=ref.message_id)
         key = ref.message_id + json.dumps(content, sort_keys=True)
         await self.link.send(ref.channel or self.link.staff_room, content, txn=txn_id("edit", key))
 

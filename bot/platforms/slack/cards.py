@@ -25,10 +25,10 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.core.cards import source_name
+from bot.core.cards import fold_counts, fold_title, source_name
 from bot.domain.labels import status_icon, status_label
 from bot.domain.transitions import Action, available_actions
-from bot.models import MAX_ID, StaffRef, Status, TicketView, Visibility
+from bot.models import MAX_ID, FoldView, StaffRef, Status, TicketView, Visibility
 
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
@@ -47,6 +47,9 @@ CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN = (
     "pd_open",
 )
 ACTION_IDS = (CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN)
+DIGEST_PAGE = "pd_digest_page"
+FOLD_LIST, FOLD_CLAIM, FOLD_RESOLVE = "pd_fold_list", "pd_fold_claim", "pd_fold_resolve"
+FOLD_VERBS = {FOLD_LIST: "list", FOLD_CLAIM: "claim", FOLD_RESOLVE: "resolve"}
 CARD_EVENT = "patron_desk_card"
 
 _REPLACE = {cp: "\ufffd" for cp in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
@@ -286,30 +289,98 @@ def _buttons(view: TicketView) -> list[ButtonElement]:
     return out
 
 
-def digest_blocks(views: Sequence[TicketView], *, total: int, done: bool = False) -> list[dict[str, Any]]:
-    """A burst digest: how many mentions are waiting for a card, the first ones with a Claim button.
+def digest_blocks(
+    views: Sequence[TicketView], *, total: int, done: bool = False, page: int = 0
+) -> list[dict[str, Any]]:
+    """A burst digest: how many mentions are waiting for a card, one page of them with Claim buttons.
 
-    ``views`` are the mentions still waiting; ``total`` counts the whole burst so far.
+    ``views`` are every mention still waiting, in the order their cards will go (answerable ones
+    first); ``total`` counts the whole burst so far. ``page`` picks which ``DIGEST_ITEMS`` are listed;
+    the ‹ › buttons (``DIGEST_PAGE``) reach every waiting mention.
     """
     if done or not views:
         head = f"📥 Burst of {total} mentions: every card is posted"
         note = "Each mention has its own card below with all its buttons."
     else:
         head = f"📥 Burst: {len(views)} of {total} mentions still waiting for their card"
-        note = "Cards follow at Slack's pace (about one a second). Claim from here to get ahead."
+        answerable = sum(1 for view in views if view.can_reply)
+        note = f"{answerable} can be answered and come first. " if answerable else ""
+        note += "Cards follow at Slack's pace (about one a second). Claim from here to get ahead."
     blocks: list[Block] = [
         HeaderBlock(text=PlainTextObject(text=safe_text(head, HEADER_LIMIT, mrkdwn=False))),
         _mrkdwn(note),
     ]
-    if not done:
-        for view in views[:DIGEST_ITEMS]:
+    if not done and views:
+        pages = (len(views) + DIGEST_ITEMS - 1) // DIGEST_ITEMS
+        page = min(max(page, 0), pages - 1)
+        first = page * DIGEST_ITEMS
+        for view in views[first : first + DIGEST_ITEMS]:
             line = f"*#{view.mention_id}* · {source_name(view.source)} · {safe_text(view.role, 60)} — "
             line += safe_text(view.author_handle or view.author_name, 80) + ": " + safe_text(view.text, 160)
             claim = _button("Claim", CLAIM, button_value(view.mention_id))
             blocks.append(SectionBlock(text=_md(line), accessory=claim))
-        if len(views) > DIGEST_ITEMS:
-            blocks.append(ContextBlock(elements=[_md(f"…and {len(views) - DIGEST_ITEMS} more waiting.")]))
+        if pages > 1:
+            shown = f"{first + 1}–{min(first + DIGEST_ITEMS, len(views))} of {len(views)} waiting"
+            blocks.append(ContextBlock(elements=[_md(f"Page {page + 1} of {pages}: {shown}.")]))
+            turn = [
+                _button(label, DIGEST_PAGE, json.dumps({"page": to}))
+                for label, to in (("‹ Earlier", page - 1), ("Later ›", page + 1))
+                if 0 <= to < pages
+            ]
+            blocks.append(ActionsBlock(elements=turn))
     return [block.to_dict() for block in blocks]
+
+
+def fold_blocks(view: FoldView) -> list[dict[str, Any]]:
+    """A summary card for a burst of read-only items: counts, and Open list / Claim all / Mark all handled."""
+    value = json.dumps({"f": view.fold_id}, separators=(",", ":"))
+    buttons = [_button("Open list", FOLD_LIST, value)]
+    if view.waiting:
+        sure = ConfirmObject(
+            title="Claim every waiting item?", text=f"{view.waiting} items become yours.", confirm="Claim all"
+        )
+        buttons.append(_button("Claim all", FOLD_CLAIM, value, "primary", sure))
+    if view.waiting or view.claimed:
+        sure = ConfirmObject(
+            title="Mark all handled?", text="Every open item on this card closes.", confirm="Mark all handled"
+        )
+        buttons.append(_button("Mark all handled", FOLD_RESOLVE, value, None, sure))
+    blocks: list[Block] = [
+        HeaderBlock(
+            text=PlainTextObject(text=safe_text("📚 " + fold_title(view), HEADER_LIMIT, mrkdwn=False))
+        ),
+        _mrkdwn(
+            f"A burst of read-only items folded into one card (summary card {view.fold_id}). "
+            + safe_text(fold_counts(view), 300)
+            + f". List them with Open list or `/desk fold {view.fold_id}`."
+        ),
+        ActionsBlock(block_id=f"pd_fold_{view.fold_id}", elements=buttons),
+    ]
+    return [block.to_dict() for block in blocks]
+
+
+def parse_fold_value(value: str | None) -> int | None:
+    """The summary card a fold button is about, or None when the value is not ours."""
+    if not isinstance(value, str) or len(value) > 100:
+        return None
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    fold = data.get("f") if isinstance(data, dict) else None
+    return fold if type(fold) is int and 0 < fold <= MAX_ID else None
+
+
+def parse_digest_page(value: str | None) -> int | None:
+    """The page a digest's ‹ › button asks for, or None when the value is not ours."""
+    if not isinstance(value, str) or len(value) > 100:
+        return None
+    try:
+        data = json.loads(value)
+    except ValueError:
+        return None
+    page = data.get("page") if isinstance(data, dict) else None
+    return page if type(page) is int and 0 <= page < 1_000_000 else None
 
 
 def notice_text(message: str, extra: Sequence[str] = (), *, limit: int = 3900) -> str:

@@ -28,7 +28,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
-from bot.errors import AdapterConfigError, PatronDeskError, PermanentError, TransientError
+from bot.errors import AdapterConfigError, PatronDeskError, PermanentError, RateLimited, TransientError
 from bot.net.http_json import StatusRules, status_error
 from bot.platforms.slack.pace import Pacer
 
@@ -111,6 +111,7 @@ class SlackClient:
         pace: seconds between two posts in one channel (the pacer works on ``time.monotonic``).
         timeout: seconds per Web API call.
         clock: wall-clock seconds, for the five-minute window of HTTP-mode signatures.
+        retry_after_cap: the longest 429 hint honoured (``RETRY_AFTER_CAP``); longer ones are cut.
     """
 
     def __init__(
@@ -123,6 +124,7 @@ class SlackClient:
         pace: float = 1.0,
         timeout: float = 10.0,
         clock: Callable[[], float] = time.time,
+        retry_after_cap: float = 900.0,
     ) -> None:
         # retry_handlers=[]: the SDK's own retry on a dropped connection would post a card twice;
         # retries belong to the outbox, which reconciles first.
@@ -139,6 +141,7 @@ class SlackClient:
             name="patron-desk",
         )
         self.pacer = Pacer(pace)
+        self.retry_after_cap = retry_after_cap
         self.clock = clock
         self.timeout = timeout
         self._app_token = app_token
@@ -164,7 +167,10 @@ class SlackClient:
         except asyncio.CancelledError:
             raise
         except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise translate(exc, method) from None
+            error = translate(exc, method)
+            if isinstance(error, RateLimited) and (error.retry_after or 0.0) > self.retry_after_cap:
+                error = RateLimited(str(error), retry_after=self.retry_after_cap)
+            raise error from None
         return dict(response.data) if isinstance(response.data, dict) else {}
 
     async def identity(self) -> BotIdentity:
@@ -268,6 +274,7 @@ async def make_client(settings: Settings) -> SlackClient:
         app_token=settings.SLACK_APP_TOKEN,
         signing_secret=settings.SLACK_SIGNING_SECRET,
         api_url=settings.SLACK_API_URL,
+        retry_after_cap=settings.RETRY_AFTER_CAP,
     )
 
 
@@ -281,4 +288,5 @@ def shared_client(settings: Settings, clients: Any) -> SlackClient:
         app_token=settings.SLACK_APP_TOKEN,
         signing_secret=settings.SLACK_SIGNING_SECRET,
         api_url=settings.SLACK_API_URL,
+        retry_after_cap=settings.RETRY_AFTER_CAP,
     )

@@ -1,9 +1,10 @@
 """The Slack staff desk: cards with buttons in the staff channel, paced, reconciled and digested.
 
 Posting: one message per channel about every second (``slack_pace``); a post that would have to
-wait is given a slot and sent back to the outbox with ``RateLimited`` so bursts queue in order. A
-burst is summarised at once in one digest message (the waiting mentions, each with a Claim button),
-and every mention still gets its own card: nothing is dropped or merged. Every card carries its
+wait is given a slot (answerable mentions ahead of read-only ones) and sent back to the outbox with
+``NotYet``, which the relay schedules without counting an attempt. A burst is summarised at once in
+one digest message (every waiting mention, answerable ones first, a page at a time with Claim
+buttons), and every mention still gets its own card: nothing is dropped or merged. Every card carries its
 dedupe key in message metadata; before a retry that may follow a landed post, the channel history is
 searched for it, so a post that timed out is never posted twice.
 """
@@ -23,13 +24,22 @@ from bot.backoff import Reconnector
 from bot.config import Settings
 from bot.core.base import OnAction
 from bot.crashpoints import crash_point
-from bot.errors import AdapterConfigError, PermanentError, RateLimited, TransientError
+from bot.errors import AdapterConfigError, NotYet, PermanentError, RateLimited, TransientError
 from bot.models import CardRef, StaffRef, TicketView
 from bot.net.retry import reconnecting
 from bot.platforms.base import AdapterDeps
 from bot.platforms.slack.actions import SlackActions
-from bot.platforms.slack.cards import CARD_EVENT, card_blocks, digest_blocks, fallback_text, notice_text
+from bot.platforms.slack.cards import (
+    CARD_EVENT,
+    DIGEST_PAGE,
+    card_blocks,
+    digest_blocks,
+    fallback_text,
+    notice_text,
+    parse_digest_page,
+)
 from bot.platforms.slack.client import SlackClient, shared_client
+from bot.platforms.slack.fold_cards import FoldCards
 from bot.platforms.slack.modal import Limits
 from bot.platforms.slack.roster import SlackRoster
 
@@ -55,6 +65,7 @@ class _Digest:
     keys: set[str] = field(default_factory=set)
     shown_at: float = 0.0
     done: bool = False
+    page: int = 0
 
 
 class _Lru(OrderedDict[str, Any]):
@@ -65,7 +76,7 @@ class _Lru(OrderedDict[str, Any]):
             self.popitem(last=False)
 
 
-class SlackDesk:
+class SlackDesk(FoldCards):
     """The StaffDesk for Slack (see the module docstring).
 
     Args:
@@ -92,7 +103,7 @@ class SlackDesk:
         role_channels: tuple[str, ...] = (),
         limits: Limits | None = None,
         digest_at: int = 10,
-        digest_refresh: float = 10.0,
+        digest_refresh: float = 5.0,
         settle: float = SETTLE,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -112,6 +123,8 @@ class SlackDesk:
         )
         self.actions = SlackActions(client, staff_channel=staff_channel, roster=self.roster, limits=limits)
         self.actions.register()
+        client.app.action(DIGEST_PAGE)(self._digest_page)
+        self.register_folds()
         self._started = clock()
         self._posted: _Lru = _Lru()  # dedupe key -> (channel, ts), posts that surely landed
         self._clean: _Lru = _Lru()  # keys whose every attempt here surely did not land
@@ -154,16 +167,41 @@ class SlackDesk:
         self.client.card_channels.add(channel)
         admission = self.client.pacer.admit(channel, dedupe_key, self.clock())
         if not admission.go:
-            self._clean.remember(dedupe_key, True)
-            self._waiting.setdefault(channel, {})[dedupe_key] = card
+            self._queued(channel, dedupe_key, card)
             await self._show_digest(channel)
-            raise RateLimited("slack channel pace", retry_after=admission.wait)
+            raise NotYet("slack channel pace", retry_after=admission.wait)
         if admission.wait > 0:
             await asyncio.sleep(admission.wait)
         ts = await self._send(card, channel, dedupe_key)
         ref = self._landed(channel, dedupe_key, ts)
         await self._show_digest(channel)
         return ref
+
+    async def slot(self, card: TicketView, *, channel: str, dedupe_key: str, lane: int) -> float:
+        """Seconds until this card's turn in its channel (its slot is reserved by ``lane``).
+
+        The relay asks before it takes the row, so a burst is queued (and its digest shown) without
+        an attempt per waiting card; 0 means post now.
+        """
+        channel = channel or self.staff_channel
+        if not channel or dedupe_key in self._posted:
+            return 0.0
+        pacer = self.client.pacer
+        new = dedupe_key not in self._waiting.get(channel, {})
+        wait = pacer.reserve(channel, dedupe_key, self.clock(), lane=lane)
+        if wait <= pacer.inline:
+            return 0.0
+        self._queued(channel, dedupe_key, card)
+        # a question that went ahead of read-only items shows in the digest at once, not at the next refresh
+        await self._show_digest(channel, urgent=new and pacer.jumps(channel, lane))
+        return wait
+
+    def _queued(self, channel: str, key: str, card: TicketView) -> None:
+        self._clean.remember(key, True)
+        self._waiting.setdefault(channel, {})[key] = card
+        digest = self._digests.get(channel)
+        if digest is not None:
+            digest.keys.add(key)
 
     async def _send(self, card: TicketView, channel: str, key: str) -> str:
         metadata = {"event_type": CARD_EVENT, "event_payload": {"dedupe_key": key}}
@@ -178,12 +216,11 @@ class SlackDesk:
                 unfurl_links=False,
                 unfurl_media=False,
             )
-        except RateLimited as exc:
-            self._clean.remember(key, True)
-            self._waiting.setdefault(channel, {})[key] = card
-            pause = exc.retry_after or self.client.pacer.interval
+        except RateLimited as exc:  # Slack's 429: this channel waits exactly the hint, once
+            self._queued(channel, key, card)
+            pause = max(exc.retry_after or 0.0, self.client.pacer.interval)
             self.client.pacer.blocked(channel, key, self.clock(), pause)
-            raise
+            raise RateLimited(str(exc), retry_after=pause) from None
         except PermanentError:
             self._clean.remember(key, True)
             self.client.pacer.forget(channel, key)
@@ -235,33 +272,55 @@ class SlackDesk:
                 break
         return found
 
-    async def _show_digest(self, channel: str) -> None:
+    async def _show_digest(self, channel: str, *, urgent: bool = False) -> None:
         """Post, refresh or close the burst digest of ``channel``; a failure only costs the digest.
 
         A closed digest is reopened (the same message) if the channel queues again soon after, so one
-        burst with gaps keeps one digest.
+        burst with gaps keeps one digest. Cheap when nothing is to be drawn: the waiting list is only
+        walked to draw it.
         """
-        pending = self.client.pacer.pending(channel)
-        waiting = self._waiting.setdefault(channel, {})
-        for key in [k for k in waiting if k not in pending]:
-            del waiting[key]
-        now, done = self.clock(), not pending
+        pacer = self.client.pacer
+        now, count = self.clock(), pacer.count(channel)
+        done = count == 0
         digest = self._digests.get(channel)
         if digest is not None and digest.done and now - digest.shown_at > DIGEST_LINGER:
             del self._digests[channel]  # that burst is over; a new one gets a new digest
             digest = None
-        if digest is None and len(pending) < self.digest_at:
+        if digest is None and count < self.digest_at:
             return
-        digest = digest or self._digests.setdefault(channel, _Digest())
-        digest.keys.update(pending)
+        if digest is None:
+            digest = self._digests.setdefault(channel, _Digest())
+            digest.keys.update(pacer.pending(channel))
         fresh = now - digest.shown_at < self.digest_refresh
-        if digest.ts and done == digest.done and (done or fresh):
+        if digest.ts and done == digest.done and (done or (fresh and not urgent)):
             return
-        await self._draw(channel, digest, [waiting[k] for k in pending if k in waiting], now=now)
-        digest.done = done
+        await self._redraw(channel, digest, now=now)
+
+    async def _redraw(self, channel: str, digest: _Digest, *, now: float) -> None:
+        pending = self.client.pacer.pending(channel)
+        waiting = self._waiting.setdefault(channel, {})
+        queued = set(pending)
+        for key in [k for k in waiting if k not in queued]:
+            del waiting[key]
+        digest.keys.update(pending)
+        views = [waiting[k] for k in pending if k in waiting]
+        await self._draw(channel, digest, views, now=now)
+        digest.done = not pending
+
+    async def _digest_page(self, ack: Any, body: dict[str, Any]) -> None:
+        """A ‹ › button on a digest: show that page (the digest is shared; the last click wins)."""
+        await ack()
+        actions = body.get("actions") or [{}]
+        page = parse_digest_page(actions[0].get("value") if isinstance(actions[0], dict) else None)
+        channel = str((body.get("channel") or {}).get("id", ""))
+        digest = self._digests.get(channel)
+        if page is None or digest is None or not digest.ts:
+            return
+        digest.page = page
+        await self._redraw(channel, digest, now=self.clock())
 
     async def _draw(self, channel: str, digest: _Digest, views: list[TicketView], *, now: float) -> None:
-        blocks = digest_blocks(views, total=len(digest.keys), done=not views)
+        blocks = digest_blocks(views, total=len(digest.keys), done=not views, page=digest.page)
         text = f"Burst: {len(views)} mentions waiting for a card"
         pacer = self.client.pacer
         try:
