@@ -61,7 +61,7 @@ def test_fold_command_never_raises(text: str) -> None:
 
 
 def test_console_line_reaches_the_desk_command() -> None:
-    assert parse_line("desk fold 12 claim") == DeskQuery(ME, "fold 12 claim")
+    assert parse_line("desk fold 12 claim") == DeskQuery(ME, "fold 12 claim", with_text=True)
 
 
 async def test_console_prints_the_summary_card_with_its_commands() -> None:

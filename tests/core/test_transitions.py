@@ -125,6 +125,7 @@ def test_outbox_keys_keep_their_stored_form() -> None:
     assert dedupe_key(OutboxKind.SEND_ACK, "bluesky", 42) == "ack:42"
     assert dedupe_key(OutboxKind.NOTIFY, "console", None, "remind:5") == "notify:console:remind:5"
     assert dedupe_key(OutboxKind.ANNOUNCE, "slack", None, "ab12") == "announce:slack:ab12"
+    assert dedupe_key(OutboxKind.SHOW_FOLD, "slack", None, 12).startswith("show_fold:slack")
     assert {k.value for k in OutboxKind} == {
         "post_card",
         "update_card",
@@ -133,4 +134,5 @@ def test_outbox_keys_keep_their_stored_form() -> None:
         "send_ack",
         "notify",
         "announce",
+        "show_fold",
     }
