@@ -158,3 +158,19 @@ class Gate:
             return await handle(action)
 
         return guarded
+
+
+def may_approve(approval: str, staff_key: str, *, manager: bool, holders: Iterable[str] = ()) -> bool:
+    """Whether ``staff_key`` may approve or reject a held reply of a role whose ``approval`` is set.
+
+    A manager may; so may the staff key named, or, when ``approval`` names a role, whoever holds that
+    role now (``holders``). Nobody approves a role without ``approval`` (nothing is ever held there).
+    """
+    if not approval or not staff_key:
+        return False
+    return manager or staff_key == approval or staff_key in set(holders)
+
+
+def local_actor(desk: str) -> bool:
+    """The operator at the server's terminal (console, CLI): staff and manager."""
+    return _local(desk)

@@ -19,22 +19,39 @@ from bot.core.base import ACTION_FAILED, OnAction
 from bot.errors import PatronDeskError
 from bot.models import (
     ActionResult,
+    Approve,
     Claim,
     DeskQuery,
     Ignore,
     OpenForm,
     Reassign,
+    Reject,
     Release,
     Reply,
     Resolve,
     RotaCommand,
+    Snooze,
     StaffAction,
     StaffRef,
     TicketView,
     Visibility,
+    Wake,
 )
 from bot.platforms import REGISTRY
-from bot.platforms.slack.cards import CLAIM, IGNORE, OPEN, REASSIGN, RELEASE, REPLY, RESOLVE, notice_text
+from bot.platforms.slack.cards import (
+    APPROVE,
+    CLAIM,
+    IGNORE,
+    OPEN,
+    REASSIGN,
+    REJECT,
+    RELEASE,
+    REPLY,
+    RESOLVE,
+    SNOOZE,
+    WAKE,
+    notice_text,
+)
 from bot.platforms.slack.cards import parse_button_value as parse_value
 from bot.platforms.slack.client import SlackClient
 from bot.platforms.slack.modal import (
@@ -62,6 +79,20 @@ SIMPLE: dict[str, type[Claim | Release | Resolve | Ignore]] = {
     RESOLVE: Resolve,
     IGNORE: Ignore,
 }
+SNOOZE_LIMIT = 40  # a snooze time from a button value is short ("tomorrow 09:00")
+
+
+def set_aside_action(click: Click) -> StaffAction | None:
+    """Snooze (until the button's time), wake, approve or reject; None for any other button."""
+    until = click.value.get("u")
+    if click.action_id == SNOOZE:
+        ok = isinstance(until, str) and 0 < len(until) <= SNOOZE_LIMIT
+        return Snooze(click.mention_id, click.actor, until) if ok and isinstance(until, str) else None
+    kinds: dict[str, type[Wake | Approve | Reject]] = {WAKE: Wake, APPROVE: Approve, REJECT: Reject}
+    kind = kinds.get(click.action_id)
+    return kind(click.mention_id, click.actor) if kind else None
+
+
 REPLY_HAS_VISIBILITY = "visibility" in {f.name for f in dataclasses.fields(Reply)}
 READY_WAIT = 2.5
 Ack = Callable[..., Awaitable[Any]]
@@ -171,7 +202,7 @@ class SlackActions:
     def register(self) -> None:
         """Attach the listeners (exact action ids, callback ids and commands)."""
         app = self.client.app
-        for action_id in SIMPLE:
+        for action_id in (*SIMPLE, SNOOZE, WAKE, APPROVE, REJECT):
             app.action(action_id)(self._simple)
         app.action(REPLY)(self._reply_open)
         app.action(REASSIGN)(self._reassign_open)
@@ -192,6 +223,8 @@ class SlackActions:
         elif click.action_id in SIMPLE:
             action = SIMPLE[click.action_id](click.mention_id, click.actor)
             self.tasks.spawn(self.run(action, click.channel), f"slack:{click.action_id}")
+        elif (other := set_aside_action(click)) is not None:
+            self.tasks.spawn(self.run(other, click.channel), f"slack:{click.action_id}")
 
     async def _link(self, ack: Ack) -> None:
         await ack()  # the URL button opens the post in the browser; Slack still wants the ack

@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.core.cards import source_name
+from bot.core.cards import snooze_words, source_name
 from bot.domain.labels import status_icon, status_label
 from bot.domain.transitions import Action, available_actions
 from bot.models import MAX_ID, StaffRef, Status, TicketView, Visibility
@@ -46,7 +46,9 @@ CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN = (
     "pd_ignore",
     "pd_open",
 )
-ACTION_IDS = (CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN)
+SNOOZE, WAKE, APPROVE, REJECT = "pd_snooze", "pd_wake", "pd_approve", "pd_reject"
+ACTION_IDS = (CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN, SNOOZE, WAKE, APPROVE, REJECT)
+SNOOZE_CHOICES = (("Wait for patron", "patron"), ("Snooze 2h", "2h"), ("Till tomorrow", "tomorrow 09:00"))
 CARD_EVENT = "patron_desk_card"
 
 _REPLACE = {cp: "\ufffd" for cp in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
@@ -225,6 +227,10 @@ def _status(view: TicketView) -> str:
             line = f"{label}: still unclaimed past its time"
         case Status.CLAIMED:
             line = f"{label} by {who}"
+        case Status.SNOOZED:
+            line = f"{label} by {who}: {safe_text(snooze_words(view), 200)}"
+        case Status.APPROVAL:
+            line = f"{label}: held, not published\n{_sent(view, who)}"
         case Status.REPLIED:
             line = _replied(view, who)
         case Status.RESOLVED:
@@ -278,6 +284,15 @@ def _buttons(view: TicketView) -> list[ButtonElement]:
                 out.append(_button("Release", RELEASE, value))
             case Action.REASSIGN:
                 out.append(_button("Reassign", REASSIGN, value))
+            case Action.SNOOZE:
+                for label, until in SNOOZE_CHOICES:
+                    out.append(_button(label, SNOOZE, button_value(m, u=until)))
+            case Action.WAKE:
+                out.append(_button("Wake", WAKE, value, "primary"))
+            case Action.APPROVE:
+                out.append(_button("Approve", APPROVE, value, "primary"))
+            case Action.REJECT:
+                out.append(_button("Reject", REJECT, value, "danger"))
             case Action.IGNORE:
                 sure = ConfirmObject(
                     title="Ignore this mention?", text=f"#{m} closes without an answer.", confirm="Ignore"
