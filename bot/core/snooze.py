@@ -69,7 +69,11 @@ async def wake(ctx: Context, action: Wake) -> ActionResult:
     now = ctx.clock()
     async with ctx.db.transaction() as session:
         me = await ctx.directory.ensure(session, action.actor)
-        values = {"status": transitions.target(Transition.WAKE).value, "snoozed_until": None}
+        values = {
+            "status": transitions.target(Transition.WAKE).value,
+            "snoozed_until": None,
+            "claimed_at": now,
+        }
         won = await mentions.transition(
             session, action.mention_id, Transition.WAKE, values=values, guard=Guard(held_by=me.key)
         )
@@ -94,7 +98,12 @@ async def wake_due(ctx: Context, now: datetime) -> int:
                 session,
                 row.id,
                 Transition.WAKE,
-                values={"status": transitions.target(Transition.WAKE).value, "snoozed_until": None},
+                # the reminder counts from the wake, not from the first claim
+                values={
+                    "status": transitions.target(Transition.WAKE).value,
+                    "snoozed_until": None,
+                    "claimed_at": now,
+                },
                 guard=Guard(version=row.version),
             )
             if not won:
