@@ -48,7 +48,7 @@ from bot.platforms.slack.cards import (
     RELEASE,
     REPLY,
     RESOLVE,
-    SNOOZE,
+    SNOOZES,
     WAKE,
     notice_text,
 )
@@ -79,15 +79,12 @@ SIMPLE: dict[str, type[Claim | Release | Resolve | Ignore]] = {
     RESOLVE: Resolve,
     IGNORE: Ignore,
 }
-SNOOZE_LIMIT = 40  # a snooze time from a button value is short ("tomorrow 09:00")
 
 
 def set_aside_action(click: Click) -> StaffAction | None:
     """Snooze (until the button's time), wake, approve or reject; None for any other button."""
-    until = click.value.get("u")
-    if click.action_id == SNOOZE:
-        ok = isinstance(until, str) and 0 < len(until) <= SNOOZE_LIMIT
-        return Snooze(click.mention_id, click.actor, until) if ok and isinstance(until, str) else None
+    if click.action_id in SNOOZES:
+        return Snooze(click.mention_id, click.actor, SNOOZES[click.action_id][1])
     kinds: dict[str, type[Wake | Approve | Reject]] = {WAKE: Wake, APPROVE: Approve, REJECT: Reject}
     kind = kinds.get(click.action_id)
     return kind(click.mention_id, click.actor) if kind else None
@@ -202,7 +199,7 @@ class SlackActions:
     def register(self) -> None:
         """Attach the listeners (exact action ids, callback ids and commands)."""
         app = self.client.app
-        for action_id in (*SIMPLE, SNOOZE, WAKE, APPROVE, REJECT):
+        for action_id in (*SIMPLE, *SNOOZES, WAKE, APPROVE, REJECT):
             app.action(action_id)(self._simple)
         app.action(REPLY)(self._reply_open)
         app.action(REASSIGN)(self._reassign_open)

@@ -47,8 +47,13 @@ CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN = (
     "pd_open",
 )
 SNOOZE, WAKE, APPROVE, REJECT = "pd_snooze", "pd_wake", "pd_approve", "pd_reject"
-ACTION_IDS = (CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN, SNOOZE, WAKE, APPROVE, REJECT)
-SNOOZE_CHOICES = (("Wait for patron", "patron"), ("Snooze 2h", "2h"), ("Till tomorrow", "tomorrow 09:00"))
+# each snooze button has its own action id (unique in the block); the time is the id's, not the value's
+SNOOZES = {
+    SNOOZE: ("Wait for patron", "patron"),
+    "pd_snooze_2h": ("Snooze 2h", "2h"),
+    "pd_snooze_morning": ("Snooze till 9:00", "tomorrow 09:00"),
+}
+ACTION_IDS = (CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN, *SNOOZES, WAKE, APPROVE, REJECT)
 CARD_EVENT = "patron_desk_card"
 
 _REPLACE = {cp: "\ufffd" for cp in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
@@ -285,8 +290,8 @@ def _buttons(view: TicketView) -> list[ButtonElement]:
             case Action.REASSIGN:
                 out.append(_button("Reassign", REASSIGN, value))
             case Action.SNOOZE:
-                for label, until in SNOOZE_CHOICES:
-                    out.append(_button(label, SNOOZE, button_value(m, u=until)))
+                for action_id, (label, _) in SNOOZES.items():
+                    out.append(_button(label, action_id, value))
             case Action.WAKE:
                 out.append(_button("Wake", WAKE, value, "primary"))
             case Action.APPROVE:
