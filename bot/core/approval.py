@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot import metrics
-from bot.core.authz import local_actor, may_approve
+from bot.core.authz import may_approve, operator
 from bot.core.views import mention_from_row
 from bot.domain import transitions
 from bot.domain.labels import STATE_WORDS
@@ -53,7 +53,7 @@ def approvers(ctx: Context, role: str, now: datetime) -> tuple[str, ...]:
 
 def can_approve(ctx: Context, role: str, me: StaffRow, actor: StaffRef, now: datetime) -> bool:
     """Whether ``me`` may approve ``role``'s held replies (and so reply there without approval)."""
-    manager = bool(me.is_manager) or local_actor(actor.desk)
+    manager = bool(me.is_manager) or operator(actor)
     return may_approve(approval_of(ctx, role), me.key, manager=manager, holders=approvers(ctx, role, now))
 
 

@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.core.base import OnAction
-from bot.models import ActionResult, DeskQuery, MentionChange, RotaCommand, StaffAction
+from bot.models import ActionResult, DeskQuery, MentionChange, RotaCommand, StaffAction, StaffRef
 from bot.platforms import REGISTRY
 from bot.routing.rules import StaffSpec
 
@@ -171,6 +171,7 @@ def may_approve(approval: str, staff_key: str, *, manager: bool, holders: Iterab
     return manager or staff_key == approval or staff_key in set(holders)
 
 
-def local_actor(desk: str) -> bool:
-    """The operator at the server's terminal (console, CLI): staff and manager."""
-    return _local(desk)
+def operator(actor: StaffRef) -> bool:
+    """The operator themself at the server's terminal (console, CLI): a manager. Someone the console
+    acts as (`iam NAME`, their staff key as the id) has that person's own rights."""
+    return _local(actor.desk) and actor.user_id in (actor.desk, CLI)
