@@ -11,7 +11,8 @@ import pytest
 
 from bot.app import PatronDesk
 from bot.models import Status
-from bot.platforms.slack.cards import APPROVE, CLAIM, REJECT, REPLY, WAKE
+from bot.platforms.slack.cards import APPROVE, CLAIM, EDIT, REJECT, REPLY, WAKE
+from bot.platforms.slack.modal import TEXT_BLOCK
 from tests.fakes.slack import SlackEmulator
 from tests.slack.slack_helpers import ALICE, BOB, STAFF, make_client, wait_for
 from tests.slack.test_slack_e2e import (
@@ -80,7 +81,7 @@ async def test_reply_needing_approval_is_published_only_after_approve(
     card = await settled(app, emu, card["ts"], "Claimed by")
     await reply_through_modal(emu, BOB, card["ts"], "Restarting the router now.")
     card = await settled(app, emu, card["ts"], "Awaiting approval")
-    assert buttons(card)[:2] == [APPROVE, REJECT] and "Restarting the router now." in card_text(card)
+    assert buttons(card)[:3] == [APPROVE, EDIT, REJECT] and "Restarting the router now." in card_text(card)
     await wait_for(lambda: told(emu, ALICE, "waits for your approval"))
     assert thread_replies(emu, parent) == []  # held: the patron sees nothing
     await asyncio.gather(  # two clicks at once (a double click, or two tabs): published once
@@ -108,3 +109,25 @@ async def test_rejected_reply_never_reaches_the_patron(app: PatronDesk, emu: Sla
     await wait_for(lambda: told(emu, BOB, "was not approved by Alice"))
     await app.wait_idle()
     assert thread_replies(emu, parent) == []
+
+
+async def test_the_approver_edits_and_publishes_their_version(app: PatronDesk, emu: SlackEmulator) -> None:
+    parent = "1700000800.000100"
+    card = await patron_says(emu, "wifi in the annex?", parent)
+    await emu.click(BOB, STAFF, card["ts"], CLAIM)
+    await settled(app, emu, card["ts"], "Claimed by")
+    await reply_through_modal(emu, BOB, card["ts"], "ya it works")
+    card = await settled(app, emu, card["ts"], "Awaiting approval")
+    before = set(emu.views)
+    await emu.click(ALICE, STAFF, card["ts"], EDIT)
+    await wait_for(lambda: set(emu.views) - before)
+    editor = emu.views[(set(emu.views) - before).pop()]
+    assert "ya it works" in str(editor["blocks"]) and "approves your version" in str(editor["blocks"])
+    typed = {TEXT_BLOCK: {"text": {"type": "plain_text_input", "value": "Yes, the annex has wifi."}}}
+    ack = await emu.submit(ALICE, editor, typed)
+    preview = emu.store_view(ack["payload"]["view"], root=editor["id"])
+    assert (await emu.submit(ALICE, preview, {}))["payload"] == {"response_action": "clear"}
+    await wait_for(lambda: len(thread_replies(emu, parent)) == 1)
+    await wait_for(lambda: told(emu, BOB, "was approved by Alice"))
+    await app.wait_idle()
+    assert [m["text"] for m in thread_replies(emu, parent)] == ["Yes, the annex has wifi."]

@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -41,6 +41,7 @@ from bot.platforms import REGISTRY
 from bot.platforms.slack.cards import (
     APPROVE,
     CLAIM,
+    EDIT,
     IGNORE,
     OPEN,
     REASSIGN,
@@ -202,6 +203,7 @@ class SlackActions:
         for action_id in (*SIMPLE, *SNOOZES, WAKE, APPROVE, REJECT):
             app.action(action_id)(self._simple)
         app.action(REPLY)(self._reply_open)
+        app.action(EDIT)(self._edit_open)
         app.action(REASSIGN)(self._reassign_open)
         app.action(OPEN)(self._link)
         app.view(REPLY_VIEW)(self._reply_submitted)
@@ -240,6 +242,22 @@ class SlackActions:
         form = partial(reply_view, draft, self.limits)  # drawn with the card the gate hands back
         self.tasks.spawn(self._open_view(click, lambda card: form(card=card)), "slack:views.open")
 
+    async def _edit_open(self, ack: Ack, body: dict[str, Any]) -> None:
+        """Edit on a held reply: the Reply form with the held text; Publish approves the edited text."""
+        await ack()
+        click = parse_click(body)
+        if click is None:
+            self._not_ours(body)
+            return
+        platform, visibility = str(click.value.get("p", "")), str(click.value.get("v", ""))
+        draft = ReplyDraft(click.mention_id, platform, visibility, click.channel, approve=True)
+
+        def form(card: TicketView | None) -> dict[str, Any]:
+            held = card.reply_text if card is not None and card.reply_text else ""
+            return reply_view(replace(draft, text=held), self.limits, card=card)
+
+        self.tasks.spawn(self._open_view(click, form), "slack:views.open")
+
     async def _reassign_open(self, ack: Ack, body: dict[str, Any]) -> None:
         await ack()
         click = parse_click(body)
@@ -269,7 +287,11 @@ class SlackActions:
                 self.say(draft.channel if draft else "", actor, "That reply was not sent."), "slack:say"
             )
             return
-        self.tasks.spawn(self.run(reply_action(draft, actor), draft.channel), "slack:reply")
+        if draft.approve:  # the approver's edit of a held reply: approving is the decision
+            action: StaffAction = Approve(draft.mention_id, actor, draft.text)
+        else:
+            action = reply_action(draft, actor)
+        self.tasks.spawn(self.run(action, draft.channel), "slack:reply")
 
     async def _reassign_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         choice, errors = read_reassign(view)

@@ -46,14 +46,14 @@ CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN = (
     "pd_ignore",
     "pd_open",
 )
-SNOOZE, WAKE, APPROVE, REJECT = "pd_snooze", "pd_wake", "pd_approve", "pd_reject"
+SNOOZE, WAKE, APPROVE, REJECT, EDIT = "pd_snooze", "pd_wake", "pd_approve", "pd_reject", "pd_edit"
 # each snooze button has its own action id (unique in the block); the time is the id's, not the value's
 SNOOZES = {
     SNOOZE: ("Wait for patron", "patron"),
     "pd_snooze_2h": ("Snooze 2h", "2h"),
     "pd_snooze_morning": ("Snooze till 9:00", "tomorrow 09:00"),
 }
-ACTION_IDS = (CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN, *SNOOZES, WAKE, APPROVE, REJECT)
+ACTION_IDS = (CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN, *SNOOZES, WAKE, APPROVE, EDIT, REJECT)
 CARD_EVENT = "patron_desk_card"
 
 _REPLACE = {cp: "\ufffd" for cp in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
@@ -296,6 +296,9 @@ def _buttons(view: TicketView) -> list[ButtonElement]:
                 out.append(_button("Wake", WAKE, value, "primary"))
             case Action.APPROVE:
                 out.append(_button("Approve", APPROVE, value, "primary"))
+                if view.can_reply:  # the approver's own version, through the Reply form
+                    edit = button_value(m, p=view.source, v=view.visibility.value)
+                    out.append(_button("Edit", EDIT, edit))
             case Action.REJECT:
                 out.append(_button("Reject", REJECT, value, "danger"))
             case Action.IGNORE:
