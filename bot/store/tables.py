@@ -89,6 +89,7 @@ class MentionRow(Base):
         ),
         Index(  # migration 0013: the wake timer reads only snoozed rows with a time
             "ix_mentions_snoozed_until",
+            "status",
             "snoozed_until",
             sqlite_where=text("status = 'snoozed'"),
             postgresql_where=text("status = 'snoozed'"),

@@ -26,7 +26,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("snoozed_until", sa.DateTime(timezone=True), nullable=True))
         batch_op.create_index(
             "ix_mentions_snoozed_until",
-            ["snoozed_until"],
+            ["status", "snoozed_until"],
             unique=False,
             sqlite_where=snoozed,
             postgresql_where=snoozed,
