@@ -356,6 +356,7 @@ class Bench:
             ("timers: escalate", self.escalate),
             ("timers: remind", self.remind),
             ("timers: handover", self.handover),
+            ("timers: wake snoozed", self.wake),
         ]
         for days in (7, 30, 90):
             out.append((f"report {days} d", partial(self.report, days)))
@@ -385,6 +386,10 @@ class Bench:
             return await mentions.due_for_reminder(
                 session, claimed_before=self.now - timedelta(minutes=60), limit=BATCH
             )
+
+    async def wake(self) -> object:
+        async with self.db.transaction() as session:
+            return await mentions.due_to_wake(session, now=self.now, limit=BATCH)
 
     async def handover(self) -> object:
         self.seq += 1

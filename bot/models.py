@@ -21,6 +21,8 @@ class Status(StrEnum):
     ESCALATED = "escalated"
     CLAIMED = "claimed"
     REPLIED = "replied"
+    SNOOZED = "snoozed"  # claimed, set aside until a time or until the patron writes again
+    APPROVAL = "approval"  # a reply written, held until the role's approver approves it
     RESOLVED = "resolved"
     IGNORED = "ignored"
 
@@ -153,6 +155,7 @@ class TicketView:
     on_duty_refs: tuple[StaffRef, ...] = ()
     assignee_refs: tuple[StaffRef, ...] = ()
     queued_until: datetime | None = None
+    snoozed_until: datetime | None = None  # while snoozed: when it wakes (None: when the patron writes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +201,43 @@ class Reply:
     actor: StaffRef
     text: str
     visibility: Visibility | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Snooze:
+    """Set a held mention aside until ``until`` (`2h`, `tomorrow 09:00`) or until the patron writes
+    (`patron`); ``until`` is read in the library's zone by the service."""
+
+    mention_id: int
+    actor: StaffRef
+    until: str = "patron"
+
+
+@dataclass(frozen=True, slots=True)
+class Wake:
+    """Take a snoozed mention back before its time."""
+
+    mention_id: int
+    actor: StaffRef
+
+
+@dataclass(frozen=True, slots=True)
+class Approve:
+    """Publish a reply held for approval (only the role's approver or a manager); a ``text`` given
+    replaces the held one first (the approver's edit)."""
+
+    mention_id: int
+    actor: StaffRef
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Reject:
+    """Send a reply held for approval back to its writer, unpublished, with a reason."""
+
+    mention_id: int
+    actor: StaffRef
+    reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,7 +305,20 @@ class FoldAction:
 
 
 StaffAction = (
-    Claim | Release | Reply | Resolve | Ignore | Reassign | RotaCommand | DeskQuery | OpenForm | FoldAction
+    Claim
+    | Release
+    | Reply
+    | Resolve
+    | Ignore
+    | Reassign
+    | RotaCommand
+    | DeskQuery
+    | OpenForm
+    | Snooze
+    | Wake
+    | Approve
+    | Reject
+    | FoldAction
 )
 
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot import metrics
+from bot.core.approval import approval_of, can_approve, tell_approvers
 from bot.core.views import mention_from_row
 from bot.crashpoints import crash_point
 from bot.domain import transitions
@@ -129,8 +130,10 @@ async def reply(ctx: Context, action: Reply) -> ActionResult:
         problem = _reply_problem(ctx, row, text)
         if problem:
             return ActionResult(False, f"Not sent: {problem}. Shorten or fix the reply and send it again.")
+        held = bool(approval_of(ctx, row.role)) and not can_approve(ctx, row.role, me, action.actor, now)
+        via = Transition.HOLD_REPLY if held else Transition.REPLY
         values = {
-            "status": transitions.target(Transition.REPLY).value,
+            "status": transitions.target(via).value,
             "assignee": me.key,
             "claimed_at": row.claimed_at or now,
             "reply_text": text,
@@ -138,16 +141,23 @@ async def reply(ctx: Context, action: Reply) -> ActionResult:
             "replied_at": None,
             "reply_url": None,
             "note": "",
+            "snoozed_until": None,
         }
         won = await mentions.transition(
             session,
             row.id,
-            Transition.REPLY,
+            via,
             values=values,
             guard=Guard(free_or_held_by=me.key),
             first={"first_claimed_at": now},
         )
-        if won:
+        if won and held:
+            row = await ctx.row(session, row.id)
+            await ctx.record_change(
+                session, row, actor=me.key, action="hold_reply", now=now, detail={"chars": len(text)}
+            )
+            await tell_approvers(ctx, session, row, now)
+        elif won:
             row = await ctx.row(session, row.id)
             payload = ReplyPayload(text=text, by=me.key, visibility=action.visibility)
             await outbox.enqueue(
@@ -166,6 +176,10 @@ async def reply(ctx: Context, action: Reply) -> ActionResult:
     crash_point("after_reply_commit")
     view = ctx.render(row)
     metrics.ACTIONS.labels("reply", "won" if won else "refused").inc()
+    if won and held:
+        who = approval_of(ctx, row.role)
+        msg = f"Reply to #{row.id} held for approval by {who}; you will be told whether it is approved."
+        return ActionResult(True, msg, view, changed=True)
     if won:
         ctx.wake(row.source)
         return ActionResult(True, f"Reply to #{row.id} queued for {row.source}.", view, changed=True)

@@ -21,7 +21,7 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.core.base import OnAction
-from bot.models import ActionResult, DeskQuery, MentionChange, RotaCommand, StaffAction
+from bot.models import ActionResult, DeskQuery, MentionChange, RotaCommand, StaffAction, StaffRef
 from bot.platforms import REGISTRY
 from bot.routing.rules import StaffSpec
 
@@ -158,3 +158,20 @@ class Gate:
             return await handle(action)
 
         return guarded
+
+
+def may_approve(approval: str, staff_key: str, *, manager: bool, holders: Iterable[str] = ()) -> bool:
+    """Whether ``staff_key`` may approve or reject a held reply of a role whose ``approval`` is set.
+
+    A manager may; so may the staff key named, or, when ``approval`` names a role, whoever holds that
+    role now (``holders``). Nobody approves a role without ``approval`` (nothing is ever held there).
+    """
+    if not approval or not staff_key:
+        return False
+    return manager or staff_key == approval or staff_key in set(holders)
+
+
+def operator(actor: StaffRef) -> bool:
+    """The operator themself at the server's terminal (console, CLI): a manager. Someone the console
+    acts as (`iam NAME`, their staff key as the id) has that person's own rights."""
+    return _local(actor.desk) and actor.user_id in (actor.desk, CLI)

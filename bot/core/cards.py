@@ -46,11 +46,22 @@ def status_line(view: TicketView) -> str:
             if view.reply_url:
                 return f"{label} by {view.replied_by or who}: {view.reply_url}"
             return f"{label} by {view.replied_by or who}: being published"
+        case Status.SNOOZED:
+            return f"{label} by {who}: {snooze_words(view)}"
+        case Status.APPROVAL:
+            return f"{label}: reply by {view.replied_by or who} waits for the approver"
         case Status.RESOLVED:
             return f"{label}{f' by {who}' if view.assignee else ''}"
         case Status.IGNORED:
             return f"{label}: no answer needed"
     return f"{label}: waiting for a claim (on duty: {', '.join(view.on_duty) or 'nobody'})"
+
+
+def snooze_words(view: TicketView) -> str:
+    """`Snoozed until Mon 7 Dec 09:00 CST`, or until the patron writes again."""
+    if view.snoozed_until is None:
+        return "Snoozed until the patron answers"
+    return f"Snoozed until {staff_time(view.snoozed_until)}"
 
 
 TITLE_LIMIT = 60
@@ -96,6 +107,9 @@ def console_card(view: TicketView) -> str:
     if view.reply_text and view.status in (Status.REPLIED, Status.RESOLVED):  # what the patron was sent
         by = visible_line(view.replied_by or "staff", 80)
         lines.append(f"   reply by {by}: {visible_line(view.reply_text, 300)}")
+    if view.reply_text and view.status is Status.APPROVAL:  # what the approver decides on
+        by = visible_line(view.replied_by or "staff", 80)
+        lines.append(f"   held reply by {by}: {visible_line(view.reply_text, 300)}")
     if view.note:
         lines.append(f"   note: {visible_line(view.note, 300)}")
     actions = _console_actions(view)
@@ -112,6 +126,10 @@ CONSOLE_HINTS: dict[Action, str] = {
     Action.RELEASE: "release {n}",
     Action.REASSIGN: "reassign {n} <role>",
     Action.IGNORE: "ignore {n}",
+    Action.SNOOZE: "snooze {n} <2h|tomorrow 09:00|patron>",
+    Action.WAKE: "wake {n}",
+    Action.APPROVE: "approve {n} [edited text]",
+    Action.REJECT: "reject {n} <reason>",
 }
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot import metrics
-from bot.core import actions, folding, rota_actions
+from bot.core import actions, approval, folding, rota_actions, snooze
 from bot.core.base import ACTION_FAILED
 from bot.core.context import Context, RotaHolder, Validator
 from bot.core.directory import Directory
@@ -23,18 +23,22 @@ from bot.errors import NotFound
 from bot.models import (
     MAX_ID,
     ActionResult,
+    Approve,
     Claim,
     DeskQuery,
     FoldAction,
     Ignore,
     OpenForm,
     Reassign,
+    Reject,
     Release,
     Reply,
     Resolve,
     RotaCommand,
+    Snooze,
     StaffAction,
     TicketView,
+    Wake,
 )
 from bot.rota.hours import Hours
 from bot.rota.opening import Opening, parse_opening_hours
@@ -184,6 +188,12 @@ class DeskService(Intake):
                 return await actions.reply(self.context, action)
             case Reassign():
                 return await actions.reassign(self.context, action)
+            case Snooze():
+                return await snooze.snooze(self.context, action)
+            case Wake():
+                return await snooze.wake(self.context, action)
+            case Approve() | Reject():
+                return await approval.decide(self.context, action)
             case RotaCommand():
                 return await rota_actions.run(self.context, action)
             case DeskQuery():

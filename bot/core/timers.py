@@ -14,6 +14,7 @@ from bot.commands.render import render_now
 from bot.core.cards import mention_title, status_label
 from bot.core.retention import auto_resolve, purge
 from bot.core.rota_actions import stats_text
+from bot.core.snooze import wake_due
 from bot.domain.transitions import OPEN, Transition, allowed_from, target
 from bot.models import Status
 from bot.rota.opening import format_gaps, gaps
@@ -63,6 +64,7 @@ class Timers:
         now = self.service.clock()
         await self.service.refresh()  # pick up rota edits made by another process or the CLI
         await self.open_queued(now)
+        await wake_due(self.service.context, now)
         await self.escalate(now)
         await self.remind(now)
         await self.handover(now)

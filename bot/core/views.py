@@ -45,6 +45,7 @@ def ticket_view(row: StoredMention, directory: Directory, *, zone: ZoneInfo) -> 
         on_duty_refs=directory.refs(on_duty),
         assignee_refs=directory.refs(assignee),
         queued_until=_local(row.queued_until, zone),
+        snoozed_until=_local(row.snoozed_until, zone),
     )
 
 

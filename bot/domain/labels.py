@@ -16,6 +16,8 @@ STATUS_LABELS: dict[Status, tuple[str, str]] = {
     Status.ESCALATED: ("🔥", "Escalated"),
     Status.CLAIMED: ("✋", "Claimed"),
     Status.REPLIED: ("💬", "Replied"),
+    Status.SNOOZED: ("💤", "Snoozed"),
+    Status.APPROVAL: ("🔏", "Awaiting approval"),
     Status.RESOLVED: ("✅", "Resolved"),
     Status.IGNORED: ("🙈", "Ignored"),
 }
@@ -31,6 +33,8 @@ STATE_WORDS: dict[Status, str] = {
     Status.ESCALATED: "nobody has claimed it yet, and it is past its time",
     Status.CLAIMED: "{who} is working on it",
     Status.REPLIED: "{who} has already answered it",
+    Status.SNOOZED: "{who} has snoozed it",
+    Status.APPROVAL: "a reply by {who} is waiting for approval",
     Status.RESOLVED: "it is already resolved",
     Status.IGNORED: "it was closed as needing no answer",
 }

@@ -10,7 +10,7 @@ from bot.models import Status
 OPEN = frozenset({Status.ROUTED, Status.POSTED, Status.QUEUED, Status.ESCALATED})
 """Waiting for someone to take it."""
 
-HELD = frozenset({Status.CLAIMED, Status.REPLIED})
+HELD = frozenset({Status.CLAIMED, Status.REPLIED, Status.SNOOZED, Status.APPROVAL})
 """Someone has it."""
 
 ACTIVE = OPEN | HELD
@@ -46,6 +46,13 @@ class Transition(StrEnum):
     EDIT = "edit"  # text replaced, status unchanged
     WITHDRAW = "withdraw"  # post deleted: closed as ignored unless someone already answered
     FOLLOW_UP = "follow_up"  # the patron wrote again in the same conversation: back to whoever holds it
+    # set aside and back
+    SNOOZE = "snooze"  # a held mention waits for a time or for the patron: no reminder, no escalation
+    WAKE = "wake"  # its time came (timer) or staff took it back: claimed again
+    # approval of replies for roles that require it
+    HOLD_REPLY = "hold_reply"  # a reply from a role that needs approval: held, not published
+    APPROVE = "approve"  # the approver let it out: replied, published through the outbox
+    REJECT = "reject"  # the approver said no: back to its writer, unpublished
 
 
 @dataclass(frozen=True)
@@ -61,7 +68,7 @@ TABLE: dict[Transition, Rule] = {
     Transition.POSTED: Rule(frozenset({Status.ROUTED}), Status.POSTED),
     Transition.CLAIM: Rule(OPEN, Status.CLAIMED),
     Transition.RELEASE: Rule(HELD, Status.POSTED),
-    Transition.REPLY: Rule(ACTIVE, Status.REPLIED),
+    Transition.REPLY: Rule(ACTIVE - {Status.APPROVAL}, Status.REPLIED),
     Transition.REPLY_FAILED: Rule(frozenset({Status.REPLIED}), Status.CLAIMED),
     Transition.PUBLISHED: Rule(frozenset(), None, EVERY),  # whatever staff did meanwhile, it is out
     Transition.RESOLVE: Rule(ACTIVE, Status.RESOLVED),
@@ -80,8 +87,19 @@ TABLE: dict[Transition, Rule] = {
     Transition.WITHDRAW: Rule(
         ACTIVE - {Status.REPLIED}, Status.IGNORED, frozenset({Status.NEW, Status.IGNORED})
     ),
-    # an answered mention is open again for its claimer; finished ones take no follow-up (a new card)
-    Transition.FOLLOW_UP: Rule(frozenset({Status.REPLIED}), Status.CLAIMED, ACTIVE - {Status.REPLIED}),
+    # an answered or snoozed mention is open again for its claimer; finished ones take no follow-up
+    # (a new card); a reply held for approval stays held
+    Transition.FOLLOW_UP: Rule(
+        frozenset({Status.REPLIED, Status.SNOOZED}),
+        Status.CLAIMED,
+        ACTIVE - {Status.REPLIED, Status.SNOOZED},
+    ),
+    Transition.SNOOZE: Rule(frozenset({Status.CLAIMED, Status.REPLIED}), Status.SNOOZED),
+    Transition.WAKE: Rule(frozenset({Status.SNOOZED}), Status.CLAIMED),
+    # a new held reply replaces one already waiting (the writer rewrote it)
+    Transition.HOLD_REPLY: Rule(ACTIVE, Status.APPROVAL),
+    Transition.APPROVE: Rule(frozenset({Status.APPROVAL}), Status.REPLIED),
+    Transition.REJECT: Rule(frozenset({Status.APPROVAL}), Status.CLAIMED),
 }
 
 
@@ -124,6 +142,10 @@ class Action(StrEnum):
     RELEASE = "release"
     REASSIGN = "reassign"
     IGNORE = "ignore"
+    SNOOZE = "snooze"
+    WAKE = "wake"
+    APPROVE = "approve"
+    REJECT = "reject"
 
 
 def available_actions(status: Status, can_reply: bool) -> tuple[Action, ...]:
@@ -137,6 +159,10 @@ def available_actions(status: Status, can_reply: bool) -> tuple[Action, ...]:
         return status in allowed_from(transition)
 
     out: list[Action] = []
+    if may(Transition.APPROVE):  # the approver's choice comes first; the gate checks who clicks
+        out += [Action.APPROVE, Action.REJECT]
+    if may(Transition.WAKE):
+        out.append(Action.WAKE)
     if may(Transition.CLAIM):
         out.append(Action.CLAIM)
     if may(Transition.REPLY):
@@ -146,6 +172,7 @@ def available_actions(status: Status, can_reply: bool) -> tuple[Action, ...]:
     if may(Transition.RESOLVE) and (status in HELD or not can_reply):
         out.append(Action.RESOLVE)
     for action, transition in (
+        (Action.SNOOZE, Transition.SNOOZE),
         (Action.RELEASE, Transition.RELEASE),
         (Action.REASSIGN, Transition.REASSIGN),
         (Action.IGNORE, Transition.IGNORE),

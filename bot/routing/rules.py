@@ -29,6 +29,7 @@ class RoleSpec:
     matrix_room: str = ""
     no_cover: tuple[Opening, ...] = ()  # weekly times nobody needs to hold the role (not gaps)
     calendar: str = ""  # an iCalendar URL or file whose events are this role's shifts
+    approval: str = ""  # a staff key or a role whose holder approves this role's replies ("" = none)
 
 
 @dataclass(frozen=True, slots=True)

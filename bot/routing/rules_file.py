@@ -35,6 +35,7 @@ class _Role(_Strict):
     matrix_room: str = ""
     no_cover: str = ""
     calendar: str = Field(default="", max_length=2000)
+    approval: str = Field(default="", max_length=128)
 
 
 class _Rule(_Strict):
@@ -108,6 +109,22 @@ def _roles(raw: dict[str, Any], problems: list[str]) -> dict[str, RoleSpec]:
             problems.append(f'roles.{spec.key}: backup "{spec.backup}" is not a defined role{hint}')
     problems.extend(_cycles(roles))
     return roles
+
+
+def _approval_problems(roles: dict[str, RoleSpec], staff: list[StaffSpec]) -> list[str]:
+    """An ``approval`` must name a staff key or a role (not the role itself: nobody else would check)."""
+    keys = {s.key for s in staff}
+    lines = []
+    for spec in roles.values():
+        name = spec.approval
+        if not name:
+            continue
+        if name == spec.key:
+            lines.append(f'roles.{spec.key}: approval "{name}" names the role itself; name someone else')
+        elif name not in roles and name not in keys:
+            hint = suggest(name, [*roles, *keys])
+            lines.append(f'roles.{spec.key}: approval "{name}" is neither a staff key nor a role{hint}')
+    return lines
 
 
 def _cycles(roles: dict[str, RoleSpec]) -> list[str]:
@@ -232,6 +249,7 @@ def parse_rules(text: str, *, platforms: Collection[str]) -> RuleSet:
         problems.append(f'default_role: "{default}" is not defined in [roles]{suggest(default, roles)}')
     rules = _rules(_table(data, "rules", list, problems), roles, known, problems)
     staff = _staff(_table(data, "staff", list, problems), problems)
+    problems.extend(_approval_problems(roles, staff))
     if problems:
         raise ConfigError("\n".join(problems))
     assert isinstance(default, str)

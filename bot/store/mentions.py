@@ -63,6 +63,7 @@ class StoredMention:
     escalation_level: int
     escalated_at: datetime | None
     reminded_at: datetime | None
+    snoozed_until: datetime | None
     purged_at: datetime | None
     version: int
 
@@ -87,6 +88,7 @@ class Guard:
     free_or_held_by: str | None = None  # unassigned, or assigned to this staff key
     escalation_level: int | None = None  # still at this level (no other worker escalated it)
     not_reminded: bool = False
+    version: int | None = None  # nobody changed the row since it was read (a held reply not rewritten)
 
     def where(self) -> list[ColumnElement[bool]]:
         """The conditions as SQL."""
@@ -101,6 +103,8 @@ class Guard:
             out.append(MentionRow.escalation_level == self.escalation_level)
         if self.not_reminded:
             out.append(MentionRow.reminded_at.is_(None))
+        if self.version is not None:
+            out.append(MentionRow.version == self.version)
         return out
 
 
@@ -257,6 +261,21 @@ async def due_for_reminder(
     """Claims made at or before ``claimed_before`` whose claimer was not reminded yet."""
     due = (MentionRow.reminded_at.is_(None), MentionRow.claimed_at <= claimed_before)
     return await in_statuses(session, {Status.CLAIMED}, *due, limit=limit)
+
+
+async def due_to_wake(session: AsyncSession, *, now: datetime, limit: int) -> list[StoredMention]:
+    """Snoozed mentions whose time has come (a snooze until the patron has no time: never here)."""
+    stmt = (
+        select(MentionRow)
+        .where(
+            MentionRow.status == Status.SNOOZED.value,
+            MentionRow.snoozed_until.is_not(None),
+            MentionRow.snoozed_until <= now,
+        )
+        .order_by(MentionRow.snoozed_until)
+        .limit(limit)
+    )
+    return [snapshot(row) for row in (await session.execute(stmt)).scalars()]
 
 
 async def waiting_at_handover(

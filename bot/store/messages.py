@@ -69,6 +69,7 @@ def join(conn: Connection, mention: Mention, *, now: datetime) -> Joined | None:
         "status": case(
             *((MentionRow.status == old, new.value) for old, new in moves.items()), else_=MentionRow.status
         ),
+        "snoozed_until": None,  # a snoozed mention wakes when the patron writes again
         "version": MentionRow.version + 1,
     }
     if mention.reply_ref and mention.can_reply:  # answer the newest message of the thread

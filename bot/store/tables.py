@@ -88,6 +88,13 @@ class MentionRow(Base):
             postgresql_where=text("resolved_at IS NULL AND purged_at IS NULL"),
             postgresql_include=["id"],
         ),
+        Index(  # migration 0013: the wake timer reads only snoozed rows with a time
+            "ix_mentions_snoozed_until",
+            "status",
+            "snoozed_until",
+            sqlite_where=text("status = 'snoozed'"),
+            postgresql_where=text("status = 'snoozed'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -125,6 +132,7 @@ class MentionRow(Base):
     escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     escalated_at: Mapped[datetime | None] = mapped_column(Stamp)
     reminded_at: Mapped[datetime | None] = mapped_column(Stamp)
+    snoozed_until: Mapped[datetime | None] = mapped_column(Stamp)  # NULL while snoozed: until the patron
     purged_at: Mapped[datetime | None] = mapped_column(Stamp)
     version: Mapped[int] = mapped_column(Integer, default=0)
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -16,7 +17,7 @@ from sqlalchemy import select
 from bot.app import PatronDesk
 from bot.config import Settings
 from bot.core import retention
-from bot.core.authz import NOT_STAFF, Facts, Gate, Place, is_staff, may_change
+from bot.core.authz import NOT_STAFF, Facts, Gate, Place, is_staff, may_approve, may_change
 from bot.models import ActionResult, Claim, DeskQuery, MentionChange, StaffAction, StaffRef
 from bot.platforms.console.desk import ConsoleDesk
 from bot.routing.rules import StaffSpec
@@ -172,3 +173,23 @@ def test_platform_vouched_changes() -> None:
     assert may_change(MentionChange("mastodon", "1", "edit", "123", "x"), "123")
     assert not may_change(MentionChange("mastodon", "1", "edit", "456", "x"), "123")
     assert not may_change(MentionChange("matrix", "$e", "edit", "@mod:x", "x", moderator=True), "@a:x")
+
+
+# approval (issue 16): (approval, actor, manager, holders of the named role) -> may approve
+APPROVALS = [
+    ("carol", "carol", False, (), True),  # the staff key named
+    ("carol", "bob", False, (), False),  # anyone else on staff
+    ("carol", "bob", True, (), True),  # a manager
+    ("director", "dan", False, ("dan",), True),  # whoever holds the named role now
+    ("director", "dan", False, (), False),  # not on duty for it now
+    ("director", "bob", False, ("dan",), False),
+    ("", "bob", True, (), False),  # a role without approval holds nothing to approve
+    ("carol", "", True, (), False),  # no identity, no decision
+]
+
+
+@pytest.mark.parametrize(("approval", "who", "manager", "holders", "expected"), APPROVALS)
+def test_who_may_approve(
+    approval: str, who: str, manager: bool, holders: tuple[str, ...], expected: bool
+) -> None:
+    assert may_approve(approval, who, manager=manager, holders=holders) is expected

@@ -14,20 +14,22 @@ from bot.models import Status
 
 ROOT = Path(__file__).resolve().parents[2]
 OPEN = (Status.ROUTED, Status.POSTED, Status.QUEUED, Status.ESCALATED)
+HELD = (Status.CLAIMED, Status.REPLIED, Status.SNOOZED, Status.APPROVAL)
 
 # Written out by hand (not derived from the table): the status pairs the code relies on.
 EXPECTED: dict[Transition, dict[Status, Status]] = {
     Transition.POSTED: {Status.ROUTED: Status.POSTED},
     Transition.CLAIM: {s: Status.CLAIMED for s in OPEN},
-    Transition.RELEASE: {Status.CLAIMED: Status.POSTED, Status.REPLIED: Status.POSTED},
-    Transition.REPLY: {s: Status.REPLIED for s in (*OPEN, Status.CLAIMED, Status.REPLIED)},
+    Transition.RELEASE: {s: Status.POSTED for s in HELD},
+    # a reply held for approval is approved or rejected, not replaced by a published one
+    Transition.REPLY: {s: Status.REPLIED for s in (*OPEN, Status.CLAIMED, Status.REPLIED, Status.SNOOZED)},
     Transition.REPLY_FAILED: {Status.REPLIED: Status.CLAIMED},
     Transition.PUBLISHED: {s: s for s in Status},
-    Transition.RESOLVE: {s: Status.RESOLVED for s in (*OPEN, Status.CLAIMED, Status.REPLIED)},
-    Transition.IGNORE: {s: Status.IGNORED for s in (*OPEN, Status.CLAIMED, Status.REPLIED)},
-    Transition.REASSIGN: {s: Status.POSTED for s in (*OPEN, Status.CLAIMED, Status.REPLIED)},
-    Transition.REASSIGN_PERSON: {s: Status.CLAIMED for s in (*OPEN, Status.CLAIMED, Status.REPLIED)},
-    Transition.REASSIGN_QUEUED: {s: Status.QUEUED for s in (*OPEN, Status.CLAIMED, Status.REPLIED)},
+    Transition.RESOLVE: {s: Status.RESOLVED for s in (*OPEN, *HELD)},
+    Transition.IGNORE: {s: Status.IGNORED for s in (*OPEN, *HELD)},
+    Transition.REASSIGN: {s: Status.POSTED for s in (*OPEN, *HELD)},
+    Transition.REASSIGN_PERSON: {s: Status.CLAIMED for s in (*OPEN, *HELD)},
+    Transition.REASSIGN_QUEUED: {s: Status.QUEUED for s in (*OPEN, *HELD)},
     Transition.DEQUEUE: {Status.QUEUED: Status.POSTED},
     Transition.ESCALATE: {s: Status.ESCALATED for s in (Status.ROUTED, Status.POSTED, Status.ESCALATED)},
     Transition.REMIND: {Status.CLAIMED: Status.CLAIMED},
@@ -35,15 +37,22 @@ EXPECTED: dict[Transition, dict[Status, Status]] = {
     Transition.EXPIRE: {s: Status.IGNORED for s in Status if s not in (Status.RESOLVED, Status.IGNORED)},
     Transition.EDIT: {s: s for s in Status},
     Transition.WITHDRAW: {
-        **{s: Status.IGNORED for s in (*OPEN, Status.CLAIMED)},
+        **{s: Status.IGNORED for s in (*OPEN, Status.CLAIMED, Status.SNOOZED, Status.APPROVAL)},
         Status.NEW: Status.NEW,
         Status.IGNORED: Status.IGNORED,
     },
-    # the patron wrote again: an answered mention goes back to its claimer; open ones stay as they are
+    # the patron wrote again: an answered or snoozed mention goes back to its claimer; open ones and a
+    # reply held for approval stay as they are
     Transition.FOLLOW_UP: {
-        **{s: s for s in (*OPEN, Status.CLAIMED)},
+        **{s: s for s in (*OPEN, Status.CLAIMED, Status.APPROVAL)},
         Status.REPLIED: Status.CLAIMED,
+        Status.SNOOZED: Status.CLAIMED,
     },
+    Transition.SNOOZE: {Status.CLAIMED: Status.SNOOZED, Status.REPLIED: Status.SNOOZED},
+    Transition.WAKE: {Status.SNOOZED: Status.CLAIMED},
+    Transition.HOLD_REPLY: {s: Status.APPROVAL for s in (*OPEN, *HELD)},
+    Transition.APPROVE: {Status.APPROVAL: Status.REPLIED},
+    Transition.REJECT: {Status.APPROVAL: Status.CLAIMED},
 }
 
 
@@ -68,7 +77,8 @@ def test_only_the_target_may_be_written() -> None:
         assert moved <= written  # every status it leads to is one it may write
 
 
-HELD_ACTIONS = (Action.RESOLVE, Action.RELEASE, Action.REASSIGN, Action.IGNORE)
+HELD_ACTIONS = (Action.RESOLVE, Action.SNOOZE, Action.RELEASE, Action.REASSIGN, Action.IGNORE)
+SET_ASIDE = (Action.RESOLVE, Action.RELEASE, Action.REASSIGN, Action.IGNORE)  # no second snooze
 ACTIONS: dict[tuple[Status, bool], tuple[Action, ...]] = {
     **{(s, True): (Action.CLAIM, Action.REPLY, Action.REASSIGN, Action.IGNORE) for s in OPEN},
     **{
@@ -77,6 +87,10 @@ ACTIONS: dict[tuple[Status, bool], tuple[Action, ...]] = {
     },
     **{(s, True): (Action.REPLY, *HELD_ACTIONS) for s in (Status.CLAIMED, Status.REPLIED)},
     **{(s, False): (Action.OPEN_LINK, *HELD_ACTIONS) for s in (Status.CLAIMED, Status.REPLIED)},
+    (Status.SNOOZED, True): (Action.WAKE, Action.REPLY, *SET_ASIDE),
+    (Status.SNOOZED, False): (Action.WAKE, Action.OPEN_LINK, *SET_ASIDE),
+    # the approver decides; the writer does not reply again over a held reply from the card
+    **{(Status.APPROVAL, c): (Action.APPROVE, Action.REJECT, *SET_ASIDE) for c in (True, False)},
 }
 VIA = {
     Action.CLAIM: Transition.CLAIM,
@@ -86,6 +100,10 @@ VIA = {
     Action.RELEASE: Transition.RELEASE,
     Action.REASSIGN: Transition.REASSIGN,
     Action.IGNORE: Transition.IGNORE,
+    Action.SNOOZE: Transition.SNOOZE,
+    Action.WAKE: Transition.WAKE,
+    Action.APPROVE: Transition.APPROVE,
+    Action.REJECT: Transition.REJECT,
 }
 
 

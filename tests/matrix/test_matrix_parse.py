@@ -10,7 +10,19 @@ from typing import Any
 import pytest
 
 from bot.errors import AdapterConfigError, PermanentError, RateLimited, TransientError
-from bot.models import Claim, Reassign, Release, Reply, Resolve, StaffRef, Visibility
+from bot.models import (
+    Approve,
+    Claim,
+    Reassign,
+    Reject,
+    Release,
+    Reply,
+    Resolve,
+    Snooze,
+    StaffRef,
+    Visibility,
+    Wake,
+)
 from bot.platforms.matrix.commands import (
     card_action,
     parse_command,
@@ -227,6 +239,22 @@ def test_card_actions() -> None:
     assert card_action(mk(message("!reassign @sam:x")), 3, me) == Reassign(3, me, person="@sam:x")  # type: ignore[arg-type]
     assert reaction_action("release", 3, me) == Release(3, me)
     assert reaction_action("resolve", 3, me) == Resolve(3, me)
+
+
+def test_snooze_and_approval_commands() -> None:
+    me = StaffRef("matrix", "@kim:x", "Kim")
+
+    def act(body: str) -> object:
+        command = parse_command(message(body))
+        assert command is not None
+        return card_action(command, 3, me)
+
+    assert act("!snooze tomorrow 09:00") == Snooze(3, me, "tomorrow 09:00")
+    assert act("!snooze") == Snooze(3, me, "patron")  # no time: until the patron answers
+    assert act("!wake") == Wake(3, me)
+    assert act("!approve") == Approve(3, me, "")
+    assert act("!approve Yes, we open at nine.") == Approve(3, me, "Yes, we open at nine.")
+    assert act("!reject too curt") == Reject(3, me, "too curt")
 
 
 def state(version: str, users: dict[str, Any] | None, **create: Any) -> list[dict[str, Any]]:

@@ -194,3 +194,27 @@ def test_the_caller_says_which_platforms_a_rule_may_name() -> None:
     assert load_rules(GOOD + rule, platforms={"mastodon", "pigeon"}).rules[1].platforms == {"Pigeon"}
     with pytest.raises(ConfigError, match='platforms\\[0\\] "mastodon" is not a source platform'):
         load_rules(GOOD, platforms={"pigeon"})
+
+
+def test_approval_names_a_staff_key_or_another_role() -> None:
+    text = """
+default_role = "reference"
+[roles.reference]
+approval = "directr"
+[roles.director]
+approval = "director"
+[roles.complaints]
+approval = "alice"
+[roles.tech]
+approval = "director"
+[[staff]]
+key = "alice"
+"""
+    assert problems(text) == [
+        'roles.reference: approval "directr" is neither a staff key nor a role (did you mean "director"?)',
+        'roles.director: approval "director" names the role itself; name someone else',
+    ]
+    fixed = text.replace('"directr"', '"alice"').replace('approval = "director"\n[roles.c', "[roles.c")
+    ok = load_rules(fixed, platforms=source_platforms())
+    assert ok.roles["complaints"].approval == "alice" and ok.roles["reference"].approval == "alice"
+    assert ok.roles["tech"].approval == "director" and ok.roles["director"].approval == ""

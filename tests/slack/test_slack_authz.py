@@ -18,8 +18,18 @@ from sqlalchemy import select
 from bot.app import PatronDesk
 from bot.config import Settings
 from bot.core.authz import NOT_STAFF, NOT_STAFF_COMMAND, Place, is_staff
-from bot.models import Claim, StaffRef
-from bot.platforms.slack.cards import CLAIM, IGNORE, REASSIGN, RELEASE, REPLY, RESOLVE, button_value
+from bot.models import Claim, Reply, StaffRef
+from bot.platforms.slack.cards import (
+    APPROVE,
+    CLAIM,
+    IGNORE,
+    REASSIGN,
+    RELEASE,
+    REPLY,
+    RESOLVE,
+    SNOOZE,
+    button_value,
+)
 from bot.platforms.slack.client import SlackClient
 from bot.platforms.slack.modal import (
     ROLE_BLOCK,
@@ -44,6 +54,8 @@ default_role = "reference"
 
 [roles.reference]
 sla_minutes = 60
+approval = "director"  # nobody holds it: only managers approve
+[roles.director]
 [roles.tech]
 sla_minutes = 60
 
@@ -59,11 +71,21 @@ name = "Bob Binder"
 slack_user_id = "{BOB}"
 """
 ACTORS = {"staff": BOB, "manager": ALICE, "non-staff member": CAROL, "patron": PATRON}
-CARD_ACTIONS = ("claim", "reply button", "reply submit", "resolve", "release", "reassign", "ignore")
+CARD_ACTIONS = (
+    "claim",
+    "reply button",
+    "reply submit",
+    "resolve",
+    "release",
+    "reassign",
+    "ignore",
+    "snooze",
+    "approve",
+)
 CHANGING = set(CARD_ACTIONS) - {"reply button"} | {"/rota change"}  # allowed: rows change
 ACTIONS = (*CARD_ACTIONS, "/desk", "/rota read", "/rota change", "edit other's mention")
 EXPECTED = {
-    "staff": set(ACTIONS) - {"/rota change", "edit other's mention"},
+    "staff": set(ACTIONS) - {"/rota change", "edit other's mention", "approve"},
     "manager": set(ACTIONS) - {"edit other's mention"},
     "non-staff member": set(),
     "patron": set(),
@@ -153,7 +175,10 @@ async def form_button(emu: SlackEmulator, user: str, where: str, action_id: str,
 async def card_action(emu: SlackEmulator, user: str, action: str, mention_id: int, where: str) -> bool:
     """Run one card action; True when it was let through (buttons and forms both)."""
     seen = len(told(emu, user))
-    simple = {"claim": CLAIM, "resolve": RESOLVE, "release": RELEASE, "ignore": IGNORE}
+    simple = {"claim": CLAIM, "resolve": RESOLVE, "release": RELEASE, "ignore": IGNORE, "snooze": SNOOZE}
+    if action == "approve":
+        await press(emu, user, where, APPROVE, mention_id)
+        return (await answered(emu, user, seen)).startswith("Approved")
     if action in simple:
         await press(emu, user, where, simple[action], mention_id)
         return not (await answered(emu, user, seen)).startswith(REFUSALS)
@@ -211,9 +236,14 @@ async def edit_other(app: PatronDesk, emu: SlackEmulator, user: str) -> bool:
 
 
 async def prepare(app: PatronDesk, emu: SlackEmulator, who: str, action: str) -> int:
-    """A fresh card for the cell; Release needs it claimed (by the actor when they are staff)."""
+    """A fresh card for the cell; Release and Snooze need it claimed (by the actor when they are staff),
+    Approve a reply held for approval (written by staff)."""
     mention_id, _ = await new_mention(app, emu)
-    if action == "release":
+    if action == "approve":
+        held = await app.service.handle(Reply(mention_id, StaffRef("slack", BOB, "staff"), "Held answer"))
+        assert held.ok and "held for approval" in held.message
+        await app.wait_idle()
+    if action in ("release", "snooze"):
         holder = who if who in ("staff", "manager") else "staff"
         await app.service.handle(Claim(mention_id, StaffRef("slack", ACTORS[holder], holder)))
         await app.wait_idle()

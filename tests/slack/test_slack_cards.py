@@ -182,7 +182,14 @@ def test_staff_pings_only_for_linked_slack_users() -> None:
 
 def test_buttons_follow_the_status() -> None:
     claimed = action_ids(card_blocks(view(1, status=Status.CLAIMED)))
-    assert claimed == [REPLY, "pd_resolve", "pd_release", REASSIGN, IGNORE]
+    snoozes = ["pd_snooze", "pd_snooze_2h", "pd_snooze_morning"]
+    assert claimed == [REPLY, "pd_resolve", *snoozes, "pd_release", REASSIGN, IGNORE]
+    snoozed = card_blocks(view(1, status=Status.SNOOZED, assignee="Alice"))
+    assert action_ids(snoozed) == ["pd_wake", REPLY, "pd_resolve", "pd_release", REASSIGN, IGNORE]
+    assert "Snoozed until the patron answers" in json.dumps(snoozed)
+    held = card_blocks(view(1, status=Status.APPROVAL, reply_text="We are sorry", replied_by="Bob"))
+    assert action_ids(held)[:3] == ["pd_approve", "pd_edit", "pd_reject"] and REPLY not in action_ids(held)
+    assert "held, not published" in json.dumps(held) and "We are sorry" in json.dumps(held)
     assert action_ids(card_blocks(view(1, status=Status.RESOLVED))) == []
     replied = card_blocks(view(1, status=Status.REPLIED, reply_text="Yes", reply_url="https://x.example/r"))
     assert "see the published reply" in json.dumps(replied)

@@ -4,16 +4,20 @@ from __future__ import annotations
 
 from bot.models import (
     MAX_ID,
+    Approve,
     Claim,
     DeskQuery,
     Ignore,
     Reassign,
+    Reject,
     Release,
     Reply,
     Resolve,
     RotaCommand,
+    Snooze,
     StaffAction,
     StaffRef,
+    Wake,
 )
 
 HELP = """Commands:
@@ -23,6 +27,8 @@ HELP = """Commands:
   reply N <text>     answer #N on the patron's platform
   resolve N          mark #N handled        release N   give #N back
   ignore N           no answer needed       reassign N <role|@person>
+  snooze N <when>    set #N aside: 2h, tomorrow 09:00, or patron (until they write)   wake N
+  approve N [text]   publish a held reply (with text: your edited version)   reject N <reason>
   desk fold N        list summary card N (desk fold N claim / desk fold N handled: all its items)
   rota <command>     the rota (try: rota help, rota now, rota show)
   iam NAME           act as staff member NAME with their rights; `iam` alone: back to the operator
@@ -39,7 +45,7 @@ VERBS: dict[str, type[Claim] | type[Release] | type[Resolve] | type[Ignore]] = {
     "resolve": Resolve,
     "ignore": Ignore,
 }
-NUMBERED = (*VERBS, "reply", "reassign", "show")
+NUMBERED = (*VERBS, "reply", "reassign", "show", "snooze", "wake", "approve", "reject")
 
 
 def parse_line(line: str, me: StaffRef = ME, *, manager: bool | None = True) -> StaffAction | str:
@@ -74,6 +80,14 @@ def parse_line(line: str, me: StaffRef = ME, *, manager: bool | None = True) -> 
             if tail.strip()
             else "Write the answer: `reply 3 Thanks, ...`."
         )
+    if verb == "snooze":
+        return Snooze(mention_id, me, tail.strip() or "patron")
+    if verb == "wake":
+        return Wake(mention_id, me)
+    if verb == "approve":
+        return Approve(mention_id, me, tail.strip())
+    if verb == "reject":
+        return Reject(mention_id, me, tail.strip())
     if verb == "reassign":
         target = tail.strip()
         if not target:

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import grapheme
 
-from bot.core.cards import fold_text
+from bot.core.cards import fold_text, snooze_words
 from bot.domain.labels import status_label
 from bot.domain.transitions import Action, available_actions
 from bot.models import FoldView, Status, TicketView, Visibility
@@ -44,6 +44,10 @@ COMMANDS: dict[Action, str] = {
     Action.CLAIM: "!claim",
     Action.RESOLVE: "!resolve",
     Action.REASSIGN: "!reassign <role>",
+    Action.SNOOZE: "!snooze <2h|tomorrow 09:00|patron>",
+    Action.WAKE: "!wake",
+    Action.APPROVE: "!approve [edited text]",
+    Action.REJECT: "!reject <reason>",
 }
 READ_ONLY = "read-only source: open the link to answer"
 
@@ -128,8 +132,12 @@ def _status_line(view: TicketView) -> str:
     label = status_label(view.status)
     if view.status is Status.QUEUED and view.queued_until:
         label += f" until {_when(view.queued_until)}"
-    if view.assignee and view.status in (Status.CLAIMED, Status.REPLIED, Status.RESOLVED):
+    if view.assignee and view.status in (Status.CLAIMED, Status.REPLIED, Status.RESOLVED, Status.SNOOZED):
         label += f" by {_line(view.assignee)}"
+    if view.status is Status.SNOOZED:
+        label += f" · {snooze_words(view)}"
+    if view.status is Status.APPROVAL and view.replied_by:
+        label += f": reply by {_line(view.replied_by)} held"
     return label
 
 

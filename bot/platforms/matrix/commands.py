@@ -6,12 +6,36 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from bot.models import Claim, Ignore, Reassign, Release, Reply, Resolve, StaffAction, StaffRef
+from bot.models import (
+    Approve,
+    Claim,
+    Ignore,
+    Reassign,
+    Reject,
+    Release,
+    Reply,
+    Resolve,
+    Snooze,
+    StaffAction,
+    StaffRef,
+    Wake,
+)
 from bot.platforms.matrix.wire import relation, strip_reply_fallback
 
 REACTIONS = {"✋": "claim", "✅": "resolve", "🙈": "ignore", "↩": "release"}
 PRE_REACT = ("✋", "✅", "🙈", "↩️")
-CARD_VERBS = ("reply", "claim", "release", "resolve", "ignore", "reassign")
+CARD_VERBS = (
+    "reply",
+    "claim",
+    "release",
+    "resolve",
+    "ignore",
+    "reassign",
+    "snooze",
+    "wake",
+    "approve",
+    "reject",
+)
 ROOM_VERBS = ("rota", "desk")
 LEGACY_ROOM_VERSIONS = frozenset(str(n) for n in range(1, 12))  # creators have no special rank
 CREATOR_LEVEL = 2**53  # "infinite", above any power level
@@ -114,6 +138,14 @@ def card_action(command: Command, mention_id: int, actor: StaffRef) -> StaffActi
             return Ignore(mention_id, actor)
         case "reply":
             return Reply(mention_id, actor, command.arg) if command.arg else None
+        case "snooze":
+            return Snooze(mention_id, actor, command.arg or "patron")
+        case "wake":
+            return Wake(mention_id, actor)
+        case "approve":
+            return Approve(mention_id, actor, command.arg)
+        case "reject":
+            return Reject(mention_id, actor, command.arg)
         case "reassign" if command.arg:
             target = command.arg.split()[0]
             return (

@@ -11,7 +11,7 @@ import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -19,22 +19,40 @@ from bot.core.base import ACTION_FAILED, OnAction
 from bot.errors import PatronDeskError
 from bot.models import (
     ActionResult,
+    Approve,
     Claim,
     DeskQuery,
     Ignore,
     OpenForm,
     Reassign,
+    Reject,
     Release,
     Reply,
     Resolve,
     RotaCommand,
+    Snooze,
     StaffAction,
     StaffRef,
     TicketView,
     Visibility,
+    Wake,
 )
 from bot.platforms import REGISTRY
-from bot.platforms.slack.cards import CLAIM, IGNORE, OPEN, REASSIGN, RELEASE, REPLY, RESOLVE, notice_text
+from bot.platforms.slack.cards import (
+    APPROVE,
+    CLAIM,
+    EDIT,
+    IGNORE,
+    OPEN,
+    REASSIGN,
+    REJECT,
+    RELEASE,
+    REPLY,
+    RESOLVE,
+    SNOOZES,
+    WAKE,
+    notice_text,
+)
 from bot.platforms.slack.cards import parse_button_value as parse_value
 from bot.platforms.slack.client import SlackClient
 from bot.platforms.slack.modal import (
@@ -62,6 +80,17 @@ SIMPLE: dict[str, type[Claim | Release | Resolve | Ignore]] = {
     RESOLVE: Resolve,
     IGNORE: Ignore,
 }
+
+
+def set_aside_action(click: Click) -> StaffAction | None:
+    """Snooze (until the button's time), wake, approve or reject; None for any other button."""
+    if click.action_id in SNOOZES:
+        return Snooze(click.mention_id, click.actor, SNOOZES[click.action_id][1])
+    kinds: dict[str, type[Wake | Approve | Reject]] = {WAKE: Wake, APPROVE: Approve, REJECT: Reject}
+    kind = kinds.get(click.action_id)
+    return kind(click.mention_id, click.actor) if kind else None
+
+
 REPLY_HAS_VISIBILITY = "visibility" in {f.name for f in dataclasses.fields(Reply)}
 READY_WAIT = 2.5
 Ack = Callable[..., Awaitable[Any]]
@@ -171,9 +200,10 @@ class SlackActions:
     def register(self) -> None:
         """Attach the listeners (exact action ids, callback ids and commands)."""
         app = self.client.app
-        for action_id in SIMPLE:
+        for action_id in (*SIMPLE, *SNOOZES, WAKE, APPROVE, REJECT):
             app.action(action_id)(self._simple)
         app.action(REPLY)(self._reply_open)
+        app.action(EDIT)(self._edit_open)
         app.action(REASSIGN)(self._reassign_open)
         app.action(OPEN)(self._link)
         app.view(REPLY_VIEW)(self._reply_submitted)
@@ -192,6 +222,8 @@ class SlackActions:
         elif click.action_id in SIMPLE:
             action = SIMPLE[click.action_id](click.mention_id, click.actor)
             self.tasks.spawn(self.run(action, click.channel), f"slack:{click.action_id}")
+        elif (other := set_aside_action(click)) is not None:
+            self.tasks.spawn(self.run(other, click.channel), f"slack:{click.action_id}")
 
     async def _link(self, ack: Ack) -> None:
         await ack()  # the URL button opens the post in the browser; Slack still wants the ack
@@ -209,6 +241,22 @@ class SlackActions:
         # the trigger id dies 3 s after the click: only the gate's quick check comes before views.open
         form = partial(reply_view, draft, self.limits)  # drawn with the card the gate hands back
         self.tasks.spawn(self._open_view(click, lambda card: form(card=card)), "slack:views.open")
+
+    async def _edit_open(self, ack: Ack, body: dict[str, Any]) -> None:
+        """Edit on a held reply: the Reply form with the held text; Publish approves the edited text."""
+        await ack()
+        click = parse_click(body)
+        if click is None:
+            self._not_ours(body)
+            return
+        platform, visibility = str(click.value.get("p", "")), str(click.value.get("v", ""))
+        draft = ReplyDraft(click.mention_id, platform, visibility, click.channel, approve=True)
+
+        def form(card: TicketView | None) -> dict[str, Any]:
+            held = card.reply_text if card is not None and card.reply_text else ""
+            return reply_view(replace(draft, text=held), self.limits, card=card)
+
+        self.tasks.spawn(self._open_view(click, form), "slack:views.open")
 
     async def _reassign_open(self, ack: Ack, body: dict[str, Any]) -> None:
         await ack()
@@ -239,7 +287,11 @@ class SlackActions:
                 self.say(draft.channel if draft else "", actor, "That reply was not sent."), "slack:say"
             )
             return
-        self.tasks.spawn(self.run(reply_action(draft, actor), draft.channel), "slack:reply")
+        if draft.approve:  # the approver's edit of a held reply: approving is the decision
+            action: StaffAction = Approve(draft.mention_id, actor, draft.text)
+        else:
+            action = reply_action(draft, actor)
+        self.tasks.spawn(self.run(action, draft.channel), "slack:reply")
 
     async def _reassign_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         choice, errors = read_reassign(view)

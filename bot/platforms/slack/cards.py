@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.core.cards import fold_counts, fold_title, source_name
+from bot.core.cards import fold_counts, fold_title, snooze_words, source_name
 from bot.domain.labels import status_icon, status_label
 from bot.domain.transitions import Action, available_actions
 from bot.models import MAX_ID, FoldView, StaffRef, Status, TicketView, Visibility
@@ -46,7 +46,14 @@ CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN = (
     "pd_ignore",
     "pd_open",
 )
-ACTION_IDS = (CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN)
+SNOOZE, WAKE, APPROVE, REJECT, EDIT = "pd_snooze", "pd_wake", "pd_approve", "pd_reject", "pd_edit"
+# each snooze button has its own action id (unique in the block); the time is the id's, not the value's
+SNOOZES = {
+    SNOOZE: ("Wait for patron", "patron"),
+    "pd_snooze_2h": ("Snooze 2h", "2h"),
+    "pd_snooze_morning": ("Snooze till 9:00", "tomorrow 09:00"),
+}
+ACTION_IDS = (CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN, *SNOOZES, WAKE, APPROVE, EDIT, REJECT)
 DIGEST_PAGE = "pd_digest_page"
 FOLD_LIST, FOLD_CLAIM, FOLD_RESOLVE = "pd_fold_list", "pd_fold_claim", "pd_fold_resolve"
 FOLD_VERBS = {FOLD_LIST: "list", FOLD_CLAIM: "claim", FOLD_RESOLVE: "resolve"}
@@ -228,6 +235,10 @@ def _status(view: TicketView) -> str:
             line = f"{label}: still unclaimed past its time"
         case Status.CLAIMED:
             line = f"{label} by {who}"
+        case Status.SNOOZED:
+            line = f"{label} by {who}: {safe_text(snooze_words(view), 200)}"
+        case Status.APPROVAL:
+            line = f"{label}: held, not published\n{_sent(view, who)}"
         case Status.REPLIED:
             line = _replied(view, who)
         case Status.RESOLVED:
@@ -281,6 +292,18 @@ def _buttons(view: TicketView) -> list[ButtonElement]:
                 out.append(_button("Release", RELEASE, value))
             case Action.REASSIGN:
                 out.append(_button("Reassign", REASSIGN, value))
+            case Action.SNOOZE:
+                for action_id, (label, _) in SNOOZES.items():
+                    out.append(_button(label, action_id, value))
+            case Action.WAKE:
+                out.append(_button("Wake", WAKE, value, "primary"))
+            case Action.APPROVE:
+                out.append(_button("Approve", APPROVE, value, "primary"))
+                if view.can_reply:  # the approver's own version, through the Reply form
+                    edit = button_value(m, p=view.source, v=view.visibility.value)
+                    out.append(_button("Edit", EDIT, edit))
+            case Action.REJECT:
+                out.append(_button("Reject", REJECT, value, "danger"))
             case Action.IGNORE:
                 sure = ConfirmObject(
                     title="Ignore this mention?", text=f"#{m} closes without an answer.", confirm="Ignore"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import grapheme
@@ -56,6 +56,7 @@ class ReplyDraft:
     channel: str
     text: str = ""
     choose_visibility: bool = False
+    approve: bool = False  # the approver editing a held reply: Publish approves the edited text
 
     def metadata(self) -> str:
         """The draft as ``private_metadata``."""
@@ -64,6 +65,8 @@ class ReplyDraft:
             data["t"] = self.text
         if self.choose_visibility:
             data["cv"] = 1
+        if self.approve:
+            data["a"] = 1
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -79,7 +82,9 @@ def parse_metadata(raw: str | None) -> ReplyDraft | None:
     if not all(isinstance(value, str) for value in fields):
         return None
     platform, visibility, channel, text = fields
-    return ReplyDraft(data["m"], platform, visibility, channel, text, bool(data.get("cv")))
+    return ReplyDraft(
+        data["m"], platform, visibility, channel, text, bool(data.get("cv")), bool(data.get("a"))
+    )
 
 
 def limit_for(platform: str, limits: Limits | None = None) -> int | None:
@@ -119,6 +124,9 @@ def reply_view(
     blocks: list[Any] = [
         SectionBlock(text=MarkdownTextObject(text=f"Replying to *#{draft.mention_id}* on *{where}*.")),
     ]
+    if draft.approve:
+        note = "You are editing a reply held for your approval: *Publish* approves your version."
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
     if card is not None and card.mention_id == draft.mention_id:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=_question(card))))
     blocks.append(InputBlock(block_id=TEXT_BLOCK, label=label, element=box, hint=hint))
@@ -165,9 +173,7 @@ def read_reply(
     if visibility not in VISIBILITY_LABELS:
         visibility = draft.visibility
     error = check_reply(text, draft.platform, limits)
-    draft = ReplyDraft(
-        draft.mention_id, draft.platform, str(visibility), draft.channel, text, draft.choose_visibility
-    )
+    draft = replace(draft, visibility=str(visibility), text=text)
     if error is None and len(draft.metadata()) > METADATA_LIMIT:
         error = "This reply is too long to send from Slack; shorten it."
     return (None, {TEXT_BLOCK: error}) if error else (draft, {})
