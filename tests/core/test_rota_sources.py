@@ -213,10 +213,20 @@ async def test_feeds_are_served_with_an_unguessable_token(database: Database, tm
         await runner.cleanup()
 
 
-async def feed_address(db: Database, service: DeskService, text: str) -> str:
-    """Ask for a feed as Alice: the address comes in a private notice, never in the (shared) answer."""
+async def feed_address(
+    db: Database, service: DeskService, text: str, desk: RecordingDesk | None = None
+) -> str:
+    """Ask for a feed as Alice: the address comes in a private notice, never in the (shared) answer.
+
+    With a running relay (``desk`` given) the notice is read where it was delivered: the relay may
+    already have finished (and removed) its outbox row."""
     answer = await service.handle(RotaCommand(StaffRef("slack", "UALICE1", "Alice"), text))
     assert answer.ok and answer.message == "I sent you the feed's address in a private message."
+    if desk is not None:
+        await until(lambda: bool(desk.told))
+        [(who, told)] = desk.told
+        assert who.user_id in ("UALICE1", "alice")  # to Alice only
+        return told.rsplit(" ", 1)[-1]
     async with db.transaction() as session:
         stmt = select(OutboxRow).where(OutboxRow.kind == "notify").order_by(OutboxRow.id.desc()).limit(1)
         row = (await session.execute(stmt)).scalar_one()
@@ -255,9 +265,10 @@ async def test_the_running_app_syncs_the_calendar_and_serves_the_feeds(tmp_path:
         LIBRARY_TIMEZONE="Europe/London",
         PUBLIC_URL="https://desk.library.example/",
     )
-    async with PatronDesk(settings, desks=[RecordingDesk()], sources=[], clock=lambda: NOW) as app:
+    desk = RecordingDesk()
+    async with PatronDesk(settings, desks=[desk], sources=[], clock=lambda: NOW) as app:
         await until(lambda: len(app.service.rota.overrides) == 5)  # the "rota:calendars" part ran
-        url = await feed_address(app.db, app.service, "feed")
+        url = await feed_address(app.db, app.service, "feed", desk)
         assert url.startswith("https://desk.library.example/rota/person/alice/")
         path = url.removeprefix("https://desk.library.example")
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{app.http_port}") as client:
