@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from bot.core.directory import Directory
 from bot.core.views import ticket_view
-from bot.domain.outbox import NotifyPayload, OutboxKind, TextPayload, dedupe_key, encode
+from bot.domain.history import history_line
+from bot.domain.outbox import HistoryPayload, NotifyPayload, OutboxKind, TextPayload, dedupe_key, encode
 from bot.errors import NotFound
 from bot.models import Mention, TicketView
 from bot.rota.hours import Hours
@@ -112,7 +113,7 @@ class Context:
         now: datetime,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        """Audit a change and queue the card update on every desk."""
+        """Audit a change and queue the card update, and its history line, on every desk."""
         await audit.record(session, actor=actor, action=action, now=now, mention_id=row.id, detail=detail)
         for desk in self.desks:
             await outbox.enqueue(
@@ -123,8 +124,39 @@ class Context:
                 dedupe_key=dedupe_key(OutboxKind.UPDATE_CARD, desk, row.id),
                 now=now,
             )
+        await self._history(session, row, actor=actor, action=action, now=now, detail=detail)
         for desk in self.desks:
             self.wake(desk)
+
+    async def _history(
+        self,
+        session: AsyncSession,
+        row: StoredMention,
+        *,
+        actor: str,
+        action: str,
+        now: datetime,
+        detail: dict[str, Any] | None,
+    ) -> None:
+        """Queue the change's history line for the card's thread on every desk (in the same transaction
+        as the audit row, so a crash loses neither); only whom it concerns is pinged."""
+        concerned = str((detail or {}).get("person", "")) or None
+        who = self.directory.name(actor) if ":" not in actor and actor != "timer" else ""
+        line = history_line(action, who, detail, person=self.directory.name(concerned))
+        if not line:
+            return
+        refs = {ref.desk: ref.user_id for ref in self.directory.refs((concerned,) if concerned else ())}
+        for desk in self.desks:
+            payload = HistoryPayload(line=line, ping=refs.get(desk, ""))
+            await outbox.enqueue(
+                session,
+                kind=OutboxKind.HISTORY,
+                target=desk,
+                mention_id=row.id,
+                dedupe_key=dedupe_key(OutboxKind.HISTORY, desk, row.id, uuid.uuid4().hex),
+                now=now,
+                payload=encode(payload),
+            )
 
     async def notify(
         self, session: AsyncSession, staff_key: str, text: str, *, now: datetime, key: str | None = None

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot import metrics
-from bot.core import actions, rota_actions
+from bot.core import actions, notes, rota_actions
 from bot.core.base import ACTION_FAILED
 from bot.core.context import Context, RotaHolder, Validator
 from bot.core.directory import Directory
@@ -23,6 +23,7 @@ from bot.errors import NotFound
 from bot.models import (
     MAX_ID,
     ActionResult,
+    AddNote,
     Claim,
     DeskQuery,
     Ignore,
@@ -32,6 +33,7 @@ from bot.models import (
     Reply,
     Resolve,
     RotaCommand,
+    SetTag,
     StaffAction,
     TicketView,
 )
@@ -179,6 +181,10 @@ class DeskService(Intake):
                 return await actions.reply(self.context, action)
             case Reassign():
                 return await actions.reassign(self.context, action)
+            case AddNote():
+                return await notes.add_note(self.context, action)
+            case SetTag():
+                return await notes.set_tag(self.context, action)
             case RotaCommand():
                 return await rota_actions.run(self.context, action)
             case DeskQuery():

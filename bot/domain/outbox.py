@@ -20,6 +20,7 @@ class OutboxKind(StrEnum):
     SEND_ACK = "send_ack"
     NOTIFY = "notify"
     ANNOUNCE = "announce"
+    HISTORY = "history"
 
 
 # Keys already stored in databases must keep matching: a reply and an acknowledgement were keyed
@@ -73,8 +74,16 @@ class NotifyPayload:
     text: str
 
 
-Payload = NoPayload | TextPayload | ReplyPayload | NotifyPayload
-P = TypeVar("P", NoPayload, TextPayload, ReplyPayload, NotifyPayload)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryPayload:
+    """One line of a card's history, for its thread (``ping``: the chat id of whom it concerns, if any)."""
+
+    line: str
+    ping: str = ""
+
+
+Payload = NoPayload | TextPayload | ReplyPayload | NotifyPayload | HistoryPayload
+P = TypeVar("P", NoPayload, TextPayload, ReplyPayload, NotifyPayload, HistoryPayload)
 
 PAYLOADS: dict[OutboxKind, type[Payload]] = {
     OutboxKind.POST_CARD: NoPayload,
@@ -84,6 +93,7 @@ PAYLOADS: dict[OutboxKind, type[Payload]] = {
     OutboxKind.SEND_ACK: TextPayload,
     OutboxKind.NOTIFY: NotifyPayload,
     OutboxKind.ANNOUNCE: TextPayload,
+    OutboxKind.HISTORY: HistoryPayload,
 }
 """The payload each kind carries; producers build these and ``payload_of`` reads them back."""
 

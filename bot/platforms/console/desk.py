@@ -147,6 +147,10 @@ class ConsoleDesk:
         """Print the card again with its new status."""
         self._print("\n" + console_card(card))
 
+    async def history(self, ref: CardRef, line: str, *, ping: str = "") -> None:
+        """A history line, under the card's number (the terminal has no threads)."""
+        self._print(f"   #{ref.message_id} ↳ {line}")
+
     async def tell(self, who: StaffRef, text: str) -> None:
         """Private feedback, labelled with its addressee; the same text for several people prints once."""
         self.notices.add(who, text, me=self.me.ref)

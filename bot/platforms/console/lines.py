@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.models import (
     MAX_ID,
+    AddNote,
     Claim,
     DeskQuery,
     Ignore,
@@ -12,6 +13,7 @@ from bot.models import (
     Reply,
     Resolve,
     RotaCommand,
+    SetTag,
     StaffAction,
     StaffRef,
 )
@@ -21,7 +23,10 @@ HELP = """Commands:
   show N             card #N again, as it stands now
   claim N            take mention #N
   reply N <text>     answer #N on the patron's platform
-  resolve N          mark #N handled        release N   give #N back
+  resolve N [read=1-6] [directional|reference]   mark #N handled, with its READ Scale level
+  release N          give #N back
+  note N <text>      an internal note on #N (staff only, never sent to the patron)
+  tag N <tag>        tag #N (the rules file's tags); untag N <tag> takes one off
   ignore N           no answer needed       reassign N <role|@person>
   rota <command>     the rota (try: rota help, rota now, rota show)
   iam NAME           act as staff member NAME with their rights; `iam` alone: back to the operator
@@ -38,7 +43,7 @@ VERBS: dict[str, type[Claim] | type[Release] | type[Resolve] | type[Ignore]] = {
     "resolve": Resolve,
     "ignore": Ignore,
 }
-NUMBERED = (*VERBS, "reply", "reassign", "show")
+NUMBERED = (*VERBS, "reply", "reassign", "show", "note", "tag", "untag")
 
 
 def parse_line(line: str, me: StaffRef = ME, *, manager: bool | None = True) -> StaffAction | str:
@@ -73,6 +78,17 @@ def parse_line(line: str, me: StaffRef = ME, *, manager: bool | None = True) -> 
             if tail.strip()
             else "Write the answer: `reply 3 Thanks, ...`."
         )
+    if verb == "note":
+        return (
+            AddNote(mention_id, me, tail.strip()) if tail.strip() else "Write the note: `note 3 Called back`."
+        )
+    if verb in ("tag", "untag"):
+        name = tail.strip()
+        return (
+            SetTag(mention_id, me, name, remove=verb == "untag") if name else f"Say which: `{verb} 3 praise`."
+        )
+    if verb == "resolve" and tail.strip():
+        return resolve_words(mention_id, me, tail)
     if verb == "reassign":
         target = tail.strip()
         if not target:
@@ -81,3 +97,22 @@ def parse_line(line: str, me: StaffRef = ME, *, manager: bool | None = True) -> 
             return Reassign(mention_id, me, person=target)
         return Reassign(mention_id, me, role=target.split()[0])
     return VERBS[verb](mention_id, me)
+
+
+def resolve_words(mention_id: int, me: StaffRef, words: str) -> Resolve | str:
+    """`resolve N read=3 directional`: the READ Scale level and reference/directional flag, in any order."""
+    level: int | None = None
+    directional: bool | None = None
+    for word in words.lower().split():
+        key, eq, value = word.partition("=")
+        if eq and key in ("read", "level"):
+            if not (value.isascii() and value.isdigit() and len(value) == 1 and value in "123456"):
+                return "The READ Scale goes from 1 to 6, e.g. `resolve 3 read=2`."
+            level = int(value)
+        elif word in ("directional", "dir"):
+            directional = True
+        elif word in ("reference", "ref"):
+            directional = False
+        else:
+            return f"Unknown word {word[:40]!r}. Example: `resolve 3 read=2 reference`."
+    return Resolve(mention_id, me, read_level=level, directional=directional)
