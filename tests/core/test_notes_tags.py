@@ -44,6 +44,7 @@ from tests.fakes.recording import FakeSource, RecordingDesk
 
 from .helpers import NOW, RULES, make_service, mention, staff
 
+KEYWORDS = 'keywords = ["renew", "overdue"]'
 ALICE = StaffRef("slack", "UALICE1", "Alice Archer")
 BOB = StaffRef("slack", "UBOB001", "Bob Baker")
 
