@@ -172,3 +172,31 @@ def test_platform_vouched_changes() -> None:
     assert may_change(MentionChange("mastodon", "1", "edit", "123", "x"), "123")
     assert not may_change(MentionChange("mastodon", "1", "edit", "456", "x"), "123")
     assert not may_change(MentionChange("matrix", "$e", "edit", "@mod:x", "x", moderator=True), "@a:x")
+
+
+async def test_notes_and_tags_are_staff_only() -> None:
+    """The authorization matrix for issue 16's notes, tags and READ levels: a stranger reaches nothing."""
+    from bot.models import AddNote, Resolve, SetTag
+
+    seen: list[StaffAction] = []
+
+    async def handle(action: StaffAction) -> ActionResult:
+        seen.append(action)
+        return ActionResult(True, "done")
+
+    gate = Gate([StaffSpec(key="bob", slack_user_id="UBOB")])
+    gate.add(StubRoster(members=frozenset({"UCAROL"})))
+    guarded = gate.guard(handle)
+    for who in ("USTRANGER", "UCAROL", ""):  # unknown, a channel member the rules file does not name, nobody
+        actor = StaffRef("slack", who)
+        for action in (
+            AddNote(1, actor, "hello"),
+            SetTag(1, actor, "spam"),
+            SetTag(1, actor, "spam", remove=True),
+            Resolve(1, actor, read_level=2, directional=True),
+        ):
+            assert (await guarded(action)).message == NOT_STAFF
+    assert seen == []
+    bob = StaffRef("slack", "UBOB")
+    assert (await guarded(AddNote(1, bob, "hello"))).ok and (await guarded(SetTag(1, bob, "spam"))).ok
+    assert [type(a) for a in seen] == [AddNote, SetTag]

@@ -6,17 +6,22 @@ never sent to the patron's platform (the fake source records every call it gets)
 
 from __future__ import annotations
 
+import asyncio
+import io
 import json
 import random
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from bot.app import PatronDesk
 from bot.backoff import Backoff
+from bot.config import Settings
 from bot.core import retention
 from bot.core.relay import Relay
 from bot.core.service import DeskService
@@ -36,11 +41,13 @@ from bot.models import (
     Status,
 )
 from bot.platforms import source_platforms
+from bot.platforms.console.desk import ConsoleDesk
 from bot.platforms.console.lines import parse_line
 from bot.routing.rules import load_rules
 from bot.store.db import Database
 from bot.store.tables import AuditRow, MentionRow, OutboxRow
 from tests.fakes.recording import FakeSource, RecordingDesk
+from tests.waiting import until
 
 from .helpers import NOW, RULES, make_service, mention, staff
 
@@ -264,3 +271,40 @@ def test_a_staff_reply_is_the_only_published_text() -> None:
     """Guard for the claim above: AddNote and SetTag carry no source target at all."""
     assert {f for f in AddNote.__dataclass_fields__} == {"mention_id", "actor", "text"}
     assert staff(1).desk == "slack"
+
+
+async def test_console_end_to_end_notes_tags_read_and_history(tmp_path: Path) -> None:
+    """The whole app with the console desk: typed lines, the card, the history lines, the source untouched."""
+    rules = tmp_path / "rules.toml"
+    rules.write_text(RULES)
+    config = Settings(
+        _env_file=None,  # type: ignore[call-arg]
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/console.db",
+        RULES_FILE=rules,
+        CONSOLE_DESK="off",
+        HTTP_PORT=0,
+    )
+    reader, out = asyncio.StreamReader(), io.StringIO()
+    source = FakeSource(items=[(mention(1, "Is the library open on Sunday?"), None)])
+    desk = ConsoleDesk(input=reader, output=out)
+
+    async def typed(line: str, expect: str) -> str:
+        before = len(out.getvalue())
+        reader.feed_data(f"{line}\n".encode())
+        await until(lambda: expect in out.getvalue()[before:])
+        return out.getvalue()[before:]
+
+    async with PatronDesk(config, sources=[source], desks=[desk]) as app:
+        await until(lambda: "#1 ·" in out.getvalue())
+        await app.wait_idle()
+        noted = await typed("note 1 Patron phoned; wants Sunday hours", "#1 ↳ 📝 Note by")
+        assert "✓ Note added to #1" in noted and "📝 console: Patron phoned; wants Sunday hours" in noted
+        assert "internal notes: 1" in noted
+        assert "✗ Unknown tag 'gossip'" in await typed("tag 1 gossip", "✗")
+        assert "tags: event" in await typed("tag 1 event", "🏷️ Tagged event")
+        assert "e.g. `resolve 3 read=2`" in await typed("resolve 1 read=9", "1 to 6")
+        assert "✗ The note is 1001 characters" in await typed("note 1 " + "x" * 1001, "limit is 1000")
+        done = await typed("resolve 1 read=4 directional", "✅ Resolved by")
+        assert "READ 4 · directional" in done and "READ 4. Directional." in done
+        await app.wait_idle()
+    assert source.replies == {}  # nothing typed here reached the patron's platform
