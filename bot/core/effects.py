@@ -208,7 +208,7 @@ class Effects:
             raise TransientError("card not stored yet", retry_after=1.0)
         if card is not None:
             payload = payload_as(HistoryPayload, row.kind, row.payload)
-            await desk.history(card, payload.line, ping=payload.ping)
+            await desk.history(card, payload.line, ping=payload.ping, key=row.dedupe_key)
         await self._finish(row)
 
     async def _notify(self, row: OutboxRow) -> None:

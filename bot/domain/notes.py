@@ -89,3 +89,22 @@ def tag_problem(name: str, known: tuple[str, ...]) -> str:
         return ""
     shown = tag[:TAG_LIMIT]
     return f"Unknown tag {shown!r}. Tags: {', '.join(known) or '(none defined)'}."
+
+
+def resolve_words(words: str) -> tuple[int | None, bool | None] | str:
+    """``read=3 directional`` after a resolve command: (READ level, directional), or what is wrong."""
+    level: int | None = None
+    directional: bool | None = None
+    for word in words.lower().split():
+        key, eq, value = word.partition("=")
+        if eq and key in ("read", "level"):
+            if not (value.isascii() and value.isdigit() and len(value) == 1 and int(value) in READ_LEVELS):
+                return read_problem(0)
+            level = int(value)
+        elif word in ("directional", "dir"):
+            directional = True
+        elif word in ("reference", "ref"):
+            directional = False
+        else:
+            return f"Unknown word {word[:40]!r}. Example: `resolve 3 read=2 reference`."
+    return level, directional

@@ -126,8 +126,9 @@ class Announces(Protocol):
 class Threads(Protocol):
     """A desk that keeps a card's history as replies in the card's thread (the card stays one message)."""
 
-    async def history(self, ref: CardRef, line: str, *, ping: str = "") -> None:
-        """Post ``line`` in the thread of the card ``ref``; ``ping``: the one chat id it may mention."""
+    async def history(self, ref: CardRef, line: str, *, ping: str = "", key: str = "") -> None:
+        """Post ``line`` in the thread of the card ``ref``; ``ping``: the one chat id it may mention;
+        ``key``: the outbox row's unique key, for desks that can make a retry idempotent."""
 
 
 @runtime_checkable

@@ -62,7 +62,7 @@ class ThreadDesk(RecordingDesk):
 
     lines: list[tuple[CardRef, str, str]] = field(default_factory=list)
 
-    async def history(self, ref: CardRef, line: str, *, ping: str = "") -> None:
+    async def history(self, ref: CardRef, line: str, *, ping: str = "", key: str = "") -> None:
         self.lines.append((ref, line, ping))
 
 

@@ -147,7 +147,7 @@ class ConsoleDesk:
         """Print the card again with its new status."""
         self._print("\n" + console_card(card))
 
-    async def history(self, ref: CardRef, line: str, *, ping: str = "") -> None:
+    async def history(self, ref: CardRef, line: str, *, ping: str = "", key: str = "") -> None:
         """A history line, under the card's number (the terminal has no threads)."""
         self._print(f"   #{ref.message_id} ↳ {line}")
 

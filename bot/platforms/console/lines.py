@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.domain.notes import resolve_words as read_words
 from bot.models import (
     MAX_ID,
     AddNote,
@@ -101,18 +102,7 @@ def parse_line(line: str, me: StaffRef = ME, *, manager: bool | None = True) -> 
 
 def resolve_words(mention_id: int, me: StaffRef, words: str) -> Resolve | str:
     """`resolve N read=3 directional`: the READ Scale level and reference/directional flag, in any order."""
-    level: int | None = None
-    directional: bool | None = None
-    for word in words.lower().split():
-        key, eq, value = word.partition("=")
-        if eq and key in ("read", "level"):
-            if not (value.isascii() and value.isdigit() and len(value) == 1 and value in "123456"):
-                return "The READ Scale goes from 1 to 6, e.g. `resolve 3 read=2`."
-            level = int(value)
-        elif word in ("directional", "dir"):
-            directional = True
-        elif word in ("reference", "ref"):
-            directional = False
-        else:
-            return f"Unknown word {word[:40]!r}. Example: `resolve 3 read=2 reference`."
-    return Resolve(mention_id, me, read_level=level, directional=directional)
+    found = read_words(words)
+    if isinstance(found, str):
+        return found
+    return Resolve(mention_id, me, read_level=found[0], directional=found[1])
