@@ -18,8 +18,10 @@ from bot.models import StaffRef, Status
 from bot.platforms.slack.cards import (
     CLAIM,
     IGNORE,
+    NOTE,
     REASSIGN,
     REPLY,
+    RESOLVE_READ,
     card_blocks,
     digest_blocks,
     notice_text,
@@ -79,7 +81,7 @@ def test_hostile_text_renders_safely(text: str) -> None:
     card = view(1, text=text, author_name=text[:500], author_handle=text[:300], content_warning=text[:400])
     blocks = card_blocks(card)
     assert_safe(blocks)
-    assert action_ids(blocks) == [CLAIM, REPLY, REASSIGN, IGNORE]  # buttons intact, in order
+    assert action_ids(blocks) == [CLAIM, REPLY, REASSIGN, IGNORE, NOTE]  # buttons intact, in order
     assert json.loads(blocks[-1]["elements"][0]["value"]) == {"m": 1}
 
 
@@ -153,7 +155,7 @@ def test_any_card_is_valid_and_cannot_ping(
     # NEW is never stored (ingest writes routed or queued) and no transition starts there: no buttons
     if status not in (Status.NEW, Status.RESOLVED, Status.IGNORED):
         ids = action_ids(blocks)
-        assert ids[-2:] == [REASSIGN, IGNORE] and len(ids) == len(set(ids))
+        assert ids[-3:] == [REASSIGN, IGNORE, NOTE] and len(ids) == len(set(ids))
         values = [
             parse_button_value(el.get("value"))
             for b in blocks
@@ -180,7 +182,7 @@ def test_staff_pings_only_for_linked_slack_users() -> None:
 
 def test_buttons_follow_the_status() -> None:
     claimed = action_ids(card_blocks(view(1, status=Status.CLAIMED)))
-    assert claimed == [REPLY, "pd_resolve", "pd_release", REASSIGN, IGNORE]
+    assert claimed == [REPLY, "pd_resolve", RESOLVE_READ, "pd_release", REASSIGN, IGNORE, NOTE]
     assert action_ids(card_blocks(view(1, status=Status.RESOLVED))) == []
     replied = card_blocks(view(1, status=Status.REPLIED, reply_text="Yes", reply_url="https://x.example/r"))
     assert "see the published reply" in json.dumps(replied)

@@ -14,7 +14,17 @@ import pytest
 from bot.app import PatronDesk
 from bot.config import Settings
 from bot.models import RotaCommand, StaffRef
-from bot.platforms.slack.cards import CARD_EVENT, CLAIM, IGNORE, REASSIGN, RELEASE, REPLY, RESOLVE
+from bot.platforms.slack.cards import (
+    CARD_EVENT,
+    CLAIM,
+    IGNORE,
+    NOTE,
+    REASSIGN,
+    RELEASE,
+    REPLY,
+    RESOLVE,
+    RESOLVE_READ,
+)
 from bot.platforms.slack.modal import PERSON_BLOCK, ROLE_BLOCK, TEXT_BLOCK
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, Fault, SlackEmulator
 from tests.fakes.slack_payloads import message_event
@@ -115,7 +125,7 @@ async def reply_through_modal(emu: SlackEmulator, user: str, card_ts: str, text:
 
 async def test_mention_claim_race_reply_resolve(app: PatronDesk, emu: SlackEmulator) -> None:
     card = await patron_says(emu, "Hello <@U0BOTUSER1>, can I renew <!channel> online?", "1700000100.000100")
-    assert buttons(card) == [CLAIM, REPLY, REASSIGN, IGNORE]
+    assert buttons(card) == [CLAIM, REPLY, REASSIGN, IGNORE, NOTE]
     assert "&lt;!channel&gt;" not in card_text(card) and "@\u200bchannel" in card_text(card)
 
     racers = RACERS
@@ -127,7 +137,7 @@ async def test_mention_claim_race_reply_resolve(app: PatronDesk, emu: SlackEmula
     winner = won[0]["user"]
     card = await settled(app, emu, card["ts"], "Claimed by")
     assert card["edits"] == 1  # one winner, one card update
-    assert buttons(card) == [REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE]
+    assert buttons(card) == [REPLY, RESOLVE, RESOLVE_READ, RELEASE, REASSIGN, IGNORE, NOTE]
 
     await reply_through_modal(emu, winner, card["ts"], "Yes: sign in at library.example & choose Renew.")
     await wait_for(lambda: len(thread_replies(emu)) == 1)
@@ -235,7 +245,7 @@ async def test_the_app_builds_the_slack_parts_from_settings(tmp_path: Path, emu:
         await emu.connected()
         assert sorted(app.desks) == ["slack"] and "slack" in app.sources
         card = await patron_says(emu, "do you lend telescopes?", "1700000600.000100")
-        assert buttons(card) == [CLAIM, REPLY, REASSIGN, IGNORE]
+        assert buttons(card) == [CLAIM, REPLY, REASSIGN, IGNORE, NOTE]
     assert emu.count("apps.connections.open") == 1  # one connection shared by desk and source
 
 

@@ -46,7 +46,9 @@ CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN = (
     "pd_ignore",
     "pd_open",
 )
-ACTION_IDS = (CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN)
+NOTE, RESOLVE_READ = "pd_note", "pd_resolve_read"  # the Note & tags form, the Resolve-with-READ form
+ACTION_IDS = (CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN, NOTE, RESOLVE_READ)
+NOTES_SHOWN = 300  # characters of each note on the card
 CARD_EVENT = "patron_desk_card"
 
 _REPLACE = {cp: "\ufffd" for cp in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
@@ -161,10 +163,31 @@ def card_blocks(view: TicketView) -> list[dict[str, Any]]:
     ]
     if view.note:
         blocks.append(ContextBlock(elements=[_md(safe_text(view.note, 1000), CONTEXT_LIMIT)]))
+    staff = _staff_only(view)
+    if staff:
+        blocks.append(ContextBlock(elements=[_md(staff, CONTEXT_LIMIT)]))
     buttons = _buttons(view)
     if buttons:
         blocks.append(ActionsBlock(block_id=f"pd_actions_{view.mention_id}", elements=buttons))
     return [block.to_dict() for block in blocks]
+
+
+def _staff_only(view: TicketView) -> str:
+    """Tags, the READ Scale and the latest internal notes (staff only; never sent to the patron)."""
+    lines = []
+    if view.tags:
+        lines.append("🏷️ " + ", ".join(f"`{safe_text(tag, 40)}`" for tag in view.tags))
+    if view.read_level is not None or view.directional is not None:
+        kind = {None: "", True: "directional", False: "reference"}[view.directional]
+        level = f"READ {view.read_level}" if view.read_level is not None else ""
+        lines.append("📊 " + " · ".join(part for part in (level, kind) if part))
+    if view.note_count:
+        more = f" (latest {len(view.notes)})" if view.note_count > len(view.notes) else ""
+        lines.append(f"📝 *Internal notes: {view.note_count}*{more}")
+        for note in view.notes:
+            said = " ".join(safe_text(note.text, NOTES_SHOWN).split())
+            lines.append(f"• *{safe_text(note.by, 80)}:* {said}")
+    return "\n".join(lines)
 
 
 def _md(text: str, limit: int = SECTION_LIMIT) -> MarkdownTextObject:
@@ -274,6 +297,7 @@ def _buttons(view: TicketView) -> list[ButtonElement]:
                 out.append(ButtonElement(text="Open link", action_id=OPEN, url=view.url, value=value))
             case Action.RESOLVE:
                 out.append(_button("Resolve" if view.can_reply else "Mark handled", RESOLVE, value))
+                out.append(_button("Resolve with READ…", RESOLVE_READ, value))
             case Action.RELEASE:
                 out.append(_button("Release", RELEASE, value))
             case Action.REASSIGN:
@@ -283,6 +307,8 @@ def _buttons(view: TicketView) -> list[ButtonElement]:
                     title="Ignore this mention?", text=f"#{m} closes without an answer.", confirm="Ignore"
                 )
                 out.append(_button("Ignore", IGNORE, value, "danger", sure))
+    if out:  # an open card: notes and tags (a closed card keeps no buttons; its tags were set before)
+        out.append(_button("Note & tags", NOTE, value))
     return out
 
 

@@ -23,12 +23,20 @@ from bot.backoff import Reconnector
 from bot.config import Settings
 from bot.core.base import OnAction
 from bot.crashpoints import crash_point
+from bot.domain.notes import DEFAULT_TAGS
 from bot.errors import AdapterConfigError, PermanentError, RateLimited, TransientError
 from bot.models import CardRef, StaffRef, TicketView
 from bot.net.retry import reconnecting
 from bot.platforms.base import AdapterDeps
 from bot.platforms.slack.actions import SlackActions
-from bot.platforms.slack.cards import CARD_EVENT, card_blocks, digest_blocks, fallback_text, notice_text
+from bot.platforms.slack.cards import (
+    CARD_EVENT,
+    card_blocks,
+    digest_blocks,
+    fallback_text,
+    notice_text,
+    staff_mention,
+)
 from bot.platforms.slack.client import SlackClient, shared_client
 from bot.platforms.slack.modal import Limits
 from bot.platforms.slack.roster import SlackRoster
@@ -91,6 +99,7 @@ class SlackDesk:
         staff_group: str = "",
         role_channels: tuple[str, ...] = (),
         limits: Limits | None = None,
+        tags: tuple[str, ...] = (),
         digest_at: int = 10,
         digest_refresh: float = 10.0,
         settle: float = SETTLE,
@@ -110,7 +119,9 @@ class SlackDesk:
             manager_group=manager_group,
             staff_group=staff_group,
         )
-        self.actions = SlackActions(client, staff_channel=staff_channel, roster=self.roster, limits=limits)
+        self.actions = SlackActions(
+            client, staff_channel=staff_channel, roster=self.roster, limits=limits, tags=tags
+        )
         self.actions.register()
         self._started = clock()
         self._posted: _Lru = _Lru()  # dedupe key -> (channel, ts), posts that surely landed
@@ -291,6 +302,13 @@ class SlackDesk:
         if self.staff_channel:
             await self.client.call("chat_postMessage", channel=self.staff_channel, text=notice_text(text))
 
+    async def history(self, ref: CardRef, line: str, *, ping: str = "", key: str = "") -> None:
+        """A history line as a reply in the card's thread (not sent to the channel); only ``ping``,
+        the person the change concerns, is mentioned."""
+        mention = staff_mention(StaffRef(self.desk, ping)) if ping else None
+        text = f"{mention} {notice_text(line)}" if mention else notice_text(line)  # line escaped
+        await self.client.call("chat_postMessage", channel=ref.channel, thread_ts=ref.message_id, text=text)
+
     async def tell(self, who: StaffRef, text: str) -> None:
         """Private feedback: ephemeral in the staff channel, or a direct message without one."""
         body = notice_text(text)
@@ -329,7 +347,19 @@ def build(settings: Settings, deps: AdapterDeps) -> SlackDesk | None:
         staff_group=settings.SLACK_STAFF_GROUP,
         role_channels=tuple(deps.desk_channels.get("slack", ())),
         limits=deps.reply_limits,
+        tags=_tags(settings),
     )
+
+
+def _tags(settings: Settings) -> tuple[str, ...]:
+    """The rules file's tags for the Note & tags form (the defaults when the file cannot be read here;
+    the app reports a broken rules file itself)."""
+    from bot.setup import load_rules_file
+
+    try:
+        return load_rules_file(settings.RULES_FILE).tags
+    except Exception:
+        return DEFAULT_TAGS
 
 
 def _connect_failed(exc: Exception, wait: float) -> None:
