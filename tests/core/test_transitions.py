@@ -125,7 +125,9 @@ def test_outbox_keys_keep_their_stored_form() -> None:
     assert dedupe_key(OutboxKind.SEND_ACK, "bluesky", 42) == "ack:42"
     assert dedupe_key(OutboxKind.NOTIFY, "console", None, "remind:5") == "notify:console:remind:5"
     assert dedupe_key(OutboxKind.ANNOUNCE, "slack", None, "ab12") == "announce:slack:ab12"
+    assert dedupe_key(OutboxKind.HISTORY, "slack", 7, "ab12") == "history:slack:7:ab12"
     assert {k.value for k in OutboxKind} == {
+        "history",
         "post_card",
         "update_card",
         "redact_card",
