@@ -1,7 +1,7 @@
 """Staff-only changes to a card: internal notes and tags (any status; never sent to the patron).
 
-Each is one transaction: the mention is read, changed at the version read (a concurrent change makes
-it read again, a few times) and audited; the card update and its history line go through the outbox.
+Each is one transaction: the mention is read with its row locked (PostgreSQL), changed at the version
+read (a change that slipped in between makes it read again, a few times) and audited; the card update and its history line go through the outbox.
 """
 
 from __future__ import annotations
@@ -9,15 +9,26 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.domain.notes import Note, normal_tag, note_problem, tag_problem, with_note
+from bot.errors import NotFound
 from bot.models import ActionResult, AddNote, SetTag
 from bot.store import mentions
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
     from bot.core.context import Context
+    from bot.store.mentions import StoredMention
 
 TRIES = 5  # reads before giving up when other changes keep moving the version on
 BUSY = "#{n} changed several times just now; try again."
 PURGED = "#{n} was removed when its retention period ended; it takes no notes or tags."
+
+
+async def _locked(ctx: Context, session: AsyncSession, mention_id: int) -> StoredMention:
+    """The mention, locked for this transaction (NotFound when there is none)."""
+    if await mentions.get_locked(session, mention_id) is None:
+        raise NotFound(f"no mention #{mention_id}")
+    return await ctx.row(session, mention_id)
 
 
 async def add_note(ctx: Context, action: AddNote) -> ActionResult:
@@ -30,7 +41,7 @@ async def add_note(ctx: Context, action: AddNote) -> ActionResult:
     for _ in range(TRIES):
         async with ctx.db.transaction() as session:
             me = await ctx.directory.ensure(session, action.actor)
-            row = await ctx.row(session, action.mention_id)
+            row = await _locked(ctx, session, action.mention_id)
             if row.purged_at is not None:
                 return ActionResult(False, PURGED.format(n=row.id))
             values = {
@@ -56,7 +67,7 @@ async def set_tag(ctx: Context, action: SetTag) -> ActionResult:
     for _ in range(TRIES):
         async with ctx.db.transaction() as session:
             me = await ctx.directory.ensure(session, action.actor)
-            row = await ctx.row(session, action.mention_id)
+            row = await _locked(ctx, session, action.mention_id)
             if row.purged_at is not None:
                 return ActionResult(False, PURGED.format(n=row.id))
             tags = [t for t in row.tags.split(",") if t]

@@ -208,6 +208,19 @@ async def get(session: AsyncSession, mention_id: int) -> StoredMention | None:
     return None if row is None else snapshot(row)
 
 
+async def get_locked(session: AsyncSession, mention_id: int) -> StoredMention | None:
+    """One mention, its row locked until the transaction ends (PostgreSQL ``FOR UPDATE``; SQLite's
+    one writer at a time makes the lock needless there): a read-modify-write that cannot lose an update."""
+    stmt = (
+        select(MentionRow)
+        .where(MentionRow.id == mention_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    return None if row is None else snapshot(row)
+
+
 async def find_unpurged(session: AsyncSession, source: str, external_id: str) -> StoredMention | None:
     """The stored, not yet purged mention with this platform id (an edit or withdrawal finds it)."""
     stmt = select(MentionRow).where(

@@ -308,3 +308,21 @@ async def test_console_end_to_end_notes_tags_read_and_history(tmp_path: Path) ->
         assert "READ 4 · directional" in done and "READ 4. Directional." in done
         await app.wait_idle()
     assert source.replies == {}  # nothing typed here reached the patron's platform
+
+
+async def test_concurrent_notes_and_tags_all_land_once(database: Database) -> None:
+    """Ten staff note and two tag the same card at once: every note counted, each tag once, no lost update."""
+    service = await make_service(database, desks=("test",))
+    await service.ingest("fake", mention(1), None)
+    people = [StaffRef("slack", f"UCLAIM{n:04d}", f"Claimer {n}") for n in range(10)]
+    notes = [service.handle(AddNote(1, who, f"note from {n}")) for n, who in enumerate(people)]
+    tags = [service.handle(SetTag(1, who, "praise")) for who in people[:2]]
+    results = await asyncio.gather(*notes, *tags)
+    noted, tagged = results[:10], results[10:]
+    assert all(r.ok for r in noted), [r.message for r in noted]
+    assert sorted(r.ok for r in tagged) == [False, True]  # one adds it, the other is told it is there
+    view = await service.view(1)
+    assert view.note_count == 10 and len(view.notes) == KEPT and view.tags == ("praise",)
+    async with database.transaction() as session:
+        audited = (await session.execute(select(AuditRow).where(AuditRow.action == "note"))).scalars().all()
+    assert len(audited) == 10
