@@ -1,7 +1,8 @@
 """Staff-only changes to a card: internal notes and tags (any status; never sent to the patron).
 
 Each is one transaction: the mention is read with its row locked (PostgreSQL), changed at the version
-read (a change that slipped in between makes it read again, a few times) and audited; the card update and its history line go through the outbox.
+read (a change that slipped in between makes it read again, a few times) and audited; the card update
+and its history line go through the outbox.
 """
 
 from __future__ import annotations
