@@ -13,7 +13,14 @@ from bot.core.base import OnAction
 from bot.errors import AdapterConfigError, PatronDeskError
 from bot.models import ActionResult, AddNote, CardRef, DeskQuery, RotaCommand, StaffRef, TicketView
 from bot.platforms.base import AdapterDeps
-from bot.platforms.matrix.cards import DEDUPE_KEY, MENTION_KEY, card_content, edit_content, notice_content
+from bot.platforms.matrix.cards import (
+    DEDUPE_KEY,
+    HISTORY_KEY,
+    MENTION_KEY,
+    card_content,
+    edit_content,
+    notice_content,
+)
 from bot.platforms.matrix.commands import (
     PRE_REACT,
     ROOM_VERBS,
@@ -248,6 +255,7 @@ class MatrixDesk:
     async def history(self, ref: CardRef, line: str, *, ping: str = "", key: str = "") -> None:
         """A history line in the card's thread (``m.thread``); pings ``ping`` only, nobody else."""
         content = notice_content(line, thread_root=ref.message_id, ping=ping or None)
+        content[HISTORY_KEY] = True
         txn = txn_id("history", key or uuid.uuid4().hex)  # the outbox key: a retry is not posted twice
         await self.link.send(ref.channel or self.link.staff_room, content, txn=txn)
 
