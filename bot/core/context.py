@@ -58,6 +58,7 @@ class Context:
         validators: source name -> its reply check (length, target), run before a reply is queued.
         dated_hours: the opening hours read from LibCal, when they were (they win over ``opening_hours``).
         public_url: where the HTTP server is reached from outside (rota feed addresses); "" when unset.
+        card_history: queue one history line per change for each card's thread (``CARD_HISTORY``).
     """
 
     db: Database
@@ -71,6 +72,7 @@ class Context:
     validators: Mapping[str, Validator]
     dated_hours: Hours | None = None
     public_url: str = ""
+    card_history: bool = True  # CARD_HISTORY: a line per change in each card's thread
 
     @property
     def rota(self) -> Rota:
@@ -140,6 +142,8 @@ class Context:
     ) -> None:
         """Queue the change's history line for the card's thread on every desk (in the same transaction
         as the audit row, so a crash loses neither); only whom it concerns is pinged."""
+        if not self.card_history:
+            return
         concerned = str((detail or {}).get("person", "")) or None
         who = self.directory.name(actor) if ":" not in actor and actor != "timer" else ""
         line = history_line(action, who, detail, person=self.directory.name(concerned))

@@ -93,6 +93,7 @@ class DeskService(Intake):
         self.opening_hours = opening_hours or parse_opening_hours("")
         self.dated_hours: Hours | None = None  # LibCal's hours when read (bot/core/rota_sync.py)
         self.public_url = ""  # where the HTTP server is reached from outside (rota feed addresses)
+        self.card_history = True  # queue a history line for each card's thread (CARD_HISTORY)
         self.directory = Directory()
         # source name -> its reply check (length, target), run before a reply is queued
         self.validators: dict[str, Validator] = {}
@@ -112,6 +113,7 @@ class DeskService(Intake):
             validators=self.validators,
             dated_hours=self.dated_hours,
             public_url=self.public_url,
+            card_history=self.card_history,
         )
 
     @property

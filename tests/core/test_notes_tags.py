@@ -326,3 +326,14 @@ async def test_concurrent_notes_and_tags_all_land_once(database: Database) -> No
     async with database.transaction() as session:
         audited = (await session.execute(select(AuditRow).where(AuditRow.action == "note"))).scalars().all()
     assert len(audited) == 10
+
+
+async def test_card_history_off_queues_no_lines(database: Database) -> None:
+    service = await make_service(database, desks=("test",))
+    service.card_history = False  # CARD_HISTORY=false
+    await service.ingest("fake", mention(1), None)
+    assert (await service.handle(AddNote(1, ALICE, "quiet"))).ok
+    async with database.transaction() as session:
+        kinds = (await session.execute(select(OutboxRow.kind))).scalars().all()
+    assert "history" not in kinds and "update_card" in kinds
+    assert Settings(_env_file=None, CARD_HISTORY="false").CARD_HISTORY is False  # type: ignore[call-arg]
