@@ -54,3 +54,35 @@ def test_a_history_line_pings_only_whom_it_concerns() -> None:
     assert line["m.relates_to"]["rel_type"] == "m.thread" and line["m.relates_to"]["event_id"] == "$card"
     quiet = notice_content("@room ✋ Claimed by Alice.", thread_root="$card", ping=None)
     assert quiet["m.mentions"] == {} and quiet["msgtype"] == "m.notice"
+
+
+def test_the_card_shows_notes_tags_and_read_escaped() -> None:
+    from datetime import UTC, datetime
+
+    from bot.models import StaffNote, Status, TicketView
+    from bot.platforms.matrix.cards import card_html, card_text
+
+    view = TicketView(
+        mention_id=4,
+        source="mastodon",
+        author_handle="@p@x",
+        author_name="P",
+        text="hi",
+        url=None,
+        role="reference",
+        rule="default",
+        reason="",
+        on_duty=(),
+        status=Status.CLAIMED,
+        notes=(StaffNote("Alice", datetime(2026, 1, 1, tzinfo=UTC), "<script>x</script> @room\nline two"),),
+        note_count=4,
+        tags=("praise", "event"),
+        read_level=3,
+        directional=False,
+    )
+    text, formatted = card_text(view), card_html(view)
+    assert "🏷️ praise, event" in text and "📊 READ 3 · reference" in text
+    assert "📝 Internal notes: 4 (latest 1)" in text and "line two" in text
+    assert "<script>" not in formatted and "&lt;script&gt;" in formatted
+    assert "@room" not in text  # a note cannot ping the room
+    assert "!note <text>" in text
