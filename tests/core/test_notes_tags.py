@@ -337,3 +337,19 @@ async def test_card_history_off_queues_no_lines(database: Database) -> None:
         kinds = (await session.execute(select(OutboxRow.kind))).scalars().all()
     assert "history" not in kinds and "update_card" in kinds
     assert Settings(_env_file=None, CARD_HISTORY="false").CARD_HISTORY is False  # type: ignore[call-arg]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300))
+def test_any_typed_words_parse_or_get_a_plain_answer(words: str) -> None:
+    from bot.domain.notes import resolve_words
+
+    found = resolve_words(words)
+    assert isinstance(found, str) or (
+        found[0] in (None, 1, 2, 3, 4, 5, 6) and found[1] in (None, True, False)
+    )
+    for verb in ("note", "tag", "untag", "resolve"):
+        parsed = parse_line(f"{verb} 3 {words}")
+        assert isinstance(parsed, (str, AddNote, SetTag, Resolve))
+        if isinstance(parsed, str):
+            assert len(parsed) < 200
