@@ -187,6 +187,9 @@ def external_id(n: int) -> tuple[str, str]:
     return source, ext
 
 
+TAGS = ("question", "praise", "complaint", "event", "account", "spam")
+
+
 def mention_row(n: int, count: int, now: datetime, rand: random.Random) -> dict[str, Any]:
     """Mention number ``n`` of ``count``, received in order over the two years before ``now``."""
     received = now - SPAN + (n + rand.random()) * (SPAN / count)
@@ -222,6 +225,13 @@ def mention_row(n: int, count: int, now: datetime, rand: random.Random) -> dict[
         resolved_at=resolved, purged_at=purged, assignee=person if claimed else None,
         replied_by=person if replied else None,
     )  # fmt: skip
+    row.update(  # migration 0012: a tag or two on most, a READ level on most resolved ones
+        staff_notes="",
+        note_count=0,
+        tags=",".join(sorted({TAGS[n % len(TAGS)], TAGS[(n // 7) % len(TAGS)]})) if n % 4 else "",
+        read_level=1 + n % 6 if status == "resolved" and n % 3 else None,
+        directional=(n % 5 == 0) if status == "resolved" and n % 3 else None,
+    )
     if status == "queued":
         row["queued_until"] = now + timedelta(hours=rand.random() * 14)
     if status == "escalated":
@@ -361,6 +371,7 @@ class Bench:
         for days in (7, 30, 90):
             out.append((f"report {days} d", partial(self.report, days)))
             out.append((f"  raw rows {days} d", partial(self.raw, days)))
+            out.append((f"  tag/READ counts {days} d", partial(self.reference, days)))
         out += [
             ("retention dry run", partial(purge, self.service, days=365, dry_run=True)),
             ("mention by id", self.by_id),
@@ -426,6 +437,12 @@ class Bench:
         start, after = local_bounds(*self._window(days), ZONE)
         async with self.db.transaction() as session:
             return await report_store.facts_between(session, start, after)
+
+    async def reference(self, days: int) -> object:
+        """The report's second statement alone: counts by tag, READ level and kind (migration 0012)."""
+        start, after = local_bounds(*self._window(days), ZONE)
+        async with self.db.transaction() as session:
+            return await report_store.reference_rows(session, start, after)
 
     def _next_id(self) -> int:
         self.seq += 1

@@ -138,6 +138,7 @@ class PatronDesk:
         )
         self.timers = Timers(self._service, self.settings)
         self._service.public_url = self.settings.PUBLIC_URL
+        self._service.card_history = self.settings.CARD_HISTORY
         self.feeds = Feeds(self._service.context, public_url=self.settings.PUBLIC_URL)
         await self._service.start()
         self.reply_limits = ReplyLimits(default_reply_limits())

@@ -131,6 +131,7 @@ class Settings(BaseSettings):
         default="", pattern=r"^$|^(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):[0-5]\d$"
     )
     RETENTION_DAYS: int = Field(default=365, ge=1)
+    CARD_HISTORY: bool = True  # one line per change in each card's thread (docs/desk-work.md)
     AUTO_RESOLVE_DAYS: int = Field(default=14, ge=0)
     TIMER_SECONDS: float = Field(default=30, gt=0)
 

@@ -107,6 +107,7 @@ class Decision:
     reason: str
     queued: bool = False
     queued_until: datetime | None = None  # when someone next holds the role, if queued
+    tags: tuple[str, ...] = ()  # the matched rule's tags
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +157,21 @@ class TicketView:
     assignee_refs: tuple[StaffRef, ...] = ()
     queued_until: datetime | None = None
     snoozed_until: datetime | None = None  # while snoozed: when it wakes (None: when the patron writes)
+    # internal notes (never published): the latest few, and how many there are
+    notes: tuple[StaffNote, ...] = ()
+    note_count: int = 0
+    tags: tuple[str, ...] = ()
+    read_level: int | None = None  # READ Scale 1-6, given at Resolve
+    directional: bool | None = None  # True: a directional question, False: reference, None: not said
+
+
+@dataclass(frozen=True, slots=True)
+class StaffNote:
+    """One internal note on a card: who wrote it (display name), when, and the text (staff only)."""
+
+    by: str
+    at: datetime | None
+    text: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,10 +258,31 @@ class Reject:
 
 @dataclass(frozen=True, slots=True)
 class Resolve:
-    """Mark a mention handled."""
+    """Mark a mention handled; optionally with its READ Scale level (1-6) and whether it was directional."""
 
     mention_id: int
     actor: StaffRef
+    read_level: int | None = None
+    directional: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AddNote:
+    """An internal note on a mention: shown to staff on the card, never sent to the patron."""
+
+    mention_id: int
+    actor: StaffRef
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class SetTag:
+    """Add a tag from the rules file's list to a mention (``remove``: take it off)."""
+
+    mention_id: int
+    actor: StaffRef
+    tag: str
+    remove: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,6 +356,8 @@ StaffAction = (
     | Approve
     | Reject
     | FoldAction
+    | AddNote
+    | SetTag
 )
 
 

@@ -16,6 +16,7 @@ from bot.core.views import mention_from_row
 from bot.crashpoints import crash_point
 from bot.domain import transitions
 from bot.domain.labels import STATE_WORDS
+from bot.domain.notes import read_problem
 from bot.domain.outbox import OutboxKind, ReplyPayload, dedupe_key, encode
 from bot.domain.transitions import Transition
 from bot.errors import PermanentError
@@ -62,10 +63,16 @@ VERBS: dict[type, tuple[str, str, Callable[[StaffRow, datetime], Values]]] = {
 async def change(ctx: Context, action: Claim | Release | Resolve | Ignore) -> ActionResult:
     """Claim, release, resolve or ignore."""
     verb, past, values_for = VERBS[type(action)]
+    if isinstance(action, Resolve) and (problem := read_problem(action.read_level)):
+        return ActionResult(False, problem)
     now = ctx.clock()
     async with ctx.db.transaction() as session:
         me = await ctx.directory.ensure(session, action.actor)
         values, guard = values_for(me, now)
+        detail: dict[str, Any] | None = None
+        if isinstance(action, Resolve) and (action.read_level is not None or action.directional is not None):
+            values.update(read_level=action.read_level, directional=action.directional)
+            detail = {"read": action.read_level, "directional": action.directional}
         values.setdefault("status", transitions.target(Transition(verb)).value)
         won = await mentions.transition(
             session,
@@ -77,7 +84,7 @@ async def change(ctx: Context, action: Claim | Release | Resolve | Ignore) -> Ac
         )
         row = await ctx.row(session, action.mention_id)
         if won:
-            await ctx.record_change(session, row, actor=me.key, action=verb, now=now)
+            await ctx.record_change(session, row, actor=me.key, action=verb, now=now, detail=detail)
         crash_point(f"in_{verb}")
     crash_point(f"after_{verb}_commit")
     view = ctx.render(row)

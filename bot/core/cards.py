@@ -73,6 +73,9 @@ def mention_title(source: str, text: str) -> str:
     return f"{visible_line(source_name(source), 40)}: “{words}”"
 
 
+NOTE_SHOWN = 300  # characters of a note on a card (the whole note is in the audit log)
+
+
 def visible_text(text: str, limit: int) -> str:
     """Patron text made safe for a terminal: control and bidi characters removed, cut to ``limit``."""
     cleaned = "".join(
@@ -86,6 +89,24 @@ def visible_text(text: str, limit: int) -> str:
 def visible_line(text: str, limit: int) -> str:
     """Like ``visible_text`` but on one line: a newline in a name or link must not fake a card line."""
     return " ".join(visible_text(text, limit).split())
+
+
+def staff_lines(view: TicketView) -> list[str]:
+    """The card's staff-only lines, one per fact: tags, READ Scale, then the latest internal notes."""
+    out: list[str] = []
+    if view.tags:
+        out.append("tags: " + ", ".join(visible_line(tag, 40) for tag in view.tags))
+    if view.read_level is not None or view.directional is not None:
+        kind = {None: "", True: "directional", False: "reference"}[view.directional]
+        level = f"READ {view.read_level}" if view.read_level is not None else ""
+        out.append(" · ".join(part for part in (level, kind) if part))
+    if view.note_count:
+        shown = len(view.notes)
+        more = f" (latest {shown})" if view.note_count > shown else ""
+        out.append(f"internal notes: {view.note_count}{more}")
+        for note in view.notes:
+            out.append(f"📝 {visible_line(note.by, 80)}: {visible_line(note.text, NOTE_SHOWN)}")
+    return out
 
 
 def console_card(view: TicketView) -> str:
@@ -112,6 +133,7 @@ def console_card(view: TicketView) -> str:
         lines.append(f"   held reply by {by}: {visible_line(view.reply_text, 300)}")
     if view.note:
         lines.append(f"   note: {visible_line(view.note, 300)}")
+    lines += [f"   {line}" for line in staff_lines(view)]
     actions = _console_actions(view)
     if actions:
         lines.append(f"   → {actions}")

@@ -14,7 +14,17 @@ from typing import TYPE_CHECKING, Any
 
 from bot.core.directory import Directory
 from bot.core.views import ticket_view
-from bot.domain.outbox import Lane, NotifyPayload, OutboxKind, TextPayload, dedupe_key, encode, fold_rows
+from bot.domain.history import history_line
+from bot.domain.outbox import (
+    HistoryPayload,
+    Lane,
+    NotifyPayload,
+    OutboxKind,
+    TextPayload,
+    dedupe_key,
+    encode,
+    fold_rows,
+)
 from bot.errors import NotFound
 from bot.models import Mention, TicketView
 from bot.rota.hours import Hours
@@ -57,6 +67,7 @@ class Context:
         validators: source name -> its reply check (length, target), run before a reply is queued.
         dated_hours: the opening hours read from LibCal, when they were (they win over ``opening_hours``).
         public_url: where the HTTP server is reached from outside (rota feed addresses); "" when unset.
+        card_history: queue one history line per change for each card's thread (``CARD_HISTORY``).
     """
 
     db: Database
@@ -70,6 +81,7 @@ class Context:
     validators: Mapping[str, Validator]
     dated_hours: Hours | None = None
     public_url: str = ""
+    card_history: bool = True  # CARD_HISTORY: a line per change in each card's thread
 
     @property
     def rota(self) -> Rota:
@@ -112,7 +124,7 @@ class Context:
         now: datetime,
         detail: dict[str, Any] | None = None,
     ) -> None:
-        """Audit a change and queue the card update on every desk."""
+        """Audit a change and queue the card update, and its history line, on every desk."""
         await audit.record(session, actor=actor, action=action, now=now, mention_id=row.id, detail=detail)
         fold_id = await folds.of(session, row.id)
         if fold_id is not None:  # a folded item changed: its summary card is refreshed too
@@ -126,8 +138,41 @@ class Context:
                 dedupe_key=dedupe_key(OutboxKind.UPDATE_CARD, desk, row.id),
                 now=now,
             )
+        await self._history(session, row, actor=actor, action=action, now=now, detail=detail)
         for desk in self.desks:
             self.wake(desk)
+
+    async def _history(
+        self,
+        session: AsyncSession,
+        row: StoredMention,
+        *,
+        actor: str,
+        action: str,
+        now: datetime,
+        detail: dict[str, Any] | None,
+    ) -> None:
+        """Queue the change's history line for the card's thread on every desk (in the same transaction
+        as the audit row, so a crash loses neither); only whom it concerns is pinged."""
+        if not self.card_history:
+            return
+        concerned = str((detail or {}).get("person", "")) or None
+        who = self.directory.name(actor) if ":" not in actor and actor != "timer" else ""
+        line = history_line(action, who, detail, person=self.directory.name(concerned))
+        if not line:
+            return
+        refs = {ref.desk: ref.user_id for ref in self.directory.refs((concerned,) if concerned else ())}
+        for desk in self.desks:
+            payload = HistoryPayload(line=line, ping=refs.get(desk, ""))
+            await outbox.enqueue(
+                session,
+                kind=OutboxKind.HISTORY,
+                target=desk,
+                mention_id=row.id,
+                dedupe_key=dedupe_key(OutboxKind.HISTORY, desk, row.id, uuid.uuid4().hex),
+                now=now,
+                payload=encode(payload),
+            )
 
     async def notify(
         self, session: AsyncSession, staff_key: str, text: str, *, now: datetime, key: str | None = None

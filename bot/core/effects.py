@@ -18,6 +18,7 @@ from bot.core.views import mention_from_row
 from bot.crashpoints import crash_point, reconcile_enabled
 from bot.domain.outbox import (
     FoldPayload,
+    HistoryPayload,
     NotifyPayload,
     OutboxKind,
     ReplyPayload,
@@ -29,7 +30,7 @@ from bot.domain.transitions import Transition
 from bot.errors import NotYet, TransientError
 from bot.models import StaffRef, Status, narrower
 from bot.platforms import role_channel_column
-from bot.platforms.base import Announces, Paces, Redacts, ShowsFolds, SourceAdapter, StaffDesk
+from bot.platforms.base import Announces, Paces, Redacts, ShowsFolds, SourceAdapter, StaffDesk, Threads
 from bot.store import audit, cards, folds, mentions, outbox
 
 if TYPE_CHECKING:
@@ -67,6 +68,7 @@ class Effects:
             OutboxKind.ANNOUNCE: self._announce,
             OutboxKind.REDACT_CARD: self._redact_card,
             OutboxKind.SHOW_FOLD: self._show_fold,
+            OutboxKind.HISTORY: self._history,
         }[kind_of(row.kind)]
         await handler(row)
 
@@ -254,6 +256,25 @@ class Effects:
         desk = self._desk(row)
         if isinstance(desk, Announces):
             await desk.announce(payload_as(TextPayload, row.kind, row.payload).text)
+        await self._finish(row)
+
+    async def _history(self, row: OutboxRow) -> None:
+        """One line in the card's thread; a desk without threads, or a card never posted, skips it."""
+        desk = self._desk(row)
+        assert row.mention_id is not None
+        if not isinstance(desk, Threads):
+            await self._finish(row)
+            return
+        async with self.db.transaction() as session:
+            card = await cards.get_card(session, row.mention_id, row.target)
+            posting = card is None and await outbox.post_pending(
+                session, desk=row.target, mention_id=row.mention_id
+            )
+        if posting:  # the thread starts at the card: wait until it is stored
+            raise TransientError("card not stored yet", retry_after=1.0)
+        if card is not None:
+            payload = payload_as(HistoryPayload, row.kind, row.payload)
+            await desk.history(card, payload.line, ping=payload.ping, key=row.dedupe_key)
         await self._finish(row)
 
     async def _notify(self, row: OutboxRow) -> None:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot import metrics
-from bot.core import actions, approval, folding, rota_actions, snooze
+from bot.core import actions, approval, folding, notes, rota_actions, snooze
 from bot.core.base import ACTION_FAILED
 from bot.core.context import Context, RotaHolder, Validator
 from bot.core.directory import Directory
@@ -23,6 +23,7 @@ from bot.errors import NotFound
 from bot.models import (
     MAX_ID,
     ActionResult,
+    AddNote,
     Approve,
     Claim,
     DeskQuery,
@@ -35,6 +36,7 @@ from bot.models import (
     Reply,
     Resolve,
     RotaCommand,
+    SetTag,
     Snooze,
     StaffAction,
     TicketView,
@@ -100,6 +102,7 @@ class DeskService(Intake):
         self.opening_hours = opening_hours or parse_opening_hours("")
         self.dated_hours: Hours | None = None  # LibCal's hours when read (bot/core/rota_sync.py)
         self.public_url = ""  # where the HTTP server is reached from outside (rota feed addresses)
+        self.card_history = True  # queue a history line for each card's thread (CARD_HISTORY)
         self.directory = Directory()
         # source name -> its reply check (length, target), run before a reply is queued
         self.validators: dict[str, Validator] = {}
@@ -119,6 +122,7 @@ class DeskService(Intake):
             validators=self.validators,
             dated_hours=self.dated_hours,
             public_url=self.public_url,
+            card_history=self.card_history,
         )
 
     @property
@@ -194,6 +198,10 @@ class DeskService(Intake):
                 return await snooze.wake(self.context, action)
             case Approve() | Reject():
                 return await approval.decide(self.context, action)
+            case AddNote():
+                return await notes.add_note(self.context, action)
+            case SetTag():
+                return await notes.set_tag(self.context, action)
             case RotaCommand():
                 return await rota_actions.run(self.context, action)
             case DeskQuery():

@@ -6,7 +6,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.core.directory import Directory
-from bot.models import Mention, Status, TicketView, Visibility
+from bot.domain.notes import notes_of
+from bot.models import Mention, StaffNote, Status, TicketView, Visibility
 from bot.store.mentions import StoredMention
 
 
@@ -46,6 +47,24 @@ def ticket_view(row: StoredMention, directory: Directory, *, zone: ZoneInfo) -> 
         assignee_refs=directory.refs(assignee),
         queued_until=_local(row.queued_until, zone),
         snoozed_until=_local(row.snoozed_until, zone),
+        notes=staff_notes(row.staff_notes, directory, zone),
+        note_count=row.note_count,
+        tags=split_tags(row.tags),
+        read_level=row.read_level,
+        directional=row.directional,
+    )
+
+
+def split_tags(stored: str) -> tuple[str, ...]:
+    """The stored comma-separated tags as a tuple (empty parts dropped)."""
+    return tuple(tag for tag in stored.split(",") if tag)
+
+
+def staff_notes(stored: str, directory: Directory, zone: ZoneInfo) -> tuple[StaffNote, ...]:
+    """The stored latest notes, names resolved; a damaged value shows no notes rather than failing."""
+    return tuple(
+        StaffNote(by=directory.name(note.by) or note.by, at=_local(note.at, zone), text=note.text)
+        for note in notes_of(stored)
     )
 
 

@@ -22,6 +22,7 @@ class OutboxKind(StrEnum):
     NOTIFY = "notify"
     ANNOUNCE = "announce"
     SHOW_FOLD = "show_fold"  # post or refresh a summary card (payload: {"fold": id})
+    HISTORY = "history"
 
 
 # Keys already stored in databases must keep matching: a reply and an acknowledgement were keyed
@@ -82,8 +83,16 @@ class FoldPayload:
     fold: int
 
 
-Payload = NoPayload | TextPayload | ReplyPayload | NotifyPayload | FoldPayload
-P = TypeVar("P", NoPayload, TextPayload, ReplyPayload, NotifyPayload, FoldPayload)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HistoryPayload:
+    """One line of a card's history, for its thread (``ping``: the chat id of whom it concerns, if any)."""
+
+    line: str
+    ping: str = ""
+
+
+Payload = NoPayload | TextPayload | ReplyPayload | NotifyPayload | FoldPayload | HistoryPayload
+P = TypeVar("P", NoPayload, TextPayload, ReplyPayload, NotifyPayload, FoldPayload, HistoryPayload)
 
 PAYLOADS: dict[OutboxKind, type[Payload]] = {
     OutboxKind.POST_CARD: NoPayload,
@@ -94,6 +103,7 @@ PAYLOADS: dict[OutboxKind, type[Payload]] = {
     OutboxKind.NOTIFY: NotifyPayload,
     OutboxKind.ANNOUNCE: TextPayload,
     OutboxKind.SHOW_FOLD: FoldPayload,
+    OutboxKind.HISTORY: HistoryPayload,
 }
 """The payload each kind carries; producers build these and ``payload_of`` reads them back."""
 

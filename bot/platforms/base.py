@@ -125,6 +125,15 @@ class Announces(Protocol):
 
 
 @runtime_checkable
+class Threads(Protocol):
+    """A desk that keeps a card's history as replies in the card's thread (the card stays one message)."""
+
+    async def history(self, ref: CardRef, line: str, *, ping: str = "", key: str = "") -> None:
+        """Post ``line`` in the thread of the card ``ref``; ``ping``: the one chat id it may mention;
+        ``key``: the outbox row's unique key, for desks that can make a retry idempotent."""
+
+
+@runtime_checkable
 class Redacts(Protocol):
     """A desk that removes a card's patron text after a purge instead of editing it."""
 

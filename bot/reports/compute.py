@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.reports.clock import DAY, MINUTE, MONDAY, WEEK, offsets, week_windows
-from bot.reports.stats import Period, Report, local_bounds, periods
+from bot.reports.stats import Period, Report, local_bounds, periods, with_reference
 from bot.rota.opening import Opening
 from bot.store import reports
 from bot.store.db import Database
@@ -55,7 +55,9 @@ async def build_report(
     clock = clock_for(hours, zone, since=since, until=until, daily=daily)
     async with db.transaction() as session:
         rows = await reports.figures(session, clock, start=start, after=after)
-    return assemble(rows, since=since, until=until, bars=bars, daily=daily)
+        reference = await reports.reference_rows(session, start, after)
+    report = assemble(rows, since=since, until=until, bars=bars, daily=daily)
+    return with_reference(report, reference)
 
 
 def _bar_of(period: int, bars: list[tuple[date, date]], daily: bool) -> int:

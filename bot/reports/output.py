@@ -63,6 +63,13 @@ def summary_csv(report: Report) -> str:
     ):
         writer.writerow([name, "all", _minutes(value)])
     writer.writerow(["unanswered", "all", report.unanswered])
+    for group, table in (
+        ("tag", report.by_tag),
+        ("READ level", report.by_read),
+        ("reference or directional", report.by_kind),
+    ):
+        for key, count in table.items():
+            writer.writerow([f"mentions by {group}", key, count])
     return out.getvalue()
 
 

@@ -11,7 +11,7 @@ import math
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -32,6 +32,9 @@ class Facts:
     received_at: datetime
     first_claimed_at: datetime | None = None
     first_replied_at: datetime | None = None
+    tags: str = ""  # comma-separated
+    read_level: int | None = None
+    directional: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +64,9 @@ class Report:
     reply_p90: float | None
     unanswered: int
     series: list[Period] = field(default_factory=list)
+    by_tag: dict[str, int] = field(default_factory=dict)  # a mention counts once under each of its tags
+    by_read: dict[str, int] = field(default_factory=dict)  # READ Scale level ("1".."6") given at Resolve
+    by_kind: dict[str, int] = field(default_factory=dict)  # "reference" / "directional", when said
 
     @property
     def daily(self) -> bool:
@@ -174,7 +180,7 @@ def summarize(
         )
     claims = _waits(facts, "first_claimed_at", hours, zone)
     replies = _waits(facts, "first_replied_at", hours, zone)
-    return Report(
+    report = Report(
         since=since,
         until=until,
         total=len(facts),
@@ -188,6 +194,28 @@ def summarize(
         unanswered=sum(1 for f in facts if f.first_replied_at is None and f.status not in ANSWERED),
         series=series,
     )
+    return with_reference(report, ((f.tags, f.read_level, f.directional, 1) for f in facts))
+
+
+def with_reference(report: Report, rows: Iterable[tuple[str, int | None, bool | None, int]]) -> Report:
+    """``report`` with ``by_tag``, ``by_read`` and ``by_kind`` from (tags, READ level, directional,
+    count) rows."""
+    tags: Counter[str] = Counter()
+    read: Counter[str] = Counter()
+    kind: Counter[str] = Counter()
+    for stored, level, directional, count in rows:
+        for tag in {t for t in (stored or "").split(",") if t}:
+            tags[tag] += count
+        if level is not None:
+            read[str(level)] += count
+        if directional is not None:
+            kind["directional" if directional else "reference"] += count
+
+    def ordered(counter: Counter[str]) -> dict[str, int]:
+        return dict(sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    by_read = dict(sorted(read.items()))  # by level, 1 to 6
+    return replace(report, by_tag=ordered(tags), by_read=by_read, by_kind=ordered(kind))
 
 
 def _minutes(value: float | None) -> str:
@@ -216,5 +244,8 @@ def format_report(report: Report) -> str:
             _times("first claim", report.claim_median, report.claim_p90),
             _times("first reply", report.reply_median, report.reply_p90),
             f"unanswered: {report.unanswered}",
+            counts("by tag", report.by_tag),
+            counts("by READ level", report.by_read),
+            counts("reference/directional", report.by_kind),
         ]
     )

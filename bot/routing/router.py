@@ -36,20 +36,21 @@ def route(mention: Mention, rules: RuleSet, rota: Rota, now: datetime) -> Decisi
     The reason is one sentence that never quotes the patron's text.
     """
     role, rule, why = rules.match(mention)
+    tags = rules.rule_tags(rule)
     head = f"no rule matched → {role} (default)" if rule == "default" else f'rule "{rule}" ({why}) → {role}'
     names = rules.names()
     duty = rota.duty(role, now)
     if duty:
         on_duty = tuple(person for person, _ in duty)
         reason = f"{head}; on duty: {people(duty, names)}"
-        return Decision(role=role, on_duty=on_duty, rule=rule, reason=reason)
+        return Decision(role=role, on_duty=on_duty, rule=rule, reason=reason, tags=tags)
     chain = rules.backup_chain(role)
     for i, backup in enumerate(chain):
         duty = rota.duty(backup, now)
         if duty:
             via = " → ".join(chain[: i + 1])
             reason = f"{head}; nobody on duty; backup {via}: {people(duty, names)}"
-            return Decision(role=role, on_duty=tuple(p for p, _ in duty), rule=rule, reason=reason)
+            return Decision(role=role, on_duty=tuple(p for p, _ in duty), rule=rule, reason=reason, tags=tags)
     closure = rota.closure_on(now)
     nobody = "nobody on duty"
     if closure is not None:
@@ -62,5 +63,11 @@ def route(mention: Mention, rules: RuleSet, rota: Rota, now: datetime) -> Decisi
     else:
         tail = f"queued until {format_when(until.astimezone(rota.zone))}"
     return Decision(
-        role=role, on_duty=(), rule=rule, reason=f"{head}; {nobody}; {tail}", queued=True, queued_until=until
+        role=role,
+        on_duty=(),
+        rule=rule,
+        reason=f"{head}; {nobody}; {tail}",
+        queued=True,
+        queued_until=until,
+        tags=tags,
     )

@@ -12,6 +12,7 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
+from bot.domain.notes import DEFAULT_TAGS
 from bot.models import Mention
 from bot.rota.hours import Opening
 from bot.routing.keywords import KeywordIndex, gateable, gates, phrase_key
@@ -63,6 +64,7 @@ class Rule:
     regex: re.Pattern[str] | None = None
     languages: frozenset[str] = frozenset()
     authors: frozenset[str] = frozenset()
+    tags: tuple[str, ...] = ()  # set on the mentions this rule matches
     keys: tuple[str, ...] = field(init=False, repr=False, compare=False)
     _index: KeywordIndex = field(init=False, repr=False, compare=False)
     _platforms: frozenset[str] = field(init=False, repr=False, compare=False)
@@ -130,11 +132,19 @@ class RuleSet:
     default_role: str
     roles: Mapping[str, RoleSpec]
     staff: tuple[StaffSpec, ...] = ()
+    tags: tuple[str, ...] = DEFAULT_TAGS  # the tags staff may set (the rules file's ``tags``)
     _index: KeywordIndex = field(init=False, repr=False, compare=False)
     _by_key: dict[str, tuple[int, ...]] = field(init=False, repr=False, compare=False)
     _always: frozenset[int] = field(init=False, repr=False, compare=False)
     _gated: frozenset[int] = field(init=False, repr=False, compare=False)
     _gates: tuple[re.Pattern[str], ...] = field(init=False, repr=False, compare=False)
+
+    def rule_tags(self, name: str) -> tuple[str, ...]:
+        """The tags the rule called ``name`` sets (none for the default)."""
+        for rule in self.rules:
+            if rule.name == name:
+                return rule.tags
+        return ()
 
     def __post_init__(self) -> None:
         by_key: dict[str, list[int]] = {}

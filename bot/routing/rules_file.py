@@ -9,6 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.domain.notes import DEFAULT_TAGS, TAG_LIMIT, normal_tag
 from bot.errors import ConfigError
 from bot.rota.hours import parse_hours
 from bot.rota.timespec import suggest
@@ -19,7 +20,8 @@ KEY_PATTERN = r"^[a-z][a-z0-9_-]*$"
 # words the rota grammar reads as a week or a date, so they cannot name a role
 RESERVED_ROLES = frozenset({"this", "next", "today", "tomorrow", "for", "help"})
 _LANG = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")
-_TOP = ("default_role", "roles", "rules", "staff")
+_TOP = ("default_role", "roles", "rules", "staff", "tags")
+_TAG = re.compile(rf"[\w-]{{1,{TAG_LIMIT}}}")
 _CONDITIONS = ("platforms", "keywords", "regex", "languages", "authors")
 
 
@@ -46,6 +48,7 @@ class _Rule(_Strict):
     regex: str | None = None
     languages: list[str] = []
     authors: list[str] = []
+    tags: list[str] = []
 
 
 class _Staff(_Strict):
@@ -202,6 +205,7 @@ def _to_rule(model: _Rule) -> Rule:
         regex=re.compile(model.regex, re.IGNORECASE) if model.regex is not None else None,
         languages=frozenset(model.languages),
         authors=frozenset(model.authors),
+        tags=tuple(dict.fromkeys(normal_tag(tag) for tag in model.tags)),
     )
 
 
@@ -250,7 +254,26 @@ def parse_rules(text: str, *, platforms: Collection[str]) -> RuleSet:
     rules = _rules(_table(data, "rules", list, problems), roles, known, problems)
     staff = _staff(_table(data, "staff", list, problems), problems)
     problems.extend(_approval_problems(roles, staff))
+    tags = _tags(data.get("tags", DEFAULT_TAGS), problems)
+    for rule in rules:
+        problems.extend(
+            f'rules "{rule.name}": tag "{tag}" is not in the tags list{suggest(tag, tags)}'
+            for tag in rule.tags
+            if tag not in tags
+        )
     if problems:
         raise ConfigError("\n".join(problems))
     assert isinstance(default, str)
-    return RuleSet(rules=tuple(rules), default_role=default, roles=roles, staff=tuple(staff))
+    return RuleSet(rules=tuple(rules), default_role=default, roles=roles, staff=tuple(staff), tags=tags)
+
+
+def _tags(raw: object, problems: list[str]) -> tuple[str, ...]:
+    """The top-level ``tags = [...]``: short names of letters, digits, - and _ (stored lower case)."""
+    if not isinstance(raw, (list, tuple)) or not all(isinstance(t, str) for t in raw):
+        problems.append('tags: must be a list of names, e.g. tags = ["question", "complaint"]')
+        return ()
+    tags = tuple(dict.fromkeys(normal_tag(t) for t in raw))
+    for tag in tags:
+        if not _TAG.fullmatch(tag):
+            problems.append(f"tags: {tag[:TAG_LIMIT]!r} must be 1-{TAG_LIMIT} letters, digits, - or _")
+    return tags

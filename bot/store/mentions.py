@@ -66,6 +66,11 @@ class StoredMention:
     snoozed_until: datetime | None
     purged_at: datetime | None
     version: int
+    staff_notes: str = ""  # JSON list of the latest notes ({"by", "at", "text"})
+    note_count: int = 0
+    tags: str = ""  # comma-separated
+    read_level: int | None = None
+    directional: bool | None = None
 
 
 _COLUMNS = tuple(field.name for field in fields(StoredMention))
@@ -140,6 +145,9 @@ def insert(conn: Connection, mention: Mention, decision: Decision, *, now: datet
         "on_duty": ",".join(decision.on_duty),
         "queued_until": decision.queued_until,
         "note": mention.note,
+        "tags": ",".join(decision.tags),
+        "staff_notes": "",
+        "note_count": 0,
         "version": 0,
         "escalation_level": 0,
     }
@@ -211,6 +219,19 @@ async def get_many(session: AsyncSession, mention_ids: Iterable[int]) -> dict[in
         return {}
     stmt = select(MentionRow).where(MentionRow.id.in_(ids)).execution_options(populate_existing=True)
     return {row.id: snapshot(row) for row in (await session.execute(stmt)).scalars()}
+
+
+async def get_locked(session: AsyncSession, mention_id: int) -> StoredMention | None:
+    """One mention, its row locked until the transaction ends (PostgreSQL ``FOR UPDATE``; SQLite's
+    one writer at a time makes the lock needless there): a read-modify-write that cannot lose an update."""
+    stmt = (
+        select(MentionRow)
+        .where(MentionRow.id == mention_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    row = (await session.execute(stmt)).scalar_one_or_none()
+    return None if row is None else snapshot(row)
 
 
 async def find_unpurged(session: AsyncSession, source: str, external_id: str) -> StoredMention | None:
@@ -296,3 +317,21 @@ async def waiting_at_handover(
         MentionRow.assignee.is_(None) | (MentionRow.claimed_at < claimed_before),
         limit=limit,
     )
+
+
+async def annotate(session: AsyncSession, mention_id: int, *, version: int, values: dict[str, Any]) -> bool:
+    """Change staff-only fields (notes, tags) of an unpurged mention read at ``version``; any status.
+
+    True when this call won: a concurrent change moved the version on, and the caller reads again.
+    """
+    allowed = {"staff_notes", "note_count", "tags"}
+    if not set(values) <= allowed:
+        raise ValueError(f"not a staff-only column: {sorted(set(values) - allowed)}")
+    stmt = (
+        update(MentionRow)
+        .where(MentionRow.id == mention_id, MentionRow.version == version, MentionRow.purged_at.is_(None))
+        .values(**values, version=MentionRow.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    result = await session.execute(stmt)
+    return bool(result.rowcount == 1)  # type: ignore[attr-defined]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, text
+from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.sql import dialect
@@ -135,6 +135,20 @@ async def facts_between(session: AsyncSession, start: datetime, after: datetime)
         MentionRow.received_at,
         MentionRow.first_claimed_at,
         MentionRow.first_replied_at,
+        MentionRow.tags,
+        MentionRow.read_level,
+        MentionRow.directional,
     )
     stmt = select(*cols).where(MentionRow.received_at >= start, MentionRow.received_at < after)
     return list((await session.execute(stmt)).all())
+
+
+async def reference_rows(session: AsyncSession, start: datetime, after: datetime) -> list[Any]:
+    """(tags, READ level, directional, count) per distinct combination among the mentions received
+    from ``start`` (inclusive) to ``after`` (exclusive): few rows, split into counts by the caller."""
+    stmt = (
+        select(MentionRow.tags, MentionRow.read_level, MentionRow.directional, func.count())
+        .where(MentionRow.received_at >= start, MentionRow.received_at < after)
+        .group_by(MentionRow.tags, MentionRow.read_level, MentionRow.directional)
+    )
+    return [tuple(row) for row in (await session.execute(stmt)).all()]

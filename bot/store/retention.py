@@ -15,7 +15,7 @@ from bot.models import Status
 from bot.store import pseudonyms
 from bot.store.tables import AuditRow, CardRow, MentionRow, OutboxRow, QuarantineRow
 
-UNSENDABLE = ("send_reply", "send_ack")  # their target post is gone once its ids are hashed
+UNSENDABLE = ("send_reply", "send_ack", "history")  # target post gone once ids are hashed; lines moot
 BLANK: dict[str, Any] = {
     "text": "",
     "full_text": "",
@@ -28,6 +28,7 @@ BLANK: dict[str, Any] = {
     "reply_text": None,
     "reply_url": None,
     "note": "",
+    "staff_notes": "",  # internal notes go with the patron's words (their count stays, as a statistic)
 }
 
 

@@ -135,6 +135,12 @@ class MentionRow(Base):
     snoozed_until: Mapped[datetime | None] = mapped_column(Stamp)  # NULL while snoozed: until the patron
     purged_at: Mapped[datetime | None] = mapped_column(Stamp)
     version: Mapped[int] = mapped_column(Integer, default=0)
+    # migration 0012: internal notes (latest few, JSON), tags and the READ Scale at Resolve
+    staff_notes: Mapped[str] = mapped_column(Text, default="", server_default="")
+    note_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    tags: Mapped[str] = mapped_column(Text, default="", server_default="")  # comma-separated
+    read_level: Mapped[int | None] = mapped_column(Integer)
+    directional: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class RoleRow(Base):

@@ -193,3 +193,31 @@ def test_who_may_approve(
     approval: str, who: str, manager: bool, holders: tuple[str, ...], expected: bool
 ) -> None:
     assert may_approve(approval, who, manager=manager, holders=holders) is expected
+
+
+async def test_notes_and_tags_are_staff_only() -> None:
+    """The authorization matrix for issue 16's notes, tags and READ levels: a stranger reaches nothing."""
+    from bot.models import AddNote, Resolve, SetTag
+
+    seen: list[StaffAction] = []
+
+    async def handle(action: StaffAction) -> ActionResult:
+        seen.append(action)
+        return ActionResult(True, "done")
+
+    gate = Gate([StaffSpec(key="bob", slack_user_id="UBOB")])
+    gate.add(StubRoster(members=frozenset({"UCAROL"})))
+    guarded = gate.guard(handle)
+    for who in ("USTRANGER", "UCAROL", ""):  # unknown, a channel member the rules file does not name, nobody
+        actor = StaffRef("slack", who)
+        for action in (
+            AddNote(1, actor, "hello"),
+            SetTag(1, actor, "spam"),
+            SetTag(1, actor, "spam", remove=True),
+            Resolve(1, actor, read_level=2, directional=True),
+        ):
+            assert (await guarded(action)).message == NOT_STAFF
+    assert seen == []
+    bob = StaffRef("slack", "UBOB")
+    assert (await guarded(AddNote(1, bob, "hello"))).ok and (await guarded(SetTag(1, bob, "spam"))).ok
+    assert [type(a) for a in seen] == [AddNote, SetTag]

@@ -144,7 +144,9 @@ def test_outbox_keys_keep_their_stored_form() -> None:
     assert dedupe_key(OutboxKind.NOTIFY, "console", None, "remind:5") == "notify:console:remind:5"
     assert dedupe_key(OutboxKind.ANNOUNCE, "slack", None, "ab12") == "announce:slack:ab12"
     assert dedupe_key(OutboxKind.SHOW_FOLD, "slack", None, 12).startswith("show_fold:slack")
+    assert dedupe_key(OutboxKind.HISTORY, "slack", 7, "ab12") == "history:slack:7:ab12"
     assert {k.value for k in OutboxKind} == {
+        "history",
         "post_card",
         "update_card",
         "redact_card",

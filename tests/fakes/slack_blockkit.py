@@ -86,7 +86,19 @@ class Checker:
             for i, opt in enumerate(options):
                 self.text(opt.get("text"), f"{where}/options/{i}/text", limit=75, plain_only=True)
                 self.string(opt.get("value"), f"{where}/options/{i}/value", limit=150)
-        elif kind not in ("users_select", "static_select", "conversations_select", "channels_select"):
+        elif kind in ("static_select", "multi_static_select"):  # Slack: 1-100 options, text 75, value 150
+            options = el.get("options") or []
+            if not 0 < len(options) <= 100:
+                self.fail("must have between 1 and 100 options", f"{where}/options")
+            values = set()
+            for i, opt in enumerate(options):
+                self.text(opt.get("text"), f"{where}/options/{i}/text", limit=75, plain_only=True)
+                self.string(opt.get("value"), f"{where}/options/{i}/value", limit=150)
+                values.add(opt.get("value"))
+            for i, opt in enumerate(el.get("initial_options") or []):
+                if opt.get("value") not in values:
+                    self.fail("must be one of the options", f"{where}/initial_options/{i}")
+        elif kind not in ("users_select", "conversations_select", "channels_select"):
             self.fail(f"unsupported element type {kind!r}", f"{where}/type")
         if "placeholder" in el:
             self.text(el["placeholder"], f"{where}/placeholder", limit=150, plain_only=True)

@@ -12,7 +12,7 @@ import pytest
 from bot.app import PatronDesk
 from bot.core.relay import LEASE
 from bot.models import Status
-from bot.platforms.matrix.cards import MENTION_KEY
+from bot.platforms.matrix.cards import HISTORY_KEY, MENTION_KEY
 from tests.matrix.matrix_helpers import World, by_sender, cards, latest_body, wait_for
 
 pytestmark = pytest.mark.synapse
@@ -37,6 +37,17 @@ async def notices_in_thread(world: World, card_id: str) -> list[dict[str, Any]]:
         e
         for e in by_sender(events, world.users.bot.user_id)
         if e["content"].get("msgtype") == "m.notice"
+        and (e["content"].get("m.relates_to") or {}).get("event_id") == card_id
+        and not e["content"].get(HISTORY_KEY)  # answers to the person who acted, not history lines
+    ]
+
+
+async def history_in_thread(world: World, card_id: str) -> list[str]:
+    events = await world.staff1.messages(world.staff_room)
+    return [
+        e["content"]["body"]
+        for e in by_sender(events, world.users.bot.user_id)
+        if e["content"].get(HISTORY_KEY)
         and (e["content"].get("m.relates_to") or {}).get("event_id") == card_id
     ]
 
@@ -101,6 +112,53 @@ async def test_mention_claim_race_reply_and_card(world: World, tmp_path: Path) -
             and "Claimed" in e["content"]["m.new_content"]["body"]
         ]
         assert len(edits) == 1  # the race changed the card once
+
+
+async def test_notes_tags_read_and_history_in_the_thread(world: World, tmp_path: Path) -> None:
+    """Issue 16 on Synapse: `!note` and a plain thread message become notes, `!tag`, `!resolve read=N`;
+    one history line per event in the card's m.thread, pinging nobody; the patron's room gets nothing."""
+    bot = world.users.bot.user_id
+    async with PatronDesk(world.settings(tmp_path)) as app:
+        await started(app)
+        await world.patron.mention(world.source_room, bot, "Where is the quiet study room?")
+        [card] = await staff_cards(world, 1)
+        card_id, mention_id = card["event_id"], card["content"][MENTION_KEY]
+        await world.staff1.in_thread(world.staff_room, card_id, "!note Asked at the desk too")
+        await wait_for(lambda: _view_has(app, mention_id, notes=1), what="the first note")
+        await world.staff1.in_thread(world.staff_room, card_id, "Second floor, east wing")  # plain: a note
+        await wait_for(lambda: _view_has(app, mention_id, notes=2), what="the thread message as a note")
+        await world.staff1.in_thread(world.staff_room, card_id, "!tag gossip")
+        await world.staff1.in_thread(world.staff_room, card_id, "!tag question")
+        await world.staff1.in_thread(world.staff_room, card_id, "!resolve read=9")
+        await world.staff1.in_thread(world.staff_room, card_id, "!claim")
+        await wait_for(lambda: _view_has(app, mention_id, status=Status.CLAIMED), what="the claim")
+        await world.staff1.in_thread(world.staff_room, card_id, "!resolve read=2 directional")
+        await wait_for(lambda: _view_has(app, mention_id, status=Status.RESOLVED), what="the resolve")
+        await app.wait_idle()
+        view = await app.service.view(mention_id)
+        assert (view.tags, view.read_level, view.directional, view.note_count) == (("question",), 2, True, 2)
+        lines = await wait_for(lambda: _at_least(history_in_thread(world, card_id), 5), what="history")
+        assert lines == [
+            "📝 Note by Sam Staff.",
+            "📝 Note by Sam Staff.",
+            "🏷️ Tagged question by Sam Staff.",
+            "✋ Claimed by Sam Staff.",
+            "✅ Resolved by Sam Staff. READ 2. Directional.",
+        ]
+        answers = [n["content"]["body"] for n in await notices_in_thread(world, card_id)]
+        assert any("Unknown tag 'gossip'" in a for a in answers) and any("1 to 6" in a for a in answers)
+        events = await world.staff1.messages(world.staff_room)
+        history = [e for e in by_sender(events, bot) if e["content"].get(HISTORY_KEY)]
+        assert all(e["content"]["m.mentions"] == {} for e in history)  # nobody pinged
+        patron_side = by_sender(await world.patron.messages(world.source_room), bot)
+        assert patron_side == []  # no note, tag or line ever reached the patron's room
+
+
+async def _view_has(
+    app: PatronDesk, mention_id: int, *, notes: int = 0, status: Status | None = None
+) -> bool:
+    view = await app.service.view(mention_id)
+    return view.note_count >= notes and (status is None or view.status is status)
 
 
 async def _at_least(probe: Any, count: int) -> Any:

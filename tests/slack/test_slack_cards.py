@@ -19,6 +19,7 @@ from bot.platforms.slack.cards import (
     CLAIM,
     DIGEST_PAGE,
     IGNORE,
+    NOTE,
     REASSIGN,
     REPLY,
     card_blocks,
@@ -81,7 +82,7 @@ def test_hostile_text_renders_safely(text: str) -> None:
     card = view(1, text=text, author_name=text[:500], author_handle=text[:300], content_warning=text[:400])
     blocks = card_blocks(card)
     assert_safe(blocks)
-    assert action_ids(blocks) == [CLAIM, REPLY, REASSIGN, IGNORE]  # buttons intact, in order
+    assert action_ids(blocks) == [CLAIM, REPLY, REASSIGN, IGNORE, NOTE]  # buttons intact, in order
     assert json.loads(blocks[-1]["elements"][0]["value"]) == {"m": 1}
 
 
@@ -155,7 +156,7 @@ def test_any_card_is_valid_and_cannot_ping(
     # NEW is never stored (ingest writes routed or queued) and no transition starts there: no buttons
     if status not in (Status.NEW, Status.RESOLVED, Status.IGNORED):
         ids = action_ids(blocks)
-        assert ids[-2:] == [REASSIGN, IGNORE] and len(ids) == len(set(ids))
+        assert ids[-3:] == [REASSIGN, IGNORE, NOTE] and len(ids) == len(set(ids))
         values = [
             parse_button_value(el.get("value"))
             for b in blocks

@@ -17,7 +17,16 @@ from bot.models import (
     RotaCommand,
     Status,
 )
-from bot.platforms.slack.cards import CARD_EVENT, CLAIM, IGNORE, REASSIGN, RELEASE, REPLY, RESOLVE
+from bot.platforms.slack.cards import (
+    CARD_EVENT,
+    CLAIM,
+    IGNORE,
+    NOTE,
+    REASSIGN,
+    RELEASE,
+    REPLY,
+    RESOLVE,
+)
 from bot.platforms.slack.modal import PERSON_BLOCK, ROLE_BLOCK, TEXT_BLOCK, VIS_BLOCK
 from tests.fakes.slack import SlackEmulator
 from tests.slack.slack_helpers import ALICE, BOB, CAROL, STAFF, Served, view, wait_for
@@ -32,7 +41,7 @@ async def test_card_posted_with_metadata_and_buttons(served: Served, emu: SlackE
         "event_payload": {"dedupe_key": "post_card:slack:7"},
     }
     ids = [el["action_id"] for b in message["blocks"] if b["type"] == "actions" for el in b["elements"]]
-    assert ids == [CLAIM, REPLY, REASSIGN, IGNORE]
+    assert ids == [CLAIM, REPLY, REASSIGN, IGNORE, NOTE]
     assert "renew" not in message["text"]  # the notification text carries no patron words
 
 
@@ -108,8 +117,10 @@ async def test_feed_card_has_open_link_and_mark_handled(served: Served, emu: Sla
         "Claim",
         "Open link",
         "Mark handled",
+        "Resolve with READ…",
         "Reassign",
         "Ignore",
+        "Note & tags",
     ]
     assert buttons[1]["url"] == "https://news.example/story?a=1&b=2"
     await emu.click(ALICE, STAFF, ref.message_id, RESOLVE)

@@ -14,8 +14,27 @@ import pytest
 from bot.app import PatronDesk
 from bot.config import Settings
 from bot.models import RotaCommand, StaffRef
-from bot.platforms.slack.cards import CARD_EVENT, CLAIM, IGNORE, REASSIGN, RELEASE, REPLY, RESOLVE
-from bot.platforms.slack.modal import PERSON_BLOCK, ROLE_BLOCK, TEXT_BLOCK
+from bot.platforms.slack.cards import (
+    CARD_EVENT,
+    CLAIM,
+    IGNORE,
+    NOTE,
+    REASSIGN,
+    RELEASE,
+    REPLY,
+    RESOLVE,
+    RESOLVE_READ,
+)
+from bot.platforms.slack.modal import (
+    KIND_BLOCK,
+    NOTE_BLOCK,
+    PERSON_BLOCK,
+    READ_BLOCK,
+    ROLE_BLOCK,
+    TAGS_BLOCK,
+    TEXT_BLOCK,
+    note_view,
+)
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, Fault, SlackEmulator
 from tests.fakes.slack_payloads import message_event
 from tests.slack.slack_helpers import ALICE, BOB, COMMUNITY, STAFF, make_client, wait_for
@@ -115,7 +134,7 @@ async def reply_through_modal(emu: SlackEmulator, user: str, card_ts: str, text:
 
 async def test_mention_claim_race_reply_resolve(app: PatronDesk, emu: SlackEmulator) -> None:
     card = await patron_says(emu, "Hello <@U0BOTUSER1>, can I renew <!channel> online?", "1700000100.000100")
-    assert buttons(card) == [CLAIM, REPLY, REASSIGN, IGNORE]
+    assert buttons(card) == [CLAIM, REPLY, REASSIGN, IGNORE, NOTE]
     assert "&lt;!channel&gt;" not in card_text(card) and "@\u200bchannel" in card_text(card)
 
     racers = RACERS
@@ -236,7 +255,7 @@ async def test_the_app_builds_the_slack_parts_from_settings(tmp_path: Path, emu:
         await emu.connected()
         assert sorted(app.desks) == ["slack"] and "slack" in app.sources
         card = await patron_says(emu, "do you lend telescopes?", "1700000600.000100")
-        assert buttons(card) == [CLAIM, REPLY, REASSIGN, IGNORE]
+        assert buttons(card) == [CLAIM, REPLY, REASSIGN, IGNORE, NOTE]
     assert emu.count("apps.connections.open") == 1  # one connection shared by desk and source
 
 
@@ -275,3 +294,84 @@ async def test_a_new_staff_member_is_named_by_their_slack_display_name(
     await settled(app, emu, card["ts"], "Claimed by")
     view = await app.service.view(1)
     assert view.assignee == "Rae Racer"
+
+
+async def open_form(emu: SlackEmulator, user: str, ts: str, action_id: str) -> dict[str, Any]:
+    before = set(emu.views)
+    await emu.click(user, STAFF, ts, action_id)
+    await wait_for(lambda: set(emu.views) - before)
+    return emu.views[(set(emu.views) - before).pop()]
+
+
+def staff_thread(emu: SlackEmulator, card_ts: str) -> list[str]:
+    return [m["text"] for m in emu.channels[STAFF] if m.get("thread_ts") == card_ts and m["ts"] != card_ts]
+
+
+async def test_notes_tags_read_and_history_on_slack(app: PatronDesk, emu: SlackEmulator) -> None:
+    """Issue 16 on the emulator: a note and tags from the form, Resolve with READ, one history line per
+    event in the card's thread, the card one message edited in place, and nothing sent to the patron."""
+    card = await patron_says(emu, "where is the quiet study room", "1700000500.000100")
+    ts = card["ts"]
+    form = await open_form(emu, ALICE, ts, NOTE)
+    tags = form["blocks"][-1]["element"]["options"]
+    assert [o["value"] for o in tags] == ["question", "praise", "complaint", "event", "account", "spam"]
+    too_long = {NOTE_BLOCK: {"text": {"type": "plain_text_input", "value": "x" * 1001}}}
+    ack = await emu.submit(ALICE, form, too_long)
+    assert (
+        ack["payload"]["response_action"] == "errors"
+        and "limit is 1000" in ack["payload"]["errors"][NOTE_BLOCK]
+    )
+    chosen = {
+        "type": "multi_static_select",
+        "selected_options": [{"value": "question"}, {"value": "<!here>"}],
+    }
+    values = {
+        NOTE_BLOCK: {"text": {"type": "plain_text_input", "value": "Asked at the desk too <!channel>"}},
+        TAGS_BLOCK: {"tags": chosen},
+    }
+    assert (await emu.submit(ALICE, form, values))["payload"] == {"response_action": "clear"}
+    card = await settled(app, emu, ts, "Internal notes: 1")
+    text = card_text(card)
+    assert "`question`" in text and "Asked at the desk too" in text and "<!channel>" not in text
+    await wait_for(lambda: any("Unknown tag" in e["text"] for e in emu.ephemerals))  # the forged option
+
+    await emu.click(ALICE, STAFF, ts, CLAIM)
+    await settled(app, emu, ts, "Claimed by")
+    form = await open_form(emu, ALICE, ts, RESOLVE_READ)
+    forged = {READ_BLOCK: {"read": {"type": "static_select", "selected_option": {"value": "9"}}}}
+    assert (await emu.submit(ALICE, form, forged))["payload"]["response_action"] == "errors"
+    values = {
+        READ_BLOCK: {"read": {"type": "static_select", "selected_option": {"value": "2"}}},
+        KIND_BLOCK: {"kind": {"type": "radio_buttons", "selected_option": {"value": "directional"}}},
+    }
+    assert (await emu.submit(ALICE, form, values))["payload"] == {"response_action": "clear"}
+    card = await settled(app, emu, ts, "READ 2 · directional")
+    await app.wait_idle()
+    lines = staff_thread(emu, ts)
+    assert lines == [
+        "🏷️ Tagged question by Alice Archer.",
+        "📝 Note by Alice Archer.",
+        "✋ Claimed by Alice Archer.",
+        "✅ Resolved by Alice Archer. READ 2. Directional.",
+    ]
+    assert not any("<@" in line or "<!" in line for line in lines)  # nobody pinged
+    assert len(cards(emu)) == 1 and emu.message(STAFF, ts)["edits"] >= 3  # one card, edited in place
+    assert thread_replies(emu, "1700000500.000100") == []  # nothing reached the patron
+
+
+async def test_a_stranger_cannot_note_or_tag(app: PatronDesk, emu: SlackEmulator) -> None:
+    card = await patron_says(emu, "do you have wifi", "1700000600.000100")
+    emu.add_user("U0STRANGE", "mallory", "Mallory")
+    await emu.click("U0STRANGE", STAFF, card["ts"], NOTE)
+    await wait_for(lambda: any(e["user"] == "U0STRANGE" for e in emu.ephemerals))
+    assert "Only library staff" in next(e["text"] for e in emu.ephemerals if e["user"] == "U0STRANGE")
+    form = emu.store_view(note_view(1, channel=STAFF, tags=("spam",), current=()))  # submitted unopened
+    values = {
+        NOTE_BLOCK: {"text": {"type": "plain_text_input", "value": "pwned"}},
+        TAGS_BLOCK: {"tags": {"type": "multi_static_select", "selected_options": [{"value": "spam"}]}},
+    }
+    await emu.submit("U0STRANGE", form, values)
+    await wait_for(lambda: sum(e["user"] == "U0STRANGE" for e in emu.ephemerals) == 2)
+    await app.wait_idle()
+    view = await app.service.view(1)
+    assert view.note_count == 0 and view.tags == () and staff_thread(emu, card["ts"]) == []

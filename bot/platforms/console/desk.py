@@ -158,6 +158,10 @@ class ConsoleDesk:
         """Print the summary card again with its new counts."""
         self._print("\n" + fold_text(fold, prefix=""))
 
+    async def history(self, ref: CardRef, line: str, *, ping: str = "", key: str = "") -> None:
+        """A history line, under the card's number (the terminal has no threads)."""
+        self._print(f"   #{ref.message_id} ↳ {line}")
+
     async def tell(self, who: StaffRef, text: str) -> None:
         """Private feedback, labelled with its addressee; the same text for several people prints once."""
         self.notices.add(who, text, me=self.me.ref)

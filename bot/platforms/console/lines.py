@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from bot.domain.notes import resolve_words as read_words
 from bot.models import (
     MAX_ID,
+    AddNote,
     Approve,
     Claim,
     DeskQuery,
@@ -14,6 +16,7 @@ from bot.models import (
     Reply,
     Resolve,
     RotaCommand,
+    SetTag,
     Snooze,
     StaffAction,
     StaffRef,
@@ -25,7 +28,10 @@ HELP = """Commands:
   show N             card #N again, as it stands now
   claim N            take mention #N
   reply N <text>     answer #N on the patron's platform
-  resolve N          mark #N handled        release N   give #N back
+  resolve N [read=1-6] [directional|reference]   mark #N handled, with its READ Scale level
+  release N          give #N back
+  note N <text>      an internal note on #N (staff only, never sent to the patron)
+  tag N <tag>        tag #N (the rules file's tags); untag N <tag> takes one off
   ignore N           no answer needed       reassign N <role|@person>
   snooze N <when>    set #N aside: 2h, tomorrow 09:00, or patron (until they write)   wake N
   approve N [text]   publish a held reply (with text: your edited version)   reject N <reason>
@@ -45,7 +51,19 @@ VERBS: dict[str, type[Claim] | type[Release] | type[Resolve] | type[Ignore]] = {
     "resolve": Resolve,
     "ignore": Ignore,
 }
-NUMBERED = (*VERBS, "reply", "reassign", "show", "snooze", "wake", "approve", "reject")
+NUMBERED = (
+    *VERBS,
+    "reply",
+    "reassign",
+    "show",
+    "snooze",
+    "wake",
+    "approve",
+    "reject",
+    "note",
+    "tag",
+    "untag",
+)
 
 
 def parse_line(line: str, me: StaffRef = ME, *, manager: bool | None = True) -> StaffAction | str:
@@ -88,6 +106,17 @@ def parse_line(line: str, me: StaffRef = ME, *, manager: bool | None = True) -> 
         return Approve(mention_id, me, tail.strip())
     if verb == "reject":
         return Reject(mention_id, me, tail.strip())
+    if verb == "note":
+        return (
+            AddNote(mention_id, me, tail.strip()) if tail.strip() else "Write the note: `note 3 Called back`."
+        )
+    if verb in ("tag", "untag"):
+        name = tail.strip()
+        return (
+            SetTag(mention_id, me, name, remove=verb == "untag") if name else f"Say which: `{verb} 3 praise`."
+        )
+    if verb == "resolve" and tail.strip():
+        return resolve_words(mention_id, me, tail)
     if verb == "reassign":
         target = tail.strip()
         if not target:
@@ -96,3 +125,11 @@ def parse_line(line: str, me: StaffRef = ME, *, manager: bool | None = True) -> 
             return Reassign(mention_id, me, person=target)
         return Reassign(mention_id, me, role=target.split()[0])
     return VERBS[verb](mention_id, me)
+
+
+def resolve_words(mention_id: int, me: StaffRef, words: str) -> Resolve | str:
+    """`resolve N read=3 directional`: the READ Scale level and reference/directional flag, in any order."""
+    found = read_words(words)
+    if isinstance(found, str):
+        return found
+    return Resolve(mention_id, me, read_level=found[0], directional=found[1])

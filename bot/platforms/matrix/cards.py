@@ -19,6 +19,7 @@ from bot.rota.timespec import staff_time
 
 MENTION_KEY = "org.patrondesk.mention_id"  # hidden marker: which mention a card (or notice) belongs to
 DEDUPE_KEY = "org.patrondesk.dedupe_key"  # hidden marker: the outbox key that posted the card
+HISTORY_KEY = "org.patrondesk.history"  # hidden marker: a line of the card's history (not an answer)
 HTML_FORMAT = "org.matrix.custom.html"
 
 TEXT_LIMIT = 1_500  # code points of patron text on a card; the link leads to the full post
@@ -49,6 +50,7 @@ COMMANDS: dict[Action, str] = {
     Action.APPROVE: "!approve [edited text]",
     Action.REJECT: "!reject <reason>",
 }
+NOTE_HINT = "!note <text>, !tag <tag>"  # any open card (see docs/desk-work.md)
 READ_ONLY = "read-only source: open the link to answer"
 
 
@@ -61,6 +63,7 @@ def help_line(view: TicketView) -> str:
         parts.append("React " + " · ".join(reacts) + ".")
     commands = [COMMANDS[a] for a in actions if a in COMMANDS]
     if commands:
+        commands.append(NOTE_HINT)
         parts.append("In this thread: " + ", ".join(commands))
     if Action.OPEN_LINK in actions:
         parts.append(f"({READ_ONLY})")
@@ -165,9 +168,26 @@ def card_text(view: TicketView) -> str:
     lines.extend(_reply_lines(view, html_mode=False))
     if view.note:
         lines.append(_line(view.note, NOTE_LIMIT))
+    lines.extend(_line(line, NOTE_LIMIT) for line in _staff_only(view))
     if help_line(view):
         lines.append(help_line(view))
     return "\n".join(lines)
+
+
+def _staff_only(view: TicketView) -> list[str]:
+    """Tags, the READ Scale and the latest internal notes (plain text; escaped by the caller)."""
+    out = []
+    if view.tags:
+        out.append("🏷️ " + ", ".join(view.tags))
+    if view.read_level is not None or view.directional is not None:
+        kind = {None: "", True: "directional", False: "reference"}[view.directional]
+        level = f"READ {view.read_level}" if view.read_level is not None else ""
+        out.append("📊 " + " · ".join(part for part in (level, kind) if part))
+    if view.note_count:
+        more = f" (latest {len(view.notes)})" if view.note_count > len(view.notes) else ""
+        out.append(f"📝 Internal notes: {view.note_count}{more}")
+        out.extend(f"• {note.by}: {note.text}" for note in view.notes)
+    return out
 
 
 def _reply_lines(view: TicketView, *, html_mode: bool) -> list[str]:
@@ -208,6 +228,9 @@ def card_html(view: TicketView) -> str:
     parts.extend(_reply_lines(view, html_mode=True))
     if view.note:
         parts.append(f"<p><i>{_esc(view.note, NOTE_LIMIT)}</i></p>")
+    staff = _staff_only(view)
+    if staff:
+        parts.append("<p>" + "<br>".join(_esc(line, NOTE_LIMIT) for line in staff) + "</p>")
     if help_line(view):
         parts.append(f"<p><sub>{html.escape(help_line(view))}</sub></p>")
     return "".join(parts)

@@ -6,7 +6,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from bot.domain.notes import resolve_words
 from bot.models import (
+    AddNote,
     Approve,
     Claim,
     Ignore,
@@ -15,6 +17,7 @@ from bot.models import (
     Release,
     Reply,
     Resolve,
+    SetTag,
     Snooze,
     StaffAction,
     StaffRef,
@@ -35,6 +38,9 @@ CARD_VERBS = (
     "wake",
     "approve",
     "reject",
+    "note",
+    "tag",
+    "untag",
 )
 ROOM_VERBS = ("rota", "desk")
 LEGACY_ROOM_VERSIONS = frozenset(str(n) for n in range(1, 12))  # creators have no special rank
@@ -89,6 +95,23 @@ def parse_command(event: dict[str, Any]) -> Command | None:
     return Command(verb, (match.group(2) or "").strip(), target if rel_type else None, in_thread)
 
 
+def parse_thread_note(event: dict[str, Any]) -> tuple[str, str] | None:
+    """``(thread root, text)`` for a plain staff message in a thread (a note when the root is a card)."""
+    content = event.get("content") or {}
+    body = content.get("body")
+    if (
+        event.get("type") != "m.room.message"
+        or content.get("msgtype") != "m.text"
+        or not isinstance(body, str)
+    ):
+        return None
+    rel_type, target = relation(content)
+    text = body.strip()
+    if rel_type != "m.thread" or not target or not text or text.startswith("!"):
+        return None
+    return target, text
+
+
 def power_level(state: list[dict[str, Any]], user_id: str) -> int:
     """A user's power level from a room's state events (deny by default: 0).
 
@@ -125,9 +148,19 @@ def redact_level(state: list[dict[str, Any]]) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) else 50
 
 
-def card_action(command: Command, mention_id: int, actor: StaffRef) -> StaffAction | None:
-    """The staff action of a card command (``None`` when it lacks its argument)."""
+def card_action(command: Command, mention_id: int, actor: StaffRef) -> StaffAction | str | None:
+    """The staff action of a card command (``None`` when it lacks its argument, a string saying what is
+    wrong with it)."""
     match command.verb:
+        case "resolve" if command.arg:
+            found = resolve_words(command.arg)
+            if isinstance(found, str):
+                return found
+            return Resolve(mention_id, actor, read_level=found[0], directional=found[1])
+        case "note":
+            return AddNote(mention_id, actor, command.arg) if command.arg else None
+        case "tag" | "untag" if command.arg:
+            return SetTag(mention_id, actor, command.arg.split()[0], remove=command.verb == "untag")
         case "claim":
             return Claim(mention_id, actor)
         case "release":

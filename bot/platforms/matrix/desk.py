@@ -11,10 +11,11 @@ import uuid
 from bot.config import Settings
 from bot.core.base import OnAction
 from bot.errors import AdapterConfigError, PatronDeskError
-from bot.models import ActionResult, CardRef, DeskQuery, FoldView, RotaCommand, StaffRef, TicketView
+from bot.models import ActionResult, AddNote, CardRef, DeskQuery, FoldView, RotaCommand, StaffRef, TicketView
 from bot.platforms.base import AdapterDeps
 from bot.platforms.matrix.cards import (
     DEDUPE_KEY,
+    HISTORY_KEY,
     MENTION_KEY,
     card_content,
     edit_content,
@@ -29,6 +30,7 @@ from bot.platforms.matrix.commands import (
     card_action,
     parse_command,
     parse_reaction,
+    parse_thread_note,
     power_level,
     reaction_action,
 )
@@ -39,6 +41,7 @@ from bot.platforms.matrix.wire import RoomEvent, relation, txn_id
 log = logging.getLogger(__name__)
 
 DESK = "matrix"
+EXAMPLES = {"note": "!note Called the patron back", "tag": "!tag praise", "untag": "!untag praise"}
 _NUMBER = re.compile(r"^#?([0-9]{1,10})(?:\s+(.*))?$", re.DOTALL)  # longer: no such card
 
 
@@ -100,6 +103,13 @@ class MatrixDesk:
         command = parse_command(event)
         if command is not None:
             await self._command(item, command, actor, on_action)
+            return
+        note = parse_thread_note(event)
+        if note is not None:  # a plain message in a card's thread is an internal note on it
+            found = await self.mention_for(item.room_id, note[0])
+            if found is not None:
+                result = await on_action(AddNote(found[0], actor, note[1]))
+                await self._answer(item, result, thread=found[1], mention_id=found[0])
 
     async def _command(self, item: RoomEvent, command: Command, actor: StaffRef, on_action: OnAction) -> None:
         thread = command.target if command.in_thread else None
@@ -113,7 +123,10 @@ class MatrixDesk:
             return
         action = card_action(command, mention_id, actor)
         if action is None:
-            result = ActionResult(False, f"!{command.verb} needs an argument, e.g. !reply Thanks for asking!")
+            example = EXAMPLES.get(command.verb, "!reply Thanks for asking!")
+            result = ActionResult(False, f"!{command.verb} needs an argument, e.g. {example}")
+        elif isinstance(action, str):
+            result = ActionResult(False, action)
         else:
             result = await on_action(action)
         await self._answer(item, result, thread=root, mention_id=mention_id)
@@ -260,6 +273,13 @@ class MatrixDesk:
         await self.link.redact_with_edits(
             ref.channel or self.link.staff_room, ref.message_id, reason="retention"
         )
+
+    async def history(self, ref: CardRef, line: str, *, ping: str = "", key: str = "") -> None:
+        """A history line in the card's thread (``m.thread``); pings ``ping`` only, nobody else."""
+        content = notice_content(line, thread_root=ref.message_id, ping=ping or None)
+        content[HISTORY_KEY] = True
+        txn = txn_id("history", key or uuid.uuid4().hex)  # the outbox key: a retry is not posted twice
+        await self.link.send(ref.channel or self.link.staff_room, content, txn=txn)
 
     async def tell(self, who: StaffRef, text: str) -> None:
         """A notice in the staff room that pings ``who`` (and nobody else)."""

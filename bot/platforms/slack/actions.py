@@ -19,6 +19,7 @@ from bot.core.base import ACTION_FAILED, OnAction
 from bot.errors import PatronDeskError
 from bot.models import (
     ActionResult,
+    AddNote,
     Approve,
     Claim,
     DeskQuery,
@@ -30,6 +31,7 @@ from bot.models import (
     Reply,
     Resolve,
     RotaCommand,
+    SetTag,
     Snooze,
     StaffAction,
     StaffRef,
@@ -43,12 +45,14 @@ from bot.platforms.slack.cards import (
     CLAIM,
     EDIT,
     IGNORE,
+    NOTE,
     OPEN,
     REASSIGN,
     REJECT,
     RELEASE,
     REPLY,
     RESOLVE,
+    RESOLVE_READ,
     SNOOZES,
     WAKE,
     notice_text,
@@ -57,18 +61,24 @@ from bot.platforms.slack.cards import parse_button_value as parse_value
 from bot.platforms.slack.client import SlackClient
 from bot.platforms.slack.modal import (
     CONFIRM_VIEW,
+    NOTE_VIEW,
     REASSIGN_VIEW,
     REPLY_VIEW,
+    RESOLVE_VIEW,
     TEXT_BLOCK,
     Limits,
     ReplyDraft,
     check_reply,
+    note_view,
     parse_metadata,
     preview_view,
+    read_note,
     read_reassign,
     read_reply,
+    read_resolve,
     reassign_view,
     reply_view,
+    resolve_view,
 )
 from bot.platforms.slack.roster import SlackRoster
 
@@ -187,9 +197,16 @@ class SlackActions:
     """Registers the desk's listeners on the shared bolt app and answers every click."""
 
     def __init__(
-        self, client: SlackClient, *, staff_channel: str, roster: SlackRoster, limits: Limits | None = None
+        self,
+        client: SlackClient,
+        *,
+        staff_channel: str,
+        roster: SlackRoster,
+        limits: Limits | None = None,
+        tags: tuple[str, ...] = (),
     ) -> None:
         self.client = client
+        self.tags = tags  # the rules file's tags, offered in the Note & tags form
         self.limits = limits  # reply length per source platform (None: each platform's documented one)
         self.staff_channel = staff_channel
         self.roster = roster
@@ -209,6 +226,10 @@ class SlackActions:
         app.view(REPLY_VIEW)(self._reply_submitted)
         app.view(CONFIRM_VIEW)(self._reply_confirmed)
         app.view(REASSIGN_VIEW)(self._reassign_submitted)
+        app.action(NOTE)(self._note_open)
+        app.action(RESOLVE_READ)(self._resolve_open)
+        app.view(NOTE_VIEW)(self._note_submitted)
+        app.view(RESOLVE_VIEW)(self._resolve_submitted)
         app.command("/rota")(self._rota)
         app.command("/desk")(self._desk)
 
@@ -301,6 +322,63 @@ class SlackActions:
         await ack(response_action="clear")
         action = Reassign(choice.mention_id, parse_actor(body.get("user") or {}), choice.role, choice.person)
         self.tasks.spawn(self.run(action, choice.channel), "slack:reassign")
+
+    async def _note_open(self, ack: Ack, body: dict[str, Any]) -> None:
+        await ack()
+        click = parse_click(body)
+        if click is None:
+            self._not_ours(body)
+            return
+
+        def form(card: TicketView | None) -> dict[str, Any]:
+            current = card.tags if card is not None else ()
+            return note_view(click.mention_id, channel=click.channel, tags=self.tags, current=current)
+
+        self.tasks.spawn(self._open_view(click, form), "slack:views.open")
+
+    async def _resolve_open(self, ack: Ack, body: dict[str, Any]) -> None:
+        await ack()
+        click = parse_click(body)
+        if click is None:
+            self._not_ours(body)
+        else:
+            view = resolve_view(click.mention_id, channel=click.channel)
+            self.tasks.spawn(self._open_view(click, lambda card: view), "slack:views.open")
+
+    async def _note_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        choice, errors = read_note(view)
+        if choice is None:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack(response_action="clear")
+        actor = parse_actor(body.get("user") or {})
+        steps: list[StaffAction] = [SetTag(choice.mention_id, actor, tag) for tag in choice.add]
+        steps += [SetTag(choice.mention_id, actor, tag, remove=True) for tag in choice.remove]
+        if choice.text:
+            steps.append(AddNote(choice.mention_id, actor, choice.text))
+        self.tasks.spawn(self.run_all(steps, choice.channel), "slack:note")
+
+    async def _resolve_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        choice, errors = read_resolve(view)
+        if choice is None:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack(response_action="clear")
+        actor = parse_actor(body.get("user") or {})
+        action = Resolve(
+            choice.mention_id, actor, read_level=choice.read_level, directional=choice.directional
+        )
+        self.tasks.spawn(self.run(action, choice.channel), "slack:resolve")
+
+    async def run_all(self, steps: list[StaffAction], channel: str) -> None:
+        """Several actions from one form, in order; the actor gets one message listing every answer."""
+        said: list[str] = []
+        for step in steps:
+            result = await self.dispatch(await self._named(step))
+            if result.message:
+                said.append(result.message)
+        if said and steps:
+            await self.say(channel, steps[0].actor, notice_text(said[0], said[1:]))
 
     async def _rota(self, ack: Ack, command: dict[str, Any]) -> None:
         await ack()

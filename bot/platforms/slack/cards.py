@@ -53,7 +53,24 @@ SNOOZES = {
     "pd_snooze_2h": ("Snooze 2h", "2h"),
     "pd_snooze_morning": ("Snooze till 9:00", "tomorrow 09:00"),
 }
-ACTION_IDS = (CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN, *SNOOZES, WAKE, APPROVE, EDIT, REJECT)
+NOTE, RESOLVE_READ = "pd_note", "pd_resolve_read"  # the Note & tags form, the Resolve-with-READ form
+ACTION_IDS = (
+    CLAIM,
+    REPLY,
+    RESOLVE,
+    RELEASE,
+    REASSIGN,
+    IGNORE,
+    OPEN,
+    *SNOOZES,
+    WAKE,
+    APPROVE,
+    EDIT,
+    REJECT,
+    NOTE,
+    RESOLVE_READ,
+)
+NOTES_SHOWN = 300  # characters of each note on the card
 DIGEST_PAGE = "pd_digest_page"
 FOLD_LIST, FOLD_CLAIM, FOLD_RESOLVE = "pd_fold_list", "pd_fold_claim", "pd_fold_resolve"
 FOLD_VERBS = {FOLD_LIST: "list", FOLD_CLAIM: "claim", FOLD_RESOLVE: "resolve"}
@@ -171,10 +188,31 @@ def card_blocks(view: TicketView) -> list[dict[str, Any]]:
     ]
     if view.note:
         blocks.append(ContextBlock(elements=[_md(safe_text(view.note, 1000), CONTEXT_LIMIT)]))
+    staff = _staff_only(view)
+    if staff:
+        blocks.append(ContextBlock(elements=[_md(staff, CONTEXT_LIMIT)]))
     buttons = _buttons(view)
     if buttons:
         blocks.append(ActionsBlock(block_id=f"pd_actions_{view.mention_id}", elements=buttons))
     return [block.to_dict() for block in blocks]
+
+
+def _staff_only(view: TicketView) -> str:
+    """Tags, the READ Scale and the latest internal notes (staff only; never sent to the patron)."""
+    lines = []
+    if view.tags:
+        lines.append("🏷️ " + ", ".join(f"`{safe_text(tag, 40)}`" for tag in view.tags))
+    if view.read_level is not None or view.directional is not None:
+        kind = {None: "", True: "directional", False: "reference"}[view.directional]
+        level = f"READ {view.read_level}" if view.read_level is not None else ""
+        lines.append("📊 " + " · ".join(part for part in (level, kind) if part))
+    if view.note_count:
+        more = f" (latest {len(view.notes)})" if view.note_count > len(view.notes) else ""
+        lines.append(f"📝 *Internal notes: {view.note_count}*{more}")
+        for note in view.notes:
+            said = " ".join(safe_text(note.text, NOTES_SHOWN).split())
+            lines.append(f"• *{safe_text(note.by, 80)}:* {said}")
+    return "\n".join(lines)
 
 
 def _md(text: str, limit: int = SECTION_LIMIT) -> MarkdownTextObject:
@@ -288,6 +326,7 @@ def _buttons(view: TicketView) -> list[ButtonElement]:
                 out.append(ButtonElement(text="Open link", action_id=OPEN, url=view.url, value=value))
             case Action.RESOLVE:
                 out.append(_button("Resolve" if view.can_reply else "Mark handled", RESOLVE, value))
+                out.append(_button("Resolve with READ…", RESOLVE_READ, value))
             case Action.RELEASE:
                 out.append(_button("Release", RELEASE, value))
             case Action.REASSIGN:
@@ -309,6 +348,8 @@ def _buttons(view: TicketView) -> list[ButtonElement]:
                     title="Ignore this mention?", text=f"#{m} closes without an answer.", confirm="Ignore"
                 )
                 out.append(_button("Ignore", IGNORE, value, "danger", sure))
+    if out:  # an open card: notes and tags (a closed card keeps no buttons; its tags were set before)
+        out.append(_button("Note & tags", NOTE, value))
     return out
 
 

@@ -24,6 +24,7 @@ from bot.backoff import Reconnector
 from bot.config import Settings
 from bot.core.base import OnAction
 from bot.crashpoints import crash_point
+from bot.domain.notes import DEFAULT_TAGS
 from bot.errors import AdapterConfigError, NotYet, PermanentError, RateLimited, TransientError
 from bot.models import CardRef, StaffRef, TicketView
 from bot.net.retry import reconnecting
@@ -37,6 +38,7 @@ from bot.platforms.slack.cards import (
     fallback_text,
     notice_text,
     parse_digest_page,
+    staff_mention,
 )
 from bot.platforms.slack.client import SlackClient, shared_client
 from bot.platforms.slack.fold_cards import FoldCards
@@ -102,6 +104,7 @@ class SlackDesk(FoldCards):
         staff_group: str = "",
         role_channels: tuple[str, ...] = (),
         limits: Limits | None = None,
+        tags: tuple[str, ...] = (),
         digest_at: int = 10,
         digest_refresh: float = 5.0,
         settle: float = SETTLE,
@@ -121,7 +124,9 @@ class SlackDesk(FoldCards):
             manager_group=manager_group,
             staff_group=staff_group,
         )
-        self.actions = SlackActions(client, staff_channel=staff_channel, roster=self.roster, limits=limits)
+        self.actions = SlackActions(
+            client, staff_channel=staff_channel, roster=self.roster, limits=limits, tags=tags
+        )
         self.actions.register()
         client.app.action(DIGEST_PAGE)(self._digest_page)
         self.register_folds()
@@ -350,6 +355,13 @@ class SlackDesk(FoldCards):
         if self.staff_channel:
             await self.client.call("chat_postMessage", channel=self.staff_channel, text=notice_text(text))
 
+    async def history(self, ref: CardRef, line: str, *, ping: str = "", key: str = "") -> None:
+        """A history line as a reply in the card's thread (not sent to the channel); only ``ping``,
+        the person the change concerns, is mentioned."""
+        mention = staff_mention(StaffRef(self.desk, ping)) if ping else None
+        text = f"{mention} {notice_text(line)}" if mention else notice_text(line)  # line escaped
+        await self.client.call("chat_postMessage", channel=ref.channel, thread_ts=ref.message_id, text=text)
+
     async def tell(self, who: StaffRef, text: str) -> None:
         """Private feedback: ephemeral in the staff channel, or a direct message without one."""
         body = notice_text(text)
@@ -388,7 +400,19 @@ def build(settings: Settings, deps: AdapterDeps) -> SlackDesk | None:
         staff_group=settings.SLACK_STAFF_GROUP,
         role_channels=tuple(deps.desk_channels.get("slack", ())),
         limits=deps.reply_limits,
+        tags=_tags(settings),
     )
+
+
+def _tags(settings: Settings) -> tuple[str, ...]:
+    """The rules file's tags for the Note & tags form (the defaults when the file cannot be read here;
+    the app reports a broken rules file itself)."""
+    from bot.setup import load_rules_file
+
+    try:
+        return load_rules_file(settings.RULES_FILE).tags
+    except Exception:
+        return DEFAULT_TAGS
 
 
 def _connect_failed(exc: Exception, wait: float) -> None:

@@ -22,12 +22,15 @@ from slack_sdk.models.blocks import (
     PlainTextObject,
     RadioButtonsElement,
     SectionBlock,
+    StaticMultiSelectElement,
+    StaticSelectElement,
     UserSelectElement,
 )
 from slack_sdk.models.views import View
 
 from bot.core.cards import author_line, source_name
-from bot.models import TicketView, Visibility
+from bot.domain.notes import NOTE_LIMIT
+from bot.models import MAX_ID, TicketView, Visibility
 from bot.platforms import default_reply_limits
 from bot.platforms.base import ReplyLimits
 from bot.platforms.slack.cards import safe_text
@@ -253,3 +256,168 @@ def read_reassign(view: dict[str, Any]) -> tuple[ReassignChoice | None, dict[str
         return None, {ROLE_BLOCK: "Give a role or pick a person (one of the two)."}
     person = f"<@{user}>" if user else None
     return ReassignChoice(draft.mention_id, draft.channel, role or None, person), {}
+
+
+# --- Note & tags, and Resolve with the READ Scale ---------------------------------------------------
+
+NOTE_VIEW, RESOLVE_VIEW = "pd_note_form", "pd_resolve_form"
+NOTE_BLOCK, TAGS_BLOCK, READ_BLOCK, KIND_BLOCK = "pd_note_text", "pd_tags", "pd_read", "pd_kind"
+READ_LABELS = {
+    1: "1 · directions, hours, a quick answer",
+    2: "2 · a little looking up",
+    3: "3 · some searching, a few sources",
+    4: "4 · real research help",
+    5: "5 · substantial, several sources",
+    6: "6 · in-depth, specialist work",
+}
+KIND_LABELS = {"reference": "Reference question", "directional": "Directional (where, when, how to find)"}
+
+
+def note_view(
+    mention_id: int, *, channel: str, tags: tuple[str, ...], current: tuple[str, ...]
+) -> dict[str, Any]:
+    """An internal note (optional) and the card's tags (a multi-select of the rules file's tags)."""
+    text = PlainTextInputElement(
+        action_id="text", multiline=True, max_length=NOTE_LIMIT, placeholder="Seen only by staff"
+    )
+    blocks: list[Any] = [
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=f"*#{mention_id}*: a note is shown on the card for staff and never sent to the patron."
+            )
+        ),
+        InputBlock(block_id=NOTE_BLOCK, label="Internal note", element=text, optional=True),
+    ]
+    shown = tags[:100]  # Slack's limit of options in a select
+    if shown:
+        options = [Option(value=tag, text=PlainTextObject(text=tag[:75])) for tag in shown]
+        initial = [o for o in options if o.value in current] or None
+        select = StaticMultiSelectElement(
+            action_id="tags", options=options, initial_options=initial, placeholder="Choose tags"
+        )
+        blocks.append(InputBlock(block_id=TAGS_BLOCK, label="Tags", element=select, optional=True))
+    known = [t for t in current if t in shown]
+    meta = json.dumps({"m": mention_id, "c": channel, "t": known}, separators=(",", ":"))
+    view = View(
+        type="modal",
+        callback_id=NOTE_VIEW,
+        title=f"Note & tags #{mention_id}"[:24],
+        submit="Save",
+        close="Cancel",
+        blocks=blocks,
+        private_metadata=meta[:METADATA_LIMIT],
+    )
+    return view.to_dict()
+
+
+@dataclass(frozen=True, slots=True)
+class NoteChoice:
+    """A checked Note & tags submission: the note ("" for none) and the tags to add and to take off."""
+
+    mention_id: int
+    channel: str
+    text: str
+    add: tuple[str, ...]
+    remove: tuple[str, ...]
+
+
+def _meta(view: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        data = json.loads(str(view.get("private_metadata") or ""))
+    except ValueError:
+        return None
+    if not isinstance(data, dict):
+        return None
+    mention_id, channel = data.get("m"), data.get("c", "")
+    if not isinstance(mention_id, int) or isinstance(mention_id, bool) or not 0 < mention_id <= MAX_ID:
+        return None
+    return data if isinstance(channel, str) else None
+
+
+def read_note(view: dict[str, Any]) -> tuple[NoteChoice | None, dict[str, str]]:
+    """The Note & tags submission, or errors keyed by block id (a forged one says so, changes nothing)."""
+    data = _meta(view)
+    if data is None:
+        return None, {NOTE_BLOCK: "This form is out of date; close it and press Note & tags again."}
+    values = (view.get("state") or {}).get("values") or {}
+    text = str(((values.get(NOTE_BLOCK) or {}).get("text") or {}).get("value") or "").strip()
+    if len(text) > NOTE_LIMIT:
+        return None, {NOTE_BLOCK: f"The note is {len(text)} characters; the limit is {NOTE_LIMIT}."}
+    before = data.get("t")
+    before = [t for t in before if isinstance(t, str)] if isinstance(before, list) else []
+    chosen: list[str] = []
+    if TAGS_BLOCK in values:
+        picked = ((values.get(TAGS_BLOCK) or {}).get("tags") or {}).get("selected_options") or []
+        chosen = [str(o.get("value", ""))[:64] for o in picked if isinstance(o, dict)][:100]
+    else:
+        chosen = before  # no tags offered: none changed
+    add = tuple(t for t in chosen if t not in before)
+    remove = tuple(t for t in before if t not in chosen)
+    if not text and not add and not remove:
+        return None, {NOTE_BLOCK: "Write a note or change the tags (or press Cancel)."}
+    return NoteChoice(data["m"], data["c"], text, add, remove), {}
+
+
+def resolve_view(mention_id: int, *, channel: str) -> dict[str, Any]:
+    """Resolve with the READ Scale level and whether it was a reference or a directional question."""
+    levels = [Option(value=str(n), text=PlainTextObject(text=label)) for n, label in READ_LABELS.items()]
+    kinds = [Option(value=key, text=PlainTextObject(text=label)) for key, label in KIND_LABELS.items()]
+    blocks = [
+        SectionBlock(
+            text=MarkdownTextObject(text=f"Resolve *#{mention_id}* and count it for the statistics.")
+        ),
+        InputBlock(
+            block_id=READ_BLOCK,
+            label="READ Scale",
+            element=StaticSelectElement(action_id="read", options=levels, placeholder="Effort 1-6"),
+            optional=True,
+        ),
+        InputBlock(
+            block_id=KIND_BLOCK,
+            label="Kind of question",
+            element=RadioButtonsElement(action_id="kind", options=kinds),
+            optional=True,
+        ),
+    ]
+    meta = json.dumps({"m": mention_id, "c": channel}, separators=(",", ":"))
+    view = View(
+        type="modal",
+        callback_id=RESOLVE_VIEW,
+        title=f"Resolve #{mention_id}"[:24],
+        submit="Resolve",
+        close="Cancel",
+        blocks=blocks,
+        private_metadata=meta,
+    )
+    return view.to_dict()
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveChoice:
+    """A checked Resolve submission."""
+
+    mention_id: int
+    channel: str
+    read_level: int | None
+    directional: bool | None
+
+
+def read_resolve(view: dict[str, Any]) -> tuple[ResolveChoice | None, dict[str, str]]:
+    """The Resolve submission, or errors keyed by block id (a level outside 1-6 is refused)."""
+    data = _meta(view)
+    if data is None:
+        return None, {READ_BLOCK: "This form is out of date; close it and press Resolve with READ again."}
+    values = (view.get("state") or {}).get("values") or {}
+    level_raw = (((values.get(READ_BLOCK) or {}).get("read") or {}).get("selected_option") or {}).get("value")
+    kind_raw = (((values.get(KIND_BLOCK) or {}).get("kind") or {}).get("selected_option") or {}).get("value")
+    level: int | None = None
+    if level_raw is not None:
+        if str(level_raw) not in {str(n) for n in READ_LABELS}:
+            return None, {READ_BLOCK: "The READ Scale goes from 1 to 6."}
+        level = int(str(level_raw))
+    directional: bool | None = None
+    if kind_raw is not None:
+        if kind_raw not in KIND_LABELS:
+            return None, {KIND_BLOCK: "Choose reference or directional."}
+        directional = kind_raw == "directional"
+    return ResolveChoice(data["m"], data["c"], level, directional), {}
