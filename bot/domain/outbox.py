@@ -193,8 +193,8 @@ def lane_for(kind: OutboxKind, *, answerable: bool = True) -> Lane:
     """The lane of a row: new cards by whether their mention can be answered, the rest by kind."""
     if kind is OutboxKind.POST_CARD:
         return Lane.ANSWER if answerable else Lane.READ
-    if kind in (OutboxKind.REDACT_CARD, OutboxKind.SHOW_FOLD):
-        return Lane.READ
+    if kind in (OutboxKind.REDACT_CARD, OutboxKind.SHOW_FOLD, OutboxKind.HISTORY):
+        return Lane.READ  # background; a history line also follows its card's post, which is never later
     return Lane.UPDATE
 
 

@@ -216,6 +216,7 @@ async def test_lane_is_stored_and_picked_by_one_indexed_query(database: Database
         ("post_card", 1, 2),
         ("post_card", 2, 1),
         ("update_card", 2, 0),
+        ("history", 2, 2),  # the card's history line ("claimed by ..."): background, after its card
     ]
     if database.engine.dialect.name == "sqlite":  # the relay's pick (bot/store/outbox.py: due) uses the index
         async with database.transaction() as session:

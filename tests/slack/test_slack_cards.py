@@ -22,6 +22,7 @@ from bot.platforms.slack.cards import (
     NOTE,
     REASSIGN,
     REPLY,
+    RESOLVE_READ,
     card_blocks,
     digest_blocks,
     notice_text,
@@ -184,9 +185,18 @@ def test_staff_pings_only_for_linked_slack_users() -> None:
 def test_buttons_follow_the_status() -> None:
     claimed = action_ids(card_blocks(view(1, status=Status.CLAIMED)))
     snoozes = ["pd_snooze", "pd_snooze_2h", "pd_snooze_morning"]
-    assert claimed == [REPLY, "pd_resolve", *snoozes, "pd_release", REASSIGN, IGNORE]
+    assert claimed == [REPLY, "pd_resolve", RESOLVE_READ, *snoozes, "pd_release", REASSIGN, IGNORE, NOTE]
     snoozed = card_blocks(view(1, status=Status.SNOOZED, assignee="Alice"))
-    assert action_ids(snoozed) == ["pd_wake", REPLY, "pd_resolve", "pd_release", REASSIGN, IGNORE]
+    assert action_ids(snoozed) == [
+        "pd_wake",
+        REPLY,
+        "pd_resolve",
+        RESOLVE_READ,
+        "pd_release",
+        REASSIGN,
+        IGNORE,
+        NOTE,
+    ]
     assert "Snoozed until the patron answers" in json.dumps(snoozed)
     held = card_blocks(view(1, status=Status.APPROVAL, reply_text="We are sorry", replied_by="Bob"))
     assert action_ids(held)[:3] == ["pd_approve", "pd_edit", "pd_reject"] and REPLY not in action_ids(held)

@@ -147,7 +147,7 @@ async def test_mention_claim_race_reply_resolve(app: PatronDesk, emu: SlackEmula
     card = await settled(app, emu, card["ts"], "Claimed by")
     assert card["edits"] == 1  # one winner, one card update
     snoozes = ["pd_snooze", "pd_snooze_2h", "pd_snooze_morning"]
-    assert buttons(card) == [REPLY, RESOLVE, *snoozes, RELEASE, REASSIGN, IGNORE]
+    assert buttons(card) == [REPLY, RESOLVE, RESOLVE_READ, *snoozes, RELEASE, REASSIGN, IGNORE, NOTE]
 
     await reply_through_modal(emu, winner, card["ts"], "Yes: sign in at library.example & choose Renew.")
     await wait_for(lambda: len(thread_replies(emu)) == 1)
