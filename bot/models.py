@@ -153,6 +153,7 @@ class TicketView:
     on_duty_refs: tuple[StaffRef, ...] = ()
     assignee_refs: tuple[StaffRef, ...] = ()
     queued_until: datetime | None = None
+    private: tuple[str, ...] = ()  # kinds of private data in the patron's post (🔒), found at render
 
 
 # --- staff actions: one small type per verb, a union for dispatch -------------------------
@@ -179,12 +180,15 @@ class Reply:
     """Publish ``text`` on the patron's platform as a reply to the mention.
 
     ``visibility`` may narrow who sees the reply (Mastodon); it is never wider than the patron's post.
+    ``confirmed``: staff saw the privacy guard's warning and publish anyway. ``text`` may be a saved
+    answer's call (``/renewals``), filled in by the service.
     """
 
     mention_id: int
     actor: StaffRef
     text: str
     visibility: Visibility | None = None
+    confirmed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,10 +239,15 @@ class DeskQuery:
 
 @dataclass(frozen=True, slots=True)
 class OpenForm:
-    """A form (Reply, Reassign) is about to open on a card: changes nothing, lets the gate say no first."""
+    """A form (Reply, Reassign) is about to open on a card: changes nothing, lets the gate say no first.
+
+    With ``text`` (a reply about to be previewed), the answer's message is what the privacy guard
+    finds in it and in the patron's post ("" when nothing).
+    """
 
     mention_id: int
     actor: StaffRef
+    text: str = ""
 
 
 StaffAction = Claim | Release | Reply | Resolve | Ignore | Reassign | RotaCommand | DeskQuery | OpenForm
@@ -253,3 +262,4 @@ class ActionResult:
     view: TicketView | None = None
     changed: bool = False
     extra: tuple[str, ...] = field(default_factory=tuple)
+    choices: tuple[str, ...] = ()  # saved answers' names a form may offer (``OpenForm``)

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot import metrics
+from bot.core.reply_text import filled, held_because
 from bot.core.views import mention_from_row
 from bot.crashpoints import crash_point
 from bot.domain import transitions
@@ -126,9 +127,16 @@ async def reply(ctx: Context, action: Reply) -> ActionResult:
         if not row.can_reply:
             msg = f"#{row.id} comes from {row.source}, which is read-only: open the link to answer there"
             return ActionResult(False, msg + ", then resolve it.", ctx.render(row))
+        try:
+            text = filled(ctx, row, text)
+        except ValueError as exc:
+            return ActionResult(False, f"Not sent: {exc}. `answers` lists them.")
         problem = _reply_problem(ctx, row, text)
         if problem:
             return ActionResult(False, f"Not sent: {problem}. Shorten or fix the reply and send it again.")
+        held = held_because(ctx, row, action, text)
+        if held:
+            return ActionResult(False, held, ctx.render(row))
         values = {
             "status": transitions.target(Transition.REPLY).value,
             "assignee": me.key,

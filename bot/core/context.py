@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.core.directory import Directory
 from bot.core.views import ticket_view
+from bot.domain.answers import AnswerBook
 from bot.domain.outbox import NotifyPayload, OutboxKind, TextPayload, dedupe_key, encode
+from bot.domain.privacy import PrivacyGuard
 from bot.errors import NotFound
 from bot.models import Mention, TicketView
 from bot.rota.hours import Hours
@@ -57,6 +59,8 @@ class Context:
         validators: source name -> its reply check (length, target), run before a reply is queued.
         dated_hours: the opening hours read from LibCal, when they were (they win over ``opening_hours``).
         public_url: where the HTTP server is reached from outside (rota feed addresses); "" when unset.
+        answers: the saved answers (ANSWERS_FILE).
+        guard: the privacy guard run on a reply and the patron's post before publishing.
     """
 
     db: Database
@@ -70,6 +74,8 @@ class Context:
     validators: Mapping[str, Validator]
     dated_hours: Hours | None = None
     public_url: str = ""
+    answers: AnswerBook = field(default_factory=AnswerBook)
+    guard: PrivacyGuard = field(default_factory=PrivacyGuard)
 
     @property
     def rota(self) -> Rota:
@@ -78,7 +84,7 @@ class Context:
 
     def render(self, row: StoredMention) -> TicketView:
         """A stored mention as a card: staff names resolved, times in the library's zone."""
-        return ticket_view(row, self.directory, zone=self.held.rota.zone)
+        return ticket_view(row, self.directory, zone=self.held.rota.zone, guard=self.guard)
 
     async def reload_rota(self, session: AsyncSession) -> None:
         """Re-read the rota after an edit (and stamp it, so other processes re-read it too)."""

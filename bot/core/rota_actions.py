@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.commands import commands as cmd
 from bot.core.cards import source_name, status_line, visible_line
+from bot.core.reply_text import answers_query
 from bot.domain import transitions
 from bot.models import ActionResult, DeskQuery, RotaCommand
 from bot.rota.conflicts import closure_on, holds, override_clash, roles_held, unknown_person, weekly_clash
@@ -294,6 +295,8 @@ async def queue(ctx: Context, action: DeskQuery) -> ActionResult:
         return ActionResult(True, await stats_text(ctx))
     if verb.lower() == "show":
         return await show(ctx, rest)
+    if verb.lower() == "answers":
+        return await answers_query(ctx, rest)
     now = ctx.clock()
     async with ctx.db.transaction() as session:
         rows = await mentions.in_statuses(session, transitions.ACTIVE, limit=50)

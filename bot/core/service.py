@@ -12,12 +12,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot import metrics
-from bot.core import actions, rota_actions
+from bot.core import actions, reply_text, rota_actions
 from bot.core.base import ACTION_FAILED
 from bot.core.context import Context, RotaHolder, Validator
 from bot.core.directory import Directory
 from bot.core.intake import Intake
+from bot.domain.answers import AnswerBook
 from bot.domain.outbox import PayloadError, ReplyPayload, payload_as
+from bot.domain.privacy import PrivacyGuard
 from bot.domain.transitions import Transition, target
 from bot.errors import NotFound
 from bot.models import (
@@ -91,6 +93,8 @@ class DeskService(Intake):
         self.opening_hours = opening_hours or parse_opening_hours("")
         self.dated_hours: Hours | None = None  # LibCal's hours when read (bot/core/rota_sync.py)
         self.public_url = ""  # where the HTTP server is reached from outside (rota feed addresses)
+        self.answers = AnswerBook()  # ANSWERS_FILE (set by the app)
+        self.guard = PrivacyGuard()  # CARD_NUMBER_PATTERN (set by the app)
         self.directory = Directory()
         # source name -> its reply check (length, target), run before a reply is queued
         self.validators: dict[str, Validator] = {}
@@ -110,6 +114,8 @@ class DeskService(Intake):
             validators=self.validators,
             dated_hours=self.dated_hours,
             public_url=self.public_url,
+            answers=self.answers,
+            guard=self.guard,
         )
 
     @property
@@ -184,10 +190,7 @@ class DeskService(Intake):
             case DeskQuery():
                 return await rota_actions.queue(self.context, action)
             case OpenForm():  # the gate in front of the service has already said yes; the form shows the card
-                try:
-                    return ActionResult(True, "", await self.view(action.mention_id))
-                except NotFound:
-                    return ActionResult(True, "")
+                return await reply_text.open_form(self.context, action)
         raise TypeError(f"unknown action {action!r}")  # pragma: no cover - the union is closed
 
     async def row(self, session: AsyncSession, mention_id: int) -> StoredMention:

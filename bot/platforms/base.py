@@ -277,6 +277,7 @@ class PlatformSpec:
     client_on: Enabled = _never
     reply_limit: int | None = None
     reply_visibility: bool = False  # staff choose who sees a reply (Mastodon's visibility)
+    private_replies: bool = False  # a reply reaches only the patron (mail): the privacy guard stays quiet
     staff_id_column: str | None = None  # the staff table's column holding this desk's user ids
     role_channel_column: str | None = None  # the roles table's column holding a role's own channel
     # a rota `@who` token in this desk's id form -> (user id, display name for a new row), else None
