@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 import grapheme
 
+from bot.core.cards import privacy_hint
 from bot.domain.labels import status_label
 from bot.domain.transitions import Action, available_actions
 from bot.models import Status, TicketView, Visibility
@@ -148,6 +149,8 @@ def card_text(view: TicketView) -> str:
         lines.append("🔒 private message")
     if view.content_warning:
         lines.append(f"CW: {_line(view.content_warning)}")
+    if view.private:
+        lines.append(privacy_hint(view))
     lines.append(_plain(view.text, TEXT_LIMIT))
     link = safe_url(view.url)
     if link:
@@ -188,6 +191,8 @@ def card_html(view: TicketView) -> str:
     ]
     if view.visibility is Visibility.DIRECT:
         parts.append("<p>🔒 private message</p>")
+    if view.private:
+        parts.append(f"<p>{html.escape(privacy_hint(view))}</p>")
     quote = _esc(view.text, TEXT_LIMIT)
     if view.content_warning:
         quote = f"<b>CW: {_esc(view.content_warning)}</b><br>{quote}"
