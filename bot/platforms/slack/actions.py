@@ -328,7 +328,8 @@ class SlackActions:
             return ActionResult(False, ACTION_FAILED)
 
     async def _fill(self, view_id: str, hash_: str, draft: ReplyDraft, name: str, actor: StaffRef) -> None:
-        result = await self.dispatch(DeskQuery(actor, f"answers {draft.mention_id} /{name}"))
+        ask = DeskQuery(actor, f"answers {draft.mention_id} /{name}", place=draft.channel)
+        result = await self.dispatch(ask)
         if not result.ok:
             await self.say(draft.channel, actor, result.message)
             return
