@@ -64,7 +64,9 @@ def text_box(view: dict[str, Any]) -> dict[str, Any]:
     return next(b for b in view["blocks"] if b["type"] == "input" and b["block_id"].startswith(TEXT_BLOCK))
 
 
-async def test_a_saved_answer_fills_the_form_and_is_published_once(app: PatronDesk, emu: SlackEmulator) -> None:
+async def test_a_saved_answer_fills_the_form_and_is_published_once(
+    app: PatronDesk, emu: SlackEmulator
+) -> None:
     card = await patron_says(emu, "Can I renew online?", "1700000100.000100")
     editor = await open_editor(emu, card["ts"])
     [select] = [b for b in editor["blocks"] if b.get("block_id") == ANSWER_BLOCK]
@@ -100,7 +102,8 @@ async def test_the_preview_warns_of_a_card_and_a_phone_number_and_publish_confir
     assert "🔒" not in card_text(card)
     editor = await open_editor(emu, card["ts"])
     risky = "Card 21234567890123 is fine; call 020 7946 0958."
-    ack = await emu.submit(ALICE, editor, {TEXT_BLOCK: {"text": {"type": "plain_text_input", "value": risky}}})
+    typed = {TEXT_BLOCK: {"text": {"type": "plain_text_input", "value": risky}}}
+    ack = await emu.submit(ALICE, editor, typed)
     preview = emu.store_view(ack["payload"]["view"], root=editor["id"])
     shown = json.dumps(preview["blocks"], ensure_ascii=False)
     assert "the reply contains a library card number and a phone number" in shown
