@@ -26,7 +26,8 @@ KINDS = (CARD, PIN, EMAIL, PHONE, ADDRESS, LOAN)
 _PIN = re.compile(r"\b(?:PIN|passcode|password)\b[ \t:=#-]{0,4}(?:is[ \t]+)?\d{4,8}\b", re.IGNORECASE)
 # the local part may not follow "@": a fediverse handle (@pat@example.social) is not an address
 _EMAIL = re.compile(r"(?<![\w.+@-])[\w.+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){1,8}")
-_PHONE = re.compile(r"(?<![\w+:])\+?\(?\d(?:[ .()-]{0,2}\d){6,14}(?![\w:])")
+# whole numbers only: not part of a longer run of digits, a decimal or a timestamp (1700000123.000100)
+_PHONE = re.compile(r"(?<![\w+:])(?<!\d[.,-])\+?\(?\d(?:[ .()-]{0,2}\d){6,14}(?![\w:]|[.,-]\d)")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
 _STREET = r"Street|St|Road|Rd|Avenue|Ave|Lane|Ln|Drive|Dr|Boulevard|Blvd|Way|Court|Ct|Place|Pl|Close|Terrace"
 _ADDRESS = re.compile(rf"\b\d{{1,5}}[a-zA-Z]?,?[ \t]+(?:[A-Z][a-z']{{1,20}}[ \t]+){{1,3}}(?:{_STREET})\b")

@@ -48,6 +48,7 @@ def test_each_kind_is_found(text: str, kinds: tuple[str, ...]) -> None:
         "The event is on 2026-12-07 18:00-20:00",  # dates and times are not phone numbers
         "Can I renew my books online?",
         "Open 09:00-17:00, 10:00-16:00 on Saturdays",
+        "question 1700000123.000100",  # a timestamp or a decimal is not a phone number
     ],
 )
 def test_ordinary_questions_are_quiet(text: str) -> None:
