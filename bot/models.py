@@ -241,8 +241,9 @@ class DeskQuery:
 class OpenForm:
     """A form (Reply, Reassign) is about to open on a card: changes nothing, lets the gate say no first.
 
-    With ``text`` (a reply about to be previewed), the answer's message is what the privacy guard
-    finds in it and in the patron's post ("" when nothing).
+    With ``text`` (a reply about to be previewed), the answer's ``extra`` holds the text as it will be
+    published (a saved answer's call filled in) and its message is what the privacy guard finds in it
+    and in the patron's post ("" when nothing).
     """
 
     mention_id: int

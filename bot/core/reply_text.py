@@ -92,5 +92,11 @@ async def open_form(ctx: Context, action: OpenForm) -> ActionResult:
         row = await mentions.get(session, action.mention_id)
     if row is None:
         return ActionResult(True, "", choices=ctx.answers.names)
-    found = guard_findings(ctx, row, action.text) if action.text else ""
-    return ActionResult(True, found, ctx.render(row), choices=ctx.answers.names)
+    if not action.text:
+        return ActionResult(True, "", ctx.render(row), choices=ctx.answers.names)
+    try:
+        text = filled(ctx, row, action.text)
+    except ValueError as exc:
+        return ActionResult(False, f"{str(exc)[:1].upper()}{str(exc)[1:]}.", ctx.render(row))
+    found = guard_findings(ctx, row, text)
+    return ActionResult(True, found, ctx.render(row), choices=ctx.answers.names, extra=(text,))

@@ -127,3 +127,23 @@ async def test_the_card_shows_a_lock_when_the_post_has_a_phone_number(
     )
     preview = json.dumps(ack["payload"]["view"]["blocks"], ensure_ascii=False)
     assert "the patron's post contains a phone number" in preview
+
+
+async def test_a_typed_saved_answer_is_previewed_filled_in_and_an_unknown_one_is_refused(
+    app: PatronDesk, emu: SlackEmulator
+) -> None:
+    card = await patron_says(emu, "Can I renew online?", "1700000100.000100")
+    editor = await open_editor(emu, card["ts"])
+    typed = {TEXT_BLOCK: {"text": {"type": "plain_text_input", "value": "/renewls"}}}
+    refused = (await emu.submit(ALICE, editor, typed))["payload"]
+    assert refused["response_action"] == "errors"
+    assert 'did you mean "renewals"' in refused["errors"][TEXT_BLOCK]
+    typed = {TEXT_BLOCK: {"text": {"type": "plain_text_input", "value": "/renewals"}}}
+    ack = await emu.submit(ALICE, editor, typed)
+    preview = emu.store_view(ack["payload"]["view"], root=editor["id"])
+    assert "Hi Pat Ron, renew at https://catalogue.example.org/account." in json.dumps(preview["blocks"])
+    assert (await emu.submit(ALICE, preview, {}))["payload"] == {"response_action": "clear"}
+    await wait_for(lambda: len(thread_replies(emu)) == 1)
+    await app.wait_idle()
+    [reply] = thread_replies(emu)
+    assert reply["text"].startswith("Hi Pat Ron, renew at")  # what the preview showed

@@ -25,6 +25,7 @@ renew_url = "https://catalogue.example.org/account"
 text = "Hi {patron}, renew at {renew_url}. Open today {today_hours}, Saturday {hours:saturday}."
 fr = "Bonjour {patron} : {renew_url}"
 """
+ANSWERS += '[answers.long]\ntext = "{renew_url} ' + "x" * 480 + '"\n'
 SUNDAY = datetime(2026, 12, 6, 12, 0, tzinfo=UTC)
 CARD = r"\b2\d{13}\b"
 
@@ -50,7 +51,9 @@ async def test_a_saved_answer_is_filled_in_and_published_once(tmp_path: Path, ma
         mastodon.add_mention("Can I renew my books online?")
         await wait_until(lambda: "renew my books online" in console.printed)
         console.type("answers")
-        await wait_until(lambda: "/renewals [fr]" in console.printed)
+        await wait_until(lambda: "/renewals [fr]" in console.printed and "/long" in console.printed)
+        console.type("reply 1 /long")  # over Mastodon's 500 characters once filled in
+        await wait_until(lambda: "Shorten or fix the reply" in console.printed)
         console.type("reply 1 /renewls")
         await wait_until(lambda: "there is no saved answer" in console.printed)
         assert 'did you mean "renewals"' in console.printed

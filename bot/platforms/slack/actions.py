@@ -39,6 +39,7 @@ from bot.platforms.slack.client import SlackClient
 from bot.platforms.slack.modal import (
     ANSWER_SELECT,
     CONFIRM_VIEW,
+    METADATA_LIMIT,
     REASSIGN_VIEW,
     REPLY_VIEW,
     TEXT_BLOCK,
@@ -235,6 +236,13 @@ class SlackActions:
                 draft = None
             else:
                 warning = gate.message  # what the privacy guard found ("" when nothing)
+                draft = dataclasses.replace(draft, text=gate.extra[0] if gate.extra else draft.text)
+                too_long = check_reply(draft.text, draft.platform, self.limits)  # a filled saved answer
+                if too_long is None and len(draft.metadata()) > METADATA_LIMIT:
+                    too_long = "This reply is too long to send from Slack; shorten it."
+                if too_long:
+                    errors = {draft.text_block: too_long}
+                    draft = None
         if draft is None:
             await ack(response_action="errors", errors=errors or {TEXT_BLOCK: "Check the reply."})
         else:
