@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
+from typer.testing import CliRunner
 
+from bot.__main__ import cli
 from bot.config import Settings
 from bot.domain.answers import AnswerBook, Fill, expand, parse_answers, render
 from bot.errors import ConfigError
@@ -94,3 +96,18 @@ def test_any_answers_file_loads_or_says_why(text: str) -> None:
 def test_rendering_any_template_never_raises(template: str, patron: str) -> None:
     out = render(template, {"renew_url": "u"}, Fill(patron=patron, today=SUNDAY, hours_on=lambda d: "x"))
     assert isinstance(out, str)
+
+
+def test_check_lists_the_saved_answers_and_names_an_unknown_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    answers = tmp_path / "answers.toml"
+    answers.write_text(GOOD)
+    monkeypatch.setenv("ANSWERS_FILE", str(answers))
+    shown = CliRunner().invoke(cli, ["check"])
+    assert "saved answers: 1 (/renewals)" in shown.output and shown.exit_code == 0
+    answers.write_text('[answers.hi]\ntext = "Hello {patorn}"\n')
+    shown = CliRunner().invoke(cli, ["check"])
+    assert shown.exit_code != 0
+    assert 'answer "hi": unknown variable {patorn} (did you mean "patron"?)' in shown.output
