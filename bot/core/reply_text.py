@@ -79,10 +79,13 @@ async def answers_query(ctx: Context, arg: str) -> ActionResult:
         return ActionResult(False, "Say which card and answer: `answers 3 /renewals`.")
     async with ctx.db.transaction() as session:
         row = await ctx.row(session, int(digits))
+    call = call.strip() if call.strip().startswith("/") else "/" + call.strip()
     try:
-        text = filled(ctx, row, call.strip() if call.strip().startswith("/") else "/" + call.strip())
+        text = expand(call, ctx.answers, fill_for(ctx, row), lang=row.lang)
     except ValueError as exc:
         return ActionResult(False, f"{str(exc)[:1].upper()}{str(exc)[1:]}.")
+    if text is None:
+        return ActionResult(False, "Name one saved answer: `answers 3 /renewals`.")
     return ActionResult(True, text, ctx.render(row), choices=ctx.answers.names)
 
 
