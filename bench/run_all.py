@@ -26,6 +26,7 @@ def benches(pg: str, keep: str) -> list[tuple[str, list[str]]]:
     found = [
         ("route", ["bench.route"]),
         ("sanitize", ["bench.sanitize"]),
+        ("privacy guard", ["bench.privacy_guard"]),
         ("email", ["bench.email"]),
         ("ingest-sqlite", ["bench.ingest"]),
         ("ingest-postgresql", ["bench.ingest", "--url", pg]),  # SQLite again, PostgreSQL beside it

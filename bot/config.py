@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.domain.answers import AnswerBook, parse_answers
+from bot.domain.privacy import PrivacyGuard, compile_card_pattern
 from bot.errors import ConfigError
 
 CommaList = Annotated[tuple[str, ...], NoDecode]
@@ -40,6 +42,18 @@ OUR_PREFIXES = (
 CLOSE_ENOUGH = 0.78
 
 
+def read_answers(path: Path) -> AnswerBook:
+    """The saved answers file read and checked; ``ValueError`` naming the file and every problem."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ValueError(f"cannot read {path}: {exc}") from None
+    try:
+        return parse_answers(text)
+    except ConfigError as exc:
+        raise ValueError("; ".join(f"{path.name}: {line}" for line in str(exc).splitlines())) from None
+
+
 def _split(value: object) -> object:
     if isinstance(value, str):
         return tuple(part.strip() for part in value.split(",") if part.strip())
@@ -56,6 +70,8 @@ class Settings(BaseSettings):
     RULES_FILE: Path | None = None
     ROTA_FILE: Path | None = None
     OPENING_HOURS: str = ""
+    ANSWERS_FILE: Path | None = None
+    CARD_NUMBER_PATTERN: str = ""
     LIBCAL_HOURS_URL: str = ""
     LIBCAL_LOCATION: str = ""
     PUBLIC_URL: str = ""
@@ -179,6 +195,29 @@ class Settings(BaseSettings):
         except ConfigError as exc:
             raise ValueError(str(exc).replace("OPENING_HOURS: ", "")) from None
         return value
+
+    @field_validator("ANSWERS_FILE")
+    @classmethod
+    def _answers(cls, value: Path | None) -> Path | None:
+        if value is not None:
+            read_answers(value)  # unknown variables are found here, at start and by `check`
+        return value
+
+    @field_validator("CARD_NUMBER_PATTERN")
+    @classmethod
+    def _card(cls, value: str) -> str:
+        compile_card_pattern(value)
+        return value
+
+    @property
+    def answers(self) -> AnswerBook:
+        """The saved answers (none without ANSWERS_FILE)."""
+        return read_answers(self.ANSWERS_FILE) if self.ANSWERS_FILE else AnswerBook()
+
+    @property
+    def guard(self) -> PrivacyGuard:
+        """The privacy guard with the library's card-number pattern."""
+        return PrivacyGuard(compile_card_pattern(self.CARD_NUMBER_PATTERN))
 
     @property
     def zone(self) -> ZoneInfo:

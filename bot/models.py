@@ -163,6 +163,7 @@ class TicketView:
     tags: tuple[str, ...] = ()
     read_level: int | None = None  # READ Scale 1-6, given at Resolve
     directional: bool | None = None  # True: a directional question, False: reference, None: not said
+    private: tuple[str, ...] = ()  # kinds of private data in the patron's post (🔒), found at render
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,12 +212,15 @@ class Reply:
     """Publish ``text`` on the patron's platform as a reply to the mention.
 
     ``visibility`` may narrow who sees the reply (Mastodon); it is never wider than the patron's post.
+    ``confirmed``: staff saw the privacy guard's warning and publish anyway. ``text`` may be a saved
+    answer's call (``/renewals``), filled in by the service.
     """
 
     mention_id: int
     actor: StaffRef
     text: str
     visibility: Visibility | None = None
+    confirmed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,10 +329,16 @@ class DeskQuery:
 
 @dataclass(frozen=True, slots=True)
 class OpenForm:
-    """A form (Reply, Reassign) is about to open on a card: changes nothing, lets the gate say no first."""
+    """A form (Reply, Reassign) is about to open on a card: changes nothing, lets the gate say no first.
+
+    With ``text`` (a reply about to be previewed), the answer's ``extra`` holds the text as it will be
+    published (a saved answer's call filled in) and its message is what the privacy guard finds in it
+    and in the patron's post ("" when nothing).
+    """
 
     mention_id: int
     actor: StaffRef
+    text: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -370,3 +380,4 @@ class ActionResult:
     view: TicketView | None = None
     changed: bool = False
     extra: tuple[str, ...] = field(default_factory=tuple)
+    choices: tuple[str, ...] = ()  # saved answers' names a form may offer (``OpenForm``)

@@ -173,6 +173,9 @@ async def check_setup(settings: Settings, *, connect: bool = False) -> tuple[lis
     lines = [f"settings: ok (time zone {settings.LIBRARY_TIMEZONE})"]
     rules = load_rules_file(settings.RULES_FILE)
     lines.append(f"rules: {len(rules.rules)} rules, roles {', '.join(sorted(rules.roles))}")
+    if settings.ANSWERS_FILE:  # read and checked with the settings: an unknown variable stops before here
+        names = settings.answers.names
+        lines.append(f"saved answers: {len(names)} ({', '.join('/' + n for n in names[:12])})")
     if settings.ROTA_FILE:
         lines.append(
             f"rota file: {len(read_rota_file(settings.ROTA_FILE, rules))} shifts in {settings.ROTA_FILE}"

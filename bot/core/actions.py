@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot import metrics
 from bot.core.approval import approval_of, can_approve, tell_approvers
+from bot.core.reply_text import filled, held_because
 from bot.core.views import mention_from_row
 from bot.crashpoints import crash_point
 from bot.domain import transitions
@@ -134,9 +135,16 @@ async def reply(ctx: Context, action: Reply) -> ActionResult:
         if not row.can_reply:
             msg = f"#{row.id} comes from {row.source}, which is read-only: open the link to answer there"
             return ActionResult(False, msg + ", then resolve it.", ctx.render(row))
+        try:
+            text = filled(ctx, row, text)
+        except ValueError as exc:
+            return ActionResult(False, f"Not sent: {exc}. `answers` lists them.")
         problem = _reply_problem(ctx, row, text)
         if problem:
             return ActionResult(False, f"Not sent: {problem}. Shorten or fix the reply and send it again.")
+        warning = held_because(ctx, row, action, text)  # the privacy guard: confirm to send
+        if warning:
+            return ActionResult(False, warning, ctx.render(row))
         held = bool(approval_of(ctx, row.role)) and not can_approve(ctx, row.role, me, action.actor, now)
         via = Transition.HOLD_REPLY if held else Transition.REPLY
         values = {

@@ -10,6 +10,7 @@ from __future__ import annotations
 import unicodedata
 
 from bot.domain.labels import status_label
+from bot.domain.privacy import listed
 from bot.domain.transitions import Action, available_actions
 from bot.models import FoldView, Status, TicketView, Visibility
 from bot.platforms import display_name
@@ -109,6 +110,13 @@ def staff_lines(view: TicketView) -> list[str]:
     return out
 
 
+def privacy_hint(view: TicketView) -> str:
+    """`🔒 The post contains a phone number: answer privately.` when the patron shared private data."""
+    if not view.private:
+        return ""
+    return f"🔒 The post contains {listed(view.private)}: keep it out of a public reply, answer privately."
+
+
 def console_card(view: TicketView) -> str:
     """The card as the console desk prints it."""
     flags = []
@@ -124,6 +132,8 @@ def console_card(view: TicketView) -> str:
     lines += ["   " + line for line in visible_text(view.text, CONSOLE_TEXT_LIMIT).splitlines() or [""]]
     if view.url:
         lines.append(f"   link: {visible_line(view.url, 300)}")
+    if view.private:
+        lines.append(f"   {privacy_hint(view)}")
     lines.append(f"   {visible_line(status_line(view), 400)}")
     if view.reply_text and view.status in (Status.REPLIED, Status.RESOLVED):  # what the patron was sent
         by = visible_line(view.replied_by or "staff", 80)

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.core.directory import Directory
 from bot.core.views import ticket_view
+from bot.domain.answers import AnswerBook
 from bot.domain.history import history_line
 from bot.domain.outbox import (
     HistoryPayload,
@@ -25,6 +26,7 @@ from bot.domain.outbox import (
     encode,
     fold_rows,
 )
+from bot.domain.privacy import PrivacyGuard
 from bot.errors import NotFound
 from bot.models import Mention, TicketView
 from bot.rota.hours import Hours
@@ -68,6 +70,8 @@ class Context:
         dated_hours: the opening hours read from LibCal, when they were (they win over ``opening_hours``).
         public_url: where the HTTP server is reached from outside (rota feed addresses); "" when unset.
         card_history: queue one history line per change for each card's thread (``CARD_HISTORY``).
+        answers: the saved answers (ANSWERS_FILE).
+        guard: the privacy guard run on a reply and the patron's post before publishing.
     """
 
     db: Database
@@ -82,6 +86,8 @@ class Context:
     dated_hours: Hours | None = None
     public_url: str = ""
     card_history: bool = True  # CARD_HISTORY: a line per change in each card's thread
+    answers: AnswerBook = field(default_factory=AnswerBook)
+    guard: PrivacyGuard = field(default_factory=PrivacyGuard)
 
     @property
     def rota(self) -> Rota:
@@ -90,7 +96,7 @@ class Context:
 
     def render(self, row: StoredMention) -> TicketView:
         """A stored mention as a card: staff names resolved, times in the library's zone."""
-        return ticket_view(row, self.directory, zone=self.held.rota.zone)
+        return ticket_view(row, self.directory, zone=self.held.rota.zone, guard=self.guard)
 
     async def reload_rota(self, session: AsyncSession) -> None:
         """Re-read the rota after an edit (and stamp it, so other processes re-read it too)."""

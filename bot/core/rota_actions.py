@@ -14,6 +14,7 @@ from bot.commands import commands as cmd
 from bot.commands.fold import parse_fold
 from bot.core import folding
 from bot.core.cards import source_name, status_line, visible_line
+from bot.core.reply_text import answers_query
 from bot.domain import transitions
 from bot.models import ActionResult, DeskQuery, RotaCommand
 from bot.rota.conflicts import closure_on, holds, override_clash, roles_held, unknown_person, weekly_clash
@@ -302,6 +303,8 @@ async def queue(ctx: Context, action: DeskQuery) -> ActionResult:
         if isinstance(parsed, str):
             return ActionResult(False, parsed)
         return await folding.run(ctx, parsed)
+    if verb.lower() == "answers":
+        return await answers_query(ctx, rest)
     now = ctx.clock()
     async with ctx.db.transaction() as session:
         rows = await mentions.in_statuses(session, transitions.ACTIVE, limit=50)

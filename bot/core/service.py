@@ -12,12 +12,14 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot import metrics
-from bot.core import actions, approval, folding, notes, rota_actions, snooze
+from bot.core import actions, approval, folding, notes, reply_text, rota_actions, snooze
 from bot.core.base import ACTION_FAILED
 from bot.core.context import Context, RotaHolder, Validator
 from bot.core.directory import Directory
 from bot.core.intake import Intake
+from bot.domain.answers import AnswerBook
 from bot.domain.outbox import PayloadError, ReplyPayload, payload_as
+from bot.domain.privacy import PrivacyGuard
 from bot.domain.transitions import Transition, target
 from bot.errors import NotFound
 from bot.models import (
@@ -103,6 +105,8 @@ class DeskService(Intake):
         self.dated_hours: Hours | None = None  # LibCal's hours when read (bot/core/rota_sync.py)
         self.public_url = ""  # where the HTTP server is reached from outside (rota feed addresses)
         self.card_history = True  # queue a history line for each card's thread (CARD_HISTORY)
+        self.answers = AnswerBook()  # ANSWERS_FILE (set by the app)
+        self.guard = PrivacyGuard()  # CARD_NUMBER_PATTERN (set by the app)
         self.directory = Directory()
         # source name -> its reply check (length, target), run before a reply is queued
         self.validators: dict[str, Validator] = {}
@@ -123,6 +127,8 @@ class DeskService(Intake):
             dated_hours=self.dated_hours,
             public_url=self.public_url,
             card_history=self.card_history,
+            answers=self.answers,
+            guard=self.guard,
         )
 
     @property
@@ -209,10 +215,7 @@ class DeskService(Intake):
             case FoldAction():
                 return await folding.run(self.context, action)
             case OpenForm():  # the gate in front of the service has already said yes; the form shows the card
-                try:
-                    return ActionResult(True, "", await self.view(action.mention_id))
-                except NotFound:
-                    return ActionResult(True, "")
+                return await reply_text.open_form(self.context, action)
         raise TypeError(f"unknown action {action!r}")  # pragma: no cover - the union is closed
 
     async def row(self, session: AsyncSession, mention_id: int) -> StoredMention:

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.core.directory import Directory
 from bot.domain.notes import notes_of
+from bot.domain.privacy import PrivacyGuard
 from bot.models import Mention, StaffNote, Status, TicketView, Visibility
 from bot.store.mentions import StoredMention
 
@@ -15,9 +16,12 @@ def _local(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
     return moment.astimezone(zone) if moment is not None and moment.tzinfo is not None else moment
 
 
-def ticket_view(row: StoredMention, directory: Directory, *, zone: ZoneInfo) -> TicketView:
+def ticket_view(
+    row: StoredMention, directory: Directory, *, zone: ZoneInfo, guard: PrivacyGuard | None = None
+) -> TicketView:
     """Everything a desk renders for one mention; names resolved, chat ids attached for pings, times
-    in the library's zone (``zone``) so every desk shows the hours the rota is written in."""
+    in the library's zone (``zone``) so every desk shows the hours the rota is written in; with
+    ``guard``, the kinds of private data in the patron's post (the 🔒 hint)."""
     if row.purged_at is not None:
         return _purged(row, directory, zone)
     on_duty = tuple(key for key in row.on_duty.split(",") if key)
@@ -47,6 +51,7 @@ def ticket_view(row: StoredMention, directory: Directory, *, zone: ZoneInfo) -> 
         assignee_refs=directory.refs(assignee),
         queued_until=_local(row.queued_until, zone),
         snoozed_until=_local(row.snoozed_until, zone),
+        private=guard.scan(row.text) if guard is not None else (),
         notes=staff_notes(row.staff_notes, directory, zone),
         note_count=row.note_count,
         tags=split_tags(row.tags),

@@ -45,6 +45,12 @@ def problems(settings: Settings) -> list[str]:
     return [line for spec in REGISTRY.values() for line in spec.problems(settings)]
 
 
+def replies_private(platform: str) -> bool:
+    """True when a reply on ``platform`` reaches only the patron (nothing is published)."""
+    spec = REGISTRY.get(platform)
+    return spec is not None and spec.private_replies
+
+
 def display_name(platform: str) -> str:
     """Human name of a platform ("Web (feed)"); an unknown name is shown as it is."""
     spec = REGISTRY.get(platform)

@@ -315,6 +315,7 @@ class PlatformSpec:
     # whose mentions can be answered (a question, an email, a web form), and a burst of them folds
     # into one summary card (FEED_BURST_FOLD)
     read_only: bool = False
+    private_replies: bool = False  # a reply reaches only the patron (mail): the privacy guard stays quiet
     staff_id_column: str | None = None  # the staff table's column holding this desk's user ids
     role_channel_column: str | None = None  # the roles table's column holding a role's own channel
     # a rota `@who` token in this desk's id form -> (user id, display name for a new row), else None

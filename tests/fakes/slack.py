@@ -293,6 +293,29 @@ class SlackEmulator(LoopbackServer):
         view = self.store_view(args["view"])
         return {"ok": True, "view": view}
 
+    def m_views_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Replace a view the app opened (Slack checks ``hash`` when it is given: a stale form loses)."""
+        if error := self._missing(args, "view"):
+            return error
+        stored = self.views.get(str(args.get("view_id", "")))
+        if stored is None:
+            return {"ok": False, "error": "not_found"}
+        if args.get("hash") and args["hash"] != stored["hash"]:
+            return {"ok": False, "error": "hash_conflict"}
+        if errors := check_view(args["view"]):
+            return {"ok": False, "error": "invalid_arguments", "response_metadata": {"messages": errors}}
+        stored.update(args["view"], hash=f"{time.time():.0f}.{len(self.views)}u")
+        return {"ok": True, "view": stored}
+
+    async def choose(
+        self, user: str, view: dict[str, Any], block_id: str, action_id: str, value: str
+    ) -> dict[str, Any]:
+        """Choose option ``value`` of a static select in a modal (a ``block_actions`` from the view)."""
+        payload = P.view_block_actions(
+            user=user, view=view, block_id=block_id, action_id=action_id, value=value, label=value
+        )
+        return await self.send("interactive", payload)
+
     def store_view(self, view: dict[str, Any], *, root: str | None = None) -> dict[str, Any]:
         view_id = P.next_id("V0")
         stored = {

@@ -152,6 +152,35 @@ def view_submission(*, user: str, view: dict[str, Any], values: dict[str, Any]) 
     }
 
 
+def view_block_actions(
+    *, user: str, view: dict[str, Any], block_id: str, action_id: str, value: str, label: str
+) -> dict[str, Any]:
+    """A ``block_actions`` payload for choosing option ``value`` of a static select inside a modal."""
+    option = {"text": {"type": "plain_text", "text": label, "emoji": True}, "value": value}
+    return {
+        "type": "block_actions",
+        "user": user_obj(user),
+        "api_app_id": APP_ID,
+        "token": VERIFICATION_TOKEN,
+        "container": {"type": "view", "view_id": view["id"]},
+        "trigger_id": next_id("1785900466016.1761091294307."),
+        "team": {"id": TEAM, "domain": TEAM_DOMAIN},
+        "enterprise": None,
+        "is_enterprise_install": False,
+        "view": view,
+        "actions": [
+            {
+                "type": "static_select",
+                "action_id": action_id,
+                "block_id": block_id,
+                "selected_option": option,
+                "placeholder": {"type": "plain_text", "text": "…", "emoji": True},
+                "action_ts": f"{time.time():.6f}",
+            }
+        ],
+    }
+
+
 def slash_command(
     *, user: str, command: str, text: str, channel: str, response_url: str, user_name: str | None = None
 ) -> dict[str, str]:

@@ -27,7 +27,9 @@ HELP = """Commands:
   queue              open mentions, with a line of each patron's text
   show N             card #N again, as it stands now
   claim N            take mention #N
-  reply N <text>     answer #N on the patron's platform
+  reply N <text>     answer #N on the patron's platform; reply N /name sends a saved answer
+  reply! N <text>    publish although the privacy guard warned (card numbers, phone numbers, ...)
+  answers            the saved answers; answers N /name shows one filled in for #N
   resolve N [read=1-6] [directional|reference]   mark #N handled, with its READ Scale level
   release N          give #N back
   note N <text>      an internal note on #N (staff only, never sent to the patron)
@@ -81,7 +83,11 @@ def parse_line(line: str, me: StaffRef = ME, *, manager: bool | None = True) -> 
         return RotaCommand(me, rest.strip(), is_manager=manager)
     if verb in ("queue", "desk"):
         return DeskQuery(me, rest.strip(), with_text=True)
+    if verb == "answers":
+        return DeskQuery(me, f"answers {rest.strip()}".strip())
     number, _, tail = rest.strip().partition(" ")
+    confirmed = verb == "reply!" or (verb == "reply" and number.endswith("!"))
+    verb, number = verb.rstrip("!"), number.rstrip("!")
     if verb not in NUMBERED:
         return f"Unknown command {verb[:40]!r}. Type `help` for the list."
     digits = number.lstrip("#")
@@ -94,9 +100,9 @@ def parse_line(line: str, me: StaffRef = ME, *, manager: bool | None = True) -> 
         return DeskQuery(me, f"show {mention_id}")
     if verb == "reply":
         return (
-            Reply(mention_id, me, tail.strip())
+            Reply(mention_id, me, tail.strip(), confirmed=confirmed)
             if tail.strip()
-            else "Write the answer: `reply 3 Thanks, ...`."
+            else "Write the answer: `reply 3 Thanks, ...` or a saved one: `reply 3 /renewals`."
         )
     if verb == "snooze":
         return Snooze(mention_id, me, tail.strip() or "patron")

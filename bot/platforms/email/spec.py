@@ -41,6 +41,7 @@ def _problems(s: Settings) -> list[str]:
 SPEC = PlatformSpec(
     name="email",
     display="Email",
+    private_replies=True,
     settings_keys=(
         "EMAIL_ADDRESS",
         "EMAIL_IMAP_URL",

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import grapheme
 
-from bot.core.cards import fold_text, snooze_words
+from bot.core.cards import fold_text, privacy_hint, snooze_words
 from bot.domain.labels import status_label
 from bot.domain.transitions import Action, available_actions
 from bot.models import FoldView, Status, TicketView, Visibility
@@ -160,6 +160,8 @@ def card_text(view: TicketView) -> str:
         lines.append("🔒 private message")
     if view.content_warning:
         lines.append(f"CW: {_line(view.content_warning)}")
+    if view.private:
+        lines.append(privacy_hint(view))
     lines.append(_plain(view.text, TEXT_LIMIT))
     link = safe_url(view.url)
     if link:
@@ -217,6 +219,8 @@ def card_html(view: TicketView) -> str:
     ]
     if view.visibility is Visibility.DIRECT:
         parts.append("<p>🔒 private message</p>")
+    if view.private:
+        parts.append(f"<p>{html.escape(privacy_hint(view))}</p>")
     quote = _esc(view.text, TEXT_LIMIT)
     if view.content_warning:
         quote = f"<b>CW: {_esc(view.content_warning)}</b><br>{quote}"

@@ -42,11 +42,11 @@ CARD_VERBS = (
     "tag",
     "untag",
 )
-ROOM_VERBS = ("rota", "desk")
+ROOM_VERBS = ("rota", "desk", "answers")
 LEGACY_ROOM_VERSIONS = frozenset(str(n) for n in range(1, 12))  # creators have no special rank
 CREATOR_LEVEL = 2**53  # "infinite", above any power level
 _MODIFIERS = re.compile("[\ufe0e\ufe0f\U0001f3fb-\U0001f3ff]")
-_COMMAND = re.compile(r"^!([a-z]+)(?:[ \t]+(.*))?$", re.DOTALL | re.IGNORECASE)
+_COMMAND = re.compile(r"^!([a-z]+)(!?)(?:[ \t]+(.*))?$", re.DOTALL | re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +57,7 @@ class Command:
     arg: str
     target: str | None  # the card event id (thread root or reply target), if any
     in_thread: bool
+    confirmed: bool = False  # `!reply! …`: publish although the privacy guard warned
 
 
 def parse_reaction(event: dict[str, Any]) -> tuple[str, str] | None:
@@ -92,7 +93,8 @@ def parse_command(event: dict[str, Any]) -> Command | None:
     if verb not in CARD_VERBS + ROOM_VERBS:
         return None
     in_thread = rel_type == "m.thread"
-    return Command(verb, (match.group(2) or "").strip(), target if rel_type else None, in_thread)
+    arg = (match.group(3) or "").strip()
+    return Command(verb, arg, target if rel_type else None, in_thread, confirmed=bool(match.group(2)))
 
 
 def parse_thread_note(event: dict[str, Any]) -> tuple[str, str] | None:
@@ -170,7 +172,7 @@ def card_action(command: Command, mention_id: int, actor: StaffRef) -> StaffActi
         case "ignore":
             return Ignore(mention_id, actor)
         case "reply":
-            return Reply(mention_id, actor, command.arg) if command.arg else None
+            return Reply(mention_id, actor, command.arg, confirmed=command.confirmed) if command.arg else None
         case "snooze":
             return Snooze(mention_id, actor, command.arg or "patron")
         case "wake":

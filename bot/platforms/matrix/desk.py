@@ -137,6 +137,8 @@ class MatrixDesk:
         """``!desk`` and ``!rota`` (the gate says where); manager = staff-room power level >= the setting."""
         if command.verb == "desk":
             return await on_action(DeskQuery(actor, command.arg, place=item.room_id))
+        if command.verb == "answers":
+            return await on_action(DeskQuery(actor, f"answers {command.arg}".strip(), place=item.room_id))
         state = await self.link.room_state(self.link.staff_room)
         manager = power_level(state, actor.user_id) >= self.manager_level
         return await on_action(RotaCommand(actor, command.arg, is_manager=manager, place=item.room_id))
@@ -154,7 +156,7 @@ class MatrixDesk:
         number = _NUMBER.match(command.arg)
         if number is not None and not command.in_thread:
             arg = (number.group(2) or "").strip()
-            return int(number.group(1)), None, Command(command.verb, arg, None, False)
+            return int(number.group(1)), None, Command(command.verb, arg, None, False, command.confirmed)
         return None, None, command
 
     async def mention_for(self, room_id: str, event_id: str) -> tuple[int, str] | None:

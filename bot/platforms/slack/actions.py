@@ -60,7 +60,9 @@ from bot.platforms.slack.cards import (
 from bot.platforms.slack.cards import parse_button_value as parse_value
 from bot.platforms.slack.client import SlackClient
 from bot.platforms.slack.modal import (
+    ANSWER_SELECT,
     CONFIRM_VIEW,
+    METADATA_LIMIT,
     NOTE_VIEW,
     REASSIGN_VIEW,
     REPLY_VIEW,
@@ -70,8 +72,9 @@ from bot.platforms.slack.modal import (
     ReplyDraft,
     check_reply,
     note_view,
-    parse_metadata,
+    parse_answer_pick,
     preview_view,
+    read_confirm,
     read_note,
     read_reassign,
     read_reply,
@@ -155,6 +158,7 @@ def click_channel(body: dict[str, Any]) -> str:
 def reply_action(draft: ReplyDraft, actor: StaffRef) -> Reply:
     """The Reply for a confirmed draft (with the chosen visibility when the model carries one)."""
     fields: dict[str, Any] = {"mention_id": draft.mention_id, "actor": actor, "text": draft.text}
+    fields["confirmed"] = draft.warned  # the preview showed the privacy warning and Publish was pressed
     if (
         REPLY_HAS_VISIBILITY
         and draft.choose_visibility
@@ -223,6 +227,7 @@ class SlackActions:
         app.action(EDIT)(self._edit_open)
         app.action(REASSIGN)(self._reassign_open)
         app.action(OPEN)(self._link)
+        app.action(ANSWER_SELECT)(self._answer_picked)
         app.view(REPLY_VIEW)(self._reply_submitted)
         app.view(CONFIRM_VIEW)(self._reply_confirmed)
         app.view(REASSIGN_VIEW)(self._reassign_submitted)
@@ -261,7 +266,9 @@ class SlackActions:
         draft = ReplyDraft(click.mention_id, platform, visibility, click.channel, choose_visibility=choose)
         # the trigger id dies 3 s after the click: only the gate's quick check comes before views.open
         form = partial(reply_view, draft, self.limits)  # drawn with the card the gate hands back
-        self.tasks.spawn(self._open_view(click, lambda card: form(card=card)), "slack:views.open")
+        self.tasks.spawn(
+            self._open_view(click, lambda got: form(card=got.view, choices=got.choices)), "slack:views.open"
+        )
 
     async def _edit_open(self, ack: Ack, body: dict[str, Any]) -> None:
         """Edit on a held reply: the Reply form with the held text; Publish approves the edited text."""
@@ -286,22 +293,41 @@ class SlackActions:
             self._not_ours(body)
         else:
             view = reassign_view(click.mention_id, channel=click.channel)
-            self.tasks.spawn(self._open_view(click, lambda card: view), "slack:views.open")
+            self.tasks.spawn(self._open_view(click, lambda got: view), "slack:views.open")
 
     async def _reply_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         draft, errors = read_reply(view, self.limits)
+        warning = ""
         if draft is not None:  # a forged or stale submission is refused here too, not only at Publish
-            gate = await self.dispatch(OpenForm(draft.mention_id, parse_actor(body.get("user") or {})))
+            actor = parse_actor(body.get("user") or {})
+            gate = await self.dispatch(OpenForm(draft.mention_id, actor, text=draft.text))
             if not gate.ok:
-                draft, errors = None, {TEXT_BLOCK: gate.message}
+                errors = {draft.text_block: gate.message}
+                draft = None
+            else:
+                warning = gate.message  # what the privacy guard found ("" when nothing)
+                draft = dataclasses.replace(draft, text=gate.extra[0] if gate.extra else draft.text)
+                too_long = check_reply(draft.text, draft.platform, self.limits)  # a filled saved answer
+                if too_long is None and len(draft.metadata()) > METADATA_LIMIT:
+                    too_long = "This reply is too long to send from Slack; shorten it."
+                if too_long:
+                    errors = {draft.text_block: too_long}
+                    draft = None
         if draft is None:
-            await ack(response_action="errors", errors=errors)
+            await ack(response_action="errors", errors=errors or {TEXT_BLOCK: "Check the reply."})
         else:
-            await ack(response_action="push", view=preview_view(draft, self.limits))
+            await ack(response_action="push", view=preview_view(draft, self.limits, warning=warning))
+
+    async def _answer_picked(self, ack: Ack, body: dict[str, Any]) -> None:
+        """A saved answer chosen in the editor: the service fills it for this card, the form shows it."""
+        await ack()
+        picked = parse_answer_pick(body)
+        if picked is not None and isinstance(body.get("user"), dict):
+            self.tasks.spawn(self._fill(*picked, parse_actor(body["user"])), "slack:views.update")
 
     async def _reply_confirmed(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         await ack(response_action="clear")
-        draft = parse_metadata(view.get("private_metadata"))
+        draft = read_confirm(view)
         actor = parse_actor(body.get("user") or {})
         if draft is None or check_reply(draft.text, draft.platform, self.limits) is not None:
             self.tasks.spawn(
@@ -441,13 +467,27 @@ class SlackActions:
             log.error("slack %s failed: %s", type(action).__name__, type(exc).__name__)
             return ActionResult(False, ACTION_FAILED)
 
-    async def _open_view(self, click: Click, form: Callable[[TicketView | None], dict[str, Any]]) -> None:
+    async def _fill(self, view_id: str, hash_: str, draft: ReplyDraft, name: str, actor: StaffRef) -> None:
+        ask = DeskQuery(actor, f"answers {draft.mention_id} /{name}", place=draft.channel)
+        result = await self.dispatch(ask)
+        if not result.ok:
+            await self.say(draft.channel, actor, result.message)
+            return
+        filled = dataclasses.replace(draft, text=result.message, fills=draft.fills + 1)
+        form = reply_view(filled, self.limits, card=result.view, choices=result.choices)
+        try:
+            await self.client.call("views_update", view_id=view_id, hash=hash_ or None, view=form)
+        except PatronDeskError as exc:
+            log.warning("views.update failed: %s", exc)
+            await self.say(draft.channel, actor, "The form changed meanwhile; choose the answer again.")
+
+    async def _open_view(self, click: Click, form: Callable[[ActionResult], dict[str, Any]]) -> None:
         allowed = await self.dispatch(OpenForm(click.mention_id, click.actor))
         if not allowed.ok:
             await self.say(click.channel, click.actor, allowed.message)
             return
         try:
-            await self.client.call("views_open", trigger_id=click.trigger_id, view=form(allowed.view))
+            await self.client.call("views_open", trigger_id=click.trigger_id, view=form(allowed))
         except PatronDeskError as exc:
             log.warning("views.open failed: %s", exc)
             await self.say(

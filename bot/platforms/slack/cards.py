@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.core.cards import fold_counts, fold_title, snooze_words, source_name
+from bot.core.cards import fold_counts, fold_title, privacy_hint, snooze_words, source_name
 from bot.domain.labels import status_icon, status_label
 from bot.domain.transitions import Action, available_actions
 from bot.models import MAX_ID, FoldView, StaffRef, Status, TicketView, Visibility
@@ -186,6 +186,8 @@ def card_blocks(view: TicketView) -> list[dict[str, Any]]:
         ContextBlock(elements=[_md(_routing(view), CONTEXT_LIMIT)]),
         _mrkdwn(_status(view)),
     ]
+    if view.private:  # the kinds only (plain words of ours), never the data itself
+        blocks.insert(3, ContextBlock(elements=[_md(privacy_hint(view), CONTEXT_LIMIT)]))
     if view.note:
         blocks.append(ContextBlock(elements=[_md(safe_text(view.note, 1000), CONTEXT_LIMIT)]))
     staff = _staff_only(view)

@@ -1,19 +1,23 @@
 """Pure building and checking of the Reply and Reassign modals (Block Kit views as dicts).
 
-Reply is two steps: the editor (text, the platform's limit, visibility for Mastodon) and a pushed
-preview showing exactly what will be published; closing the preview goes back to the editor. The
-draft travels in ``private_metadata`` (JSON), so nothing is kept in memory between the steps.
+Reply is two steps: the editor (a saved answer to start from, the text, the platform's limit,
+visibility for Mastodon) and a pushed preview showing exactly what will be published, with the
+privacy guard's warning and the private way to answer where the platform has one; closing the preview
+goes back to the editor. The draft travels in ``private_metadata`` (JSON), so nothing is kept in memory
+between the steps.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import grapheme
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     ContextBlock,
     InputBlock,
     MarkdownTextObject,
@@ -37,6 +41,8 @@ from bot.platforms.slack.cards import safe_text
 
 REPLY_VIEW, CONFIRM_VIEW, REASSIGN_VIEW = "pd_reply", "pd_reply_confirm", "pd_reassign"
 TEXT_BLOCK, VIS_BLOCK, ROLE_BLOCK, PERSON_BLOCK = "pd_text", "pd_vis", "pd_role", "pd_person"
+ANSWER_BLOCK, ANSWER_SELECT, PRIVACY_BLOCK = "pd_answer", "pd_answer_pick", "pd_privacy"
+PUBLISH_PRIVATELY, PUBLISH_ANYWAY = "private", "anyway"
 Limits = Callable[[str], int | None]
 """Reply length per platform, in graphemes (what the patron sees as characters); None: no limit."""
 DEFAULT_LIMITS: Limits = ReplyLimits(default_reply_limits())  # each platform's documented figure
@@ -60,16 +66,29 @@ class ReplyDraft:
     text: str = ""
     choose_visibility: bool = False
     approve: bool = False  # the approver editing a held reply: Publish approves the edited text
+    fills: int = 0  # saved answers put in the text box so far (each fill gets a fresh box)
+    warned: bool = False  # the preview showed the privacy guard's warning: Publish confirms it
+
+    @property
+    def text_block(self) -> str:
+        """The text box's block id: Slack keeps what was typed in a block it knows, so a fill
+        from a saved answer needs a new one."""
+        return f"{TEXT_BLOCK}_{self.fills}" if self.fills else TEXT_BLOCK
 
     def metadata(self) -> str:
         """The draft as ``private_metadata``."""
-        data = {"m": self.mention_id, "p": self.platform, "v": self.visibility, "c": self.channel}
+        data: dict[str, Any] = {"m": self.mention_id, "p": self.platform, "v": self.visibility}
+        data["c"] = self.channel
         if self.text:
             data["t"] = self.text
         if self.choose_visibility:
             data["cv"] = 1
         if self.approve:
             data["a"] = 1
+        if self.fills:
+            data["f"] = self.fills
+        if self.warned:
+            data["w"] = 1
         return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -85,8 +104,18 @@ def parse_metadata(raw: str | None) -> ReplyDraft | None:
     if not all(isinstance(value, str) for value in fields):
         return None
     platform, visibility, channel, text = fields
+    fills = data.get("f", 0)
+    fills = fills if type(fills) is int and 0 <= fills < 10_000 else 0
     return ReplyDraft(
-        data["m"], platform, visibility, channel, text, bool(data.get("cv")), bool(data.get("a"))
+        data["m"],
+        platform,
+        visibility,
+        channel,
+        text,
+        bool(data.get("cv")),
+        approve=bool(data.get("a")),
+        fills=fills,
+        warned=bool(data.get("w")),
     )
 
 
@@ -110,10 +139,14 @@ QUESTION_LIMIT = 1500  # characters of the patron's words shown above the text b
 
 
 def reply_view(
-    draft: ReplyDraft, limits: Limits | None = None, *, card: TicketView | None = None
+    draft: ReplyDraft,
+    limits: Limits | None = None,
+    *,
+    card: TicketView | None = None,
+    choices: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """The editor: the patron's question (from ``card``), the text box with the limit shown, and
-    visibility where the platform has it."""
+    """The editor: the patron's question (from ``card``), the saved answers (``choices``) to start
+    from, the text box with the limit shown, and visibility where the platform has it."""
     limit = limit_for(draft.platform, limits)
     where = source_name(draft.platform)
     label = f"Your reply (up to {limit} characters)" if limit else "Your reply"
@@ -132,7 +165,9 @@ def reply_view(
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text=note)]))
     if card is not None and card.mention_id == draft.mention_id:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=_question(card))))
-    blocks.append(InputBlock(block_id=TEXT_BLOCK, label=label, element=box, hint=hint))
+    if choices:
+        blocks.append(_answer_block(choices))
+    blocks.append(InputBlock(block_id=draft.text_block, label=label, element=box, hint=hint))
     if draft.choose_visibility:
         blocks.append(_visibility_block(draft.visibility))
     view = View(
@@ -155,6 +190,14 @@ def _question(card: TicketView) -> str:
     return f"*{who}* wrote:\n{quoted}"
 
 
+def _answer_block(choices: tuple[str, ...]) -> ActionsBlock:
+    """A select of saved answers: choosing one fills the text box (still editable)."""
+    options = [Option(value=name, label=f"/{name}"[:75]) for name in choices[:100]]
+    hint = "Start from a saved answer"
+    pick = StaticSelectElement(action_id=ANSWER_SELECT, placeholder=hint, options=options)
+    return ActionsBlock(block_id=ANSWER_BLOCK, elements=[pick])
+
+
 def _visibility_block(current: str) -> InputBlock:
     options = [Option(value=value, label=label) for value, label in VISIBILITY_LABELS.items()]
     initial = next((o for o in options if o.value == current), options[0])
@@ -170,20 +213,24 @@ def read_reply(
     if draft is None:
         return None, {TEXT_BLOCK: "This form is out of date; close it and press Reply again."}
     values = (view.get("state") or {}).get("values") or {}
-    text = str(((values.get(TEXT_BLOCK) or {}).get("text") or {}).get("value") or "").strip()
+    text = str(((values.get(draft.text_block) or {}).get("text") or {}).get("value") or "").strip()
     chosen = ((values.get(VIS_BLOCK) or {}).get("visibility") or {}).get("selected_option") or {}
     visibility = chosen.get("value") if isinstance(chosen, dict) else None
     if visibility not in VISIBILITY_LABELS:
         visibility = draft.visibility
     error = check_reply(text, draft.platform, limits)
-    draft = replace(draft, visibility=str(visibility), text=text)
+    draft = dataclasses.replace(draft, visibility=str(visibility), text=text, warned=False)
     if error is None and len(draft.metadata()) > METADATA_LIMIT:
         error = "This reply is too long to send from Slack; shorten it."
-    return (None, {TEXT_BLOCK: error}) if error else (draft, {})
+    return (None, {draft.text_block: error}) if error else (draft, {})
 
 
-def preview_view(draft: ReplyDraft, limits: Limits | None = None) -> dict[str, Any]:
-    """The pushed preview: the reply exactly as it will be published; Back returns to the editor."""
+def preview_view(draft: ReplyDraft, limits: Limits | None = None, *, warning: str = "") -> dict[str, Any]:
+    """The pushed preview: the reply exactly as it will be published; Back returns to the editor.
+
+    With ``warning`` (what the privacy guard found), the preview says so and offers the private way
+    (a direct message, where the platform has one) or publishing anyway: nothing is blocked silently.
+    """
     limit = limit_for(draft.platform, limits)
     count = grapheme.length(draft.text)
     size = f"{count} of {limit} characters" if limit else f"{count} characters"
@@ -198,16 +245,67 @@ def preview_view(draft: ReplyDraft, limits: Limits | None = None) -> dict[str, A
         SectionBlock(text=MarkdownTextObject(text=safe_text(draft.text, 3000), verbatim=True)),
         ContextBlock(elements=[PlainTextObject(text=f"{size} · visibility: {seen}")]),
     ]
+    blocks += privacy_blocks(draft, warning)
     view = View(
         type="modal",
         callback_id=CONFIRM_VIEW,
         title="Check your reply",
-        submit="Publish",
+        submit="Publish anyway" if warning and not draft.choose_visibility else "Publish",
         close="Back",
         blocks=blocks,
-        private_metadata=draft.metadata(),
+        private_metadata=dataclasses.replace(draft, warned=bool(warning)).metadata(),
     )
     return view.to_dict()
+
+
+def privacy_blocks(draft: ReplyDraft, warning: str) -> list[Any]:
+    """The guard's warning, and the choice between a private reply and publishing anyway."""
+    if not warning:
+        return []
+    said = f"⚠️ *Private data:* {warning}, which must not be made public."
+    blocks: list[Any] = [SectionBlock(text=MarkdownTextObject(text=safe_text(said, 2900)))]
+    if not draft.choose_visibility:
+        advice = (
+            "Publish only if it is safe; otherwise go Back and ask the patron to contact the library "
+            "privately (a saved answer may say so)."
+        )
+        return [*blocks, ContextBlock(elements=[PlainTextObject(text=advice)])]
+    options = [
+        Option(value=PUBLISH_PRIVATELY, label="Send it as a private mention (direct) instead"),
+        Option(value=PUBLISH_ANYWAY, label="Publish as chosen: I checked, it is safe"),
+    ]
+    radios = RadioButtonsElement(action_id="privacy", options=options, initial_option=options[0])
+    return [*blocks, InputBlock(block_id=PRIVACY_BLOCK, label="How to answer", element=radios)]
+
+
+def read_confirm(view: dict[str, Any]) -> ReplyDraft | None:
+    """The preview's submission: the draft, made direct when the private way was chosen."""
+    draft = parse_metadata(view.get("private_metadata"))
+    if draft is None:
+        return None
+    values = (view.get("state") or {}).get("values") or {}
+    chosen = ((values.get(PRIVACY_BLOCK) or {}).get("privacy") or {}).get("selected_option") or {}
+    private = isinstance(chosen, dict) and chosen.get("value") == PUBLISH_PRIVATELY
+    if draft.warned and draft.choose_visibility and private:
+        return dataclasses.replace(draft, visibility=Visibility.DIRECT.value, warned=False)
+    return draft
+
+
+def parse_answer_pick(body: dict[str, Any]) -> tuple[str, str, ReplyDraft, str] | None:
+    """``(view_id, hash, draft, answer name)`` for a saved answer chosen in the editor, else None."""
+    view, actions = body.get("view"), body.get("actions")
+    if not isinstance(view, dict) or not isinstance(actions, list) or not actions:
+        return None
+    action = actions[0] if isinstance(actions[0], dict) else {}
+    picked = action.get("selected_option")
+    name = picked.get("value") if isinstance(picked, dict) else None
+    draft = parse_metadata(view.get("private_metadata"))
+    if action.get("action_id") != ANSWER_SELECT or not isinstance(name, str) or draft is None:
+        return None
+    view_id, hash_ = view.get("id"), view.get("hash")
+    if not isinstance(view_id, str) or not view_id or len(name) > 60:
+        return None
+    return view_id, str(hash_ or ""), draft, name
 
 
 def reassign_view(mention_id: int, *, channel: str) -> dict[str, Any]:
