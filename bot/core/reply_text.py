@@ -36,7 +36,7 @@ def fill_for(ctx: Context, row: StoredMention) -> Fill:
     today = ctx.clock().astimezone(ctx.rota.zone).date()
     return Fill(
         patron=row.author_name or row.author_handle or "there",
-        today=today,
+        local_date=today,
         hours_on=lambda day: hours_on(ctx, day),
     )
 

@@ -162,7 +162,7 @@ class Fill:
     """What a saved answer's variables are filled with for one mention."""
 
     patron: str
-    today: date
+    local_date: date  # the library's date when the answer is sent
     hours_on: Callable[[date], str]  # `09:00-17:00`, `closed`
 
 
@@ -178,10 +178,10 @@ def render(template: str, constants: Mapping[str, str], fill: Fill) -> str:
         if variable == "patron":
             return fill.patron
         if variable == "today_hours":
-            return fill.hours_on(fill.today)
+            return fill.hours_on(fill.local_date)
         if variable.startswith("hours:"):
             try:
-                return fill.hours_on(day(variable.removeprefix("hours:").strip(), fill.today))
+                return fill.hours_on(day(variable.removeprefix("hours:").strip(), fill.local_date))
             except Problem:
                 return piece
         return constants.get(variable, piece)

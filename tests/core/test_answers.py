@@ -26,7 +26,7 @@ pt-br = "Olá {patron}"
 """
 SUNDAY = date(2026, 12, 6)
 FILL = Fill(
-    patron="Pat", today=SUNDAY, hours_on=lambda day: "closed" if day.weekday() == 6 else "09:00-17:00"
+    patron="Pat", local_date=SUNDAY, hours_on=lambda day: "closed" if day.weekday() == 6 else "09:00-17:00"
 )
 
 
@@ -94,7 +94,7 @@ def test_any_answers_file_loads_or_says_why(text: str) -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=300), st.text(max_size=50))
 def test_rendering_any_template_never_raises(template: str, patron: str) -> None:
-    out = render(template, {"renew_url": "u"}, Fill(patron=patron, today=SUNDAY, hours_on=lambda d: "x"))
+    out = render(template, {"renew_url": "u"}, Fill(patron=patron, local_date=SUNDAY, hours_on=lambda d: "x"))
     assert isinstance(out, str)
 
 

@@ -63,7 +63,7 @@ async def test_purge_after_retention(database: Database) -> None:
     )
     for n in range(3):
         await service.ingest("fake", patron(n), None)
-    await service.handle(Reply(1, staff(1), f"Done, {SECRET}!"))
+    await service.handle(Reply(1, staff(1), f"Done, {SECRET}!", confirmed=True))  # the post has an address
     await service.handle(Resolve(1, staff(1)))
     await service.handle(Resolve(2, staff(1)))  # mention 3 stays open: it must keep its text
     for target in ("test", "fake", "test"):

@@ -35,7 +35,6 @@ from bot.models import (
     Snooze,
     StaffAction,
     StaffRef,
-    TicketView,
     Visibility,
     Wake,
 )
@@ -280,9 +279,10 @@ class SlackActions:
         platform, visibility = str(click.value.get("p", "")), str(click.value.get("v", ""))
         draft = ReplyDraft(click.mention_id, platform, visibility, click.channel, approve=True)
 
-        def form(card: TicketView | None) -> dict[str, Any]:
+        def form(opened: ActionResult) -> dict[str, Any]:
+            card = opened.view
             held = card.reply_text if card is not None and card.reply_text else ""
-            return reply_view(replace(draft, text=held), self.limits, card=card)
+            return reply_view(replace(draft, text=held), self.limits, card=card, choices=opened.choices)
 
         self.tasks.spawn(self._open_view(click, form), "slack:views.open")
 
@@ -356,8 +356,8 @@ class SlackActions:
             self._not_ours(body)
             return
 
-        def form(card: TicketView | None) -> dict[str, Any]:
-            current = card.tags if card is not None else ()
+        def form(opened: ActionResult) -> dict[str, Any]:
+            current = opened.view.tags if opened.view is not None else ()
             return note_view(click.mention_id, channel=click.channel, tags=self.tags, current=current)
 
         self.tasks.spawn(self._open_view(click, form), "slack:views.open")
