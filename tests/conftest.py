@@ -2,14 +2,37 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
+import threading
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from bot.store.db import Database
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_it_was() -> Iterator[None]:
+    """Every test starts and ends with the same logging: a test that runs the CLI or the app in-process
+    calls ``bot.logs.configure``, which replaces the root handlers and level, the record factory and
+    the excepthooks; left in place, a later test's caplog saw too little (a feeds test failed so)."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    levels = {name: logging.getLogger(name).level for name in list(logging.root.manager.loggerDict)}
+    factory, hooks = logging.getLogRecordFactory(), (sys.excepthook, threading.excepthook)
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    for name, was in levels.items():
+        logging.getLogger(name).setLevel(was)
+    logging.setLogRecordFactory(factory)
+    sys.excepthook, threading.excepthook = hooks
+    logging.captureWarnings(False)
+
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 TESTS = Path(__file__).resolve().parent

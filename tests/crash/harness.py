@@ -106,6 +106,9 @@ def settings_env(workdir: Path, emu: SlackEmulator, masto: FakeMastodon) -> dict
         "MASTODON_ACCESS_TOKEN": mastodon_server.TOKEN,
         "MASTODON_BACKFILL": "true",  # mentions posted before the first start are carded too
         "MASTODON_POLL_SECONDS": "2",
+        # the matrix drops and counts top-level posts (cards); history lines in a card's thread are
+        # posts too and would take the dropped post's place, so they are off here
+        "CARD_HISTORY": "off",
     }
 
 

@@ -74,7 +74,8 @@ async def test_a_report_is_one_statement_with_a_few_rows_out(database: Database)
             database, since=date(2026, 3, 2), until=date(2026, 3, 31), hours=HOURS, zone=UTC_ZONE
         )
     reads = [s for s in seen if s.lstrip().upper().startswith(("WITH", "SELECT"))]
-    assert len(reads) == 1
+    assert len(reads) == 2  # the report, and the counts by tag and READ level (a GROUP BY of a few rows)
+    assert "GROUP BY mentions.tags" in reads[1]
     assert report.total == 3000 and sum(p.mentions for p in report.series) == 3000
 
 
