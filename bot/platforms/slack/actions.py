@@ -253,11 +253,21 @@ class SlackActions:
     async def _link(self, ack: Ack) -> None:
         await ack()  # the URL button opens the post in the browser; Slack still wants the ack
 
-    async def _reply_open(self, ack: Ack, body: dict[str, Any]) -> None:
+    async def _clicked(self, ack: Ack, body: dict[str, Any]) -> Click | None:
+        """Acknowledge a button and read it; None (logged) when the click is not one of ours."""
         await ack()
         click = parse_click(body)
         if click is None:
             self._not_ours(body)
+        return click
+
+    def _open_form(self, click: Click, form: Callable[[ActionResult], dict[str, Any]]) -> None:
+        """Open a form for this click in the background (the trigger id lives 3 s)."""
+        self.tasks.spawn(self._open_view(click, form), "slack:views.open")
+
+    async def _reply_open(self, ack: Ack, body: dict[str, Any]) -> None:
+        click = await self._clicked(ack, body)
+        if click is None:
             return
         platform, visibility = str(click.value.get("p", "")), str(click.value.get("v", ""))
         spec = REGISTRY.get(platform)
@@ -265,16 +275,12 @@ class SlackActions:
         draft = ReplyDraft(click.mention_id, platform, visibility, click.channel, choose_visibility=choose)
         # the trigger id dies 3 s after the click: only the gate's quick check comes before views.open
         form = partial(reply_view, draft, self.limits)  # drawn with the card the gate hands back
-        self.tasks.spawn(
-            self._open_view(click, lambda got: form(card=got.view, choices=got.choices)), "slack:views.open"
-        )
+        self._open_form(click, lambda got: form(card=got.view, choices=got.choices))
 
     async def _edit_open(self, ack: Ack, body: dict[str, Any]) -> None:
         """Edit on a held reply: the Reply form with the held text; Publish approves the edited text."""
-        await ack()
-        click = parse_click(body)
+        click = await self._clicked(ack, body)
         if click is None:
-            self._not_ours(body)
             return
         platform, visibility = str(click.value.get("p", "")), str(click.value.get("v", ""))
         draft = ReplyDraft(click.mention_id, platform, visibility, click.channel, approve=True)
@@ -284,16 +290,13 @@ class SlackActions:
             held = card.reply_text if card is not None and card.reply_text else ""
             return reply_view(replace(draft, text=held), self.limits, card=card, choices=opened.choices)
 
-        self.tasks.spawn(self._open_view(click, form), "slack:views.open")
+        self._open_form(click, form)
 
     async def _reassign_open(self, ack: Ack, body: dict[str, Any]) -> None:
-        await ack()
-        click = parse_click(body)
-        if click is None:
-            self._not_ours(body)
-        else:
+        click = await self._clicked(ack, body)
+        if click is not None:
             view = reassign_view(click.mention_id, channel=click.channel)
-            self.tasks.spawn(self._open_view(click, lambda got: view), "slack:views.open")
+            self._open_form(click, lambda got: view)
 
     async def _reply_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         draft, errors = read_reply(view, self.limits)
@@ -350,26 +353,21 @@ class SlackActions:
         self.tasks.spawn(self.run(action, choice.channel), "slack:reassign")
 
     async def _note_open(self, ack: Ack, body: dict[str, Any]) -> None:
-        await ack()
-        click = parse_click(body)
+        click = await self._clicked(ack, body)
         if click is None:
-            self._not_ours(body)
             return
 
         def form(opened: ActionResult) -> dict[str, Any]:
             current = opened.view.tags if opened.view is not None else ()
             return note_view(click.mention_id, channel=click.channel, tags=self.tags, current=current)
 
-        self.tasks.spawn(self._open_view(click, form), "slack:views.open")
+        self._open_form(click, form)
 
     async def _resolve_open(self, ack: Ack, body: dict[str, Any]) -> None:
-        await ack()
-        click = parse_click(body)
-        if click is None:
-            self._not_ours(body)
-        else:
+        click = await self._clicked(ack, body)
+        if click is not None:
             view = resolve_view(click.mention_id, channel=click.channel)
-            self.tasks.spawn(self._open_view(click, lambda card: view), "slack:views.open")
+            self._open_form(click, lambda got: view)
 
     async def _note_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         choice, errors = read_note(view)

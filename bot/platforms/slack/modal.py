@@ -319,12 +319,19 @@ def reassign_view(mention_id: int, *, channel: str) -> dict[str, Any]:
         InputBlock(block_id=ROLE_BLOCK, label="Role", element=role, optional=True),
         InputBlock(block_id=PERSON_BLOCK, label="Person", element=person, optional=True),
     ]
+    return card_modal(REASSIGN_VIEW, "Reassign", mention_id, channel, blocks)
+
+
+def card_modal(
+    callback_id: str, verb: str, mention_id: int, channel: str, blocks: list[Any]
+) -> dict[str, Any]:
+    """A small form about one card: "<Verb> #N" with Cancel; the card and channel ride in its metadata."""
     meta = json.dumps({"m": mention_id, "c": channel}, separators=(",", ":"))
     view = View(
         type="modal",
-        callback_id=REASSIGN_VIEW,
-        title=f"Reassign #{mention_id}"[:24],
-        submit="Reassign",
+        callback_id=callback_id,
+        title=f"{verb} #{mention_id}"[:24],
+        submit=verb,
         close="Cancel",
         blocks=blocks,
         private_metadata=meta,
@@ -477,17 +484,7 @@ def resolve_view(mention_id: int, *, channel: str) -> dict[str, Any]:
             optional=True,
         ),
     ]
-    meta = json.dumps({"m": mention_id, "c": channel}, separators=(",", ":"))
-    view = View(
-        type="modal",
-        callback_id=RESOLVE_VIEW,
-        title=f"Resolve #{mention_id}"[:24],
-        submit="Resolve",
-        close="Cancel",
-        blocks=blocks,
-        private_metadata=meta,
-    )
-    return view.to_dict()
+    return card_modal(RESOLVE_VIEW, "Resolve", mention_id, channel, blocks)
 
 
 @dataclass(frozen=True, slots=True)
