@@ -20,11 +20,16 @@ from tests.fakes.smtp import SmtpServer
 _folders = itertools.count(1)
 
 
-@pytest.fixture(scope="module")
-def dovecot(tls: TlsFiles) -> Iterator[Dovecot]:
-    """A running Dovecot (skipped only where the package is missing; `.ci/run` installs it)."""
+@pytest.fixture(scope="session")
+def dovecot_installed() -> None:
+    """Skip where Debian's Dovecot package is missing (`.ci/run` installs it)."""
     if dovecot_binary() is None:
         pytest.skip("dovecot is not installed (apt-get install -y dovecot-imapd)")
+
+
+@pytest.fixture(scope="module")
+def dovecot(tls: TlsFiles, dovecot_installed: None) -> Iterator[Dovecot]:
+    """A running Dovecot on its own loopback ports, for the module."""
     server = Dovecot(tls).start()
     try:
         yield server

@@ -245,7 +245,7 @@ async def test_smtp_outage_delays_the_reply_and_loses_nothing(
 
 
 async def test_a_server_without_idle_is_polled_and_an_outage_is_waited_out(
-    tmp_path: Path, tls: TlsFiles
+    tmp_path: Path, tls: TlsFiles, dovecot_installed: None
 ) -> None:
     server = Dovecot(tls, idle=False).start()
     try:
