@@ -19,6 +19,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from typing import TextIO
 
+from bot.domain.sanitize import one_line
 from bot.errors import PatronDeskError
 
 # The Slack SDK and Bolt log through loggers we name (bot/platforms/slack/client.py): still libraries.
@@ -27,6 +28,7 @@ FOREIGN_UNDER_BOT = ("bot.slack.sdk", "bot.slack.bolt")
 DATA_MARKS = (" (", ": ", "{", "[", "<", "'", '"', "\n", "=")
 MAX_FOREIGN = 160
 HIDDEN = "message not logged"
+MAX_ARG = 200  # one string argument of our own messages (an id, a name of a thing)
 
 
 def is_ours(name: str | None) -> bool:
@@ -77,6 +79,9 @@ def safe_traceback(exc: BaseException) -> str:
 def _safe_arg(value: object, *, ours: bool) -> object:
     if isinstance(value, BaseException):
         return describe(value, ours=ours)
+    if ours and isinstance(value, str):
+        # an id a platform sent may hold a line break (a forged log line), a surrogate or 100 kB
+        return one_line(value, limit=MAX_ARG)
     if ours or value is None or isinstance(value, int | float):
         return value
     return f"<{type(value).__name__}>"

@@ -53,6 +53,23 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.xdist_group("synapse"))
 
 
+def _writable(text: str) -> str:
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Captured output and failure text as UTF-8 a pytest-xdist worker can send: a hostile-input test
+    logs or fails on an unpaired surrogate, and the worker died sending it (the run lost every result)."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    report.sections = [(title, _writable(content)) for title, content in report.sections]
+    if report.failed and report.longrepr is not None:
+        text = str(report.longrepr)
+        if _writable(text) != text:
+            report.longrepr = _writable(text)
+
+
 def database_params() -> list[object]:
     """SQLite always; PostgreSQL when TEST_DATABASE_URL is set."""
     params: list[object] = ["sqlite"]

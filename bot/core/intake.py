@@ -16,7 +16,7 @@ from bot.core import quarantine
 from bot.core.authz import may_change
 from bot.crashpoints import crash_point
 from bot.domain.outbox import Lane, OutboxKind, TextPayload, dedupe_key, encode, fold_rows, lane_for
-from bot.domain.sanitize import safe_change, safe_mention
+from bot.domain.sanitize import safe_change, safe_mention, storable
 from bot.domain.transitions import Transition, allowed_from, status_after
 from bot.models import Decision, Mention, MentionChange, Status
 from bot.platforms import answerable
@@ -80,6 +80,9 @@ class Intake:
         with the cursor moved on (invariant 9); a connection error is raised for the caller to retry.
         """
         now = self.clock()
+        if cursor is not None and storable(cursor) != cursor:  # a paging token with a NUL or surrogate
+            log.warning("source %s sent a position that cannot be stored; the previous one is kept", source)
+            cursor = None
         try:  # sanitize and route are pure: a failure of either belongs to this item alone
             if mention is not None:  # the parsers did this already: a last line of defence
                 mention = safe_mention(mention, now=now)

@@ -259,3 +259,17 @@ async def test_a_lost_connection_is_raised_for_a_retry_never_set_aside(
         await service.ingest("fake", mention(1), "1")
     assert await quarantine.listing(service.context) == [] and await service.cursor("fake") is None
     assert await service.ingest("fake", mention(1), "1") is True  # the retry stores it
+
+
+async def test_a_position_the_database_refuses_is_not_saved_and_stops_nothing(database: Database) -> None:
+    """A platform's paging token is stored as the cursor: one with a surrogate or a NUL must not make
+    every following item fail (the item is stored; the previous cursor stays, so at worst items are
+    read again after a restart, and repeats are recognised by their external id)."""
+    service = await make_service(database)
+    assert await service.ingest("fake", mention(1), "1") is True
+    await service.ingest("fake", None, "2\ud800")  # a position alone: raised before
+    assert await service.ingest("fake", mention(2), "3\x00") is True  # a mention with a bad position
+    assert await service.cursor("fake") == "1"
+    assert await service.ingest("fake", mention(3), "4") is True
+    assert await service.cursor("fake") == "4"
+    assert await quarantine.listing(service.context) == []

@@ -140,3 +140,17 @@ def test_an_exception_that_cannot_be_printed_is_still_logged() -> None:
             logging.getLogger("bot.core.relay").exception("attempt failed")
             logging.getLogger("slack_bolt").exception("listener failed")
     assert '"error": "Unprintable"' in logged.stream.getvalue()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(min_size=1, max_size=400), st.sampled_from(["text", "json"]))
+def test_an_id_a_platform_sent_is_one_short_writable_line(hostile: str, fmt: str) -> None:
+    """Ids are the one thing our lines pass from a platform: a line break in one must not forge a
+    second log line, and a surrogate must not make the line unwritable (it stopped a test worker)."""
+    forged = f"{hostile}\n2026-12-06 ERROR bot.core forged\ud800"
+    with bot_log(fmt) as logged:
+        logging.getLogger("bot.platforms.mastodon.parse").warning("notification %s malformed", forged)
+    written = logged.stream.getvalue()
+    written.encode("utf-8")  # raises on a surrogate
+    assert len(written.splitlines()) == 1
+    assert len(written) < 400

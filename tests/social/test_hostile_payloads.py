@@ -12,6 +12,7 @@ from typing import Any
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from bot.domain.sanitize import safe_id
 from bot.platforms.bluesky.parse import parse_notification as parse_bluesky
 from bot.platforms.mastodon.parse import notification_items
 from bot.platforms.mastodon.parse import parse_notification as parse_mastodon
@@ -108,10 +109,12 @@ def test_mastodon_rest_notifications(data: Any) -> None:
 @settings(max_examples=50, deadline=None)
 @given(st.lists(maybe(mastodon_notification()), max_size=5))
 @example([POISON_MASTODON, {"id": "2", "type": "mention", "status": {}}])
+@example([{"id": "9\ud800\n", "type": "mention", "status": {}}, {"id": "x" * 5000, "type": "mention"}])
 def test_mastodon_rest_pages_never_raise(page: list[Any]) -> None:
     for mention, nid in notification_items(page, local_domain="social.example", now=NOW):
         check(mention)
-        assert isinstance(nid, str) and nid
+        # the id becomes the stored cursor, the next request's min_id and a log argument
+        assert isinstance(nid, str) and nid and safe_id(nid) == nid
 
 
 @settings(max_examples=200, deadline=None)

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import grapheme
 
 from bot.domain.html_text import html_to_text
-from bot.domain.sanitize import UNKNOWN_TIME, safe_mention
+from bot.domain.sanitize import UNKNOWN_TIME, safe_id, safe_mention
 from bot.errors import MalformedPayload, PermanentError
 from bot.models import Mention, Visibility
 from bot.net.http_json import reset_in
@@ -125,11 +125,16 @@ def parse_status(
 
 
 def notification_id(data: Any) -> str | None:
-    """A notification's id as the opaque string it is (never compared as a number)."""
+    """A notification's id as the opaque string it is (never compared as a number).
+
+    An id that is not already a safe one-line id (a surrogate, a control, over-long) is no id: it
+    would reach the cursor, the next request's ``min_id`` and the log.
+    """
     value = data.get("id") if isinstance(data, dict) else None
-    return (
-        str(value) if isinstance(value, str | int) and not isinstance(value, bool) and value != "" else None
-    )
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        return None
+    text = str(value)
+    return text if text and safe_id(text) == text else None
 
 
 def notification_items(
