@@ -124,6 +124,7 @@ async def test_the_daily_timer_resolves_and_zero_turns_it_off(database: Database
     assert (await off.row(2)).status == "replied"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("days", [14, 0])
 async def test_no_mention_stays_unpurged_for_ever(database: Database, days: int) -> None:
     """Every unfinished state, left alone: purged by the daily timer, whatever AUTO_RESOLVE_DAYS."""

@@ -115,6 +115,7 @@ async def _fold_list(relay: Relay, fold_id: int) -> list[int]:
     raise AssertionError("the list never ended")
 
 
+@pytest.mark.slow
 async def test_summary_card_replaces_the_feed_burst(database: Database) -> None:
     relay, desk, clock = await setup(database, fold_at=10)
     await ingest(relay, 100, SOCIAL)
@@ -169,6 +170,7 @@ async def test_folding_off_gives_every_item_its_card(database: Database) -> None
     assert desk.folds == {}
 
 
+@pytest.mark.slow
 async def test_a_burst_of_2000_folds_into_one_card(database: Database) -> None:
     relay, desk, clock = await setup(database, fold_at=10)
     for n in range(1, 2001):

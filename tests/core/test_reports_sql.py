@@ -105,6 +105,7 @@ def same(got: Report, want: Report) -> None:
         assert mine.median_reply == pytest.approx(theirs.median_reply, abs=1e-6)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "kind",
     [

@@ -86,6 +86,7 @@ def mentions(draw: st.DrawFn) -> Mention:
     )
 
 
+@pytest.mark.slow
 @settings(max_examples=150, deadline=None)
 @given(mentions())
 def test_any_mention_comes_out_storable_bounded_and_one_line(mention: Mention) -> None:

@@ -50,6 +50,7 @@ async def test_routing_decision_is_stored(database: Database) -> None:
     assert first.on_duty_refs == (StaffRef("slack", "UBOB001", "Bob Baker"),)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("claimers", [2, 10, 50])
 async def test_claim_race_has_exactly_one_winner(database: Database, claimers: int) -> None:
     service = await make_service(database)

@@ -221,6 +221,7 @@ def test_gaps_are_measured_against_opening_hours() -> None:
     assert "nobody on duty" in format_gaps(found)
 
 
+@pytest.mark.slow
 async def test_reminders_reach_new_claims_behind_many_handled_ones(database: Database) -> None:
     """A batch of old, already-reminded claims must not hide a new one (the step's conditions are in SQL)."""
     from sqlalchemy import update

@@ -38,6 +38,8 @@ async def test_claim_reply_resolve_and_report_with_the_demo_stand_ins(tmp_path: 
             world.standins["bluesky"].post(ASKS[0])
             world.standins["mastodon"].post(ASKS[1])
             await until(lambda: "· Bluesky · Tomás Rivera" in printed.getvalue(), within=60)
+            # both cards before any command: `queue` below lists what is open when it is typed
+            await until(lambda: "· Mastodon · Maya Lindqvist" in printed.getvalue(), within=60)
             n = re.search(r"── #(\d+) · Bluesky · Tomás Rivera", printed.getvalue()).group(1)  # type: ignore[union-attr]
 
             async def typed(line: str, expect: str) -> None:

@@ -207,6 +207,7 @@ async def test_a_renumbered_folder_cards_nothing_twice(tmp_path: Path, dovecot: 
     assert sorted(view.text.split("\n\n")[-1] for view in cards(desk)) == [f"Question {n}" for n in range(4)]
 
 
+@pytest.mark.slow
 async def test_smtp_outage_delays_the_reply_and_loses_nothing(
     tmp_path: Path, dovecot: Dovecot, folder: str, smtp: SmtpServer
 ) -> None:

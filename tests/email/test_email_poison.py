@@ -85,6 +85,7 @@ def hostile() -> list[bytes]:
     return carded
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", database_params())
 async def test_email_poison(kind: str, tmp_path: Path, dovecot: Dovecot, folder: str) -> None:
     console = Console()

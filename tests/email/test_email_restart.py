@@ -8,6 +8,7 @@ import asyncio
 import threading
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.store.db import Database
@@ -43,6 +44,7 @@ async def wait_for(db: Database, predicate: object, within: float = 60.0) -> tup
             await asyncio.sleep(0.05)
 
 
+@pytest.mark.slow
 async def test_sigkill_while_mail_arrives_cards_every_message_once(
     tmp_path: Path, dovecot: Dovecot, folder: str
 ) -> None:

@@ -49,6 +49,7 @@ def adapter(urls: list[str]) -> FeedsAdapter:
     return FeedsAdapter(urls, poll_seconds=0.05, backfill=True, backoff=backoff)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", database_params())
 async def test_feeds_poison(kind: str, tmp_path: Path, server: FeedServer) -> None:
     server.route("/alerts", document())

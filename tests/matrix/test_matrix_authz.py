@@ -183,6 +183,7 @@ async def _patron_cells(cell: Cell) -> dict[tuple[str, str], bool]:
     return {("patron", action): False for action in ACTIONS}
 
 
+@pytest.mark.slow
 async def test_only_the_author_edits_a_mention(world: World, synapse: Synapse, tmp_path: Path) -> None:
     """Finding 3: any member of a public room could rewrite another patron's mention (m.replace)."""
     stranger = await joined_stranger(world, synapse)

@@ -57,6 +57,7 @@ async def graph() -> Any:
         yield server
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", database_params())
 async def test_facebook_comment_to_card_claim_reply_edit_and_hide(
     kind: str, tmp_path: Path, graph: FakeGraph

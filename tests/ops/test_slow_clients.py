@@ -132,6 +132,7 @@ def _webhook_body() -> tuple[bytes, dict[str, str]]:
     return body, signed_headers(SECRET, body, timestamp=int(time.time()))
 
 
+@pytest.mark.slow
 async def test_half_open_flood_cannot_block_the_webhook(
     bot: tuple[int, Path, Process],
 ) -> None:

@@ -136,6 +136,7 @@ def as_rota(shifts: tuple[CalendarShift, ...], zone: ZoneInfo = LONDON) -> Rota:
     return Rota(zone=zone, overrides=overrides)
 
 
+@pytest.mark.slow
 def test_recurring_calendar_minute_by_minute() -> None:
     read = read_calendar(CALENDAR, staff=STAFF, zone=LONDON, start=START, days=DAYS)
     assert read.closed == (date(2026, 3, 20),)
@@ -171,6 +172,7 @@ def test_unreadable_calendars_are_refused_plainly(payload: bytes | str) -> None:
         read_calendar(payload, staff=STAFF, zone=LONDON, start=START, days=7)
 
 
+@pytest.mark.slow
 def test_a_runaway_rule_is_capped() -> None:
     flood = CALENDAR.replace("RRULE:FREQ=DAILY;COUNT=20", "RRULE:FREQ=MINUTELY")
     with pytest.raises(CalendarError, match="more than"):

@@ -226,6 +226,7 @@ def _pages(blocks: list[dict[str, Any]]) -> list[int | None]:
     ]
 
 
+@pytest.mark.slow
 @given(st.integers(min_value=1, max_value=2500), st.integers(min_value=-5, max_value=100))
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_digest_pages_reach_every_waiting_mention(count: int, asked: int) -> None:

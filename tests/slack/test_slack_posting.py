@@ -47,6 +47,7 @@ def cards_in(emu: SlackEmulator, channel: str = STAFF) -> Counter[str]:
     )
 
 
+@pytest.mark.slow
 async def test_429_storm_loses_nothing_and_posts_no_duplicates(
     client: SlackClient, emu: SlackEmulator
 ) -> None:

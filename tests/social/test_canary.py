@@ -78,6 +78,7 @@ def everything(request: pytest.FixtureRequest) -> Iterator[Everything | Written]
     root.setLevel(old_level)
 
 
+@pytest.mark.slow
 async def test_canary_never_logged(
     tmp_path: Path,
     everything: Everything | Written,
