@@ -201,7 +201,9 @@ def test_buttons_follow_the_status() -> None:
     held = card_blocks(view(1, status=Status.APPROVAL, reply_text="We are sorry", replied_by="Bob"))
     assert action_ids(held)[:3] == ["pd_approve", "pd_edit", "pd_reject"] and REPLY not in action_ids(held)
     assert "held, not published" in json.dumps(held) and "We are sorry" in json.dumps(held)
-    assert action_ids(card_blocks(view(1, status=Status.RESOLVED))) == []
+    # a closed card keeps Note & tags only: tags are corrected and notes added after Resolve
+    assert action_ids(card_blocks(view(1, status=Status.RESOLVED))) == [NOTE]
+    assert action_ids(card_blocks(view(1, status=Status.IGNORED))) == [NOTE]
     replied = card_blocks(view(1, status=Status.REPLIED, reply_text="Yes", reply_url="https://x.example/r"))
     assert "see the published reply" in json.dumps(replied)
 

@@ -350,7 +350,7 @@ def _buttons(view: TicketView) -> list[ButtonElement]:
                     title="Ignore this mention?", text=f"#{m} closes without an answer.", confirm="Ignore"
                 )
                 out.append(_button("Ignore", IGNORE, value, "danger", sure))
-    if out:  # an open card: notes and tags (a closed card keeps no buttons; its tags were set before)
+    if out or view.status in (Status.RESOLVED, Status.IGNORED):  # notes and tags, closed cards too
         out.append(_button("Note & tags", NOTE, value))
     return out
 
