@@ -184,7 +184,7 @@ def test_staff_pings_only_for_linked_slack_users() -> None:
 
 def test_buttons_follow_the_status() -> None:
     claimed = action_ids(card_blocks(view(1, status=Status.CLAIMED)))
-    snoozes = ["pd_snooze", "pd_snooze_2h", "pd_snooze_morning"]
+    snoozes = ["pd_snooze", "pd_snooze_2h", "pd_snooze_morning", "pd_snooze_at"]
     assert claimed == [REPLY, "pd_resolve", RESOLVE_READ, *snoozes, "pd_release", REASSIGN, IGNORE, NOTE]
     snoozed = card_blocks(view(1, status=Status.SNOOZED, assignee="Alice"))
     assert action_ids(snoozed) == [

@@ -3,13 +3,26 @@ Reject with a reason, a snooze to a time the staff member picks."""
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from bot.app import PatronDesk
 from bot.models import Status
-from bot.platforms.slack.cards import CLAIM, NOTE, RESOLVE
+from bot.platforms.slack.cards import CLAIM, NOTE, RESOLVE, SNOOZE_AT
 from bot.platforms.slack.modal import TAGS_BLOCK
+from bot.platforms.slack.set_aside_forms import (
+    DATE_BLOCK,
+    REASON_BLOCK,
+    TIME_BLOCK,
+    WHEN_BLOCK,
+    CardChoice,
+    read_reject,
+    read_snooze,
+    reject_view,
+    snooze_view,
+)
 from tests.fakes.slack import SlackEmulator
+from tests.fakes.slack_blockkit import check_view
 from tests.slack.slack_helpers import ALICE, STAFF, wait_for
 from tests.slack.test_slack_e2e import app, card_text, open_form, patron_says, settled, thread_replies
 
@@ -40,3 +53,69 @@ async def test_tags_are_edited_on_a_resolved_card(app: PatronDesk, emu: SlackEmu
     view = await app.service.view(1)
     assert view.tags == ("praise",) and view.status is Status.RESOLVED
     assert thread_replies(emu, parent) == []
+
+
+def typed(text: str) -> dict[str, Any]:
+    return {WHEN_BLOCK: {"when": {"type": "plain_text_input", "value": text}}}
+
+
+def picked(day: str, clock: str = "") -> dict[str, Any]:
+    values: dict[str, Any] = {DATE_BLOCK: {"date": {"type": "datepicker", "selected_date": day}}}
+    if clock:
+        values[TIME_BLOCK] = {"time": {"type": "timepicker", "selected_time": clock}}
+    return values
+
+
+async def test_snooze_until_a_picked_or_typed_time(app: PatronDesk, emu: SlackEmulator) -> None:
+    card = await patron_says(emu, "When is the genealogy club?", "1700001100.000100")
+    ts = card["ts"]
+    await emu.click(ALICE, STAFF, ts, CLAIM)
+    await settled(app, emu, ts, "Claimed by")
+    form = await open_form(emu, ALICE, ts, SNOOZE_AT)
+
+    async def refused(values: dict[str, Any]) -> dict[str, str]:
+        payload = (await emu.submit(ALICE, form, values))["payload"]
+        assert payload["response_action"] == "errors"
+        return dict(payload["errors"])
+
+    assert "Pick a day or a time" in (await refused({}))[WHEN_BLOCK]
+    assert "not both" in (await refused(typed("3d") | picked("2030-01-01")))[WHEN_BLOCK]
+    assert "Cannot read 'next blue moon'" in (await refused(typed("next blue moon")))[WHEN_BLOCK]
+    assert "already passed" in (await refused(picked("2001-01-01", "10:00")))[DATE_BLOCK]
+    assert "Pick the day and the time again" in (await refused(picked("soon")))[DATE_BLOCK]
+    assert (await app.service.view(1)).status is Status.CLAIMED  # nothing changed meanwhile
+
+    zone = app.service.rota.zone
+    day = datetime.now(zone).date() + timedelta(days=10)
+    done = await emu.submit(ALICE, form, picked(day.isoformat(), "14:30"))
+    assert done["payload"] == {"response_action": "clear"}
+    await settled(app, emu, ts, "Snoozed until")
+    view = await app.service.view(1)
+    assert view.status is Status.SNOOZED and view.snoozed_until is not None
+    assert view.snoozed_until.astimezone(zone).replace(tzinfo=None) == datetime.combine(day, time(14, 30))
+    await wait_for(lambda: any("Snoozed until" in e["text"] for e in emu.ephemerals if e["user"] == ALICE))
+
+
+def test_the_small_forms_read_only_what_they_were_opened_for() -> None:
+    form = reject_view(7, channel=STAFF)
+    assert check_view(form) == [] and check_view(snooze_view(7, channel=STAFF)) == []
+
+    def submitted(view: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+        return view | {"state": {"values": values}}
+
+    reason = {REASON_BLOCK: {"reason": {"value": "  be kinder  "}}}
+    assert read_reject(submitted(form, reason))[0] == CardChoice(7, STAFF, "be kinder")
+    assert read_reject(submitted(form, {}))[0] == CardChoice(7, STAFF, "")  # the reason is optional
+    too_long = {REASON_BLOCK: {"reason": {"value": "x" * 501}}}
+    assert "limit is 500" in read_reject(submitted(form, too_long))[1][REASON_BLOCK]
+    forged = submitted(form | {"private_metadata": '{"m": true, "c": ""}'}, reason)
+    assert read_reject(forged)[0] is None
+    snooze = snooze_view(7, channel=STAFF)
+    assert read_snooze(submitted(snooze, picked("2030-01-02")))[0] == CardChoice(
+        7, STAFF, "2030-01-02 09:00", DATE_BLOCK
+    )
+    only_time = {TIME_BLOCK: {"time": {"selected_time": "16:00"}}}
+    assert read_snooze(submitted(snooze, only_time))[0] == CardChoice(7, STAFF, "16:00", DATE_BLOCK)
+    assert read_snooze(submitted(snooze, typed("  friday   14:00 ")))[0] == CardChoice(
+        7, STAFF, "friday 14:00", WHEN_BLOCK
+    )
