@@ -29,12 +29,13 @@ class Clock:
 
 
 async def pings(world: World, needle: str) -> list[str]:
-    """The bot's notices in the staff room (outside any thread) containing ``needle``."""
+    """The bot's notices in the staff room (answers, pings, history lines) containing ``needle``."""
     events = by_sender(await world.staff1.messages(world.staff_room), world.users.bot.user_id)
     return [
         e["content"]["body"]
         for e in events
-        if e["content"].get("msgtype") == "m.notice" and needle in e["content"].get("body", "")
+        if e["content"].get("msgtype") == "m.notice"
+        and needle.lower() in e["content"].get("body", "").lower()
     ]
 
 
