@@ -104,10 +104,11 @@ SIMPLE: dict[str, type[Claim | Release | Resolve | Ignore]] = {
 
 
 def set_aside_action(click: Click) -> StaffAction | None:
-    """Snooze (until the button's time), wake, approve or reject; None for any other button."""
+    """Snooze (until the button's time), wake or approve; None for any other button (Reject and
+    Snooze until… open a form first)."""
     if click.action_id in SNOOZES:
         return Snooze(click.mention_id, click.actor, SNOOZES[click.action_id][1])
-    kinds: dict[str, type[Wake | Approve | Reject]] = {WAKE: Wake, APPROVE: Approve, REJECT: Reject}
+    kinds: dict[str, type[Wake | Approve]] = {WAKE: Wake, APPROVE: Approve}
     kind = kinds.get(click.action_id)
     return kind(click.mention_id, click.actor) if kind else None
 
