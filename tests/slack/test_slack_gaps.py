@@ -6,6 +6,9 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bot.app import PatronDesk
 from bot.models import Status
 from bot.platforms.slack.cards import CLAIM, NOTE, RESOLVE, SNOOZE_AT
@@ -119,3 +122,30 @@ def test_the_small_forms_read_only_what_they_were_opened_for() -> None:
     assert read_snooze(submitted(snooze, typed("  friday   14:00 ")))[0] == CardChoice(
         7, STAFF, "friday 14:00", WHEN_BLOCK
     )
+
+
+ANY = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+    max_leaves=12,
+)
+BLOCKS = st.sampled_from([REASON_BLOCK, DATE_BLOCK, TIME_BLOCK, WHEN_BLOCK, "other"])
+ACTIONS = st.dictionaries(
+    st.sampled_from(["reason", "date", "time", "when"]),
+    st.dictionaries(st.sampled_from(["value", "selected_date", "selected_time"]), ANY, max_size=2),
+    max_size=2,
+)
+
+
+@given(st.dictionaries(BLOCKS, ACTIONS | ANY, max_size=4), ANY)
+def test_forged_submissions_get_an_error_or_a_checked_choice(values: dict[str, Any], meta: Any) -> None:
+    for form, read in (
+        (reject_view(7, channel=STAFF), read_reject),
+        (snooze_view(7, channel=STAFF), read_snooze),
+    ):
+        for private in (form["private_metadata"], meta if isinstance(meta, str) else str(meta)):
+            view = form | {"state": {"values": values}, "private_metadata": private}
+            choice, errors = read(view)
+            assert (choice is None) == bool(errors)
+            if choice is not None:
+                assert choice.mention_id == 7 and len(choice.text) <= 500

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from bot.app import PatronDesk
 from bot.platforms.slack.cards import CARD_EVENT
 from bot.platforms.slack.thread_notes import card_mention_id, parse_thread_message
@@ -81,5 +84,32 @@ def test_the_card_is_read_from_its_metadata_only() -> None:
 
     assert card_mention_id(card("post_card:slack:42")) == 42
     assert card_mention_id(card("post_card:slack:42", "other")) is None
+    assert (
+        card_mention_id(card("post_card:slack:²")) is None
+        and card_mention_id(card("post_card:" + "9" * 40)) is None
+    )
     forged = card("x:1")
     assert card_mention_id(forged) is None and card_mention_id({}) is None
+
+
+JSONISH = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=10,
+)
+FIELDS = ("type", "channel", "ts", "thread_ts", "user", "subtype", "text", "bot_id", "hidden")
+
+
+@given(st.dictionaries(st.sampled_from(FIELDS), JSONISH | st.sampled_from([STAFF, "1.0", "message"])))
+def test_any_event_is_a_thread_message_or_none(event: dict[str, Any]) -> None:
+    found = parse_thread_message(event, bot_user=P.BOT_USER, card_channels={STAFF})
+    if found is not None:  # only a person's words in a thread of a card channel
+        assert found.channel == STAFF and found.text == found.text.strip() and found.text
+        assert found.thread_ts != str(event.get("ts") or "") and found.user != P.BOT_USER
+
+
+@given(st.dictionaries(st.sampled_from(["event_type", "event_payload", "dedupe_key"]), JSONISH))
+def test_any_metadata_names_a_card_or_none(meta: dict[str, Any]) -> None:
+    found = card_mention_id({"metadata": meta | {"event_type": CARD_EVENT}})
+    assert found is None or (isinstance(found, int) and found >= 0)
+    assert card_mention_id({"metadata": meta}) in (None, found)

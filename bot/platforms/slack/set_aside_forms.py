@@ -73,8 +73,10 @@ class CardChoice:
 
 
 def _value(view: dict[str, Any], block: str, action: str, key: str) -> str:
-    values = (view.get("state") or {}).get("values") or {}
-    found = ((values.get(block) or {}).get(action) or {}).get(key)
+    """One typed or picked value ("" when missing or of another shape: a forged submission)."""
+    found: Any = view
+    for step in ("state", "values", block, action, key):
+        found = found.get(step) if isinstance(found, dict) else None
     return found.strip() if isinstance(found, str) else ""
 
 

@@ -57,9 +57,10 @@ def card_mention_id(message: dict[str, Any]) -> int | None:
     meta = message.get("metadata") or {}
     if not isinstance(meta, dict) or meta.get("event_type") != CARD_EVENT:
         return None
-    key = (meta.get("event_payload") or {}).get("dedupe_key")
+    payload = meta.get("event_payload")
+    key = payload.get("dedupe_key") if isinstance(payload, dict) else None
     tail = key.rsplit(":", 1)[-1] if isinstance(key, str) and key.startswith("post_card:") else ""
-    return int(tail) if tail.isdigit() else None
+    return int(tail) if tail.isascii() and tail.isdigit() and len(tail) <= 18 else None
 
 
 class ThreadNotes:
