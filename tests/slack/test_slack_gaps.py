@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from bot.app import PatronDesk
 from bot.models import Status
-from bot.platforms.slack.cards import CLAIM, NOTE, RESOLVE, SNOOZE_AT
+from bot.platforms.slack.cards import CLAIM, NOTE, RESOLVE, SNOOZE, SNOOZE_AT
 from bot.platforms.slack.modal import TAGS_BLOCK
 from bot.platforms.slack.set_aside_forms import (
     DATE_BLOCK,
@@ -26,8 +26,18 @@ from bot.platforms.slack.set_aside_forms import (
 )
 from tests.fakes.slack import SlackEmulator
 from tests.fakes.slack_blockkit import check_view
-from tests.slack.slack_helpers import ALICE, STAFF, wait_for
-from tests.slack.test_slack_e2e import app, card_text, open_form, patron_says, settled, thread_replies
+from tests.fakes.slack_payloads import message_event
+from tests.slack.slack_helpers import ALICE, COMMUNITY, STAFF, wait_for
+from tests.slack.test_slack_e2e import (
+    PATRON,
+    app,
+    card_text,
+    cards,
+    open_form,
+    patron_says,
+    settled,
+    thread_replies,
+)
 
 __all__ = ["app"]  # the fixture: the whole bot on the emulator
 
@@ -149,3 +159,29 @@ def test_forged_submissions_get_an_error_or_a_checked_choice(values: dict[str, A
             assert (choice is None) == bool(errors)
             if choice is not None:
                 assert choice.mention_id == 7 and len(choice.text) <= 500
+
+
+async def test_the_patrons_follow_up_in_their_thread_wakes_a_snoozed_mention(
+    app: PatronDesk, emu: SlackEmulator
+) -> None:
+    parent = "1700001200.000100"
+    card = await patron_says(emu, "Can I book the meeting room?", parent)
+    ts = card["ts"]
+    await emu.click(ALICE, STAFF, ts, CLAIM)
+    await settled(app, emu, ts, "Claimed by")
+    await emu.click(ALICE, STAFF, ts, SNOOZE)  # Wait for patron
+    await settled(app, emu, ts, "Snoozed until the patron answers")
+    said = message_event(
+        COMMUNITY, PATRON, "For 6 people on Friday", ts="1700001201.000100", thread_ts=parent
+    )
+    await emu.post_event(said)
+    card = await settled(app, emu, ts, "Claimed by")
+    assert "For 6 people on Friday" in card_text(card)
+    view = await app.service.view(1)
+    assert view.status is Status.CLAIMED and view.assignee == "Alice Archer"
+    emu.add_user("U0OTHER01", "other")
+    other = message_event(COMMUNITY, "U0OTHER01", "me too!", ts="1700001202.000100", thread_ts=parent)
+    await emu.post_event(other)  # someone else in the patron's thread: a card of their own
+    await wait_for(lambda: len(cards(emu)) == 2)
+    await app.wait_idle()
+    assert (await app.service.view(1)).status is Status.CLAIMED

@@ -118,6 +118,9 @@ def parse_event(
         author_handle=user,
         visibility=_visibility(event, channel),
         reply_ref=json.dumps({"channel": channel, "thread_ts": thread_ts, "ts": ts}),
+        # a reply in a thread follows its first post: the author's follow-up joins their open mention
+        # (and wakes it when snoozed) instead of starting a card of its own
+        follows=(f"{channel}:{thread_ts}",) if thread_ts != ts else (),
     )
     return safe_mention(mention, now=now)
 
