@@ -19,7 +19,8 @@ from typing import Any
 
 from bot import http, metrics
 from bot.backoff import Backoff, Reconnector
-from bot.config import Settings
+from bot.config import Settings, read_answers
+from bot.core.answers_file import AnswersFile
 from bot.core.authz import Gate
 from bot.core.relay import Relay
 from bot.core.rota_feed import Feeds
@@ -139,7 +140,8 @@ class PatronDesk:
         self.timers = Timers(self._service, self.settings)
         self._service.public_url = self.settings.PUBLIC_URL
         self._service.card_history = self.settings.CARD_HISTORY
-        self._service.answers = self.settings.answers
+        if self.settings.ANSWERS_FILE:  # read again when edited; a bad edit keeps the last good answers
+            self._service.answers_file = AnswersFile(self.settings.ANSWERS_FILE, read_answers)
         self._service.guard = self.settings.guard
         self.feeds = Feeds(self._service.context, public_url=self.settings.PUBLIC_URL)
         await self._service.start()

@@ -12,11 +12,13 @@ deleted. Counts, roles, rules and timings stay.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from bot.domain.outbox import OutboxKind, dedupe_key
+from bot.domain.history import history_line
+from bot.domain.outbox import HistoryPayload, OutboxKind, dedupe_key, encode
 from bot.domain.transitions import Transition, allowed_from, target
 from bot.store import audit, outbox, quarantine
 from bot.store import retention as store
@@ -135,9 +137,27 @@ async def auto_resolve(service: DeskService, *, days: int) -> int:
                 for i in ids
                 for desk in service.desks
             ]
-            await outbox.enqueue_many(session, cards, now=now)
+            await outbox.enqueue_many(session, cards + _history_rows(service, ids), now=now)
         for desk in service.desks if ids else ():
             service.wake(desk)
         total += len(ids)
         if len(ids) < BATCH:
             return total
+
+
+def _history_rows(service: DeskService, ids: list[int]) -> list[dict[str, Any]]:
+    """One "resolved automatically" line for each card's thread (CARD_HISTORY), like a staff Resolve."""
+    if not service.card_history or not ids:
+        return []
+    payload = encode(HistoryPayload(line=history_line("auto_resolve", "")))
+    return [
+        {
+            "kind": OutboxKind.HISTORY,
+            "target": desk,
+            "mention_id": i,
+            "dedupe_key": dedupe_key(OutboxKind.HISTORY, desk, i, uuid.uuid4().hex),
+            "payload": payload,
+        }
+        for i in ids
+        for desk in service.desks
+    ]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot import metrics
 from bot.core import actions, approval, folding, notes, reply_text, rota_actions, snooze
+from bot.core.answers_file import AnswersFile
 from bot.core.base import ACTION_FAILED
 from bot.core.context import Context, RotaHolder, Validator
 from bot.core.directory import Directory
@@ -106,6 +107,7 @@ class DeskService(Intake):
         self.public_url = ""  # where the HTTP server is reached from outside (rota feed addresses)
         self.card_history = True  # queue a history line for each card's thread (CARD_HISTORY)
         self.answers = AnswerBook()  # ANSWERS_FILE (set by the app)
+        self.answers_file: AnswersFile | None = None  # when set, read again on use when edited
         self.guard = PrivacyGuard()  # CARD_NUMBER_PATTERN (set by the app)
         self.directory = Directory()
         # source name -> its reply check (length, target), run before a reply is queued
@@ -127,7 +129,7 @@ class DeskService(Intake):
             dated_hours=self.dated_hours,
             public_url=self.public_url,
             card_history=self.card_history,
-            answers=self.answers,
+            answers=self.answers_file.current() if self.answers_file else self.answers,
             guard=self.guard,
         )
 

@@ -52,6 +52,7 @@ class AnswerBook:
 
     answers: Mapping[str, SavedAnswer] = field(default_factory=dict)
     constants: Mapping[str, str] = field(default_factory=dict)
+    warning: str = ""  # for staff: the file was edited and did not read (bot/core/answers_file.py)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -60,9 +61,10 @@ class AnswerBook:
 
     def listing(self) -> str:
         """`/name — first words` per answer, for `answers` / `!answers`."""
+        warned = [f"⚠️ {self.warning}"] if self.warning else []
         if not self.answers:
-            return "No saved answers. Set ANSWERS_FILE (see docs/answers.md)."
-        lines = ["Saved answers (reply N /name, or /name:lang for another language):"]
+            return "\n".join([*warned, "No saved answers. Set ANSWERS_FILE (see docs/answers.md)."])
+        lines = [*warned, "Saved answers (reply N /name, or /name:lang for another language):"]
         for name in self.names:
             answer = self.answers[name]
             langs = f" [{', '.join(sorted(answer.by_lang))}]" if answer.by_lang else ""
@@ -199,5 +201,8 @@ def expand(text: str, book: AnswerBook, fill: Fill, *, lang: str | None) -> str 
     answer = book.answers.get(name.lower())
     if answer is None:
         known = ", ".join(f"/{n}" for n in book.names) or "none (set ANSWERS_FILE)"
-        raise ValueError(f"there is no saved answer {call[:41]!r}{suggest(name, book.names)}; saved: {known}")
+        warned = f" ({book.warning})" if book.warning else ""
+        raise ValueError(
+            f"there is no saved answer {call[:41]!r}{suggest(name, book.names)}; saved: {known}{warned}"
+        )
     return render(answer.text_for(chosen or lang), book.constants, fill)

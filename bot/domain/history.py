@@ -25,6 +25,11 @@ LINES = {
     "note": "📝 Note by {who}.",
     "tag": "🏷️ Tagged {tag} by {who}.",
     "untag": "🏷️ Tag {tag} removed by {who}.",
+    "snooze": "💤 Snoozed by {who}.",
+    "wake": "⏰ Awake again.",
+    "approve": "👍 Reply approved by {who}.",
+    "reject": "👎 Reply not approved by {who}; not published.",
+    "auto_resolve": "✅ Resolved automatically: no activity after the reply.",
     "edit": "✏️ Edited by its author.",
     "withdraw": "🗑️ Deleted by its author.",
 }

@@ -98,6 +98,14 @@ class Checker:
             for i, opt in enumerate(el.get("initial_options") or []):
                 if opt.get("value") not in values:
                     self.fail("must be one of the options", f"{where}/initial_options/{i}")
+        elif kind == "datepicker":  # Slack: initial_date YYYY-MM-DD
+            date = el.get("initial_date")
+            if date is not None and not (isinstance(date, str) and len(date) == 10 and date[4] == "-"):
+                self.fail("must be a date in the format YYYY-MM-DD", f"{where}/initial_date")
+        elif kind == "timepicker":  # Slack: initial_time HH:mm
+            clock = el.get("initial_time")
+            if clock is not None and not (isinstance(clock, str) and len(clock) == 5 and clock[2] == ":"):
+                self.fail("must be a time in the format HH:mm", f"{where}/initial_time")
         elif kind not in ("users_select", "conversations_select", "channels_select"):
             self.fail(f"unsupported element type {kind!r}", f"{where}/type")
         if "placeholder" in el:

@@ -129,6 +129,13 @@ def test_thread_is_kept_for_the_reply() -> None:
     )
     assert content["m.relates_to"]["m.in_reply_to"] == {"event_id": found.external_id}
     assert content["m.mentions"] == {"user_ids": ["@pat:example.org"]}
+    assert found.follows == ("$root", "$p")  # the patron's follow-up joins their open mention
+
+
+def test_a_reply_follows_what_it_answers_and_a_new_post_follows_nothing() -> None:
+    reply = message("@librarybot and also", **{"m.relates_to": {"m.in_reply_to": {"event_id": "$q"}}})
+    assert mention_of(reply).follows == ("$q",)
+    assert mention_of(message("@librarybot hello")).follows == ()
 
 
 def test_reply_without_thread_is_an_in_reply_to() -> None:

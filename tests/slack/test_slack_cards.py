@@ -184,7 +184,7 @@ def test_staff_pings_only_for_linked_slack_users() -> None:
 
 def test_buttons_follow_the_status() -> None:
     claimed = action_ids(card_blocks(view(1, status=Status.CLAIMED)))
-    snoozes = ["pd_snooze", "pd_snooze_2h", "pd_snooze_morning"]
+    snoozes = ["pd_snooze", "pd_snooze_2h", "pd_snooze_morning", "pd_snooze_at"]
     assert claimed == [REPLY, "pd_resolve", RESOLVE_READ, *snoozes, "pd_release", REASSIGN, IGNORE, NOTE]
     snoozed = card_blocks(view(1, status=Status.SNOOZED, assignee="Alice"))
     assert action_ids(snoozed) == [
@@ -201,7 +201,9 @@ def test_buttons_follow_the_status() -> None:
     held = card_blocks(view(1, status=Status.APPROVAL, reply_text="We are sorry", replied_by="Bob"))
     assert action_ids(held)[:3] == ["pd_approve", "pd_edit", "pd_reject"] and REPLY not in action_ids(held)
     assert "held, not published" in json.dumps(held) and "We are sorry" in json.dumps(held)
-    assert action_ids(card_blocks(view(1, status=Status.RESOLVED))) == []
+    # a closed card keeps Note & tags only: tags are corrected and notes added after Resolve
+    assert action_ids(card_blocks(view(1, status=Status.RESOLVED))) == [NOTE]
+    assert action_ids(card_blocks(view(1, status=Status.IGNORED))) == [NOTE]
     replied = card_blocks(view(1, status=Status.REPLIED, reply_text="Yes", reply_url="https://x.example/r"))
     assert "see the published reply" in json.dumps(replied)
 

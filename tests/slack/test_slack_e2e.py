@@ -146,7 +146,7 @@ async def test_mention_claim_race_reply_resolve(app: PatronDesk, emu: SlackEmula
     winner = won[0]["user"]
     card = await settled(app, emu, card["ts"], "Claimed by")
     assert card["edits"] == 1  # one winner, one card update
-    snoozes = ["pd_snooze", "pd_snooze_2h", "pd_snooze_morning"]
+    snoozes = ["pd_snooze", "pd_snooze_2h", "pd_snooze_morning", "pd_snooze_at"]
     assert buttons(card) == [REPLY, RESOLVE, RESOLVE_READ, *snoozes, RELEASE, REASSIGN, IGNORE, NOTE]
 
     await reply_through_modal(emu, winner, card["ts"], "Yes: sign in at library.example & choose Renew.")
@@ -157,7 +157,7 @@ async def test_mention_claim_race_reply_resolve(app: PatronDesk, emu: SlackEmula
 
     await emu.click(winner, STAFF, card["ts"], RESOLVE)
     card = await settled(app, emu, card["ts"], "Resolved")
-    assert buttons(card) == []
+    assert buttons(card) == [NOTE]  # tags and notes stay editable on a closed card
     assert len(thread_replies(emu)) == 1  # the reply reached the patron exactly once
 
 
@@ -189,7 +189,7 @@ async def test_release_reassign_ignore_change_the_card(app: PatronDesk, emu: Sla
 
     await emu.click(BOB, STAFF, ts, IGNORE)
     card = await settled(app, emu, ts, "Ignored")
-    assert buttons(card) == []
+    assert buttons(card) == [NOTE]  # notes and tags stay on a closed card
     assert thread_replies(emu, "1700000200.000100") == []  # nothing ever reached the patron
 
 

@@ -13,6 +13,7 @@ from bot.app import PatronDesk
 from bot.models import Status
 from bot.platforms.slack.cards import APPROVE, CLAIM, EDIT, REJECT, REPLY, WAKE
 from bot.platforms.slack.modal import TEXT_BLOCK
+from bot.platforms.slack.set_aside_forms import REASON_BLOCK
 from tests.fakes.slack import SlackEmulator
 from tests.slack.slack_helpers import ALICE, BOB, STAFF, make_client, wait_for
 from tests.slack.test_slack_e2e import (
@@ -104,9 +105,14 @@ async def test_rejected_reply_never_reaches_the_patron(app: PatronDesk, emu: Sla
     card = await settled(app, emu, card["ts"], "Awaiting approval")
     await emu.click(BOB, STAFF, card["ts"], APPROVE)  # the writer cannot approve their own reply
     await wait_for(lambda: told(emu, BOB, "Only alice or a manager"))
-    await emu.click(ALICE, STAFF, card["ts"], REJECT)
+    before = set(emu.views)
+    await emu.click(ALICE, STAFF, card["ts"], REJECT)  # a form: the reason Bob is told
+    await wait_for(lambda: set(emu.views) - before)
+    form = emu.views[(set(emu.views) - before).pop()]
+    reason = {REASON_BLOCK: {"reason": {"type": "plain_text_input", "value": "Never share the password."}}}
+    assert (await emu.submit(ALICE, form, reason))["payload"] == {"response_action": "clear"}
     card = await settled(app, emu, card["ts"], "Claimed by")
-    await wait_for(lambda: told(emu, BOB, "was not approved by Alice"))
+    await wait_for(lambda: told(emu, BOB, "was not approved by Alice Archer: Never share the password."))
     await app.wait_idle()
     assert thread_replies(emu, parent) == []
 

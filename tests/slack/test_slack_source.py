@@ -176,6 +176,17 @@ def test_parse_reference_event() -> None:
     assert parse_event(edited, me=ME, sources=frozenset({edited["channel"]}), staff=frozenset()) is None
 
 
+def test_a_thread_reply_follows_the_threads_first_post() -> None:
+    def parsed(**extra: str) -> Mention:
+        event = message_event(COMMUNITY, "U0PAT", "more", ts="1700000000.000900", **extra)
+        found = parse_event(event, me=ME, sources=frozenset({COMMUNITY}), staff=frozenset())
+        assert found is not None
+        return found
+
+    assert parsed(thread_ts="1700000000.000100").follows == (f"{COMMUNITY}:1700000000.000100",)
+    assert parsed().follows == () and parsed(thread_ts="1700000000.000900").follows == ()
+
+
 def test_markup_to_text() -> None:
     assert markup_to_text("<!here> <!subteam^S1|@staff> <#C1|general> <@U1>") == "@here @staff #general @U1"
     assert markup_to_text("<https://a.example>") == "https://a.example"

@@ -87,8 +87,23 @@ def parse_mention(
         author_name=author_name,
         visibility=Visibility.DIRECT if direct else Visibility.PUBLIC,
         reply_ref=json.dumps({"room": room_id, "event": event_id, "thread": thread}),
+        follows=_earlier(content),
     )
     return safe_mention(mention, now=now)
+
+
+def _earlier(content: dict[str, Any]) -> tuple[str, ...]:
+    """The earlier posts a message answers (its thread root, the message it replies to): a patron's
+    follow-up there joins their open mention (and wakes it when snoozed) instead of a card of its own."""
+    rel = content.get("m.relates_to")
+    if not isinstance(rel, dict):
+        return ()
+    reply = rel.get("m.in_reply_to")
+    refs = (
+        rel.get("event_id") if rel.get("rel_type") == "m.thread" else None,
+        reply.get("event_id") if isinstance(reply, dict) else None,
+    )
+    return tuple(dict.fromkeys(ref for ref in refs if isinstance(ref, str) and ref))
 
 
 def parse_change(event: dict[str, Any]) -> MentionChange | None:

@@ -52,6 +52,7 @@ from bot.platforms.slack.cards import (
     REPLY,
     RESOLVE,
     RESOLVE_READ,
+    SNOOZE_AT,
     SNOOZES,
     WAKE,
     notice_text,
@@ -83,6 +84,14 @@ from bot.platforms.slack.modal import (
     resolve_view,
 )
 from bot.platforms.slack.roster import SlackRoster
+from bot.platforms.slack.set_aside_forms import (
+    REJECT_VIEW,
+    SNOOZE_VIEW,
+    read_reject,
+    read_snooze,
+    reject_view,
+    snooze_view,
+)
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +104,11 @@ SIMPLE: dict[str, type[Claim | Release | Resolve | Ignore]] = {
 
 
 def set_aside_action(click: Click) -> StaffAction | None:
-    """Snooze (until the button's time), wake, approve or reject; None for any other button."""
+    """Snooze (until the button's time), wake or approve; None for any other button (Reject and
+    Snooze until… open a form first)."""
     if click.action_id in SNOOZES:
         return Snooze(click.mention_id, click.actor, SNOOZES[click.action_id][1])
-    kinds: dict[str, type[Wake | Approve | Reject]] = {WAKE: Wake, APPROVE: Approve, REJECT: Reject}
+    kinds: dict[str, type[Wake | Approve]] = {WAKE: Wake, APPROVE: Approve}
     kind = kinds.get(click.action_id)
     return kind(click.mention_id, click.actor) if kind else None
 
@@ -220,8 +230,12 @@ class SlackActions:
     def register(self) -> None:
         """Attach the listeners (exact action ids, callback ids and commands)."""
         app = self.client.app
-        for action_id in (*SIMPLE, *SNOOZES, WAKE, APPROVE, REJECT):
+        for action_id in (*SIMPLE, *SNOOZES, WAKE, APPROVE):
             app.action(action_id)(self._simple)
+        app.action(REJECT)(self._reject_open)  # a form: the reason its writer is told
+        app.action(SNOOZE_AT)(self._snooze_open)
+        app.view(REJECT_VIEW)(self._reject_submitted)
+        app.view(SNOOZE_VIEW)(self._snooze_submitted)
         app.action(REPLY)(self._reply_open)
         app.action(EDIT)(self._edit_open)
         app.action(REASSIGN)(self._reassign_open)
@@ -362,6 +376,42 @@ class SlackActions:
             return note_view(click.mention_id, channel=click.channel, tags=self.tags, current=current)
 
         self._open_form(click, form)
+
+    async def _reject_open(self, ack: Ack, body: dict[str, Any]) -> None:
+        click = await self._clicked(ack, body)
+        if click is not None:
+            view = reject_view(click.mention_id, channel=click.channel)
+            self._open_form(click, lambda got: view)
+
+    async def _snooze_open(self, ack: Ack, body: dict[str, Any]) -> None:
+        click = await self._clicked(ack, body)
+        if click is not None:
+            view = snooze_view(click.mention_id, channel=click.channel)
+            self._open_form(click, lambda got: view)
+
+    async def _reject_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        choice, errors = read_reject(view)
+        if choice is None:
+            await ack(response_action="errors", errors=errors)
+            return
+        await ack(response_action="clear")
+        action = Reject(choice.mention_id, parse_actor(body.get("user") or {}), choice.text)
+        self.tasks.spawn(self.run(action, choice.channel), "slack:reject")
+
+    async def _snooze_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        """The time is the service's to read (the library's zone): a refusal shows in the form."""
+        choice, errors = read_snooze(view)
+        if choice is None:
+            await ack(response_action="errors", errors=errors)
+            return
+        actor = parse_actor(body.get("user") or {})
+        action = await self._named(Snooze(choice.mention_id, actor, choice.text))
+        result = await self.dispatch(action)
+        if not result.ok:
+            await ack(response_action="errors", errors={choice.block: result.message[:300]})
+            return
+        await ack(response_action="clear")
+        self.tasks.spawn(self.say(choice.channel, action.actor, result.message), "slack:say")
 
     async def _resolve_open(self, ack: Ack, body: dict[str, Any]) -> None:
         click = await self._clicked(ack, body)

@@ -53,6 +53,7 @@ SNOOZES = {
     "pd_snooze_2h": ("Snooze 2h", "2h"),
     "pd_snooze_morning": ("Snooze till 9:00", "tomorrow 09:00"),
 }
+SNOOZE_AT = "pd_snooze_at"  # "Snooze until…": a form with a day and a time, or typed words
 NOTE, RESOLVE_READ = "pd_note", "pd_resolve_read"  # the Note & tags form, the Resolve-with-READ form
 ACTION_IDS = (
     CLAIM,
@@ -63,6 +64,7 @@ ACTION_IDS = (
     IGNORE,
     OPEN,
     *SNOOZES,
+    SNOOZE_AT,
     WAKE,
     APPROVE,
     EDIT,
@@ -336,6 +338,7 @@ def _buttons(view: TicketView) -> list[ButtonElement]:
             case Action.SNOOZE:
                 for action_id, (label, _) in SNOOZES.items():
                     out.append(_button(label, action_id, value))
+                out.append(_button("Snooze until…", SNOOZE_AT, value))
             case Action.WAKE:
                 out.append(_button("Wake", WAKE, value, "primary"))
             case Action.APPROVE:
@@ -350,7 +353,7 @@ def _buttons(view: TicketView) -> list[ButtonElement]:
                     title="Ignore this mention?", text=f"#{m} closes without an answer.", confirm="Ignore"
                 )
                 out.append(_button("Ignore", IGNORE, value, "danger", sure))
-    if out:  # an open card: notes and tags (a closed card keeps no buttons; its tags were set before)
+    if out or view.status in (Status.RESOLVED, Status.IGNORED):  # notes and tags, closed cards too
         out.append(_button("Note & tags", NOTE, value))
     return out
 

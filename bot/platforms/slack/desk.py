@@ -44,6 +44,7 @@ from bot.platforms.slack.client import SlackClient, shared_client
 from bot.platforms.slack.fold_cards import FoldCards
 from bot.platforms.slack.modal import Limits
 from bot.platforms.slack.roster import SlackRoster
+from bot.platforms.slack.thread_notes import ThreadNotes
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +129,7 @@ class SlackDesk(FoldCards):
             client, staff_channel=staff_channel, roster=self.roster, limits=limits, tags=tags
         )
         self.actions.register()
+        self.thread_notes = ThreadNotes(self.actions)  # a staff message in a card's thread is a note
         client.app.action(DIGEST_PAGE)(self._digest_page)
         self.register_folds()
         self._started = clock()

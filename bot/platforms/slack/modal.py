@@ -439,6 +439,11 @@ def _meta(view: dict[str, Any]) -> dict[str, Any] | None:
     return data if isinstance(channel, str) else None
 
 
+def read_card_meta(view: dict[str, Any]) -> dict[str, Any] | None:
+    """The card (``m``) and channel (``c``) a small form was opened for; None when out of date or forged."""
+    return _meta(view)
+
+
 def read_note(view: dict[str, Any]) -> tuple[NoteChoice | None, dict[str, str]]:
     """The Note & tags submission, or errors keyed by block id (a forged one says so, changes nothing)."""
     data = _meta(view)

@@ -118,6 +118,9 @@ def parse_event(
         author_handle=user,
         visibility=_visibility(event, channel),
         reply_ref=json.dumps({"channel": channel, "thread_ts": thread_ts, "ts": ts}),
+        # a reply in a thread follows its first post: the author's follow-up joins their open mention
+        # (and wakes it when snoozed) instead of starting a card of its own
+        follows=(f"{channel}:{thread_ts}",) if thread_ts != ts else (),
     )
     return safe_mention(mention, now=now)
 
@@ -147,8 +150,12 @@ class SlackSource:
         self._seen: OrderedDict[str, None] = OrderedDict()
         self._names: OrderedDict[str, tuple[str, str]] = OrderedDict()
         self._connecting: asyncio.Task[None] | None = None
-        client.app.event("message")(self._on_event)
+        # messages in card channels are the desk's (a staff thread message is a note: thread_notes)
+        client.app.event("message", matchers=[self._not_a_card_channel])(self._on_event)
         client.app.event("app_mention")(self._on_event)
+
+    async def _not_a_card_channel(self, event: dict[str, Any]) -> bool:
+        return str(event.get("channel") or "") not in self.client.card_channels
 
     async def open(self) -> None:
         """Check the token and connect (Socket Mode); HTTP mode receives through the app's server.
