@@ -139,6 +139,7 @@ class PatronDesk:
         self.timers = Timers(self._service, self.settings)
         self._service.public_url = self.settings.PUBLIC_URL
         self._service.card_history = self.settings.CARD_HISTORY
+        self._service.checkin_minutes = self.settings.CHECKIN_MINUTES
         self._service.answers = self.settings.answers
         self._service.guard = self.settings.guard
         self.feeds = Feeds(self._service.context, public_url=self.settings.PUBLIC_URL)

@@ -141,6 +141,7 @@ class Settings(BaseSettings):
 
     ESCALATE_AFTER_MINUTES: int = Field(default=30, ge=1)
     REMIND_AFTER_MINUTES: int = Field(default=60, ge=1)
+    CHECKIN_MINUTES: int = Field(default=0, ge=0, le=720)  # shift check-in: minutes to answer (0 = off)
     AUTO_ACK_TEXT: str = ""
     DAILY_DUTY_POST_AT: str = Field(default="", pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d$")
     WEEKLY_REPORT_AT: str = Field(
@@ -163,6 +164,14 @@ class Settings(BaseSettings):
             return value
         choices = get_args(cls.model_fields[info.field_name].annotation)
         return next((c for c in choices if c.casefold() == value.strip().casefold()), value)
+
+    @field_validator("CHECKIN_MINUTES", mode="before")
+    @classmethod
+    def _off(cls, value: object) -> object:
+        """`CHECKIN_MINUTES=off` (or no, false, empty) is 0: no shift check-in."""
+        if isinstance(value, str) and value.strip().casefold() in ("", "off", "no", "false"):
+            return 0
+        return value
 
     @field_validator("WEEKLY_REPORT_AT", mode="before")
     @classmethod
