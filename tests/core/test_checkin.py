@@ -236,3 +236,27 @@ def test_shift_end_follows_the_rota() -> None:
         ),
     )
     assert shift_end(rota, "reference", "bob", MONDAY_9) == MONDAY_9 + timedelta(hours=8)
+
+
+async def test_two_processes_holding_the_same_due_row_take_its_step_once(database: Database) -> None:
+    from bot.core import checkin
+    from bot.store import checkins
+    from bot.store.checkins import Step
+
+    await seed(database)
+    w = await world(database, MONDAY_9)
+    await w.tick()
+    w.clock.now += timedelta(minutes=10)
+    async with database.transaction() as session:
+        (row,) = await checkins.due(session, now=w.clock.now)  # both processes read it before either moved it
+
+    async def step() -> bool:
+        async with database.transaction() as session:
+            return await checkin._need_cover(
+                w.service.context, session, row, now=w.clock.now, from_=(Step.ASKED,), answer=""
+            )
+
+    assert [await step(), await step()] == [True, False]
+    while await w.relay.drain("console"):
+        pass
+    assert w.told("can you cover") == ["carol"]
