@@ -101,7 +101,9 @@ async def seed(db: Database) -> None:
         await sync_staff(session, rules.staff)
         add_weekly(session, role="reference", person="bob", days=WEEKDAYS, start=time(9), end=time(17))
         add_weekly(session, role="circulation", person="carol", days=WEEKDAYS, start=time(8), end=time(17))
-        add_weekly(session, role="reference", person="dave", days=frozenset({5}), start=time(10), end=time(14))
+        add_weekly(
+            session, role="reference", person="dave", days=frozenset({5}), start=time(10), end=time(14)
+        )
 
 
 async def world(db: Database, now: datetime, *, desk: CheckinDesk | None = None, minutes: int = 10) -> World:
