@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bot.app import PatronDesk
 from bot.config import Settings
 from bot.errors import AdapterConfigError
-from bot.platforms.slack.checkin import COVER, HERE
+from bot.platforms.slack.checkin import COVER, HERE, parse_checkin_click
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, Fault, SlackEmulator
 from tests.slack.slack_helpers import ALICE, BOB, CAROL, STAFF, make_client, wait_for
 
@@ -204,3 +206,62 @@ async def test_emulated_usergroup_errors_are_slacks() -> None:
         await client.aclose()
     finally:
         await emu.close()
+
+
+async def test_group_errors_are_logged_with_what_to_do(caplog: pytest.LogCaptureFixture) -> None:
+    from bot.errors import PermanentError
+    from bot.platforms.slack.usergroups import DutyGroups
+
+    emu = await SlackEmulator().start()
+    try:
+        emu.add_user(BOB, "bob")
+        emu.add_usergroup(GROUP, "reference-desk", [])
+        client = make_client(emu)
+        groups = DutyGroups(client)
+        emu.group_edits = "admins"
+        with caplog.at_level("ERROR"), pytest.raises(PermanentError):
+            await groups.set("reference-desk", [BOB])
+        assert "permission_denied" in caplog.text and "allow everyone" in caplog.text
+        with pytest.raises(PermanentError):
+            await groups.set("no-such-desk", [BOB])
+        assert "no such user group" in caplog.text
+        emu.group_edits = "everyone"
+        await groups.set("@reference-desk", [BOB])
+        assert emu.usergroups[GROUP] == [BOB]
+        assert emu.count("usergroups.list") == 2  # the handle was looked up once; the unknown one once more
+        await client.aclose()
+    finally:
+        await emu.close()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(),
+        lambda c: st.lists(c) | st.dictionaries(st.text(), c),
+    )
+)
+def test_a_check_in_click_of_any_shape_is_read_or_refused_never_raised(value: object) -> None:
+    import json
+
+    for body in (
+        value,
+        {"user": {"id": BOB}, "actions": [{"action_id": HERE, "value": json.dumps(value)}]},
+        {"user": value, "actions": value},
+    ):
+        found = parse_checkin_click(body if isinstance(body, dict) else {"actions": body})
+        assert found is None or (found[0] == BOB and found[1] > 0)
+
+
+def test_a_check_in_reaction_is_read_only_from_an_annotation() -> None:
+    from bot.platforms.matrix.commands import parse_checkin_reaction
+
+    def reaction(key: object) -> dict[str, object]:
+        rel = {"rel_type": "m.annotation", "event_id": "$q", "key": key}
+        return {"type": "m.reaction", "content": {"m.relates_to": rel}}
+
+    assert parse_checkin_reaction(reaction("✅")) == ("$q", True)
+    assert parse_checkin_reaction(reaction("🆘\ufe0f")) == ("$q", False)
+    assert parse_checkin_reaction(reaction("✋")) is None
+    assert parse_checkin_reaction(reaction(7)) is None
+    assert parse_checkin_reaction({"type": "m.room.message", "content": {"body": "✅"}}) is None
