@@ -205,38 +205,50 @@ async def _to_channel(
 
 
 async def answer(ctx: Context, action: CheckIn) -> ActionResult:
-    """ "I'm on desk" or "Need cover" from the person on the rota; anyone else is refused."""
+    """ "I'm on desk" or "Need cover" from the person on the rota; anyone else is refused.
+
+    Typed without a number, it answers every open check-in of the actor (two roles starting at once).
+    """
     now = ctx.clock()
     me = ctx.directory.by_ref(action.actor)
     if me is None:
         return ActionResult(False, NOT_STAFF)
     async with ctx.db.transaction() as session:
         if action.checkin_id is not None:
-            row = await store.get(session, action.checkin_id)
+            found = await store.get(session, action.checkin_id)
+            rows = [found] if found is not None else []
         else:
-            mine = await store.find(session, now=now, states=[Step.ASKED, *OPEN_GAP], person=me.key)
-            row = mine[0] if mine else None
-        if row is None:
+            states = [Step.ASKED, *OPEN_GAP] if action.here else [Step.ASKED, Step.HERE, *OPEN_GAP]
+            rows = await store.find(session, now=now, states=states, person=me.key)
+        if not rows:
             return ActionResult(False, NONE_OPEN)
-        if row.person != me.key:
-            return ActionResult(
-                False,
-                f"This check-in is {ctx.directory.name(row.person)}'s ({row.role}); only they can answer it.",
-            )
-        if row.ends <= now:
-            return ActionResult(False, "That shift is over; there is nothing to answer.")
-        if row.state is Step.FILLED:
-            taker = ctx.directory.name(row.filled_by)
-            return ActionResult(False, f"{taker} has taken the rest of this {row.role} shift.")
-        if action.here:
-            return await _here(ctx, session, row, now=now)
-        if row.state in OPEN_GAP:
-            return ActionResult(True, "Cover is already being found for this shift.")
-        if not await _need_cover(ctx, session, row, now=now, from_=(Step.ASKED, Step.HERE), answer="cover"):
-            return ActionResult(False, "This check-in changed meanwhile; nothing was done.")
+        results = [await _answer_one(ctx, session, row, me.key, here=action.here, now=now) for row in rows]
+    ok = any(r.ok for r in results)
+    return ActionResult(ok, " ".join(r.message for r in results), changed=any(r.changed for r in results))
+
+
+async def _answer_one(
+    ctx: Context, session: AsyncSession, row: Checkin, key: str, *, here: bool, now: datetime
+) -> ActionResult:
+    if row.person != key:
         return ActionResult(
-            True, f"Noted: your backup or the staff channel is asked to cover {row.role}.", changed=True
+            False,
+            f"This check-in is {ctx.directory.name(row.person)}'s ({row.role}); only they can answer it.",
         )
+    if row.ends <= now:
+        return ActionResult(False, "That shift is over; there is nothing to answer.")
+    if row.state is Step.FILLED:
+        taker = ctx.directory.name(row.filled_by)
+        return ActionResult(False, f"{taker} has taken the rest of this {row.role} shift.")
+    if here:
+        return await _here(ctx, session, row, now=now)
+    if row.state in OPEN_GAP:
+        return ActionResult(True, f"Cover is already being found for {row.role}.")
+    if not await _need_cover(ctx, session, row, now=now, from_=(Step.ASKED, Step.HERE), answer="cover"):
+        return ActionResult(False, "This check-in changed meanwhile; nothing was done.")
+    return ActionResult(
+        True, f"Noted: your backup or the staff channel is asked to cover {row.role}.", changed=True
+    )
 
 
 async def _here(ctx: Context, session: AsyncSession, row: Checkin, *, now: datetime) -> ActionResult:

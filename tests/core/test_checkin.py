@@ -262,3 +262,16 @@ async def test_two_processes_holding_the_same_due_row_take_its_step_once(databas
     while await w.relay.drain("console"):
         pass
     assert w.told("can you cover") == ["carol"]
+
+
+async def test_a_typed_answer_answers_every_open_check_in_of_its_person(database: Database) -> None:
+    await seed(database)
+    async with database.transaction() as session:  # Bob holds circulation too, from the same minute
+        add_weekly(session, role="circulation", person="bob", days=WEEKDAYS, start=time(9), end=time(12))
+    w = await world(database, MONDAY_9)
+    await w.tick()
+    assert sorted(who for who, _ in w.desk.asked) == ["bob", "bob"]
+    ok, said = await w.act(CheckIn(console("bob"), here=True))
+    assert ok and said.count("checked in") == 2
+    await w.tick(30)
+    assert w.told("can you cover") == [] and w.desk.announced == []
