@@ -286,6 +286,13 @@ class Settings(BaseSettings):
         return [line for spec in REGISTRY.values() for line in spec.problems(self)]
 
 
+# Names people reach for that live elsewhere: the setting line says where.
+ELSEWHERE = {
+    "SLACK_USERGROUPS": 'a role\'s user group is set in the rules file: slack_usergroup = "reference-desk"',
+    "SLACK_USERGROUP": 'a role\'s user group is set in the rules file: slack_usergroup = "reference-desk"',
+}
+
+
 def unknown_settings(names: Iterable[str], where: str) -> list[str]:
     """One line per name that looks like one of ours (our prefix, or close to a setting) but is not."""
     known = set(Settings.model_fields)
@@ -293,6 +300,9 @@ def unknown_settings(names: Iterable[str], where: str) -> list[str]:
     for name in sorted(set(names)):
         upper = name.upper()
         if upper in known:
+            continue
+        if upper in ELSEWHERE:
+            found.append(f"unknown setting {name} {where}: {ELSEWHERE[upper]}")
             continue
         close = _closest(upper, known)
         if close:
