@@ -92,6 +92,7 @@ async def ask_new(ctx: Context, arrivals: Iterable[tuple[str, str, datetime]], n
                 f"Without an answer in {ctx.checkin_minutes} min your backup is asked to cover."
             )
             await _ask(ctx, session, person, text, made, now=now)
+            log.info("check-in %d: %s asked for %s", made, person, role)
             await audit.record(
                 session,
                 actor="timer",
@@ -160,6 +161,7 @@ async def _need_cover(
     )
     for person in people:
         await ctx.notify(session, person, text, now=now, key=f"checkin:{row.id}:backup:{person}")
+    log.info("check-in %d: backup %s asked (%s)", row.id, backup, answer or "no answer")
     detail = {"role": row.role, "person": row.person, "to": list(people), "answer": answer or "none"}
     await audit.record(session, actor="timer", action="checkin_backup", now=now, detail=detail)
     return True
@@ -180,6 +182,7 @@ async def _to_channel(
         values |= {"answer": answer, "answered_at": now}
     if not await store.move(session, row.id, from_=from_, to=Step.CHANNEL, **values):
         return False
+    log.info("check-in %d: the staff channel asked for a volunteer for %s", row.id, row.role)
     name = ctx.directory.name(row.person)
     until = _hhmm(ctx, row.ends)
     await ctx.announce(
@@ -322,6 +325,7 @@ async def _fill(ctx: Context, row: Checkin, key: str, *, now: datetime) -> Actio
             replaces=row.person if holds else None,
         )
         await save(session)
+        log.info("check-in %d: %s took %s (rota entry %d)", row.id, key, row.role, entry.id)
         detail = {"role": row.role, "instead_of": row.person, "entry": entry.id, "checkin": row.id}
         await audit.record(session, actor=key, action="rota_take", now=now, detail=detail)
         await ctx.reload_rota(session)

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.errors import PatronDeskError
 from bot.models import MAX_ID, ActionResult, CheckIn, StaffAction
+from bot.platforms.slack.actions import SlackActions, parse_actor
 from bot.platforms.slack.cards import notice_text
 
 log = logging.getLogger(__name__)
@@ -74,8 +75,8 @@ def parse_checkin_click(body: dict[str, Any]) -> tuple[str, int, bool] | None:
 class CheckinButtons:
     """The check-in buttons' listener, on the desk's shared actions (dispatch, answers, named actors)."""
 
-    def __init__(self, actions: Any) -> None:
-        self.actions = actions  # bot.platforms.slack.actions.SlackActions
+    def __init__(self, actions: SlackActions) -> None:
+        self.actions = actions
 
     def register(self) -> None:
         """Attach the listener for both buttons."""
@@ -88,15 +89,13 @@ class CheckinButtons:
         if parsed is None:
             log.info("slack: a check-in button without a valid value; ignored")
             return
-        from bot.platforms.slack.actions import parse_actor
-
         actor = parse_actor(body["user"])
         action: StaffAction = CheckIn(actor, here=parsed[2], checkin_id=parsed[1])
         url = str(body.get("response_url", ""))
         self.actions.tasks.spawn(self._answer(action, url), "slack:checkin")
 
     async def _answer(self, action: StaffAction, response_url: str) -> None:
-        result: ActionResult = await self.actions.dispatch(await self.actions._named(action))
+        result: ActionResult = await self.actions.dispatch(await self.actions.named(action))
         payload: dict[str, Any] = {"text": notice_text(result.message)}
         payload |= (
             {"replace_original": True}
