@@ -89,7 +89,8 @@ async def ask_new(ctx: Context, arrivals: Iterable[tuple[str, str, datetime]], n
                 continue
             text = (
                 f"Your {role} shift starts now ({_hhmm(ctx, began)}–{_hhmm(ctx, ends)}). Are you on desk? "
-                f"Without an answer in {ctx.checkin_minutes} min, cover is sought (your backup, then the staff channel)."
+                f"Without an answer in {ctx.checkin_minutes} min, cover is sought "
+                "(your backup, then the staff channel)."
             )
             await _ask(ctx, session, person, text, made, now=now)
             log.info("check-in %d: %s asked for %s", made, person, role)
