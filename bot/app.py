@@ -142,6 +142,7 @@ class PatronDesk:
         self._service.card_history = self.settings.CARD_HISTORY
         if self.settings.ANSWERS_FILE:  # read again when edited; a bad edit keeps the last good answers
             self._service.answers_file = AnswersFile(self.settings.ANSWERS_FILE, read_answers)
+        self._service.checkin_minutes = self.settings.CHECKIN_MINUTES
         self._service.guard = self.settings.guard
         self.feeds = Feeds(self._service.context, public_url=self.settings.PUBLIC_URL)
         await self._service.start()

@@ -141,6 +141,7 @@ class Settings(BaseSettings):
 
     ESCALATE_AFTER_MINUTES: int = Field(default=30, ge=1)
     REMIND_AFTER_MINUTES: int = Field(default=60, ge=1)
+    CHECKIN_MINUTES: int = Field(default=0, ge=0, le=720)  # shift check-in: minutes to answer (0 = off)
     AUTO_ACK_TEXT: str = ""
     DAILY_DUTY_POST_AT: str = Field(default="", pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d$")
     WEEKLY_REPORT_AT: str = Field(
@@ -163,6 +164,14 @@ class Settings(BaseSettings):
             return value
         choices = get_args(cls.model_fields[info.field_name].annotation)
         return next((c for c in choices if c.casefold() == value.strip().casefold()), value)
+
+    @field_validator("CHECKIN_MINUTES", mode="before")
+    @classmethod
+    def _off(cls, value: object) -> object:
+        """`CHECKIN_MINUTES=off` (or no, false, empty) is 0: no shift check-in."""
+        if isinstance(value, str) and value.strip().casefold() in ("", "off", "no", "false"):
+            return 0
+        return value
 
     @field_validator("WEEKLY_REPORT_AT", mode="before")
     @classmethod
@@ -277,6 +286,13 @@ class Settings(BaseSettings):
         return [line for spec in REGISTRY.values() for line in spec.problems(self)]
 
 
+# Names people reach for that live elsewhere: the setting line says where.
+ELSEWHERE = {
+    "SLACK_USERGROUPS": 'a role\'s user group is set in the rules file: slack_usergroup = "reference-desk"',
+    "SLACK_USERGROUP": 'a role\'s user group is set in the rules file: slack_usergroup = "reference-desk"',
+}
+
+
 def unknown_settings(names: Iterable[str], where: str) -> list[str]:
     """One line per name that looks like one of ours (our prefix, or close to a setting) but is not."""
     known = set(Settings.model_fields)
@@ -284,6 +300,9 @@ def unknown_settings(names: Iterable[str], where: str) -> list[str]:
     for name in sorted(set(names)):
         upper = name.upper()
         if upper in known:
+            continue
+        if upper in ELSEWHERE:
+            found.append(f"unknown setting {name} {where}: {ELSEWHERE[upper]}")
             continue
         close = _closest(upper, known)
         if close:

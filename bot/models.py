@@ -351,6 +351,18 @@ class FoldAction:
     page: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class CheckIn:
+    """The answer to a shift's check-in: ``here`` ("I'm on desk") or not ("Need cover").
+
+    ``checkin_id`` None: the actor's own open check-in (a typed command that names none).
+    """
+
+    actor: StaffRef
+    here: bool
+    checkin_id: int | None = None
+
+
 StaffAction = (
     Claim
     | Release
@@ -368,6 +380,7 @@ StaffAction = (
     | FoldAction
     | AddNote
     | SetTag
+    | CheckIn
 )
 
 

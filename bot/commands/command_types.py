@@ -106,4 +106,11 @@ class Help:
     verb: str | None = None
 
 
-Command = Now | Show | Add | Remove | Cover | Off | Close | Roles | Gaps | Feed | Help
+@dataclass(frozen=True, slots=True)
+class Take:
+    """Cover the rest of a shift whose person is not on desk: a check-in's number, a role, or the only one."""
+
+    which: str = ""
+
+
+Command = Now | Show | Add | Remove | Cover | Off | Close | Roles | Gaps | Feed | Help | Take

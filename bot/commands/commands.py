@@ -2,7 +2,7 @@
 
     now | show [role] [this|next|YYYY-MM-DD|YYYY-Www] | add @who role days HH:MM-HH:MM
     | remove <id> | cover @who role <date> HH:MM-HH:MM [for @other] | off @who role <date> HH:MM-HH:MM
-    | close <date> [reason...] | roles | gaps | feed [role] | help [command]
+    | close <date> [reason...] | roles | gaps | feed [role] | take [number|role] | help [command]
 
 ``parse`` returns a command value or a ``UsageError`` (it never raises); the caller checks
 ``verb_of(text) in MUTATING_VERBS`` for permission before anything else.
@@ -27,6 +27,7 @@ from bot.commands.command_types import (
     Remove,
     Roles,
     Show,
+    Take,
 )
 from bot.commands.render import describe_entry, render_now, render_roles, render_week
 from bot.rota.timespec import format_days, format_range, suggest
@@ -45,6 +46,7 @@ __all__ = [
     "Remove",
     "Roles",
     "Show",
+    "Take",
     "UsageError",
     "check_roles",
     "describe_entry",
@@ -93,6 +95,11 @@ VERBS: dict[str, tuple[str, str, str]] = {
         "feed [role]",
         "the private address of your desk shifts as a calendar feed, or of one role's",
         "feed reference",
+    ),
+    "take": (
+        "take [number|role]",
+        "cover the rest of a shift whose person is not on desk (anyone who works that role)",
+        "take 12",
     ),
     "help": ("help [command]", "this list, or one command in detail", "help cover"),
 }
@@ -223,7 +230,15 @@ def _parse(verb: str, a: arg.Args, today: date) -> Command:
         return Gaps()
     if verb == "feed":
         return Feed(a.take("a role", arg.role) if a.tokens else None)
+    if verb == "take":
+        return Take(a.take("a number or a role", _which) if a.tokens else "")
     return Now() if verb == "now" else Roles()
+
+
+def _which(token: str) -> str:
+    """`take`'s argument: a check-in's number (`12`, `#12`) or a role."""
+    digits = token.removeprefix("#")
+    return str(arg.entry_id(token)) if digits.isascii() and digits.isdigit() else arg.role(token)
 
 
 def parse(text: str, *, today: date) -> Command | UsageError:
@@ -269,6 +284,8 @@ def format_command(cmd: Command) -> str:
             return "gaps"
         case Feed(role=role):
             return f"feed {role}" if role else "feed"
+        case Take(which=which):
+            return f"take {which}".rstrip()
     return "now"
 
 

@@ -72,6 +72,7 @@ class Context:
         card_history: queue one history line per change for each card's thread (``CARD_HISTORY``).
         answers: the saved answers (ANSWERS_FILE).
         guard: the privacy guard run on a reply and the patron's post before publishing.
+        checkin_minutes: how long a shift's person has to check in (``CHECKIN_MINUTES``; 0 = no check-in).
     """
 
     db: Database
@@ -88,6 +89,7 @@ class Context:
     card_history: bool = True  # CARD_HISTORY: a line per change in each card's thread
     answers: AnswerBook = field(default_factory=AnswerBook)
     guard: PrivacyGuard = field(default_factory=PrivacyGuard)
+    checkin_minutes: int = 0
 
     @property
     def rota(self) -> Rota:

@@ -17,6 +17,8 @@ from bot.core import folding
 from bot.core.views import mention_from_row
 from bot.crashpoints import crash_point, reconcile_enabled
 from bot.domain.outbox import (
+    CheckinPayload,
+    DutyPayload,
     FoldPayload,
     HistoryPayload,
     NotifyPayload,
@@ -30,8 +32,18 @@ from bot.domain.transitions import Transition
 from bot.errors import NotYet, TransientError
 from bot.models import StaffRef, Status, narrower
 from bot.platforms import role_channel_column
-from bot.platforms.base import Announces, Paces, Redacts, ShowsFolds, SourceAdapter, StaffDesk, Threads
-from bot.store import audit, cards, folds, mentions, outbox
+from bot.platforms.base import (
+    Announces,
+    AsksCheckIn,
+    Paces,
+    Redacts,
+    ShowsFolds,
+    SourceAdapter,
+    StaffDesk,
+    SyncsDutyGroups,
+    Threads,
+)
+from bot.store import audit, cards, duty, folds, mentions, outbox
 
 if TYPE_CHECKING:
     from bot.store.tables import OutboxRow
@@ -69,6 +81,8 @@ class Effects:
             OutboxKind.REDACT_CARD: self._redact_card,
             OutboxKind.SHOW_FOLD: self._show_fold,
             OutboxKind.HISTORY: self._history,
+            OutboxKind.CHECKIN: self._checkin,
+            OutboxKind.DUTY_GROUP: self._duty_group,
         }[kind_of(row.kind)]
         await handler(row)
 
@@ -281,4 +295,26 @@ class Effects:
         payload = payload_as(NotifyPayload, row.kind, row.payload)
         desk = self._desk(row)
         await desk.tell(StaffRef(row.target, payload.user_id, payload.display), payload.text)
+        await self._finish(row)
+
+    async def _checkin(self, row: OutboxRow) -> None:
+        """A shift's check-in question: the desk's own controls where it has them, else a notice."""
+        payload = payload_as(CheckinPayload, row.kind, row.payload)
+        desk = self._desk(row)
+        who = StaffRef(row.target, payload.user_id, payload.display)
+        if isinstance(desk, AsksCheckIn):
+            await desk.ask_checkin(who, payload.text, checkin_id=payload.checkin, key=row.dedupe_key)
+        else:
+            await desk.tell(who, payload.text)
+        await self._finish(row)
+
+    async def _duty_group(self, row: OutboxRow) -> None:
+        """A user group set to whoever holds its role now; a desk without groups skips it."""
+        payload = payload_as(DutyPayload, row.kind, row.payload)
+        desk = self._desk(row)
+        if isinstance(desk, SyncsDutyGroups):
+            async with self.db.transaction() as session:
+                users = await duty.wanted(session, row.target, payload.role)
+            if users:
+                await desk.set_duty_group(payload.group, users)
         await self._finish(row)

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.commands import commands as cmd
 from bot.commands.fold import parse_fold
-from bot.core import folding
+from bot.core import checkin, folding
 from bot.core.cards import source_name, status_line, visible_line
 from bot.core.reply_text import answers_query
 from bot.domain import transitions
@@ -62,6 +62,8 @@ async def run(ctx: Context, action: RotaCommand) -> ActionResult:
         return await _change(ctx, action, parsed, now)
     if isinstance(parsed, cmd.Feed):
         return await _feed(ctx, action, parsed)
+    if isinstance(parsed, cmd.Take):
+        return await checkin.take(ctx, action.actor, parsed.which)
     return ActionResult(True, _read(ctx, parsed, now))
 
 

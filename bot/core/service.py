@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot import metrics
-from bot.core import actions, approval, folding, notes, reply_text, rota_actions, snooze
+from bot.core import actions, approval, checkin, folding, notes, reply_text, rota_actions, snooze
 from bot.core.answers_file import AnswersFile
 from bot.core.base import ACTION_FAILED
 from bot.core.context import Context, RotaHolder, Validator
@@ -28,6 +28,7 @@ from bot.models import (
     ActionResult,
     AddNote,
     Approve,
+    CheckIn,
     Claim,
     DeskQuery,
     FoldAction,
@@ -109,6 +110,7 @@ class DeskService(Intake):
         self.answers = AnswerBook()  # ANSWERS_FILE (set by the app)
         self.answers_file: AnswersFile | None = None  # when set, read again on use when edited
         self.guard = PrivacyGuard()  # CARD_NUMBER_PATTERN (set by the app)
+        self.checkin_minutes = 0  # CHECKIN_MINUTES (set by the app; 0 = no shift check-in)
         self.directory = Directory()
         # source name -> its reply check (length, target), run before a reply is queued
         self.validators: dict[str, Validator] = {}
@@ -131,6 +133,7 @@ class DeskService(Intake):
             card_history=self.card_history,
             answers=self.answers_file.current() if self.answers_file else self.answers,
             guard=self.guard,
+            checkin_minutes=self.checkin_minutes,
         )
 
     @property
@@ -216,6 +219,8 @@ class DeskService(Intake):
                 return await rota_actions.queue(self.context, action)
             case FoldAction():
                 return await folding.run(self.context, action)
+            case CheckIn():
+                return await checkin.answer(self.context, action)
             case OpenForm():  # the gate in front of the service has already said yes; the form shows the card
                 return await reply_text.open_form(self.context, action)
         raise TypeError(f"unknown action {action!r}")  # pragma: no cover - the union is closed

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.commands.render import render_now
+from bot.core import checkin, duty_groups
 from bot.core.cards import mention_title, status_label
 from bot.core.retention import auto_resolve, purge
 from bot.core.rota_actions import stats_text
@@ -68,6 +69,8 @@ class Timers:
         await self.escalate(now)
         await self.remind(now)
         await self.handover(now)
+        await self.check_in(now)
+        await duty_groups.sync(self.service.context, now)
         await self.daily(now)
 
     async def open_queued(self, now: datetime) -> None:
@@ -204,6 +207,19 @@ class Timers:
                     )
                 if waiting:
                     await self._digest(role, began, (person,), waiting, now)
+
+    async def check_in(self, now: datetime) -> None:
+        """Shift check-in (``CHECKIN_MINUTES``; off at 0): ask who just came on duty, then the next
+        due step of every open check-in (``bot/core/checkin.py``)."""
+        if self.service.checkin_minutes <= 0:
+            return
+        service = self.service
+        arrivals = []
+        for role in sorted(service.rules.roles):
+            intervals = service.rota.coverage(role, now - timedelta(hours=36), now + timedelta(seconds=1))
+            arrivals += [(role, person, began) for person, began in _arrivals(intervals, now)]
+        await checkin.ask_new(service.context, arrivals, now)
+        await checkin.advance(service.context, now)
 
     async def _digest(
         self, role: str, begin: datetime, people: tuple[str, ...], waiting: list[StoredMention], now: datetime

@@ -23,6 +23,10 @@ class OutboxKind(StrEnum):
     ANNOUNCE = "announce"
     SHOW_FOLD = "show_fold"  # post or refresh a summary card (payload: {"fold": id})
     HISTORY = "history"
+    CHECKIN = (
+        "checkin"  # ask one person to check in for their shift (buttons or reactions where the desk has them)
+    )
+    DUTY_GROUP = "duty_group"  # set a chat user group to whoever holds a role now
 
 
 # Keys already stored in databases must keep matching: a reply and an acknowledgement were keyed
@@ -91,8 +95,46 @@ class HistoryPayload:
     ping: str = ""
 
 
-Payload = NoPayload | TextPayload | ReplyPayload | NotifyPayload | FoldPayload | HistoryPayload
-P = TypeVar("P", NoPayload, TextPayload, ReplyPayload, NotifyPayload, FoldPayload, HistoryPayload)
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckinPayload:
+    """A check-in question to one staff member on one desk (``checkin``: the check-in's id)."""
+
+    user_id: str
+    display: str = ""
+    text: str
+    checkin: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DutyPayload:
+    """Set the user group ``group`` to whoever holds ``role`` when the row runs (read then, so a late
+    retry never puts back an earlier shift's people)."""
+
+    role: str
+    group: str
+
+
+Payload = (
+    NoPayload
+    | TextPayload
+    | ReplyPayload
+    | NotifyPayload
+    | FoldPayload
+    | HistoryPayload
+    | CheckinPayload
+    | DutyPayload
+)
+P = TypeVar(
+    "P",
+    NoPayload,
+    TextPayload,
+    ReplyPayload,
+    NotifyPayload,
+    FoldPayload,
+    HistoryPayload,
+    CheckinPayload,
+    DutyPayload,
+)
 
 PAYLOADS: dict[OutboxKind, type[Payload]] = {
     OutboxKind.POST_CARD: NoPayload,
@@ -104,6 +146,8 @@ PAYLOADS: dict[OutboxKind, type[Payload]] = {
     OutboxKind.ANNOUNCE: TextPayload,
     OutboxKind.SHOW_FOLD: FoldPayload,
     OutboxKind.HISTORY: HistoryPayload,
+    OutboxKind.CHECKIN: CheckinPayload,
+    OutboxKind.DUTY_GROUP: DutyPayload,
 }
 """The payload each kind carries; producers build these and ``payload_of`` reads them back."""
 
@@ -155,7 +199,7 @@ def _field(kind: OutboxKind | str, name: str, value: Any) -> Any:
             return Visibility(value)
         except ValueError:
             raise PayloadError(f"{kind} payload has an unknown visibility") from None
-    if name == "fold":
+    if name in ("fold", "checkin"):
         if not isinstance(value, int) or isinstance(value, bool):
             raise PayloadError(f"{kind} payload field {name!r} is not a number")
         return value

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AdapterDeps",
     "Announces",
+    "AsksCheckIn",
     "Checks",
     "HttpRoutes",
     "Mailer",
@@ -29,6 +30,7 @@ __all__ = [
     "ShowsFolds",
     "SourceAdapter",
     "StaffDesk",
+    "SyncsDutyGroups",
     "lazy",
     "missing",
 ]
@@ -162,6 +164,23 @@ class ShowsFolds(Protocol):
 
     async def update_fold(self, ref: CardRef, fold: FoldView) -> None:
         """Edit the summary card in place with new counts."""
+
+
+@runtime_checkable
+class AsksCheckIn(Protocol):
+    """A desk that asks a shift's check-in with its own controls (buttons, reactions) instead of a plain
+    notice; the answer comes back as a ``CheckIn`` action carrying ``checkin_id``."""
+
+    async def ask_checkin(self, who: StaffRef, text: str, *, checkin_id: int, key: str) -> None:
+        """Ask ``who`` privately; ``key``: the outbox row's unique key (a retry is not asked twice)."""
+
+
+@runtime_checkable
+class SyncsDutyGroups(Protocol):
+    """A desk whose user groups follow who holds a role (e.g. Slack's ``@reference-desk``)."""
+
+    async def set_duty_group(self, group: str, users: Sequence[str]) -> None:
+        """Make ``users`` the whole membership of ``group`` (a handle or an id)."""
 
 
 @runtime_checkable
@@ -318,6 +337,7 @@ class PlatformSpec:
     private_replies: bool = False  # a reply reaches only the patron (mail): the privacy guard stays quiet
     staff_id_column: str | None = None  # the staff table's column holding this desk's user ids
     role_channel_column: str | None = None  # the roles table's column holding a role's own channel
+    duty_group_field: str | None = None  # the rules file's role key naming a user group that follows duty
     # a rota `@who` token in this desk's id form -> (user id, display name for a new row), else None
     staff_token: Callable[[str], tuple[str, str] | None] | None = None
     command_prefix: str = "/"  # how staff type commands here ("/rota"; "!rota" on Matrix)

@@ -27,6 +27,7 @@ class RoleSpec:
     backup: str | None = None
     description: str = ""
     slack_channel: str = ""
+    slack_usergroup: str = ""  # a Slack user group (handle or S... id) kept to whoever holds the role
     matrix_room: str = ""
     no_cover: tuple[Opening, ...] = ()  # weekly times nobody needs to hold the role (not gaps)
     calendar: str = ""  # an iCalendar URL or file whose events are this role's shifts

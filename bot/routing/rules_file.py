@@ -34,6 +34,7 @@ class _Role(_Strict):
     backup: str | None = None
     description: str = ""
     slack_channel: str = ""
+    slack_usergroup: str = Field(default="", pattern=r"^$|^@?[a-z0-9][a-z0-9._-]{0,79}$|^S[A-Z0-9]{6,}$")
     matrix_room: str = ""
     no_cover: str = ""
     calendar: str = Field(default="", max_length=2000)

@@ -288,6 +288,32 @@ class FoldCardRow(Base):
     message_id: Mapped[str] = mapped_column(String(255))
 
 
+class CheckinRow(Base):
+    """A shift's check-in (``bot/core/checkin.py``): asked once, then each step at most once.
+
+    ``state`` moves only forward by conditional UPDATEs: asked -> here (checked in), or asked ->
+    backup (the backup role was asked) -> channel (the staff channel was asked, managers told) ->
+    filled (someone took the rest of the shift); a state past ``ends`` does nothing more.
+    """
+
+    __tablename__ = "checkins"
+    __table_args__ = (
+        UniqueConstraint("role", "person", "began", name="checkins_shift"),
+        Index("ix_checkins_state_due_at", "state", "due_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    role: Mapped[str] = mapped_column(String(64))
+    person: Mapped[str] = mapped_column(String(64))
+    began: Mapped[datetime] = mapped_column(Stamp)  # the shift's start (UTC)
+    ends: Mapped[datetime] = mapped_column(Stamp)  # the end of the person's unbroken time on duty
+    state: Mapped[str] = mapped_column(String(16))
+    due_at: Mapped[datetime] = mapped_column(Stamp)  # when the next step is due
+    answer: Mapped[str] = mapped_column(String(16), default="")  # "", "here" or "cover"
+    answered_at: Mapped[datetime | None] = mapped_column(Stamp, nullable=True)
+    filled_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
 class CursorRow(Base):
     """Where each source stream stopped."""
 

@@ -184,3 +184,11 @@ def test_run_says_where_it_makes_a_new_database(tmp_path: Path, capsys: pytest.C
     (tmp_path / "patron-desk.db").touch()
     _say_new_database(load_settings())
     assert capsys.readouterr().err == ""  # an existing file: nothing to say
+
+
+def test_check_in_and_user_group_names_get_a_pointer() -> None:
+    from bot.config import unknown_settings
+
+    found = unknown_settings(["CHECKIN_MINUTE", "SLACK_USERGROUPS"], "in .env")
+    assert found[0].endswith("did you mean CHECKIN_MINUTES?")
+    assert "rules file: slack_usergroup" in found[1]

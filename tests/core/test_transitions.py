@@ -145,6 +145,7 @@ def test_outbox_keys_keep_their_stored_form() -> None:
     assert dedupe_key(OutboxKind.ANNOUNCE, "slack", None, "ab12") == "announce:slack:ab12"
     assert dedupe_key(OutboxKind.SHOW_FOLD, "slack", None, 12).startswith("show_fold:slack")
     assert dedupe_key(OutboxKind.HISTORY, "slack", 7, "ab12") == "history:slack:7:ab12"
+    assert dedupe_key(OutboxKind.CHECKIN, "slack", None, 4) == "checkin:slack:4"
     assert {k.value for k in OutboxKind} == {
         "history",
         "post_card",
@@ -155,4 +156,6 @@ def test_outbox_keys_keep_their_stored_form() -> None:
         "notify",
         "announce",
         "show_fold",
+        "checkin",
+        "duty_group",
     }

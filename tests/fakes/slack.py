@@ -25,6 +25,17 @@ from . import slack_payloads as P
 from .loopback import LoopbackServer
 from .slack_blockkit import check_blocks, check_view, units
 
+# The bot token's scopes by default, and the scope each Web API method needs (unlisted: none here).
+SCOPES = (
+    "chat:write",
+    "channels:history",
+    "channels:read",
+    "users:read",
+    "usergroups:read",
+    "usergroups:write",
+)
+NEEDS = {"usergroups.list": "usergroups:read", "usergroups.users.list": "usergroups:read"}
+NEEDS |= {"usergroups.users.update": "usergroups:write"}
 BOT_TOKEN, APP_TOKEN, SIGNING_SECRET = "xoxb-test-bot-token", "xapp-1-test-app-token", "test-signing-secret"
 TRIGGER_TTL = 3.0
 
@@ -50,6 +61,10 @@ class SlackEmulator(LoopbackServer):
         self.channels: dict[str, list[dict[str, Any]]] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.usergroups: dict[str, list[str]] = {}
+        self.handles: dict[str, str] = {}  # user group id -> its handle (usergroups.list)
+        self.disabled_groups: set[str] = set()
+        self.scopes: set[str] = set(SCOPES)  # the bot token's scopes (auth.test's x-oauth-scopes)
+        self.group_edits = "everyone"  # workspace setting: who may edit user groups ("admins": bots may not)
         self.members: dict[str, list[str]] = {}  # channel -> its members (conversations.members)
         self.bot_left: set[str] = set()  # channels the bot is not in: posts answer not_in_channel
         self.archived: set[str] = set()
@@ -160,11 +175,18 @@ class SlackEmulator(LoopbackServer):
             return web.json_response({"ok": False, "error": "not_authed"})
         if token != expected:
             return web.json_response({"ok": False, "error": "invalid_auth"})
+        needed = NEEDS.get(method)
+        if needed and needed not in self.scopes:
+            provided = ",".join(sorted(self.scopes))
+            return web.json_response(
+                {"ok": False, "error": "missing_scope", "needed": needed, "provided": provided}
+            )
         result = handler(args)
         if fault and fault.kind == "drop" and result.get("ok"):
             assert request.transport is not None
             request.transport.abort()  # committed, but the caller never hears back
-        return web.json_response(result)
+        headers = {"x-oauth-scopes": ",".join(sorted(self.scopes))} if method == "auth.test" else {}
+        return web.json_response(result, headers=headers)
 
     @staticmethod
     def _missing(args: dict[str, Any], *names: str) -> dict[str, Any] | None:
@@ -208,6 +230,8 @@ class SlackEmulator(LoopbackServer):
         if error := self._missing(args, "channel"):
             return error
         channel = str(args["channel"])
+        if channel in self.users:  # a user id: the app's direct message with them (Slack opens it)
+            channel = self.dm(channel)
         if channel not in self.channels:
             return {"ok": False, "error": "channel_not_found"}
         if channel in self.archived:
@@ -372,6 +396,74 @@ class SlackEmulator(LoopbackServer):
             "has_more": more,
             "response_metadata": {"next_cursor": str(start + limit) if more else ""},
         }
+
+    def dm(self, user: str) -> str:
+        """The id of the app's direct-message channel with ``user`` (made on first use)."""
+        channel = "D" + user[1:]
+        self.channels.setdefault(channel, [])
+        return channel
+
+    def add_usergroup(self, group_id: str, handle: str, users: list[str] | None = None) -> None:
+        self.usergroups[group_id] = list(users or [])
+        self.handles[group_id] = handle
+
+    def _usergroup(self, group_id: str, *, users: bool) -> dict[str, Any]:
+        """A usergroup object as Slack gives it (``usergroups.list``, ``usergroups.users.update``)."""
+        members = self.usergroups.get(group_id, [])
+        handle = self.handles.get(group_id, group_id.lower())
+        found: dict[str, Any] = {
+            "id": group_id,
+            "team_id": P.TEAM,
+            "is_usergroup": True,
+            "is_subteam": True,
+            "name": handle.replace("-", " ").title(),
+            "description": "",
+            "handle": handle,
+            "is_external": False,
+            "date_create": self._base,
+            "date_update": self._base,
+            "date_delete": self._base if group_id in self.disabled_groups else 0,
+            "auto_type": None,
+            "auto_provision": False,
+            "enterprise_subteam_id": "",
+            "created_by": "U0CREATOR1",
+            "updated_by": "U0CREATOR1",
+            "deleted_by": None,
+            "prefs": {"channels": [], "groups": []},
+            "user_count": len(members),
+        }
+        if users:
+            found["users"] = list(members)
+        return found
+
+    def m_usergroups_list(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Every user group (disabled ones with ``include_disabled``), users with ``include_users``."""
+        disabled = str(args.get("include_disabled", "")).lower() in ("1", "true")
+        users = str(args.get("include_users", "")).lower() in ("1", "true")
+        groups = [g for g in self.usergroups if disabled or g not in self.disabled_groups]
+        return {"ok": True, "usergroups": [self._usergroup(g, users=users) for g in groups]}
+
+    def m_usergroups_users_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        """Replace a group's members, with Slack's refusals: an unknown group, an empty or unknown user
+        list, a bot or guest, and workspaces where only admins edit groups."""
+        if error := self._missing(args, "usergroup"):
+            return error
+        group = str(args["usergroup"])
+        if group not in self.usergroups:
+            return {"ok": False, "error": "no_such_subteam"}
+        if self.group_edits != "everyone":
+            return {"ok": False, "error": "permission_denied"}
+        raw = args.get("users")
+        if raw in (None, ""):
+            return {"ok": False, "error": "no_users_provided"}
+        users = [u.strip() for u in (raw if isinstance(raw, list) else str(raw).split(",")) if u.strip()]
+        if not users or any(u not in self.users for u in users):
+            return {"ok": False, "error": "invalid_users"}
+        if any(u == P.BOT_USER for u in users):
+            return {"ok": False, "error": "invalid_user"}
+        self.usergroups[group] = users
+        self.disabled_groups.discard(group)
+        return {"ok": True, "usergroup": self._usergroup(group, users=True)}
 
     def m_usergroups_users_list(self, args: dict[str, Any]) -> dict[str, Any]:
         if error := self._missing(args, "usergroup"):

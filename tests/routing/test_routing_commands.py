@@ -171,7 +171,9 @@ def test_usage_and_example_belong_to_the_verb() -> None:
     )
     assert error("add @a").example == "add @alice reference mon-fri 09:00-17:00"
     unknown = error("frob")
-    assert unknown.usage == "now | show | add | remove | cover | off | close | roles | gaps | feed | help"
+    assert (
+        unknown.usage == "now | show | add | remove | cover | off | close | roles | gaps | feed | take | help"
+    )
     assert unknown.example == "help add"
 
 

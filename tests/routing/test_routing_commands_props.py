@@ -21,6 +21,7 @@ from bot.commands.commands import (
     Remove,
     Roles,
     Show,
+    Take,
     UsageError,
     format_command,
     parse,
@@ -80,6 +81,7 @@ commands = st.one_of(
     covers(),
     st.builds(Off, people, roles, days, times, times),
     st.builds(Close, days, reasons),
+    st.builds(Take, st.just("") | roles | st.integers(1, MAX_ID).map(str)),
 )
 
 

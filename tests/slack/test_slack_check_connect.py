@@ -87,3 +87,19 @@ async def test_push_sources_build_and_the_webhook_says_where(
     webhook = next(line for line in lines if line.startswith("webhook:") and "connected" in line)
     assert webhook.startswith("webhook: connected: ready: POST http://127.0.0.1:8080/webhook")
     assert "no ingest callback" not in caplog.text
+
+
+async def test_a_duty_user_group_without_usergroups_write_is_named(
+    emu: SlackEmulator, tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules.toml"
+    rules.write_text('default_role = "reference"\n[roles.reference]\nslack_usergroup = "reference-desk"\n')
+    conf = settings_for(emu, tmp_path, RULES_FILE=rules)
+    lines, ok = await check_setup(conf, connect=True)
+    assert ok, lines  # the scope is there: nothing to say
+    emu.scopes.discard("usergroups:write")
+    lines, ok = await check_setup(conf, connect=True)
+    assert not ok
+    line = desk_line(lines)
+    assert "reference-desk cannot follow the rota" in line and "usergroups:write" in line
+    assert emu.count("usergroups.users.update") == 0  # check changes nothing

@@ -166,6 +166,10 @@ class ConsoleDesk:
         """Private feedback, labelled with its addressee; the same text for several people prints once."""
         self.notices.add(who, text, me=self.me.ref)
 
+    async def ask_checkin(self, who: StaffRef, text: str, *, checkin_id: int, key: str) -> None:
+        """A shift's check-in question, with the two commands that answer it (as that person: `iam`)."""
+        self.notices.add(who, f"{text} Type `checkin` (on desk) or `needcover`.", me=self.me.ref)
+
     async def announce(self, text: str) -> None:
         """A message to the whole desk."""
         self._print(f"\n📣 {text}")

@@ -7,6 +7,7 @@ from bot.models import (
     MAX_ID,
     AddNote,
     Approve,
+    CheckIn,
     Claim,
     DeskQuery,
     Ignore,
@@ -38,7 +39,8 @@ HELP = """Commands:
   snooze N <when>    set #N aside: 2h, tomorrow 09:00, or patron (until they write)   wake N
   approve N [text]   publish a held reply (with text: your edited version)   reject N <reason>
   desk fold N        list summary card N (desk fold N claim / desk fold N handled: all its items)
-  rota <command>     the rota (try: rota help, rota now, rota show)
+  rota <command>     the rota (try: rota help, rota now, rota show); rota take N covers an open shift
+  checkin / needcover   answer your shift's check-in: on desk, or ask for cover
   iam NAME           act as staff member NAME with their rights; `iam` alone: back to the operator
   whoami             who you act as
   help               this list"""
@@ -85,6 +87,8 @@ def parse_line(line: str, me: StaffRef = ME, *, manager: bool | None = True) -> 
         return DeskQuery(me, rest.strip(), with_text=True)
     if verb == "answers":
         return DeskQuery(me, f"answers {rest.strip()}".strip())
+    if verb in ("checkin", "needcover"):
+        return CheckIn(me, here=verb == "checkin")
     number, _, tail = rest.strip().partition(" ")
     confirmed = verb == "reply!" or (verb == "reply" and number.endswith("!"))
     verb, number = verb.rstrip("!"), number.rstrip("!")

@@ -20,6 +20,7 @@ from bot.rota.timespec import staff_time
 MENTION_KEY = "org.patrondesk.mention_id"  # hidden marker: which mention a card (or notice) belongs to
 DEDUPE_KEY = "org.patrondesk.dedupe_key"  # hidden marker: the outbox key that posted the card
 HISTORY_KEY = "org.patrondesk.history"  # hidden marker: a line of the card's history (not an answer)
+CHECKIN_KEY = "org.patrondesk.checkin"  # hidden marker: which shift check-in a question asks
 HTML_FORMAT = "org.matrix.custom.html"
 
 TEXT_LIMIT = 1_500  # code points of patron text on a card; the link leads to the full post

@@ -42,7 +42,9 @@ CARD_VERBS = (
     "tag",
     "untag",
 )
-ROOM_VERBS = ("rota", "desk", "answers")
+ROOM_VERBS = ("rota", "desk", "answers", "checkin", "needcover")
+CHECKIN_REACTIONS = {"✅": True, "🆘": False}  # on a check-in question: on desk, need cover
+CHECKIN_PRE_REACT = ("✅", "🆘")
 LEGACY_ROOM_VERSIONS = frozenset(str(n) for n in range(1, 12))  # creators have no special rank
 CREATOR_LEVEL = 2**53  # "infinite", above any power level
 _MODIFIERS = re.compile("[\ufe0e\ufe0f\U0001f3fb-\U0001f3ff]")
@@ -70,6 +72,18 @@ def parse_reaction(event: dict[str, Any]) -> tuple[str, str] | None:
         return None
     verb = REACTIONS.get(_MODIFIERS.sub("", key))
     return (target, verb) if verb else None
+
+
+def parse_checkin_reaction(event: dict[str, Any]) -> tuple[str, bool] | None:
+    """``(question_event_id, here)`` for ✅ or 🆘: a check-in answer if that event is a check-in question."""
+    if event.get("type") != "m.reaction":
+        return None
+    rel = (event.get("content") or {}).get("m.relates_to") or {}
+    key, target = rel.get("key"), rel.get("event_id")
+    if rel.get("rel_type") != "m.annotation" or not isinstance(key, str) or not isinstance(target, str):
+        return None
+    here = CHECKIN_REACTIONS.get(_MODIFIERS.sub("", key))
+    return None if here is None else (target, here)
 
 
 def parse_command(event: dict[str, Any]) -> Command | None:

@@ -11,9 +11,20 @@ import uuid
 from bot.config import Settings
 from bot.core.base import OnAction
 from bot.errors import AdapterConfigError, PatronDeskError
-from bot.models import ActionResult, AddNote, CardRef, DeskQuery, FoldView, RotaCommand, StaffRef, TicketView
+from bot.models import (
+    ActionResult,
+    AddNote,
+    CardRef,
+    CheckIn,
+    DeskQuery,
+    FoldView,
+    RotaCommand,
+    StaffRef,
+    TicketView,
+)
 from bot.platforms.base import AdapterDeps
 from bot.platforms.matrix.cards import (
+    CHECKIN_KEY,
     DEDUPE_KEY,
     HISTORY_KEY,
     MENTION_KEY,
@@ -24,10 +35,12 @@ from bot.platforms.matrix.cards import (
     notice_content,
 )
 from bot.platforms.matrix.commands import (
+    CHECKIN_PRE_REACT,
     PRE_REACT,
     ROOM_VERBS,
     Command,
     card_action,
+    parse_checkin_reaction,
     parse_command,
     parse_reaction,
     parse_thread_note,
@@ -61,6 +74,7 @@ class MatrixDesk:
         self.pre_react = pre_react
         self.roster = MatrixRoster(link, manager_level=manager_level)  # who is staff: bot/core/authz.py
         self.cards: dict[str, int] = {}  # card event id -> mention id (markers cover restarts)
+        self.checkins: dict[str, int] = {}  # check-in question event id -> check-in number (markers too)
         self._background: set[asyncio.Task[None]] = set()
         link.desk_attached = True
 
@@ -99,6 +113,15 @@ class MatrixDesk:
             if found is not None:
                 result = await on_action(reaction_action(reaction[1], found[0], actor))
                 await self._answer(item, result, thread=found[1], mention_id=found[0])
+                return
+        answer = parse_checkin_reaction(event)
+        if answer is not None:
+            number = await self.checkin_for(item.room_id, answer[0])
+            if number is not None:
+                result = await on_action(CheckIn(actor, here=answer[1], checkin_id=number))
+                await self._answer(item, result, thread=None, reply_to=answer[0])
+            return
+        if reaction is not None:
             return
         command = parse_command(event)
         if command is not None:
@@ -139,6 +162,8 @@ class MatrixDesk:
             return await on_action(DeskQuery(actor, command.arg, place=item.room_id))
         if command.verb == "answers":
             return await on_action(DeskQuery(actor, f"answers {command.arg}".strip(), place=item.room_id))
+        if command.verb in ("checkin", "needcover"):
+            return await on_action(CheckIn(actor, here=command.verb == "checkin"))
         state = await self.link.room_state(self.link.staff_room)
         manager = power_level(state, actor.user_id) >= self.manager_level
         return await on_action(RotaCommand(actor, command.arg, is_manager=manager, place=item.room_id))
@@ -179,8 +204,27 @@ class MatrixDesk:
         self.cards[event_id] = marker
         return marker, event_id
 
+    async def checkin_for(self, room_id: str, event_id: str) -> int | None:
+        """The check-in a question event asks (memory first, then the hidden marker); None otherwise."""
+        if event_id in self.checkins:
+            return self.checkins[event_id]
+        event = await self.link.get_event(room_id, event_id)
+        if not event or event.get("sender") != self.link.user_id:
+            return None
+        marker = (event.get("content") or {}).get(CHECKIN_KEY)
+        if not isinstance(marker, int) or isinstance(marker, bool):
+            return None
+        self.checkins[event_id] = marker
+        return marker
+
     async def _answer(
-        self, item: RoomEvent, result: ActionResult, *, thread: str | None, mention_id: int | None = None
+        self,
+        item: RoomEvent,
+        result: ActionResult,
+        *,
+        thread: str | None,
+        mention_id: int | None = None,
+        reply_to: str | None = None,
     ) -> None:
         """The result's message as a notice to the actor: in the card's thread, else as a reply."""
         text = "\n".join((result.message, *result.extra)).strip()
@@ -190,7 +234,7 @@ class MatrixDesk:
         content = notice_content(
             text,
             thread_root=thread,
-            reply_to=None if thread else event_id,
+            reply_to=None if thread else (reply_to or event_id),
             ping=str(item.event.get("sender", "")),
             mention_id=mention_id,
         )
@@ -288,6 +332,28 @@ class MatrixDesk:
         ping = who.user_id if who.desk == DESK else None
         content = notice_content(text, ping=ping)
         await self.link.send(self.link.staff_room, content, txn=txn_id("tell", uuid.uuid4().hex))
+
+    async def ask_checkin(self, who: StaffRef, text: str, *, checkin_id: int, key: str) -> None:
+        """The check-in question in the staff room, pinging ``who`` only, with ✅ and 🆘 to click."""
+        ping = who.user_id if who.desk == DESK else None
+        body = f"{text}\nReact ✅ if you are on desk or 🆘 if you need cover (or type !checkin / !needcover)."
+        content = notice_content(body, ping=ping)
+        content[CHECKIN_KEY] = checkin_id
+        room = self.link.staff_room
+        event_id = await self.link.send(room, content, txn=txn_id("checkin", key))
+        self.checkins[event_id] = checkin_id
+        for reaction in CHECKIN_PRE_REACT:  # best effort: the commands work without them
+            relates = {"rel_type": "m.annotation", "event_id": event_id, "key": reaction}
+            try:
+                await self.link.send(
+                    room,
+                    {"m.relates_to": relates},
+                    txn=txn_id("react", f"{event_id}:{reaction}"),
+                    kind="m.reaction",
+                )
+            except PatronDeskError as exc:
+                log.warning("could not pre-react on check-in %s (%s)", event_id, type(exc).__name__)
+                return
 
     async def check(self) -> str:
         """Whether the bot can post in the staff room (``check --connect``; nothing is posted)."""

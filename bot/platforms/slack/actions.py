@@ -405,7 +405,7 @@ class SlackActions:
             await ack(response_action="errors", errors=errors)
             return
         actor = parse_actor(body.get("user") or {})
-        action = await self._named(Snooze(choice.mention_id, actor, choice.text))
+        action = await self.named(Snooze(choice.mention_id, actor, choice.text))
         result = await self.dispatch(action)
         if not result.ok:
             await ack(response_action="errors", errors={choice.block: result.message[:300]})
@@ -448,7 +448,7 @@ class SlackActions:
         """Several actions from one form, in order; the actor gets one message listing every answer."""
         said: list[str] = []
         for step in steps:
-            result = await self.dispatch(await self._named(step))
+            result = await self.dispatch(await self.named(step))
             if result.message:
                 said.append(result.message)
         if said and steps:
@@ -481,17 +481,17 @@ class SlackActions:
             action = RotaCommand(actor, text, is_manager=manager, place=channel)
         else:
             action = DeskQuery(actor, text, place=channel)
-        result = await self.dispatch(await self._named(action))
+        result = await self.dispatch(await self.named(action))
         await self.answer(url, channel, actor, notice_text(result.message, result.extra))
 
     async def run(self, action: StaffAction, channel: str) -> None:
         """Hand ``action`` to the service and tell the actor what happened (ephemeral)."""
-        action = await self._named(action)
+        action = await self.named(action)
         result = await self.dispatch(action)
         if result.message:
             await self.say(channel, action.actor, notice_text(result.message, result.extra))
 
-    async def _named(self, action: StaffAction) -> StaffAction:
+    async def named(self, action: StaffAction) -> StaffAction:
         """The actor by their Slack display name ("Bob Binder"), not the login name ("bob"): a new
         staff row is named after it, and cards and notices show it."""
         actor = action.actor

@@ -173,6 +173,22 @@ class SlackClient:
             raise error from None
         return dict(response.data) if isinstance(response.data, dict) else {}
 
+    async def scopes(self) -> frozenset[str] | None:
+        """The bot token's OAuth scopes (auth.test's ``x-oauth-scopes`` header); None when not said."""
+        self._ensure_session()
+        try:
+            response = await self.web.auth_test()
+        except asyncio.CancelledError:
+            raise
+        except (SlackApiError, aiohttp.ClientError, TimeoutError, OSError) as exc:
+            raise translate(exc, "auth_test") from None
+        headers = {str(k).lower(): v for k, v in (response.headers or {}).items()}
+        value = headers.get("x-oauth-scopes")
+        value = value[0] if isinstance(value, list) and value else value
+        if not isinstance(value, str):
+            return None
+        return frozenset(part.strip() for part in value.split(",") if part.strip())
+
     async def identity(self) -> BotIdentity:
         """auth.test once; a refused token is ``AdapterConfigError``."""
         async with self._lock:

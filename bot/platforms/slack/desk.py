@@ -16,7 +16,7 @@ import logging
 import sys
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,11 +40,13 @@ from bot.platforms.slack.cards import (
     parse_digest_page,
     staff_mention,
 )
+from bot.platforms.slack.checkin import CheckinButtons, checkin_blocks
 from bot.platforms.slack.client import SlackClient, shared_client
 from bot.platforms.slack.fold_cards import FoldCards
 from bot.platforms.slack.modal import Limits
 from bot.platforms.slack.roster import SlackRoster
 from bot.platforms.slack.thread_notes import ThreadNotes
+from bot.platforms.slack.usergroups import DutyGroups, scope_verdict
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +108,7 @@ class SlackDesk(FoldCards):
         role_channels: tuple[str, ...] = (),
         limits: Limits | None = None,
         tags: tuple[str, ...] = (),
+        duty_groups: tuple[str, ...] = (),
         digest_at: int = 10,
         digest_refresh: float = 5.0,
         settle: float = SETTLE,
@@ -130,6 +133,9 @@ class SlackDesk(FoldCards):
         )
         self.actions.register()
         self.thread_notes = ThreadNotes(self.actions)  # a staff message in a card's thread is a note
+        CheckinButtons(self.actions).register()
+        self.duty_groups = duty_groups  # the user groups roles keep to who is on duty (check --connect)
+        self.groups = DutyGroups(client)
         client.app.action(DIGEST_PAGE)(self._digest_page)
         self.register_folds()
         self._started = clock()
@@ -373,11 +379,29 @@ class SlackDesk(FoldCards):
         else:
             await self.client.call("chat_postMessage", channel=who.user_id, text=body)
 
+    async def ask_checkin(self, who: StaffRef, text: str, *, checkin_id: int, key: str) -> None:
+        """The check-in question with its two buttons, in the person's direct message with the bot."""
+        await self.client.call(
+            "chat_postMessage",
+            channel=who.user_id,
+            text=notice_text(text),
+            blocks=checkin_blocks(text, checkin_id),
+        )
+
+    async def set_duty_group(self, group: str, users: Sequence[str]) -> None:
+        """Make ``users`` (Slack ids) the members of the user group ``group``."""
+        await self.groups.set(group, users)
+
     async def check(self) -> str:
-        """Whether the bot can post in the staff channel (``check --connect``; nothing is posted)."""
+        """Whether the bot can post in the staff channel, and edit the duty user groups (``check --connect``;
+        nothing is posted or changed)."""
         from bot.platforms.slack.reach import check_staff_channel
 
-        return await check_staff_channel(self.client, self.staff_channel)
+        line = await check_staff_channel(self.client, self.staff_channel)
+        missing = await scope_verdict(self.client, self.duty_groups)
+        if missing:
+            raise AdapterConfigError(f"{line}, but {missing}")
+        return line
 
     async def idle(self) -> None:
         """Wait for the click handlers in flight (tests)."""
@@ -403,6 +427,7 @@ def build(settings: Settings, deps: AdapterDeps) -> SlackDesk | None:
         role_channels=tuple(deps.desk_channels.get("slack", ())),
         limits=deps.reply_limits,
         tags=_tags(settings),
+        duty_groups=_duty_groups(settings),
     )
 
 
@@ -415,6 +440,17 @@ def _tags(settings: Settings) -> tuple[str, ...]:
         return load_rules_file(settings.RULES_FILE).tags
     except Exception:
         return DEFAULT_TAGS
+
+
+def _duty_groups(settings: Settings) -> tuple[str, ...]:
+    """The user groups the rules file's roles keep to who is on duty (``slack_usergroup``)."""
+    from bot.setup import load_rules_file
+
+    try:
+        roles = load_rules_file(settings.RULES_FILE).roles
+    except Exception:
+        return ()
+    return tuple(sorted({spec.slack_usergroup for spec in roles.values() if spec.slack_usergroup}))
 
 
 def _connect_failed(exc: Exception, wait: float) -> None:

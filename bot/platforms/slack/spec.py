@@ -74,5 +74,6 @@ SPEC = PlatformSpec(
     client_on=lambda s: s.slack_on,
     staff_id_column="slack_user_id",
     role_channel_column="slack_channel",
+    duty_group_field="slack_usergroup",
     staff_token=_staff_token,
 )
