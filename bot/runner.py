@@ -106,6 +106,11 @@ async def rota_command(settings: Settings, text: str) -> tuple[bool, str]:
                 weekly=service.opening_hours,
             )
             await libcal.refresh_once()  # on failure OPENING_HOURS stands
+        if text.split()[:1] == ["gaps"]:
+            from bot.core.rota_sync import branch_refreshers
+
+            for refresher in branch_refreshers(service):
+                await refresher.refresh_once()  # on failure the branch's opening_hours stand
         result = await service.handle(RotaCommand(ADMIN, text, is_manager=True))
     finally:
         await db.aclose()
@@ -305,21 +310,38 @@ def _parts(settings: Settings) -> list[str]:
 
 
 async def make_report(
-    settings: Settings, *, since: date, until: date, csv_path: Path | None, chart_path: Path | None
+    settings: Settings,
+    *,
+    since: date,
+    until: date,
+    csv_path: Path | None,
+    chart_path: Path | None,
+    branch: str | None = None,
 ) -> str:
-    """The report text; the CSV pair and chart written when asked for."""
+    """The report text (of one branch when ``branch`` is given; with branches, a line per branch
+    follows); the CSV pair and chart written when asked for."""
+    from bot.reports.branches import branch_report, per_branch_lines, pick_branch
     from bot.reports.compute import build_report
     from bot.reports.output import report_chart, write_csv
     from bot.reports.stats import format_report
 
     hours = parse_opening_hours(settings.OPENING_HOURS)
+    rules = load_rules_file(settings.RULES_FILE)
+    place = pick_branch(rules, branch) if branch is not None else None
     db = Database(settings.DATABASE_URL)
     try:
         await db.migrate()
-        report = await build_report(db, since=since, until=until, hours=hours, zone=settings.zone)
+        if place is not None:
+            report = await branch_report(db, rules, place, since=since, until=until)
+            extra = [f"branch: {place.label} (days and opening hours in {place.zone})"]
+        else:
+            report = await build_report(db, since=since, until=until, hours=hours, zone=settings.zone)
+            extra = await per_branch_lines(
+                db, rules, since=since, until=until, hours=hours, zone=settings.zone
+            )
     finally:
         await db.aclose()
-    lines = [format_report(report)]
+    lines = [format_report(report), *extra]
     if csv_path is not None:
         written = await asyncio.to_thread(write_csv, report, csv_path)
         lines.append("CSV written to " + " and ".join(str(p) for p in written))

@@ -234,12 +234,14 @@ class Timers:
             service.dated_hours or service.opening_hours,
             start=local.date(),
             days=3,
+            dated=service.branch_hours,
         )
         soon = [g for g in found if g[1] <= local + timedelta(hours=48) and g[2] > local]
         async with service.db.transaction() as session:
             if soon and await mark(session, "gaps", local.date().isoformat(), now):
                 for manager in [r.key for r in service.directory.rows.values() if r.is_manager]:
-                    await service.notify(session, manager, "Rota warning. " + format_gaps(soon), now=now)
+                    text = "Rota warning. " + format_gaps(soon, rules=service.rules)
+                    await service.notify(session, manager, text, now=now)
             purge_due = await mark(session, "purge", str(local.date()), now)
             weekly = self.settings.WEEKLY_REPORT_AT.split()
             week_due = (

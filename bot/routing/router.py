@@ -38,6 +38,9 @@ def route(mention: Mention, rules: RuleSet, rota: Rota, now: datetime) -> Decisi
     role, rule, why = rules.match(mention)
     tags = rules.rule_tags(rule)
     head = f"no rule matched → {role} (default)" if rule == "default" else f'rule "{rule}" ({why}) → {role}'
+    branch = rules.branch_of(role)
+    if branch is not None:  # the card says which branch (its times are in the branch's zone)
+        head += f" at {branch.label}"
     names = rules.names()
     duty = rota.duty(role, now)
     if duty:
@@ -51,7 +54,7 @@ def route(mention: Mention, rules: RuleSet, rota: Rota, now: datetime) -> Decisi
             via = " → ".join(chain[: i + 1])
             reason = f"{head}; nobody on duty; backup {via}: {people(duty, names)}"
             return Decision(role=role, on_duty=tuple(p for p, _ in duty), rule=rule, reason=reason, tags=tags)
-    closure = rota.closure_on(now)
+    closure = rota.closure_on(now, role)
     nobody = "nobody on duty"
     if closure is not None:
         nobody += f" (closed: {closure.reason})" if closure.reason else " (closed today)"
@@ -61,7 +64,9 @@ def route(mention: Mention, rules: RuleSet, rota: Rota, now: datetime) -> Decisi
     if until is None:
         tail = "queued (nobody on duty in the next 14 days)"
     else:
-        tail = f"queued until {format_when(until.astimezone(rota.zone))}"
+        local = until.astimezone(rota.zone_of(role))
+        zone = f" {local.tzname()}" if branch is not None else ""
+        tail = f"queued until {format_when(local)}{zone}"
     return Decision(
         role=role,
         on_duty=(),
