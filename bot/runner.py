@@ -157,16 +157,28 @@ async def explain_route(
     )
     decision = route(mention, service.rules, service.rota, at)
     people = ", ".join(service.directory.name(k) for k in decision.on_duty) or "nobody"
-    local = at.astimezone(settings.zone).strftime("%a %Y-%m-%d %H:%M %Z")
+    local = at.astimezone(service.rota.zone_of(decision.role)).strftime("%a %Y-%m-%d %H:%M %Z")
+    branch = service.rules.branch_of(decision.role)
     return "\n".join(
         [
-            f"at:      {local}",
+            f"at:      {local}" + (f" ({branch.label})" if branch else ""),
             f"rule:    {decision.rule}",
             f"role:    {decision.role}",
             f"on duty: {people}",
             f"why:     {decision.reason}",
         ]
     )
+
+
+def branches_line(rules: RuleSet) -> str:
+    """`branches: main (Europe/London: reference, social), ...; no branch: tech` for `check`."""
+    parts = []
+    for key, branch in sorted(rules.branches.items()):
+        roles = ", ".join(sorted(r for r, spec in rules.roles.items() if spec.branch == key)) or "no roles"
+        parts.append(f"{branch.label} [{key}] ({branch.zone}: {roles})")
+    line = "branches: " + "; ".join(parts)
+    others = sorted(r for r, spec in rules.roles.items() if not spec.branch)
+    return line + (f"; no branch (LIBRARY_TIMEZONE, OPENING_HOURS): {', '.join(others)}" if others else "")
 
 
 async def check_setup(settings: Settings, *, connect: bool = False) -> tuple[list[str], bool]:
@@ -178,6 +190,8 @@ async def check_setup(settings: Settings, *, connect: bool = False) -> tuple[lis
     lines = [f"settings: ok (time zone {settings.LIBRARY_TIMEZONE})"]
     rules = load_rules_file(settings.RULES_FILE)
     lines.append(f"rules: {len(rules.rules)} rules, roles {', '.join(sorted(rules.roles))}")
+    if rules.branches:
+        lines.append(branches_line(rules))
     if settings.ANSWERS_FILE:  # read and checked with the settings: an unknown variable stops before here
         names = settings.answers.names
         lines.append(f"saved answers: {len(names)} ({', '.join('/' + n for n in names[:12])})")

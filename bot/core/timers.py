@@ -209,7 +209,9 @@ class Timers:
         self, role: str, begin: datetime, people: tuple[str, ...], waiting: list[StoredMention], now: datetime
     ) -> None:
         service = self.service
-        lines = [f"Handover for {role}: {len(waiting)} waiting."]
+        branch = service.rules.branch_of(role)
+        where = f" at {branch.label}" if branch is not None else ""
+        lines = [f"Handover for {role}{where}: {len(waiting)} waiting."]
         for row in waiting[:20]:
             who = (
                 f"claimed by {service.directory.name(row.assignee)}, no reply"

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
@@ -77,6 +77,17 @@ def branch_hours(branch: Branch, dated: Mapping[str, Hours] | None = None) -> Ho
     """The branch's hours: LibCal's dated days when read (``dated[branch.key]``), else its weekly hours."""
     found = (dated or {}).get(branch.key)
     return found if found is not None else Hours(branch.weekly)
+
+
+def is_open(branch: Branch, at: datetime, dated: Mapping[str, Hours] | None = None) -> bool:
+    """Whether ``branch`` is open at aware ``at``: its local wall clock inside its hours, not on a
+    closed day. In the repeated autumn hour the wall clock decides (both times round), as for shifts."""
+    wall = at.astimezone(branch.zone).replace(tzinfo=None)
+    if wall.date() in branch.closures:
+        return False
+    book = branch_hours(branch, dated)
+    day = wall.date()
+    return any(a <= wall < b for d in (day - timedelta(days=1), day) for a, b in book.on(d))
 
 
 @cache
