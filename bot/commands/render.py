@@ -127,7 +127,12 @@ def render_week(rota: Rota, role: str | None, week_start: date, names: Mapping[s
         names: staff key -> display name.
     """
     scope = f"for {role}" if role else "for every role"
-    lines = [f"Rota {scope}, week of {format_date(week_start)} {week_start.year} (times in {rota.zone})"]
+    zones = f"times in {rota.zone_of(role) if role else rota.zone}"
+    if role and role in rota.places.labels:
+        zones += f", {rota.places.labels[role]}"
+    elif not role and rota.places.zones:  # branches: each role's times are in its branch's zone
+        zones += "; " + ", ".join(f"{r} in {z}" for r, z in sorted(rota.places.zones.items()))
+    lines = [f"Rota {scope}, week of {format_date(week_start)} {week_start.year} ({zones})"]
     for offset in range(7):
         day = week_start + timedelta(days=offset)
         lines += _day_lines(rota, role, day, first=offset == 0, names=names)
@@ -140,6 +145,9 @@ def render_roles(rules: RuleSet) -> str:
     width = max((len(key) for key in rules.roles), default=0)
     for key, spec in rules.roles.items():
         about = f"SLA {spec.sla_minutes} min; backup {spec.backup or 'none'}"
+        branch = rules.branch_of(key)
+        if branch is not None:
+            about += f"; at {branch.label} ({branch.zone})"
         if spec.description:
             about += f"; {spec.description}"
         lines.append(f"  {key.ljust(width)}  {about}")

@@ -8,6 +8,7 @@ Instants are written in UTC so the expectations do not depend on the code under 
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -213,3 +214,70 @@ async def test_the_rota_keeps_its_places_when_reloaded(database: Database) -> No
         assert service.rota.zone_of("nyc") == ZoneInfo("America/New_York")
         fresh = await load_rota(session, ZoneInfo("UTC"), service.rules.places())
     assert fresh.places == service.rota.places
+
+
+LIBCAL = {
+    "locations": [
+        {
+            "lid": 3,
+            "name": "Harbor",
+            "weeks": [
+                {
+                    "Monday": {
+                        "date": "2026-03-09",
+                        "times": {"status": "open", "hours": [{"from": "9am", "to": "1pm"}]},
+                    },
+                    "Tuesday": {"date": "2026-03-10", "times": {"status": "closed"}},
+                }
+            ],
+        }
+    ]
+}
+
+
+async def test_a_branch_reads_its_own_libcal_hours_for_gaps(database: Database) -> None:
+    """Harbor's LibCal says Monday 09:00-13:00 and Tuesday closed; Central keeps its weekly hours."""
+    from bot.config import Settings
+    from bot.core.rota_sync import branch_refreshers, rota_parts
+    from bot.models import RotaCommand
+
+    service, *_ = await build(database, utc(2026, 3, 9, 0))
+    harbor = service.rules.branches["harbor"]
+    service.rules = load_rules(
+        RULES.replace('timezone = "America/New_York"', 'timezone = "America/New_York"\nhours_url = "x"'),
+        platforms=source_platforms(),
+    )
+    service.held.rota = Rota(zone=ZoneInfo("UTC"), places=service.rules.places())  # nobody on duty
+    asked: list[str] = []
+
+    async def fetch(url: str) -> bytes:
+        asked.append(url)
+        return json.dumps(LIBCAL).encode()
+
+    [refresher] = branch_refreshers(service, fetch=fetch)
+    assert await refresher.refresh_once() and asked == ["x"]
+    assert service.dated_hours is None and service.branch_hours["harbor"].on(date(2026, 3, 10)) == []
+    assert "rota:hours:harbor" in rota_parts(service, Settings(_env_file=None))  # type: ignore[call-arg]
+    answer = await service.handle(RotaCommand(ALICE, "gaps", is_manager=True))
+    assert "  nyc at Harbor: Mon 09 Mar 09:00–13:00 EDT, nobody on duty" in answer.message
+    assert "nyc at Harbor: Tue 10 Mar" not in answer.message
+    assert "  ldn at Central: Tue 10 Mar 09:00–17:00 GMT, nobody on duty" in answer.message
+    assert harbor.hours_url == ""  # the first rules had none
+
+
+def test_rota_now_show_and_roles_say_the_branch_and_its_zone() -> None:
+    from bot.commands.render import render_now, render_roles, render_week
+
+    rules = load_rules(RULES, platforms=source_platforms())
+    rota = Rota(
+        zone=ZoneInfo("UTC"),
+        shifts=(Shift(2, "nyc", "bob", WEEKDAYS, time(9), time(17)),),
+        places=rules.places(),
+    )
+    now = render_now(rota, rules, utc(2026, 3, 9, 12, 30))
+    assert "  nyc (Harbor, 08:30 EDT)   nobody (queued until Mon 9 Mar 09:00)" in now
+    week = render_week(rota, "nyc", date(2026, 3, 9), rules.names())
+    assert week.splitlines()[0].endswith("(times in America/New_York, Harbor)")
+    every = render_week(rota, None, date(2026, 3, 9), rules.names())
+    assert every.splitlines()[0].endswith("(times in UTC; ldn in Europe/London, nyc in America/New_York)")
+    assert "at Harbor (America/New_York)" in render_roles(rules)
