@@ -117,7 +117,7 @@ class CalendarSync:
         service: the rota's owner (database, rules, clock, staff channel).
         fetch: reads a calendar URL or file.
         days: how many days ahead to read.
-        zone: the wall clock the shifts are written in (the rota's when None; a branch passes its own).
+        zone: the wall clock the shifts are written in (when None: each role's, its branch's or the rota's).
     """
 
     def __init__(
@@ -139,7 +139,7 @@ class CalendarSync:
 
     async def sync_role(self, role: str, source: str, today: date) -> str:
         """Read one role's calendar and store its shifts; a line saying what happened."""
-        zone = self.zone or self.service.rota.zone
+        zone = self.zone or self.service.rota.zone_of(role)  # a role at a branch: the branch's wall clock
         try:
             read = read_calendar(
                 await self.fetch(source),

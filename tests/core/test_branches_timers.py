@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import random
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -281,3 +282,39 @@ def test_rota_now_show_and_roles_say_the_branch_and_its_zone() -> None:
     every = render_week(rota, None, date(2026, 3, 9), rules.names())
     assert every.splitlines()[0].endswith("(times in UTC; ldn in Europe/London, nyc in America/New_York)")
     assert "at Harbor (America/New_York)" in render_roles(rules)
+
+
+ICS = """BEGIN:VCALENDAR\r
+VERSION:2.0\r
+PRODID:-//t//t//EN\r
+BEGIN:VEVENT\r
+UID:a@t\r
+DTSTAMP:20260101T000000Z\r
+SUMMARY:Desk - Bob\r
+DTSTART;TZID=America/New_York:20260309T090000\r
+DTEND;TZID=America/New_York:20260309T120000\r
+END:VEVENT\r
+END:VCALENDAR\r
+"""
+
+
+async def test_a_branch_role_calendar_is_read_in_the_branch_zone(database: Database, tmp_path: Path) -> None:
+    """The event is 09:00-12:00 in New York (13:00-16:00 UTC on 9 March): so is the shift."""
+    from bot.core.rota_sync import CalendarSync
+
+    (tmp_path / "harbor.ics").write_text(ICS)
+    service, *_ = await build(database, utc(2026, 3, 9, 0))
+    text = RULES.replace(
+        '[roles.nyc]\nbranch = "harbor"',
+        f'[roles.nyc]\nbranch = "harbor"\ncalendar = "{tmp_path}/harbor.ics"',
+    )
+    service.rules = load_rules(text, platforms=source_platforms())
+    async with database.transaction() as session:
+        await sync_roles(session, service.rules)
+    lines = await CalendarSync(service, days=7).sync_all()  # reads the file
+    assert lines == ["nyc: 1 shift(s), 1 new, 0 gone, 0 unknown"]
+    rota = service.rota
+    assert rota.duty("nyc", utc(2026, 3, 9, 13)) == (("bob", "calendar Mon 9 Mar 09:00-12:00"),)
+    assert rota.on_duty("nyc", utc(2026, 3, 9, 12, 59)) == ()
+    assert rota.on_duty("nyc", utc(2026, 3, 9, 15, 59)) == ("bob",)
+    assert rota.on_duty("nyc", utc(2026, 3, 9, 16)) == ()
