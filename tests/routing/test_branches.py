@@ -319,3 +319,14 @@ def test_a_role_at_a_branch_answers_as_a_rota_in_that_zone_would(
     )
     assert branch_rota.on_duty("nyc", instant) == reference.on_duty("nyc", instant)
     assert branch_rota.next_on_duty("nyc", instant, 3) == reference.next_on_duty("nyc", instant, 3)
+
+
+def test_a_cover_or_time_off_is_checked_in_the_role_branch_wall_clock() -> None:
+    """`off @bob nyc mon 09:00-10:00` means 09:00 in New York, where Bob is on duty."""
+    from bot.rota.conflicts import holds
+
+    book = rota(rules())
+    monday = datetime(2026, 3, 9, 9)
+    assert holds(book, "nyc", "bob", monday, monday + timedelta(hours=1)) == (True, True)
+    assert holds(book, "nyc", "bob", monday.replace(hour=8), monday) == (False, False)
+    assert holds(book, "ldn", "alice", monday, monday + timedelta(hours=8)) == (True, True)
