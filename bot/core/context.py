@@ -98,7 +98,9 @@ class Context:
 
     def render(self, row: StoredMention) -> TicketView:
         """A stored mention as a card: staff names resolved, times in the zone of its role's branch."""
-        return ticket_view(row, self.directory, zone=self.held.rota.zone_of(row.role), guard=self.guard)
+        rota = self.held.rota
+        branch = rota.places.labels.get(row.role, "")
+        return ticket_view(row, self.directory, zone=rota.zone_of(row.role), guard=self.guard, branch=branch)
 
     async def reload_rota(self, session: AsyncSession) -> None:
         """Re-read the rota after an edit (and stamp it, so other processes re-read it too)."""

@@ -24,6 +24,7 @@ from bot.core.service import DeskService
 from bot.core.timers import Timers
 from bot.models import Claim, Mention, StaffRef, Status
 from bot.platforms import source_platforms
+from bot.platforms.matrix.cards import card_html, card_text
 from bot.reports.branches import branch_report, per_branch_lines
 from bot.rota.rota import Rota, Shift
 from bot.routing.rules import RuleSet, load_rules
@@ -139,7 +140,9 @@ async def test_a_closed_branch_queues_until_its_own_opening_across_dst(
     assert view.status is Status.QUEUED and view.queued_until == opens
     where = "Harbor" if "harbor" in text else "Central"
     assert f"at {where};" in view.reason and view.reason.endswith(f"queued until {shown}")
-    assert shown in console_card(view)  # the card's time is the branch's, with its zone
+    for shown_card in (console_card(view), card_text(view), card_html(view)):
+        card = shown_card.replace("\u2068", "").replace("\u2069", "")  # Matrix isolates names
+        assert shown in card and f" at {where}" in card  # the branch's time and zone; which branch
     clock.now = opens - timedelta(minutes=1)
     await timers.tick()
     assert (await service.view(1)).status is Status.QUEUED
@@ -162,8 +165,33 @@ async def test_the_other_branch_is_not_held_up(database: Database) -> None:
     service, _, _, _, clock, _ = await build(database, utc(2026, 11, 2, 13, 30))
     await service.ingest("fake", mention(1, clock.now, "hello"), None)
     await service.ingest("fake", mention(2, clock.now, "harbor?"), None)
-    assert (await service.view(1)).on_duty == ("Alice",)
+    central = await service.view(1)
+    assert central.on_duty == ("Alice",) and central.branch == "Central"
+    assert "role ldn at Central · rule default" in console_card(central)
     assert (await service.view(2)).status is Status.QUEUED
+
+
+async def test_escalation_follows_each_branch_backup_in_its_own_hours(database: Database) -> None:
+    """Harbor's backup is Central. 30 Mar: London on BST, so Central's desk closes at 16:00 UTC."""
+    service, timers, relay, desk, clock, _ = await build(database, utc(2026, 3, 30, 14, 30))
+    service.rules = load_rules(
+        RULES.replace('[roles.nyc]\nbranch = "harbor"', '[roles.nyc]\nbranch = "harbor"\nbackup = "ldn"'),
+        platforms=source_platforms(),
+    )
+    await service.ingest("fake", mention(1, clock.now, "harbor?"), None)  # 10:30 in New York: Bob
+    await told(relay, desk)  # the card is posted
+    clock.now += timedelta(minutes=31)  # 16:01 in London: Alice still holds Central's desk
+    await timers.tick()
+    pinged = [(w, t) for w, t in await told(relay, desk) if "escalated to you" in t]
+    assert [w for w, _ in pinged] == ["UALICE"]
+    assert (await service.view(1)).note.startswith("Escalated to backup ldn (Alice)")
+    clock.now = utc(2026, 3, 30, 15, 35)
+    await service.ingest("fake", mention(2, clock.now, "harbor?"), None)
+    await told(relay, desk)
+    clock.now = utc(2026, 3, 30, 16, 6)  # 17:06 in London: nobody at Central, no managers here
+    await timers.tick()
+    assert [w for w, t in await told(relay, desk) if "#2" in t and "escalated" in t] == []
+    assert (await service.view(2)).status is Status.POSTED
 
 
 async def test_reports_count_and_wait_per_branch_in_its_own_hours(database: Database) -> None:
