@@ -67,8 +67,7 @@ class Places:
             zones[role] = branch.zone
             labels[role] = branch.label
             closed[role] = {
-                day: Closure(id=0, day=day, reason=reason or f"{branch.label} closed")
-                for day, reason in branch.closures.items()
+                day: Closure(id=0, day=day, reason=reason) for day, reason in branch.closures.items()
             }
         return cls(zones=zones, closed=closed, labels=labels)
 

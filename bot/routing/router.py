@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.models import Decision, Mention
+from bot.rota.branches import is_open
 from bot.rota.rota import Rota
 from bot.rota.timespec import format_when
 from bot.routing.rules import RuleSet
@@ -58,6 +59,8 @@ def route(mention: Mention, rules: RuleSet, rota: Rota, now: datetime) -> Decisi
     nobody = "nobody on duty"
     if closure is not None:
         nobody += f" (closed: {closure.reason})" if closure.reason else " (closed today)"
+    elif branch is not None and not is_open(branch, now):
+        nobody += f" ({branch.label} is closed now)"
     if chain:
         nobody += f", nor in backup {' → '.join(chain)}"
     until = queued_until(rules, rota, role, now)

@@ -195,8 +195,10 @@ def test_a_branch_closure_closes_only_that_branch_on_its_own_local_day() -> None
     thanksgiving = utc(2026, 11, 26, 15)  # 10:00 in New York, 15:00 in London
     assert book.on_duty("nyc", thanksgiving) == ()
     assert book.on_duty("ldn", thanksgiving) == ("alice",)
-    closed = book.closure_on(thanksgiving, "nyc")
-    assert closed is not None and closed.reason == "Harbor closed"
+    assert book.closure_on(thanksgiving, "nyc") == Closure(0, date(2026, 11, 26), "")
+    harbor = rules(BASE + BRANCHES + '[[rules]]\nname = "h"\nrole = "nyc"\nkeywords = ["harbor"]\n')
+    decision = route(mention("harbor"), harbor, rota(harbor), thanksgiving)
+    assert "; nobody on duty (closed today), nor in backup director;" in decision.reason
     assert book.closure_on(thanksgiving, "ldn") is None
     # a library-wide closure (from chat) closes each branch on its own local day
     shared = rota(ruleset, Closure(9, date(2026, 12, 23), "Staff day"))
@@ -218,7 +220,9 @@ def test_routing_queues_until_the_branch_opens_and_says_where_and_in_which_zone(
     assert central.on_duty == ("alice",) and "→ ldn (default) at Central;" in central.reason
     harbor = route(mention("harbor hours?"), ruleset, book, at)
     assert harbor.queued and harbor.queued_until == utc(2026, 3, 9, 13)
-    assert harbor.reason.endswith("queued until Mon 9 Mar 09:00 EDT")
+    assert harbor.reason.endswith(
+        "(Harbor is closed now), nor in backup director; queued until Mon 9 Mar 09:00 EDT"
+    )
     assert " → nyc at Harbor;" in harbor.reason
 
 
@@ -314,9 +318,7 @@ def test_a_role_at_a_branch_answers_as_a_rota_in_that_zone_would(
     shift = Shift(1, "nyc", "bob", frozenset({0, 2, 6}), begin, end)
     ruleset = rules()
     branch_rota = Rota(zone=LONDON, shifts=(shift,), places=ruleset.places())
-    reference = Rota(
-        zone=NEW_YORK, shifts=(shift,), closures=(Closure(0, date(2026, 11, 26), "Harbor closed"),)
-    )
+    reference = Rota(zone=NEW_YORK, shifts=(shift,), closures=(Closure(0, date(2026, 11, 26), ""),))
     assert branch_rota.on_duty("nyc", instant) == reference.on_duty("nyc", instant)
     assert branch_rota.next_on_duty("nyc", instant, 3) == reference.next_on_duty("nyc", instant, 3)
 
