@@ -8,6 +8,7 @@ Between them (8-29 Mar, 25 Oct-1 Nov) the two zones are 4 hours apart instead of
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -332,3 +333,29 @@ def test_a_cover_or_time_off_is_checked_in_the_role_branch_wall_clock() -> None:
     assert holds(book, "nyc", "bob", monday, monday + timedelta(hours=1)) == (True, True)
     assert holds(book, "nyc", "bob", monday.replace(hour=8), monday) == (False, False)
     assert holds(book, "ldn", "alice", monday, monday + timedelta(hours=8)) == (True, True)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    zone=st.text(max_size=40) | st.sampled_from(["Europe/London", "UTC", "", "../etc/passwd", "Europe/"]),
+    hours=st.text(max_size=60)
+    | st.sampled_from(["mon-fri 09:00-17:00", "sun-mon 22:00-24:00; mon 01:00-02:00"]),
+    closures=st.lists(st.text(max_size=40) | st.just("2026-12-24..2026-12-26 x"), max_size=3),
+    name=st.text(max_size=30),
+)
+def test_any_branch_table_loads_or_gets_a_config_error(
+    zone: str, hours: str, closures: list[str], name: str
+) -> None:
+    """Hostile values in a branch table give a ConfigError with one line per problem, never a crash."""
+    table = {"timezone": zone, "opening_hours": hours, "closures": closures, "name": name}
+    base = BASE.replace('branch = "central"', 'branch = "b"').replace('branch = "harbor"', "")
+    text = base + "[branches.b]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in table.items())
+    problem: ConfigError | None = None
+    try:
+        found = rules(text)
+    except ConfigError as exc:
+        problem = exc
+    if problem is not None:
+        assert str(problem).strip() and all(line.strip() for line in str(problem).splitlines())
+    else:
+        assert found.branch_of("ldn") == found.branches["b"] and found.branches["b"].label == (name or "b")
