@@ -82,6 +82,7 @@ class HoursRefresher:
         """Read LibCal once; True when the hours were replaced, False when the last good ones stay."""
         zone = self.branch.zone if self.branch else self.service.rota.zone
         where, of = (f"{self.branch.key}:", f" of {self.branch.label}") if self.branch else ("", "")
+        fallback = "the branch's opening_hours" if self.branch else "OPENING_HOURS"
         today = self.service.clock().astimezone(zone).date()
         try:
             found = parse_libcal(await self.fetch(self.url), today=today, location=self.location)
@@ -91,7 +92,7 @@ class HoursRefresher:
                 self.service,
                 f"libcal:{where}{today.isoformat()}",
                 f"Opening hours{of} could not be read from LibCal ({exc}). Patron Desk keeps the last "
-                "hours it read (or OPENING_HOURS) and tries again within the hour.",
+                f"hours it read (or {fallback}) and tries again within the hour.",
             )
             return False
         # days LibCal knew before and no longer lists (past days) are dropped; the rest is replaced

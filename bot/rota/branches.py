@@ -136,13 +136,15 @@ def read_closures(items: Iterable[object], *, where: str) -> dict[date, str]:
     out: dict[date, str] = {}
     problems = []
     for i, item in enumerate(items):
-        if isinstance(item, date):
+        if isinstance(item, date) and not isinstance(item, datetime):
             out[item] = ""
             continue
         match = _CLOSURE.match(item) if isinstance(item, str) else None
         try:
             if match is None:
-                raise ValueError("expected a date like 2026-12-25 (or 2026-12-24..2026-12-27), then a reason")
+                raise ValueError(
+                    'expected a date like 2026-12-25 (or "2026-12-24..2026-12-27"), then a reason'
+                )
             first = date.fromisoformat(match[1])
             last = date.fromisoformat(match[2]) if match[2] else first
             if not first <= last <= first + timedelta(days=MAX_CLOSED_DAYS):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Collection, Mapping
-from datetime import date
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -47,7 +46,7 @@ class _Branch(_Strict):
     timezone: str
     name: str = Field(default="", max_length=200)
     opening_hours: str = ""
-    closures: list[str | date] = []
+    closures: list[Any] = []  # dates or "YYYY-MM-DD[..YYYY-MM-DD] reason": read_closures says what is wrong
     hours_url: str = Field(default="", max_length=2000)
     location: str = Field(default="", max_length=200)
 
