@@ -152,6 +152,9 @@ def test_branches_must_be_tables_with_simple_keys() -> None:
     assert problems(
         "branches = 3\n" + BASE.replace('branch = "central"', "").replace('branch = "harbor"', "")
     ) == ["branches: must be a table [branches.<key>]"]
+    assert 'unknown top-level key "branch" (did you mean "branches"?)' in problems(
+        BASE + BRANCHES.replace("[branches.harbor]", "[branch.harbor]")
+    )
     lines = problems(BASE + BRANCHES.replace("[branches.harbor]", '[branches."Harbor Branch"]'))
     assert any(line.startswith("branches.Harbor Branch: a branch key must be lowercase") for line in lines)
 
