@@ -346,3 +346,18 @@ async def test_a_branch_role_calendar_is_read_in_the_branch_zone(database: Datab
     assert rota.on_duty("nyc", utc(2026, 3, 9, 12, 59)) == ()
     assert rota.on_duty("nyc", utc(2026, 3, 9, 15, 59)) == ("bob",)
     assert rota.on_duty("nyc", utc(2026, 3, 9, 16)) == ()
+
+
+async def test_a_saved_answer_gives_the_hours_of_the_mention_branch(database: Database) -> None:
+    from bot.core.reply_text import hours_on
+    from bot.rota.hours import Hours
+    from bot.rota.opening import parse_opening_hours
+
+    service, *_ = await build(database, utc(2026, 3, 9, 12))
+    service.opening_hours = parse_opening_hours("mon-fri 08:00-20:00")
+    service.branch_hours["harbor"] = Hours(service.rules.branches["harbor"].weekly, {date(2026, 3, 10): ()})
+    ctx = service.context
+    assert hours_on(ctx, date(2026, 3, 9), "ldn") == "09:00-17:00"  # Central's weekly hours
+    assert hours_on(ctx, date(2026, 3, 10), "nyc") == "closed"  # Harbor's LibCal day
+    assert hours_on(ctx, date(2026, 3, 9), "nyc") == "09:00-17:00"
+    assert hours_on(ctx, date(2026, 3, 9)) == "08:00-20:00"  # no role: the library's OPENING_HOURS
