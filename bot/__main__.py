@@ -253,6 +253,10 @@ def report(
     chart: Annotated[
         Path | None, typer.Option(help="Also draw daily or weekly volume and response times to this PNG")
     ] = None,
+    branch: Annotated[
+        str | None,
+        typer.Option(help="Only this branch ([branches.NAME]): its roles, days and opening hours"),
+    ] = None,
 ) -> None:
     """Volumes per platform, role and rule; time to first claim and reply; unanswered."""
     from bot.runner import make_report
@@ -267,7 +271,13 @@ def report(
     if last < first:
         typer.echo("--until is before --since", err=True)
         raise typer.Exit(2)
-    typer.echo(asyncio.run(make_report(settings, since=first, until=last, csv_path=csv, chart_path=chart)))
+    try:
+        text = asyncio.run(
+            make_report(settings, since=first, until=last, csv_path=csv, chart_path=chart, branch=branch)
+        )
+    except ConfigError as exc:
+        raise _fail(exc) from None
+    typer.echo(text)
 
 
 @cli.command()

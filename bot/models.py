@@ -164,6 +164,7 @@ class TicketView:
     read_level: int | None = None  # READ Scale 1-6, given at Resolve
     directional: bool | None = None  # True: a directional question, False: reference, None: not said
     private: tuple[str, ...] = ()  # kinds of private data in the patron's post (🔒), found at render
+    branch: str = ""  # the role's branch (its display name) when the rules file has branches
 
 
 @dataclass(frozen=True, slots=True)

@@ -106,6 +106,11 @@ async def rota_command(settings: Settings, text: str) -> tuple[bool, str]:
                 weekly=service.opening_hours,
             )
             await libcal.refresh_once()  # on failure OPENING_HOURS stands
+        if text.split()[:1] == ["gaps"]:
+            from bot.core.rota_sync import branch_refreshers
+
+            for refresher in branch_refreshers(service):
+                await refresher.refresh_once()  # on failure the branch's opening_hours stand
         result = await service.handle(RotaCommand(ADMIN, text, is_manager=True))
     finally:
         await db.aclose()
@@ -152,16 +157,28 @@ async def explain_route(
     )
     decision = route(mention, service.rules, service.rota, at)
     people = ", ".join(service.directory.name(k) for k in decision.on_duty) or "nobody"
-    local = at.astimezone(settings.zone).strftime("%a %Y-%m-%d %H:%M %Z")
+    local = at.astimezone(service.rota.zone_of(decision.role)).strftime("%a %Y-%m-%d %H:%M %Z")
+    branch = service.rules.branch_of(decision.role)
     return "\n".join(
         [
-            f"at:      {local}",
+            f"at:      {local}" + (f" ({branch.label})" if branch else ""),
             f"rule:    {decision.rule}",
             f"role:    {decision.role}",
             f"on duty: {people}",
             f"why:     {decision.reason}",
         ]
     )
+
+
+def branches_line(rules: RuleSet) -> str:
+    """`branches: main (Europe/London: reference, social), ...; no branch: tech` for `check`."""
+    parts = []
+    for key, branch in sorted(rules.branches.items()):
+        roles = ", ".join(sorted(r for r, spec in rules.roles.items() if spec.branch == key)) or "no roles"
+        parts.append(f"{branch.label} [{key}] ({branch.zone}: {roles})")
+    line = "branches: " + "; ".join(parts)
+    others = sorted(r for r, spec in rules.roles.items() if not spec.branch)
+    return line + (f"; no branch (LIBRARY_TIMEZONE, OPENING_HOURS): {', '.join(others)}" if others else "")
 
 
 async def check_setup(settings: Settings, *, connect: bool = False) -> tuple[list[str], bool]:
@@ -173,6 +190,8 @@ async def check_setup(settings: Settings, *, connect: bool = False) -> tuple[lis
     lines = [f"settings: ok (time zone {settings.LIBRARY_TIMEZONE})"]
     rules = load_rules_file(settings.RULES_FILE)
     lines.append(f"rules: {len(rules.rules)} rules, roles {', '.join(sorted(rules.roles))}")
+    if rules.branches:
+        lines.append(branches_line(rules))
     if settings.ANSWERS_FILE:  # read and checked with the settings: an unknown variable stops before here
         names = settings.answers.names
         lines.append(f"saved answers: {len(names)} ({', '.join('/' + n for n in names[:12])})")
@@ -305,21 +324,38 @@ def _parts(settings: Settings) -> list[str]:
 
 
 async def make_report(
-    settings: Settings, *, since: date, until: date, csv_path: Path | None, chart_path: Path | None
+    settings: Settings,
+    *,
+    since: date,
+    until: date,
+    csv_path: Path | None,
+    chart_path: Path | None,
+    branch: str | None = None,
 ) -> str:
-    """The report text; the CSV pair and chart written when asked for."""
+    """The report text (of one branch when ``branch`` is given; with branches, a line per branch
+    follows); the CSV pair and chart written when asked for."""
+    from bot.reports.branches import branch_report, per_branch_lines, pick_branch
     from bot.reports.compute import build_report
     from bot.reports.output import report_chart, write_csv
     from bot.reports.stats import format_report
 
     hours = parse_opening_hours(settings.OPENING_HOURS)
+    rules = load_rules_file(settings.RULES_FILE)
+    place = pick_branch(rules, branch) if branch is not None else None
     db = Database(settings.DATABASE_URL)
     try:
         await db.migrate()
-        report = await build_report(db, since=since, until=until, hours=hours, zone=settings.zone)
+        if place is not None:
+            report = await branch_report(db, rules, place, since=since, until=until)
+            extra = [f"branch: {place.label} (days and opening hours in {place.zone})"]
+        else:
+            report = await build_report(db, since=since, until=until, hours=hours, zone=settings.zone)
+            extra = await per_branch_lines(
+                db, rules, since=since, until=until, hours=hours, zone=settings.zone
+            )
     finally:
         await db.aclose()
-    lines = [format_report(report)]
+    lines = [format_report(report), *extra]
     if csv_path is not None:
         written = await asyncio.to_thread(write_csv, report, csv_path)
         lines.append("CSV written to " + " and ".join(str(p) for p in written))

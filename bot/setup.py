@@ -185,4 +185,4 @@ async def prepare_database(db: Database, rules: RuleSet, settings: Settings) -> 
                     len(diff.remove),
                 )
         await save(session)
-        return await load_rota(session, settings.zone)
+        return await load_rota(session, settings.zone, rules.places())

@@ -23,10 +23,11 @@ def _local_when(moment: datetime, now: datetime) -> str:
 def _role_now(rota: Rota, rules: RuleSet, role: str, now: datetime) -> str:
     names = rules.names()
     people = rota.on_duty(role, now)
+    zone = rota.zone_of(role)
     if people:
         spans = rota.coverage(role, now, now + timedelta(days=1))
         until = (
-            f"; changes at {_local_when(spans[0][1].astimezone(rota.zone), now.astimezone(rota.zone))}"
+            f"; changes at {_local_when(spans[0][1].astimezone(zone), now.astimezone(zone))}"
             if len(spans) > 1
             else ""
         )
@@ -38,7 +39,16 @@ def _role_now(rota: Rota, rules: RuleSet, role: str, now: datetime) -> str:
     until_at = queued_until(rules, rota, role, now)
     if until_at is None:
         return "nobody (and nobody in the next 14 days)"
-    return f"nobody (queued until {format_when(until_at.astimezone(rota.zone))})"
+    return f"nobody (queued until {format_when(until_at.astimezone(zone))})"
+
+
+def _where(rules: RuleSet, role: str, now: datetime) -> str:
+    """The role, and with branches its branch and local time there: `reference (Main, 09:30 GMT)`."""
+    branch = rules.branch_of(role)
+    if branch is None:
+        return role
+    local = now.astimezone(branch.zone)
+    return f"{role} ({branch.label}, {local:%H:%M} {local.tzname()})"
 
 
 def render_now(rota: Rota, rules: RuleSet, now: datetime) -> str:
@@ -47,8 +57,9 @@ def render_now(rota: Rota, rules: RuleSet, now: datetime) -> str:
     closure = rota.closure_on(now)
     if closure is not None:
         lines.append(f"Closed today{': ' + closure.reason if closure.reason else ''} [#{closure.id}]")
-    width = max((len(role) for role in rules.roles), default=0)
-    lines += [f"  {role.ljust(width)}  {_role_now(rota, rules, role, now)}" for role in rules.roles]
+    shown = {role: _where(rules, role, now) for role in rules.roles}
+    width = max((len(label) for label in shown.values()), default=0)
+    lines += [f"  {shown[role].ljust(width)}  {_role_now(rota, rules, role, now)}" for role in rules.roles]
     return "\n".join(lines)
 
 
@@ -116,7 +127,12 @@ def render_week(rota: Rota, role: str | None, week_start: date, names: Mapping[s
         names: staff key -> display name.
     """
     scope = f"for {role}" if role else "for every role"
-    lines = [f"Rota {scope}, week of {format_date(week_start)} {week_start.year} (times in {rota.zone})"]
+    zones = f"times in {rota.zone_of(role) if role else rota.zone}"
+    if role and role in rota.places.labels:
+        zones += f", {rota.places.labels[role]}"
+    elif not role and rota.places.zones:  # branches: each role's times are in its branch's zone
+        zones += "; " + ", ".join(f"{r} in {z}" for r, z in sorted(rota.places.zones.items()))
+    lines = [f"Rota {scope}, week of {format_date(week_start)} {week_start.year} ({zones})"]
     for offset in range(7):
         day = week_start + timedelta(days=offset)
         lines += _day_lines(rota, role, day, first=offset == 0, names=names)
@@ -129,6 +145,9 @@ def render_roles(rules: RuleSet) -> str:
     width = max((len(key) for key in rules.roles), default=0)
     for key, spec in rules.roles.items():
         about = f"SLA {spec.sla_minutes} min; backup {spec.backup or 'none'}"
+        branch = rules.branch_of(key)
+        if branch is not None:
+            about += f"; at {branch.label} ({branch.zone})"
         if spec.description:
             about += f"; {spec.description}"
         lines.append(f"  {key.ljust(width)}  {about}")

@@ -31,6 +31,11 @@ def author_line(view: TicketView) -> str:
     return view.author_name or view.author_handle or "unknown author"
 
 
+def _at(view: TicketView) -> str:
+    """` at Harbor Branch` when the role has a branch (only with branches in the rules file)."""
+    return f" at {visible_line(view.branch, 80)}" if view.branch else ""
+
+
 def status_line(view: TicketView) -> str:
     """One line saying where the mention stands and who has it."""
     who = view.assignee or "someone"
@@ -127,7 +132,7 @@ def console_card(view: TicketView) -> str:
     lines = [
         f"── #{view.mention_id} · {visible_line(source_name(view.source), 40)}"
         f" · {visible_line(author_line(view), 120)}" + (f" · {' · '.join(flags)}" if flags else ""),
-        f"   role {visible_line(view.role, 80)} · rule {visible_line(view.rule, 80)}",
+        f"   role {visible_line(view.role, 80)}{_at(view)} · rule {visible_line(view.rule, 80)}",
     ]
     lines += ["   " + line for line in visible_text(view.text, CONSOLE_TEXT_LIMIT).splitlines() or [""]]
     if view.url:

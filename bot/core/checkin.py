@@ -55,8 +55,9 @@ def qualified(rota: Rota, role: str, person: str) -> bool:
     )
 
 
-def _hhmm(ctx: Context, at: datetime) -> str:
-    return at.astimezone(ctx.rota.zone).strftime("%H:%M")
+def _hhmm(ctx: Context, at: datetime, role: str) -> str:
+    """A time as the role's staff read it: in its branch's zone (the library's without branches)."""
+    return at.astimezone(ctx.rota.zone_of(role)).strftime("%H:%M")
 
 
 def _managers(ctx: Context) -> list[str]:
@@ -88,7 +89,8 @@ async def ask_new(ctx: Context, arrivals: Iterable[tuple[str, str, datetime]], n
             if made is None or state is Step.HERE:
                 continue
             text = (
-                f"Your {role} shift starts now ({_hhmm(ctx, began)}–{_hhmm(ctx, ends)}). Are you on desk? "
+                f"Your {role} shift starts now ({_hhmm(ctx, began, role)}–{_hhmm(ctx, ends, role)}). "
+                "Are you on desk? "
                 f"Without an answer in {ctx.checkin_minutes} min, cover is sought "
                 "(your backup, then the staff channel)."
             )
@@ -157,7 +159,8 @@ async def _need_cover(
     name = ctx.directory.name(row.person)
     why = "asked for cover" if answer else "has not checked in"
     text = (
-        f"{name} {why} for {row.role} (until {_hhmm(ctx, row.ends)}). You are on {backup}: can you cover? "
+        f"{name} {why} for {row.role} (until {_hhmm(ctx, row.ends, row.role)}). "
+        f"You are on {backup}: can you cover? "
         f"Take it with the rota command `take {row.id}`."
     )
     for person in people:
@@ -185,7 +188,7 @@ async def _to_channel(
         return False
     log.info("check-in %d: the staff channel asked for a volunteer for %s", row.id, row.role)
     name = ctx.directory.name(row.person)
-    until = _hhmm(ctx, row.ends)
+    until = _hhmm(ctx, row.ends, row.role)
     await ctx.announce(
         session,
         f"{row.role} needs cover until {until}: {name} is not on desk. "
@@ -272,9 +275,8 @@ async def _here(ctx: Context, session: AsyncSession, row: Checkin, *, now: datet
     if row.state is Step.CHANNEL:  # the channel was asked: it hears the gap is closed
         name = ctx.directory.name(row.person)
         await ctx.announce(session, f"{row.role} is covered after all: {name} is on desk.", now=now)
-    return ActionResult(
-        True, f"Thanks, you are checked in for {row.role} until {_hhmm(ctx, row.ends)}.", changed=True
-    )
+    until = _hhmm(ctx, row.ends, row.role)
+    return ActionResult(True, f"Thanks, you are checked in for {row.role} until {until}.", changed=True)
 
 
 async def take(ctx: Context, actor: StaffRef, which: str) -> ActionResult:
@@ -303,18 +305,18 @@ async def take(ctx: Context, actor: StaffRef, which: str) -> ActionResult:
 
 
 async def _fill(ctx: Context, row: Checkin, key: str, *, now: datetime) -> ActionResult:
-    zone = ctx.rota.zone
+    zone = ctx.rota.zone_of(row.role)  # rota entries are wall-clock times in the role's branch zone
     start = now.astimezone(zone).replace(tzinfo=None, second=0, microsecond=0)
     end = row.ends.astimezone(zone).replace(tzinfo=None)
     name, absent = ctx.directory.name(key), ctx.directory.name(row.person)
-    until = _hhmm(ctx, row.ends)
+    until = _hhmm(ctx, row.ends, row.role)
     async with ctx.db.transaction() as session:
         await edit_lock(session)
         if not await store.move(session, row.id, from_=OPEN_GAP, to=Step.FILLED, filled_by=key):
             fresh = await store.get(session, row.id)
             who = ctx.directory.name(fresh.filled_by) if fresh and fresh.filled_by else "someone"
             return ActionResult(False, f"{who} took it first (or {absent} checked in); nothing changed.")
-        rota = await load_rota(session, zone)
+        rota = await load_rota(session, ctx.rota.zone, ctx.rota.places)
         holds = row.person in rota.on_duty(row.role, now)
         entry = add_override(
             session,

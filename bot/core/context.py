@@ -68,6 +68,7 @@ class Context:
         wake: called with a desk or source name when the outbox has new work for it.
         validators: source name -> its reply check (length, target), run before a reply is queued.
         dated_hours: the opening hours read from LibCal, when they were (they win over ``opening_hours``).
+        branch_hours: the same for each branch with an ``hours_url``, by branch key.
         public_url: where the HTTP server is reached from outside (rota feed addresses); "" when unset.
         card_history: queue one history line per change for each card's thread (``CARD_HISTORY``).
         answers: the saved answers (ANSWERS_FILE).
@@ -85,6 +86,7 @@ class Context:
     wake: Callable[[str], None]
     validators: Mapping[str, Validator]
     dated_hours: Hours | None = None
+    branch_hours: Mapping[str, Hours] = field(default_factory=dict)  # LibCal's hours per branch key
     public_url: str = ""
     card_history: bool = True  # CARD_HISTORY: a line per change in each card's thread
     answers: AnswerBook = field(default_factory=AnswerBook)
@@ -97,12 +99,14 @@ class Context:
         return self.held.rota
 
     def render(self, row: StoredMention) -> TicketView:
-        """A stored mention as a card: staff names resolved, times in the library's zone."""
-        return ticket_view(row, self.directory, zone=self.held.rota.zone, guard=self.guard)
+        """A stored mention as a card: staff names resolved, times in the zone of its role's branch."""
+        rota = self.held.rota
+        branch = rota.places.labels.get(row.role, "")
+        return ticket_view(row, self.directory, zone=rota.zone_of(row.role), guard=self.guard, branch=branch)
 
     async def reload_rota(self, session: AsyncSession) -> None:
         """Re-read the rota after an edit (and stamp it, so other processes re-read it too)."""
-        self.held.rota = await load_rota(session, self.held.rota.zone)
+        self.held.rota = await load_rota(session, self.held.rota.zone, self.held.rota.places)
         self.held.stamp = await stamp_rota(session)
 
     async def refresh(self) -> None:
@@ -110,7 +114,7 @@ class Context:
         async with self.db.transaction() as session:
             stamp = await rota_stamp(session)
             if stamp != self.held.stamp:
-                self.held.rota = await load_rota(session, self.held.rota.zone)
+                self.held.rota = await load_rota(session, self.held.rota.zone, self.held.rota.places)
                 await self.directory.load(session, merge=True)
                 self.held.stamp = stamp
 

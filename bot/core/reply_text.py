@@ -13,6 +13,7 @@ from bot.domain.answers import Fill, expand
 from bot.domain.privacy import findings
 from bot.models import ActionResult, OpenForm, Reply, Visibility
 from bot.platforms import replies_private
+from bot.rota.branches import branch_hours
 from bot.rota.hours import Hours
 from bot.rota.timespec import format_range
 from bot.store import mentions
@@ -22,9 +23,11 @@ if TYPE_CHECKING:
     from bot.store.mentions import StoredMention
 
 
-def hours_on(ctx: Context, day: date) -> str:
-    """`09:00-17:00` (windows joined by commas), or `closed`: the opening hours of one day."""
-    book = ctx.dated_hours or Hours(ctx.opening_hours)
+def hours_on(ctx: Context, day: date, role: str = "") -> str:
+    """`09:00-17:00` (windows joined by commas), or `closed`: the opening hours of one day (at the
+    branch of ``role`` when it has one)."""
+    branch = ctx.rules.branch_of(role)
+    book = branch_hours(branch, ctx.branch_hours) if branch else ctx.dated_hours or Hours(ctx.opening_hours)
     windows = book.on(day)
     if not windows:
         return "closed"
@@ -33,11 +36,11 @@ def hours_on(ctx: Context, day: date) -> str:
 
 def fill_for(ctx: Context, row: StoredMention) -> Fill:
     """What a saved answer's variables mean for this mention, today in the library's zone."""
-    today = ctx.clock().astimezone(ctx.rota.zone).date()
+    today = ctx.clock().astimezone(ctx.rota.zone_of(row.role)).date()
     return Fill(
         patron=row.author_name or row.author_handle or "there",
         local_date=today,
-        hours_on=lambda day: hours_on(ctx, day),
+        hours_on=lambda day: hours_on(ctx, day, row.role),
     )
 
 

@@ -111,7 +111,8 @@ def _read(ctx: Context, parsed: Any, now: datetime) -> str:
     if isinstance(parsed, cmd.Gaps):
         local = now.astimezone(ctx.rota.zone).date()
         hours = ctx.dated_hours or ctx.opening_hours
-        return format_gaps(gaps(ctx.rules, ctx.rota, hours, start=local, days=14))
+        found = gaps(ctx.rules, ctx.rota, hours, start=local, days=14, dated=ctx.branch_hours)
+        return format_gaps(found, rules=ctx.rules)
     return cmd.help_text(getattr(parsed, "verb", None))
 
 
@@ -169,13 +170,14 @@ async def _person(ctx: Context, session: AsyncSession, token: str) -> StaffRow |
 
 async def _add(ctx: Context, session: AsyncSession, parsed: Any) -> ActionResult:
     if isinstance(parsed, cmd.Close):
-        return await _close(session, await load_rota(session, ctx.rota.zone), parsed)
+        return await _close(session, await load_rota(session, ctx.rota.zone, ctx.rota.places), parsed)
     for token in (parsed.who, getattr(parsed, "for_who", None)):
         if token and await _person(ctx, session, token) is None:
             return ActionResult(False, unknown_person(token, _names(ctx)))
     person = await _person(ctx, session, parsed.who)
     assert person is not None
-    rota = await load_rota(session, ctx.rota.zone)  # the stored rota decides, not this process's copy
+    # the stored rota decides, not this process's copy
+    rota = await load_rota(session, ctx.rota.zone, ctx.rota.places)
     if isinstance(parsed, cmd.Add):
         return await _weekly(ctx, session, parsed, person.key, rota)
     return await _dated(ctx, session, parsed, person.key, rota)
@@ -267,6 +269,7 @@ async def _dated(ctx: Context, session: AsyncSession, parsed: Any, key: str, rot
 
 async def stats_text(ctx: Context, *, days: int = 7) -> str:
     """The report for the last ``days`` days, as text."""
+    from bot.reports.branches import per_branch_lines
     from bot.reports.compute import build_report
     from bot.reports.stats import format_report
 
@@ -274,7 +277,10 @@ async def stats_text(ctx: Context, *, days: int = 7) -> str:
     until = ctx.clock().astimezone(zone).date()  # the library's today
     since = until - timedelta(days=days - 1)
     report = await build_report(ctx.db, since=since, until=until, hours=ctx.opening_hours, zone=zone)
-    return format_report(report)
+    extra = await per_branch_lines(
+        ctx.db, ctx.rules, since=since, until=until, hours=ctx.opening_hours, zone=zone
+    )
+    return "\n".join([format_report(report), *extra])
 
 
 QUEUE_TEXT_LIMIT = 100  # characters of the patron's text per mention when the desk asks for it

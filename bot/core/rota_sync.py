@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.core.rota_fetch import FetchError, fetch
+from bot.rota.branches import Branch
 from bot.rota.hours import Hours, Opening
 from bot.rota.ical import CalendarError, read_calendar
 from bot.rota.libcal import HoursError, parse_libcal
@@ -56,6 +57,7 @@ class HoursRefresher:
         location: the LibCal location (``lid`` or name); the first one when empty.
         weekly: the static opening hours, used for every day LibCal does not give.
         fetch: reads the URL (a loopback server in tests).
+        branch: the branch these hours are for (they go to ``service.branch_hours``); None: the library.
     """
 
     def __init__(
@@ -66,8 +68,10 @@ class HoursRefresher:
         location: str,
         weekly: tuple[Opening, ...],
         fetch: Fetch = fetch,
+        branch: Branch | None = None,
     ) -> None:
         self.service = service
+        self.branch = branch
         self.url = url
         self.location = location or None
         self.weekly = weekly
@@ -76,21 +80,27 @@ class HoursRefresher:
 
     async def refresh_once(self) -> bool:
         """Read LibCal once; True when the hours were replaced, False when the last good ones stay."""
-        today = self.service.clock().astimezone(self.service.rota.zone).date()
+        zone = self.branch.zone if self.branch else self.service.rota.zone
+        where, of = (f"{self.branch.key}:", f" of {self.branch.label}") if self.branch else ("", "")
+        fallback = "the branch's opening_hours" if self.branch else "OPENING_HOURS"
+        today = self.service.clock().astimezone(zone).date()
         try:
             found = parse_libcal(await self.fetch(self.url), today=today, location=self.location)
         except (FetchError, HoursError) as exc:
             log.warning("LibCal hours: %s; keeping the last good opening hours", exc)
             await _tell_once(
                 self.service,
-                f"libcal:{today.isoformat()}",
-                f"Opening hours could not be read from LibCal ({exc}). Patron Desk keeps the last hours it "
-                "read (or OPENING_HOURS) and tries again within the hour.",
+                f"libcal:{where}{today.isoformat()}",
+                f"Opening hours{of} could not be read from LibCal ({exc}). Patron Desk keeps the last "
+                f"hours it read (or {fallback}) and tries again within the hour.",
             )
             return False
         # days LibCal knew before and no longer lists (past days) are dropped; the rest is replaced
         self.last_good = Hours(self.weekly, dict(found.dated), dict(found.notes))
-        self.service.dated_hours = self.last_good
+        if self.branch is not None:
+            self.service.branch_hours[self.branch.key] = self.last_good
+        else:
+            self.service.dated_hours = self.last_good
         log.info("LibCal hours: %d dated day(s) read", len(found.dated))
         return True
 
@@ -108,7 +118,7 @@ class CalendarSync:
         service: the rota's owner (database, rules, clock, staff channel).
         fetch: reads a calendar URL or file.
         days: how many days ahead to read.
-        zone: the wall clock the shifts are written in (the rota's when None; a branch passes its own).
+        zone: the wall clock the shifts are written in (when None: each role's, its branch's or the rota's).
     """
 
     def __init__(
@@ -130,7 +140,7 @@ class CalendarSync:
 
     async def sync_role(self, role: str, source: str, today: date) -> str:
         """Read one role's calendar and store its shifts; a line saying what happened."""
-        zone = self.zone or self.service.rota.zone
+        zone = self.zone or self.service.rota.zone_of(role)  # a role at a branch: the branch's wall clock
         try:
             read = read_calendar(
                 await self.fetch(source),
@@ -195,6 +205,18 @@ def rota_parts(
             weekly=service.opening_hours,
         )
         parts["rota:hours"] = (hours.run, False)
+    for refresher in branch_refreshers(service):
+        assert refresher.branch is not None
+        parts[f"rota:hours:{refresher.branch.key}"] = (refresher.run, False)
     if any(spec.calendar for spec in service.rules.roles.values()):
         parts["rota:calendars"] = (CalendarSync(service).run, True)
     return parts
+
+
+def branch_refreshers(service: DeskService, *, fetch: Fetch = fetch) -> list[HoursRefresher]:
+    """One LibCal reader per branch with an ``hours_url`` (its weekly hours as the fallback)."""
+    return [
+        HoursRefresher(service, url=b.hours_url, location=b.location, weekly=b.weekly, fetch=fetch, branch=b)
+        for b in service.rules.branches.values()
+        if b.hours_url
+    ]

@@ -105,6 +105,7 @@ class DeskService(Intake):
         self.fold_at = fold_at
         self.opening_hours = opening_hours or parse_opening_hours("")
         self.dated_hours: Hours | None = None  # LibCal's hours when read (bot/core/rota_sync.py)
+        self.branch_hours: dict[str, Hours] = {}  # the same per branch with an hours_url
         self.public_url = ""  # where the HTTP server is reached from outside (rota feed addresses)
         self.card_history = True  # queue a history line for each card's thread (CARD_HISTORY)
         self.answers = AnswerBook()  # ANSWERS_FILE (set by the app)
@@ -129,6 +130,7 @@ class DeskService(Intake):
             wake=self.wake,
             validators=self.validators,
             dated_hours=self.dated_hours,
+            branch_hours=self.branch_hours,
             public_url=self.public_url,
             card_history=self.card_history,
             answers=self.answers_file.current() if self.answers_file else self.answers,

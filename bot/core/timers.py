@@ -225,7 +225,9 @@ class Timers:
         self, role: str, begin: datetime, people: tuple[str, ...], waiting: list[StoredMention], now: datetime
     ) -> None:
         service = self.service
-        lines = [f"Handover for {role}: {len(waiting)} waiting."]
+        branch = service.rules.branch_of(role)
+        where = f" at {branch.label}" if branch is not None else ""
+        lines = [f"Handover for {role}{where}: {len(waiting)} waiting."]
         for row in waiting[:20]:
             who = (
                 f"claimed by {service.directory.name(row.assignee)}, no reply"
@@ -250,12 +252,14 @@ class Timers:
             service.dated_hours or service.opening_hours,
             start=local.date(),
             days=3,
+            dated=service.branch_hours,
         )
         soon = [g for g in found if g[1] <= local + timedelta(hours=48) and g[2] > local]
         async with service.db.transaction() as session:
             if soon and await mark(session, "gaps", local.date().isoformat(), now):
                 for manager in [r.key for r in service.directory.rows.values() if r.is_manager]:
-                    await service.notify(session, manager, "Rota warning. " + format_gaps(soon), now=now)
+                    text = "Rota warning. " + format_gaps(soon, rules=service.rules)
+                    await service.notify(session, manager, text, now=now)
             purge_due = await mark(session, "purge", str(local.date()), now)
             weekly = self.settings.WEEKLY_REPORT_AT.split()
             week_due = (

@@ -17,11 +17,17 @@ def _local(moment: datetime | None, zone: ZoneInfo) -> datetime | None:
 
 
 def ticket_view(
-    row: StoredMention, directory: Directory, *, zone: ZoneInfo, guard: PrivacyGuard | None = None
+    row: StoredMention,
+    directory: Directory,
+    *,
+    zone: ZoneInfo,
+    guard: PrivacyGuard | None = None,
+    branch: str = "",
 ) -> TicketView:
     """Everything a desk renders for one mention; names resolved, chat ids attached for pings, times
-    in the library's zone (``zone``) so every desk shows the hours the rota is written in; with
-    ``guard``, the kinds of private data in the patron's post (the 🔒 hint)."""
+    in the zone of its role (``zone``: its branch's, else the library's) so every desk shows the hours
+    the rota is written in; with ``guard``, the kinds of private data in the patron's post (the 🔒
+    hint); ``branch``: the role's branch, said on the card."""
     if row.purged_at is not None:
         return _purged(row, directory, zone)
     on_duty = tuple(key for key in row.on_duty.split(",") if key)
@@ -57,6 +63,7 @@ def ticket_view(
         tags=split_tags(row.tags),
         read_level=row.read_level,
         directional=row.directional,
+        branch=branch,
     )
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -46,16 +46,23 @@ def _median(ranks: dict[int, int], n: int) -> float:
 
 
 async def build_report(
-    db: Database, *, since: date, until: date, hours: Sequence[Opening], zone: ZoneInfo
+    db: Database,
+    *,
+    since: date,
+    until: date,
+    hours: Sequence[Opening],
+    zone: ZoneInfo,
+    roles: Collection[str] | None = None,
 ) -> Report:
-    """The report of the mentions received from ``since`` to ``until`` (the library's days)."""
+    """The report of the mentions received from ``since`` to ``until`` (the library's days, or a
+    branch's: its ``hours`` and ``zone``, and only its ``roles``)."""
     bars = periods(since, until)
     daily = bars[0][0] == bars[0][1]
     start, after = local_bounds(since, until, zone)
     clock = clock_for(hours, zone, since=since, until=until, daily=daily)
     async with db.transaction() as session:
-        rows = await reports.figures(session, clock, start=start, after=after)
-        reference = await reports.reference_rows(session, start, after)
+        rows = await reports.figures(session, clock, start=start, after=after, roles=roles)
+        reference = await reports.reference_rows(session, start, after, roles)
     report = assemble(rows, since=since, until=until, bars=bars, daily=daily)
     return with_reference(report, reference)
 

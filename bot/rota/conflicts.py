@@ -103,7 +103,8 @@ def override_clash(rota: Rota, new: Override) -> Clash | None:
 
 def holds(rota: Rota, role: str, person: str, start: datetime, end: datetime) -> tuple[bool, bool]:
     """``(some, all)``: whether ``person`` holds ``role`` at some / every moment of naive ``[start, end)``."""
-    spans = rota.coverage(role, start.replace(tzinfo=rota.zone), end.replace(tzinfo=rota.zone))
+    zone = rota.zone_of(role)  # naive times are wall clock where the role is (its branch)
+    spans = rota.coverage(role, start.replace(tzinfo=zone), end.replace(tzinfo=zone))
     inside = [person in people for _, _, people in spans]
     return any(inside), bool(inside) and all(inside)
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
 
+from bot.rota.branches import branch_hours
 from bot.rota.hours import DAYS, Hours, Opening, open_windows, parse_opening_hours, within
 from bot.rota.rota import Rota
 from bot.routing.escalation import covering
@@ -20,8 +22,12 @@ def gaps(
     start: date,
     days: int = 14,
     step_minutes: int = 15,
+    dated: Mapping[str, Hours] | None = None,
 ) -> list[tuple[str, datetime, datetime]]:
     """``(role, from, to)`` (aware, library zone) where nobody covers a role while the library is open.
+
+    A role at a branch is measured against its branch's hours (LibCal's, ``dated[branch]``, when
+    read) in its branch's zone, and its times are given in that zone.
 
     "Covers" includes the role's backup chain, as routing does: a gap is a time when a mention for
     that role would be queued. Closed days (closures) and the times a role declares it needs no
@@ -29,15 +35,22 @@ def gaps(
     """
     found: list[tuple[str, datetime, datetime]] = []
     step = timedelta(minutes=step_minutes)
-    for begin, end in open_windows(hours, start, days):
-        for role in sorted(rules.roles):
-            at = begin
-            while at < end:
-                when = at.replace(tzinfo=rota.zone)
-                needed = not within(rules.roles[role].no_cover, at)
-                if needed and rota.closure_on(when) is None and not covering(rules, rota, role, when):
-                    _extend(found, role, when, when + step)
-                at += step
+    groups: dict[str, list[str]] = {}  # branch key ("" = the library's hours) -> its roles
+    for role in sorted(rules.roles):
+        groups.setdefault(rules.roles[role].branch if rules.branch_of(role) else "", []).append(role)
+    for key, roles in sorted(groups.items()):
+        book = branch_hours(rules.branches[key], dated) if key else hours
+        for begin, end in open_windows(book, start, days):
+            for role in roles:
+                zone = rota.zone_of(role)
+                at = begin
+                while at < end:
+                    when = at.replace(tzinfo=zone)
+                    needed = not within(rules.roles[role].no_cover, at)
+                    closed = rota.closure_on(when, role) is not None
+                    if needed and not closed and not covering(rules, rota, role, when):
+                        _extend(found, role, when, when + step)
+                    at += step
     return found
 
 
@@ -48,14 +61,20 @@ def _extend(found: list[tuple[str, datetime, datetime]], role: str, start: datet
         found.append((role, start, end))
 
 
-def format_gaps(found: list[tuple[str, datetime, datetime]], *, limit: int = 25) -> str:
-    """One line per gap (at most ``limit``, then a count of the rest)."""
+def format_gaps(
+    found: list[tuple[str, datetime, datetime]], *, limit: int = 25, rules: RuleSet | None = None
+) -> str:
+    """One line per gap (at most ``limit``, then a count of the rest); with ``rules`` that have
+    branches, each line says the role's branch and the zone its times are in."""
     if not found:
         return "No gaps: every role is covered whenever the library is open."
     lines = [f"{len(found)} gap(s) in opening hours:"]
     for role, a, b in found[:limit]:
         end = "24:00" if b.date() > a.date() and b.time() == time(0) else f"{b:%H:%M}"
-        lines.append(f"  {role}: {a:%a %d %b %H:%M}–{end}, nobody on duty")
+        branch = rules.branch_of(role) if rules is not None else None
+        where = f" at {branch.label}" if branch is not None else ""
+        zone = f" {a.tzname()}" if branch is not None else ""
+        lines.append(f"  {role}{where}: {a:%a %d %b %H:%M}–{end}{zone}, nobody on duty")
     if len(found) > limit:
         lines.append(f"  ... and {len(found) - limit} more (set OPENING_HOURS so only opening hours count)")
     return "\n".join(lines)

@@ -36,6 +36,7 @@ from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from bot.errors import ConfigError
+from bot.rota.branches import Places
 from bot.rota.shifts import Closure, Override, OverrideKind, Shift, ShiftSpec
 from bot.rota.timespec import (
     format_days,
@@ -89,12 +90,17 @@ def _segments(shifts: Sequence[Shift]) -> dict[tuple[str, int], tuple[_Segment, 
 
 @dataclass(frozen=True, slots=True)
 class Rota:
-    """The whole rota in one zone. Build a new one after any edit; queries never read the clock."""
+    """The whole rota. Build a new one after any edit; queries never read the clock.
+
+    Every role's times are read in ``zone`` unless ``places`` puts the role in a branch with its own
+    zone (and closed days); closures apply to the local day of each role's zone.
+    """
 
     zone: ZoneInfo
     shifts: Sequence[Shift] = ()
     overrides: Sequence[Override] = ()
     closures: Sequence[Closure] = ()
+    places: Places = field(default_factory=Places)
     _segments: dict[tuple[str, int], tuple[_Segment, ...]] = field(init=False, repr=False, compare=False)
     _overrides: dict[str, tuple[tuple[Override, str], ...]] = field(init=False, repr=False, compare=False)
     _closed: dict[date, Closure] = field(init=False, repr=False, compare=False)
@@ -118,25 +124,37 @@ class Rota:
 
         ``why`` is the shift label (`Mon-Fri 09:00-17:00`) or the override label (`cover ...`).
         """
-        return tuple(sorted(self._holders(role, _wall(at, self.zone)).items()))
+        return tuple(sorted(self._holders(role, _wall(at, self.zone_of(role))).items()))
 
     def on_duty(self, role: str, at: datetime) -> tuple[str, ...]:
         """Everyone holding ``role`` at aware ``at``, sorted."""
-        return tuple(sorted(self._holders(role, _wall(at, self.zone))))
+        return tuple(sorted(self._holders(role, _wall(at, self.zone_of(role)))))
 
-    def closure_on(self, at: datetime) -> Closure | None:
-        """The closure of the local day containing aware ``at``, if any."""
-        return self._closed.get(_wall(at, self.zone).date())
+    def zone_of(self, role: str) -> ZoneInfo:
+        """The zone ``role``'s shifts are written in (its branch's, else the rota's)."""
+        return self.places.zones.get(role, self.zone)
+
+    def closure_on(self, at: datetime, role: str | None = None) -> Closure | None:
+        """The closure of the local day containing aware ``at`` (in ``role``'s zone, with its branch's
+        closed days when given), if any."""
+        day = _wall(at, self.zone_of(role) if role else self.zone).date()
+        found = self._closed.get(day)
+        if found is None and role:
+            found = self.places.closed.get(role, {}).get(day)
+        return found
+
+    def _is_closed(self, role: str, day: date) -> bool:
+        return day in self._closed or day in self.places.closed.get(role, ())
 
     def _holders(self, role: str, wall: datetime) -> dict[str, str]:
         held: dict[str, str] = {}
-        if wall.date() not in self._closed:
+        if not self._is_closed(role, wall.date()):
             now = wall.hour * 3600 + wall.minute * 60 + wall.second
             for start, stop, person, label in self._segments.get((role, wall.weekday()), ()):
                 if start <= now < stop and person not in held:
                     held[person] = label
         for ov, label in self._overrides.get(role, ()):
-            if not ov.start <= wall < ov.end or (ov.synced and wall.date() in self._closed):
+            if not ov.start <= wall < ov.end or (ov.synced and self._is_closed(role, wall.date())):
                 continue
             if ov.kind is OverrideKind.ADD:
                 held[ov.person] = label
@@ -165,10 +183,11 @@ class Rota:
                 edges = (ov.start,) if ov.kind is OverrideKind.ADD else (ov.end,)
             walls.update(t for t in edges if t.date() == day)
         points = set()
+        zone = self.zone_of(role)
         for wall in walls:
             for fold in (0, 1):
-                utc = wall.replace(tzinfo=self.zone, fold=fold).astimezone(UTC)
-                if utc.astimezone(self.zone).replace(tzinfo=None) == wall:  # skip times that do not exist
+                utc = wall.replace(tzinfo=zone, fold=fold).astimezone(UTC)
+                if utc.astimezone(zone).replace(tzinfo=None) == wall:  # skip times that do not exist
                     points.add((utc, wall))
         if len(self._cache) > 20_000:
             self._cache.clear()
@@ -179,10 +198,11 @@ class Rota:
         self, role: str, start: datetime, end: datetime, *, starts: bool = False
     ) -> list[tuple[datetime, datetime]]:
         """Sorted ``(utc, wall)`` in ``(start, end]`` (UTC) where the holders of ``role`` may change."""
-        changes = (t for y in range(start.year, end.year + 1) for t in offset_changes(self.zone, y))
-        points = {(t, _wall(t, self.zone)) for t in changes if start < t <= end}
-        day = _wall(start, self.zone).date() - timedelta(days=1)
-        last = _wall(end, self.zone).date() + timedelta(days=1)
+        zone = self.zone_of(role)
+        changes = (t for y in range(start.year, end.year + 1) for t in offset_changes(zone, y))
+        points = {(t, _wall(t, zone)) for t in changes if start < t <= end}
+        day = _wall(start, zone).date() - timedelta(days=1)
+        last = _wall(end, zone).date() + timedelta(days=1)
         while day <= last:
             points.update(p for p in self._day_points(role, day, starts=starts) if start < p[0] <= end)
             day += timedelta(days=1)
@@ -196,7 +216,7 @@ class Rota:
         """
         lo, hi = _utc(start), _utc(end)
         out: list[_Interval] = []
-        marks = [(lo, _wall(lo, self.zone)), *(p for p in self._points(role, lo, hi) if p[0] < hi)]
+        marks = [(lo, _wall(lo, self.zone_of(role))), *(p for p in self._points(role, lo, hi) if p[0] < hi)]
         for (a, wall), b in zip(marks, [*(p[0] for p in marks[1:]), hi], strict=True):
             people = tuple(sorted(self._holders(role, wall)))
             if out and out[-1][2] == people:
@@ -210,7 +230,7 @@ class Rota:
 
         None when nobody does within ``horizon_days`` (exclusive).
         """
-        if self._holders(role, _wall(after, self.zone)):
+        if self._holders(role, _wall(after, self.zone_of(role))):
             return _utc(after)
         start = _utc(after)
         limit = start + timedelta(days=horizon_days)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from bot.models import Decision, Mention
+from bot.rota.branches import is_open
 from bot.rota.rota import Rota
 from bot.rota.timespec import format_when
 from bot.routing.rules import RuleSet
@@ -38,6 +39,9 @@ def route(mention: Mention, rules: RuleSet, rota: Rota, now: datetime) -> Decisi
     role, rule, why = rules.match(mention)
     tags = rules.rule_tags(rule)
     head = f"no rule matched → {role} (default)" if rule == "default" else f'rule "{rule}" ({why}) → {role}'
+    branch = rules.branch_of(role)
+    if branch is not None:  # the card says which branch (its times are in the branch's zone)
+        head += f" at {branch.label}"
     names = rules.names()
     duty = rota.duty(role, now)
     if duty:
@@ -51,17 +55,21 @@ def route(mention: Mention, rules: RuleSet, rota: Rota, now: datetime) -> Decisi
             via = " → ".join(chain[: i + 1])
             reason = f"{head}; nobody on duty; backup {via}: {people(duty, names)}"
             return Decision(role=role, on_duty=tuple(p for p, _ in duty), rule=rule, reason=reason, tags=tags)
-    closure = rota.closure_on(now)
+    closure = rota.closure_on(now, role)
     nobody = "nobody on duty"
     if closure is not None:
         nobody += f" (closed: {closure.reason})" if closure.reason else " (closed today)"
+    elif branch is not None and not is_open(branch, now):
+        nobody += f" ({branch.label} is closed now)"
     if chain:
         nobody += f", nor in backup {' → '.join(chain)}"
     until = queued_until(rules, rota, role, now)
     if until is None:
         tail = "queued (nobody on duty in the next 14 days)"
     else:
-        tail = f"queued until {format_when(until.astimezone(rota.zone))}"
+        local = until.astimezone(rota.zone_of(role))
+        zone = f" {local.tzname()}" if branch is not None else ""
+        tail = f"queued until {format_when(local)}{zone}"
     return Decision(
         role=role,
         on_duty=(),

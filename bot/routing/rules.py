@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from bot.domain.notes import DEFAULT_TAGS
 from bot.models import Mention
+from bot.rota.branches import Branch, Places
 from bot.rota.hours import Opening
 from bot.routing.keywords import KeywordIndex, gateable, gates, phrase_key
 
@@ -32,6 +33,7 @@ class RoleSpec:
     no_cover: tuple[Opening, ...] = ()  # weekly times nobody needs to hold the role (not gaps)
     calendar: str = ""  # an iCalendar URL or file whose events are this role's shifts
     approval: str = ""  # a staff key or a role whose holder approves this role's replies ("" = none)
+    branch: str = ""  # the branch whose zone and hours the role keeps ("" = the library's)
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +136,7 @@ class RuleSet:
     roles: Mapping[str, RoleSpec]
     staff: tuple[StaffSpec, ...] = ()
     tags: tuple[str, ...] = DEFAULT_TAGS  # the tags staff may set (the rules file's ``tags``)
+    branches: Mapping[str, Branch] = field(default_factory=dict)  # [branches.NAME]; {} = one library
     _index: KeywordIndex = field(init=False, repr=False, compare=False)
     _by_key: dict[str, tuple[int, ...]] = field(init=False, repr=False, compare=False)
     _always: frozenset[int] = field(init=False, repr=False, compare=False)
@@ -192,6 +195,15 @@ class RuleSet:
             seen.add(spec.backup)
             spec = self.roles.get(spec.backup)
         return tuple(chain)
+
+    def branch_of(self, role: str) -> Branch | None:
+        """The branch ``role`` belongs to (None: the library's zone and hours)."""
+        spec = self.roles.get(role)
+        return self.branches.get(spec.branch) if spec is not None and spec.branch else None
+
+    def places(self) -> Places:
+        """Each role's zone and closed days, for the rota (empty without branches)."""
+        return Places.of(self.branches, {key: spec.branch for key, spec in self.roles.items() if spec.branch})
 
     def names(self) -> dict[str, str]:
         """Staff key -> display name (the key when the file gives no name)."""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.domain.notes import DEFAULT_TAGS, TAG_LIMIT, normal_tag
 from bot.errors import ConfigError
+from bot.rota.branches import Branch, read_closures, read_hours, read_zone
 from bot.rota.hours import parse_hours
 from bot.rota.timespec import suggest
 from bot.routing.keywords import phrase_key
@@ -20,7 +21,7 @@ KEY_PATTERN = r"^[a-z][a-z0-9_-]*$"
 # words the rota grammar reads as a week or a date, so they cannot name a role
 RESERVED_ROLES = frozenset({"this", "next", "today", "tomorrow", "for", "help"})
 _LANG = re.compile(r"^[A-Za-z]{2,3}([-_][A-Za-z0-9]{1,8})*$")
-_TOP = ("default_role", "roles", "rules", "staff", "tags")
+_TOP = ("branches", "default_role", "roles", "rules", "staff", "tags")
 _TAG = re.compile(rf"[\w-]{{1,{TAG_LIMIT}}}")
 _CONDITIONS = ("platforms", "keywords", "regex", "languages", "authors")
 
@@ -39,6 +40,16 @@ class _Role(_Strict):
     no_cover: str = ""
     calendar: str = Field(default="", max_length=2000)
     approval: str = Field(default="", max_length=128)
+    branch: str = ""
+
+
+class _Branch(_Strict):
+    timezone: str
+    name: str = Field(default="", max_length=200)
+    opening_hours: str = ""
+    closures: list[Any] = []  # dates or "YYYY-MM-DD[..YYYY-MM-DD] reason": read_closures says what is wrong
+    hours_url: str = Field(default="", max_length=2000)
+    location: str = Field(default="", max_length=200)
 
 
 class _Rule(_Strict):
@@ -113,6 +124,40 @@ def _roles(raw: dict[str, Any], problems: list[str]) -> dict[str, RoleSpec]:
             problems.append(f'roles.{spec.key}: backup "{spec.backup}" is not a defined role{hint}')
     problems.extend(_cycles(roles))
     return roles
+
+
+def _branches(raw: dict[str, Any], problems: list[str]) -> dict[str, Branch]:
+    """``[branches.NAME]``: each checked on its own; one with a problem is left out (and reported)."""
+    branches: dict[str, Branch] = {}
+    for key, value in raw.items():
+        where = f"branches.{key}"
+        if not re.match(KEY_PATTERN, key):
+            problems.append(f"{where}: a branch key must be lowercase letters, digits, - or _ (not {key!r})")
+        model = _validate(_Branch, value, where, problems)
+        if model is None:
+            continue
+        try:
+            branches[key] = Branch(
+                key=key,
+                zone=read_zone(model.timezone, where=where),
+                name=model.name,
+                hours=read_hours(model.opening_hours, where=f"{where}.opening_hours"),
+                closures=read_closures(model.closures, where=f"{where}.closures"),
+                hours_url=model.hours_url,
+                location=model.location,
+            )
+        except ConfigError as exc:
+            problems.extend(str(exc).splitlines())
+    return branches
+
+
+def _branch_problems(roles: dict[str, RoleSpec], raw: Mapping[str, object]) -> list[str]:
+    """Every role's ``branch`` names a branch (``raw``: all of them, bad ones too, reported once)."""
+    return [
+        f'roles.{spec.key}: branch "{spec.branch}" is not defined in [branches]{suggest(spec.branch, raw)}'
+        for spec in roles.values()
+        if spec.branch and spec.branch not in raw
+    ]
 
 
 def _approval_problems(roles: dict[str, RoleSpec], staff: list[StaffSpec]) -> list[str]:
@@ -231,7 +276,7 @@ def _staff(raw: list[Any], problems: list[str]) -> list[StaffSpec]:
 def _table(data: dict[str, Any], key: str, kind: type, problems: list[str]) -> Any:
     value = data.get(key, kind())
     if not isinstance(value, kind):
-        shape = "a table [roles.<key>]" if kind is dict else f"an array of tables [[{key}]]"
+        shape = f"a table [{key}.<key>]" if kind is dict else f"an array of tables [[{key}]]"
         problems.append(f"{key}: must be {shape}")
         return kind()
     return value
@@ -246,7 +291,10 @@ def parse_rules(text: str, *, platforms: Collection[str]) -> RuleSet:
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"rules file is not valid TOML: {exc}") from None
     problems = [f'unknown top-level key "{k}"{suggest(k, _TOP)}' for k in data if k not in _TOP]
+    raw_branches = _table(data, "branches", dict, problems)
+    branches = _branches(raw_branches, problems)
     roles = _roles(_table(data, "roles", dict, problems), problems)
+    problems.extend(_branch_problems(roles, raw_branches))
     default = data.get("default_role")
     if not isinstance(default, str):
         problems.append("default_role: missing (the role for mentions no rule matches)")
@@ -265,7 +313,14 @@ def parse_rules(text: str, *, platforms: Collection[str]) -> RuleSet:
     if problems:
         raise ConfigError("\n".join(problems))
     assert isinstance(default, str)
-    return RuleSet(rules=tuple(rules), default_role=default, roles=roles, staff=tuple(staff), tags=tags)
+    return RuleSet(
+        rules=tuple(rules),
+        default_role=default,
+        roles=roles,
+        staff=tuple(staff),
+        tags=tags,
+        branches=branches,
+    )
 
 
 def _tags(raw: object, problems: list[str]) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ integers and are written into the statement (they are ours, never user text).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -68,8 +69,9 @@ def _wait(start: str, end: str) -> str:
     )
 
 
-def statement(clock: Clock, pg: bool) -> str:
-    """The report's SQL for this clock and dialect (parameters :start and :after)."""
+def statement(clock: Clock, pg: bool, *, by_role: bool = False) -> str:
+    """The report's SQL for this clock and dialect (parameters :start and :after; with ``by_role``,
+    only the roles in the expanding :roles)."""
     answered = ", ".join(f"'{s}'" for s in ANSWERED)
     times = {"rcv": "received_at", "clm": "first_claimed_at", "rep": "first_replied_at"}
     ms = ", ".join(f"{_ms(col, pg)} AS {key}" for key, col in times.items())
@@ -80,11 +82,12 @@ def statement(clock: Clock, pg: bool) -> str:
     # parsing ran dozens of times per row. PostgreSQL: OFFSET 0 keeps each step a subquery scan;
     # SQLite: the parsed times are materialized once (fences there meant three temporary tables).
     fence = "OFFSET 0" if pg else ""
+    roles = " AND role IN :roles" if by_role else ""
     first = "" if pg else "MATERIALIZED "
     return f"""
 WITH raw AS {first}(
   SELECT source, role, rule, {unanswered} AS unanswered, {ms}
-  FROM mentions WHERE received_at >= :start AND received_at < :after {fence}
+  FROM mentions WHERE received_at >= :start AND received_at < :after{roles} {fence}
 ), loc AS (
   SELECT source, role, rule, unanswered, rcv, clm, rep, {local} FROM raw {fence}
 ), opened AS (
@@ -112,15 +115,25 @@ WHERE rn = (n + 1) / 2 OR rn = (n + 2) / 2 OR (period = {OVERALL} AND rn = (9 * 
 """
 
 
-async def figures(session: AsyncSession, clock: Clock, *, start: datetime, after: datetime) -> list[Any]:
+async def figures(
+    session: AsyncSession,
+    clock: Clock,
+    *,
+    start: datetime,
+    after: datetime,
+    roles: Collection[str] | None = None,
+) -> list[Any]:
     """Rows of ("n", platform, role, rule, period, count, unanswered 0/1, None) and
     ("q", "0" (claim) or "1" (reply), None, None, period or OVERALL, count, rank, wait ms) for the mentions
-    received from ``start`` (inclusive) to ``after`` (exclusive)."""
+    received from ``start`` (inclusive) to ``after`` (exclusive), of ``roles`` only when given (a branch)."""
     pg = dialect(session) == "postgresql"  # JIT is off on PostgreSQL connections (bot/store/db.py)
-    stmt = text(statement(clock, pg)).bindparams(
-        bindparam("start", type_=Stamp), bindparam("after", type_=Stamp)
-    )
-    return list((await session.execute(stmt, {"start": start, "after": after})).all())
+    params: dict[str, Any] = {"start": start, "after": after}
+    binds = [bindparam("start", type_=Stamp), bindparam("after", type_=Stamp)]
+    if roles is not None:
+        binds.append(bindparam("roles", expanding=True))
+        params["roles"] = sorted(roles) or [""]
+    stmt = text(statement(clock, pg, by_role=roles is not None)).bindparams(*binds)
+    return list((await session.execute(stmt, params)).all())
 
 
 async def facts_between(session: AsyncSession, start: datetime, after: datetime) -> list[Any]:
@@ -143,12 +156,17 @@ async def facts_between(session: AsyncSession, start: datetime, after: datetime)
     return list((await session.execute(stmt)).all())
 
 
-async def reference_rows(session: AsyncSession, start: datetime, after: datetime) -> list[Any]:
+async def reference_rows(
+    session: AsyncSession, start: datetime, after: datetime, roles: Collection[str] | None = None
+) -> list[Any]:
     """(tags, READ level, directional, count) per distinct combination among the mentions received
-    from ``start`` (inclusive) to ``after`` (exclusive): few rows, split into counts by the caller."""
+    from ``start`` (inclusive) to ``after`` (exclusive), of ``roles`` only when given: few rows, split
+    into counts by the caller."""
     stmt = (
         select(MentionRow.tags, MentionRow.read_level, MentionRow.directional, func.count())
         .where(MentionRow.received_at >= start, MentionRow.received_at < after)
         .group_by(MentionRow.tags, MentionRow.read_level, MentionRow.directional)
     )
+    if roles is not None:
+        stmt = stmt.where(MentionRow.role.in_(sorted(roles)))
     return [tuple(row) for row in (await session.execute(stmt)).all()]

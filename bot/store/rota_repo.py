@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.rota.branches import Places
 from bot.rota.rota import Closure, Override, OverrideKind, Rota, Shift
 from bot.routing.rules import RoleSpec, RuleSet, StaffSpec
 from bot.store.sql import insert_for as _insert
@@ -59,8 +60,8 @@ def _to_domain(row: ShiftRow) -> Shift | Override | Closure:
     return Closure(id=row.id, day=row.day, reason=row.reason)
 
 
-async def load_rota(session: AsyncSession, zone: ZoneInfo) -> Rota:
-    """Every rota entry as one pure ``Rota``."""
+async def load_rota(session: AsyncSession, zone: ZoneInfo, places: Places | None = None) -> Rota:
+    """Every rota entry as one pure ``Rota`` (``places``: the branches' zones and closed days)."""
     rows = (await session.execute(select(ShiftRow).order_by(ShiftRow.id))).scalars()
     items = [_to_domain(row) for row in rows]
     return Rota(
@@ -68,6 +69,7 @@ async def load_rota(session: AsyncSession, zone: ZoneInfo) -> Rota:
         shifts=tuple(i for i in items if isinstance(i, Shift)),
         overrides=tuple(i for i in items if isinstance(i, Override)),
         closures=tuple(i for i in items if isinstance(i, Closure)),
+        places=places or Places(),
     )
 
 

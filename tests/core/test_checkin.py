@@ -94,8 +94,8 @@ class World:
         return result.ok, result.message
 
 
-async def seed(db: Database) -> None:
-    rules = load_rules(RULES, platforms=source_platforms())
+async def seed(db: Database, text: str = RULES) -> None:
+    rules = load_rules(text, platforms=source_platforms())
     async with db.transaction() as session:
         await sync_roles(session, rules)
         await sync_staff(session, rules.staff)
@@ -106,10 +106,12 @@ async def seed(db: Database) -> None:
         )
 
 
-async def world(db: Database, now: datetime, *, desk: CheckinDesk | None = None, minutes: int = 10) -> World:
-    rules = load_rules(RULES, platforms=source_platforms())
+async def world(
+    db: Database, now: datetime, *, desk: CheckinDesk | None = None, minutes: int = 10, text: str = RULES
+) -> World:
+    rules = load_rules(text, platforms=source_platforms())
     async with db.transaction() as session:
-        rota = await load_rota(session, ZoneInfo("Europe/London"))
+        rota = await load_rota(session, ZoneInfo("Europe/London"), rules.places())
     clock = Clock(now)
     service = DeskService(db, rules=rules, rota=rota, desks=("console",), clock=clock)
     service.checkin_minutes = minutes
@@ -275,3 +277,29 @@ async def test_a_typed_answer_answers_every_open_check_in_of_its_person(database
     assert ok and said.count("checked in") == 2
     await w.tick(30)
     assert w.told("can you cover") == [] and w.desk.announced == []
+
+
+HARBOR = RULES.replace(
+    "[roles.reference]",
+    '[branches.harbor]\nname = "Harbor"\ntimezone = "America/New_York"\n[roles.reference]\nbranch = "harbor"',
+).replace("[roles.circulation]", '[roles.circulation]\nbranch = "harbor"')
+
+
+async def test_a_branch_in_another_zone_asks_and_covers_in_its_own_hours(database: Database) -> None:
+    """The library is in London; the desk's branch in New York: Bob's 09:00-17:00 there is 14:00-22:00 UTC."""
+    await seed(database, HARBOR)
+    w = await world(database, MONDAY_9, text=HARBOR)
+    await w.tick()
+    assert w.desk.asked == []  # 09:00 in London is 04:00 in New York
+    w.clock.now = MONDAY_9 + timedelta(hours=5)
+    await w.tick()
+    assert [who for who, _ in w.desk.asked] == ["bob"]
+    checkin_id = w.desk.asked[0][1]
+    ok, said = await w.act(CheckIn(console("bob"), here=False, checkin_id=checkin_id))
+    assert ok, said
+    ok, said = await w.act(RotaCommand(console("dave"), f"take {checkin_id}"))
+    assert ok, said
+    assert "17:00" in said  # the end of Bob's shift in the branch's zone
+    assert w.service.rota.on_duty("reference", w.clock.now) == ("dave",)
+    assert w.service.rota.on_duty("reference", MONDAY_9 + timedelta(hours=12, minutes=59)) == ("dave",)
+    assert w.service.rota.on_duty("reference", MONDAY_9 + timedelta(hours=13, minutes=1)) == ()

@@ -167,7 +167,8 @@ def card_text(view: TicketView) -> str:
     link = safe_url(view.url)
     if link:
         lines.append(f"Link: {link}")
-    lines.append(f"Rule {_line(view.rule)} → role {_line(view.role)} · on duty: {_people(view)}")
+    at = f" at {_line(view.branch)}" if view.branch else ""
+    lines.append(f"Rule {_line(view.rule)} → role {_line(view.role)}{at} · on duty: {_people(view)}")
     lines.extend(_reply_lines(view, html_mode=False))
     if view.note:
         lines.append(_line(view.note, NOTE_LIMIT))
@@ -228,7 +229,8 @@ def card_html(view: TicketView) -> str:
     parts.append(f"<blockquote>{quote}</blockquote>")
     parts.append(
         f"<p>Rule <code>{_esc(view.rule)}</code> → role <b>{_esc(view.role)}</b>"
-        f" · on duty: {html.escape(_people(view))}</p>"
+        + (f" at {_esc(view.branch)}" if view.branch else "")
+        + f" · on duty: {html.escape(_people(view))}</p>"
     )
     parts.extend(_reply_lines(view, html_mode=True))
     if view.note:
