@@ -1,5 +1,8 @@
 """The report out of the database: the SQL of bot/store/reports.py turned into a ``Report``.
 
+``build_report`` reads the daily roll-up (bot/reports/rollup.py); ``direct_report`` computes from
+every mention of the period.
+
 Same figures as ``summarize()`` over one ``Facts`` per mention (tests/core/test_reports_sql.py
 checks it on random data), without building an object per mention.
 """
@@ -48,7 +51,18 @@ def _median(ranks: dict[int, int], n: int) -> float:
 async def build_report(
     db: Database, *, since: date, until: date, hours: Sequence[Opening], zone: ZoneInfo
 ) -> Report:
-    """The report of the mentions received from ``since`` to ``until`` (the library's days)."""
+    """The report of the mentions received from ``since`` to ``until`` (the library's days), read
+    from the daily roll-up (bot/reports/rollup.py; waits within its documented precision)."""
+    from bot.reports import rollup  # it builds on this module's clock
+
+    return await rollup.build_report(db, since=since, until=until, hours=hours, zone=zone)
+
+
+async def direct_report(
+    db: Database, *, since: date, until: date, hours: Sequence[Opening], zone: ZoneInfo
+) -> Report:
+    """The report computed from every mention of the period in one statement (exact waits): what
+    the roll-up is checked against, and the bench's comparison."""
     bars = periods(since, until)
     daily = bars[0][0] == bars[0][1]
     start, after = local_bounds(since, until, zone)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -12,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -306,6 +308,29 @@ class MarkRow(Base):
 
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class ReportDayRow(Base):
+    """A library day rolled up for reports (migration 0012; bot/reports/rollup.py): the key of the
+    opening hours and zone it was computed for, its counts (JSON) and its waits (packed buckets)."""
+
+    __tablename__ = "report_days"
+
+    day: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # from 1970-01-05
+    clock: Mapped[str] = mapped_column(String(64))
+    counts: Mapped[str] = mapped_column(Text)
+    claims: Mapped[bytes] = mapped_column(LargeBinary)
+    replies: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ReportDirtyRow(Base):
+    """The arrival time of a mention inserted, deleted or changed as a report sees it (written by a
+    trigger on ``mentions``, migration 0012): its day is rolled up again."""
+
+    __tablename__ = "report_dirty"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
     at: Mapped[datetime] = mapped_column(Stamp)
 
 
