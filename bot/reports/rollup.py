@@ -28,6 +28,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.reports.clock import MINUTE
 from bot.reports.compute import FIRST_MONDAY, clock_for
 from bot.reports.stats import Period, Report, local_bounds, periods
@@ -203,8 +205,7 @@ async def refresh(
     first = day_number(since) if since else 0
     last = day_number(until) if until else -1
     async with db.transaction() as session:
-        missing = set(range(first, last + 1)) - await rollup.built(session, first, last, key)
-        if not missing and not await rollup.marked(session):
+        if not await _stale(session, key, first, last):
             return 0
     async with db.transaction() as session:
         await rollup.lock(session)
@@ -233,6 +234,14 @@ async def refresh(
         return len(todo)
 
 
+async def _stale(session: AsyncSession, key: str, first: int, last: int) -> bool:
+    """Whether a mention changed since the last roll-up or a day from ``first`` to ``last`` is
+    not rolled up for this clock key."""
+    if await rollup.marked(session):
+        return True
+    return len(await rollup.built(session, first, last, key)) < last - first + 1
+
+
 def _bar_of(day: int, bars: list[tuple[date, date]]) -> int:
     when = FIRST_MONDAY + timedelta(days=day)
     for n, (_, end) in enumerate(bars):
@@ -246,10 +255,15 @@ async def build_report(
 ) -> Report:
     """The report of the mentions received from ``since`` to ``until`` (the library's days), from
     the roll-up (rolled up first where needed)."""
-    await refresh(db, hours=hours, zone=zone, since=since, until=until)
+    first, last = day_number(since), day_number(until)
+    async with db.transaction() as session:  # usually nothing to roll up: one transaction
+        stale = await _stale(session, clock_key(hours, zone), first, last)
+        days = [] if stale else await rollup.days_between(session, first, last)
+    if stale:
+        await refresh(db, hours=hours, zone=zone, since=since, until=until)
+        async with db.transaction() as session:
+            days = await rollup.days_between(session, first, last)
     bars = periods(since, until)
-    async with db.transaction() as session:
-        days = await rollup.days_between(session, day_number(since), day_number(until))
     tables: dict[str, Counter[str]] = defaultdict(Counter)
     per_bar = [0] * len(bars)
     per: dict[tuple[int, int], dict[int, Bin]] = defaultdict(dict)

@@ -85,10 +85,10 @@ class MentionRow(Base):
             "claimed_at",
             "replied_at",
             "escalated_at",
-            "reminded_at",
+            "reminded_at",  # and card_count on SQLite (migration 0012), included on PostgreSQL
             sqlite_where=text("resolved_at IS NULL AND purged_at IS NULL"),
             postgresql_where=text("resolved_at IS NULL AND purged_at IS NULL"),
-            postgresql_include=["id"],
+            postgresql_include=["id", "card_count"],
         ),
         Index(  # migration 0013: the wake timer reads only snoozed rows with a time
             "ix_mentions_snoozed_until",
@@ -140,6 +140,8 @@ class MentionRow(Base):
     # migration 0012: internal notes (latest few, JSON), tags and the READ Scale at Resolve
     staff_notes: Mapped[str] = mapped_column(Text, default="", server_default="")
     note_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # how many cards the mention has (kept by a trigger on cards, migration 0012; the purge counts)
+    card_count: Mapped[int] = mapped_column(Integer, server_default="0")
     tags: Mapped[str] = mapped_column(Text, default="", server_default="")  # comma-separated
     read_level: Mapped[int | None] = mapped_column(Integer)
     directional: Mapped[bool | None] = mapped_column(Boolean)
