@@ -21,10 +21,12 @@ import json
 import math
 import sys
 from array import array
+from bisect import bisect_left
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from itertools import accumulate
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -84,25 +86,89 @@ def pack(bins: dict[int, Bin]) -> bytes:
     return out.tobytes()
 
 
-def merge(into: dict[int, Bin], packed: bytes) -> None:
-    """Add packed buckets to ``into``."""
-    values = array("q")
-    values.frombytes(packed)
-    if sys.byteorder == "big":
-        values.byteswap()
-    k = len(values) // 4
-    for b, n, lo, hi in zip(
-        values[:k], values[k : 2 * k], values[2 * k : 3 * k], values[3 * k :], strict=True
-    ):
-        found = into.get(b)
-        if found is None:
-            into[b] = Bin(n, lo, hi)
-        else:
-            found.n += n
-            if lo < found.lo:
-                found.lo = lo
-            if hi > found.hi:
-                found.hi = hi
+class Waits:
+    """The waits of one kind over some days, read from their packed buckets: the counts are summed
+    per bucket; a ranked wait's smallest and largest are looked up in the few buckets asked for."""
+
+    __slots__ = ("_counts", "_cum", "days")
+
+    def __init__(self) -> None:
+        self.days: list[tuple[array[int], int]] = []  # (values, buckets) of each day
+        self._counts: list[int] = []  # per bucket + 1 (ZERO is index 0)
+        self._cum: list[int] | None = None
+
+    def add(self, packed: bytes) -> None:
+        if not packed:
+            return
+        values = array("q")
+        values.frombytes(packed)
+        if sys.byteorder == "big":
+            values.byteswap()
+        k = len(values) // 4
+        top = values[k - 1] + 2
+        counts = self._counts
+        if len(counts) < top:
+            counts.extend([0] * (top - len(counts)))
+        for b, n in zip(values[:k], values[k : 2 * k], strict=True):
+            counts[b + 1] += n
+        self.days.append((values, k))
+        self._cum = None
+
+    def absorb(self, other: Waits) -> None:
+        """Add another day range's waits (its days and counts)."""
+        counts = self._counts
+        if len(counts) < len(other._counts):
+            counts.extend([0] * (len(other._counts) - len(counts)))
+        for i, n in enumerate(other._counts):
+            if n:
+                counts[i] += n
+        self.days += other.days
+        self._cum = None
+
+    @property
+    def n(self) -> int:
+        return self.cumulative[-1] if self.cumulative else 0
+
+    @property
+    def cumulative(self) -> list[int]:
+        if self._cum is None:
+            self._cum = list(accumulate(self._counts))
+        return self._cum
+
+    def _ends(self, b: int) -> tuple[int, int]:
+        lo, hi = None, None
+        for values, k in self.days:
+            i = bisect_left(values, b, 0, k)
+            if i < k and values[i] == b:
+                lo = values[2 * k + i] if lo is None else min(lo, values[2 * k + i])
+                hi = values[3 * k + i] if hi is None else max(hi, values[3 * k + i])
+        assert lo is not None and hi is not None
+        return lo, hi
+
+    def rank(self, rank: int) -> float:
+        """The ``rank``-th smallest wait (1-based, ms): exact at a bucket's ends, else its middle."""
+        cum = self.cumulative
+        if not 1 <= rank <= self.n:
+            raise ValueError("rank past the last wait")
+        i = bisect_left(cum, rank)
+        before = cum[i - 1] if i else 0
+        at, size = rank - before, cum[i] - before
+        lo, hi = self._ends(i - 1)
+        if at == 1:
+            return lo
+        if at == size:
+            return hi
+        return (lo + hi) / 2
+
+    def median(self) -> float | None:
+        n = self.n
+        if not n:
+            return None
+        return (self.rank((n + 1) // 2) + self.rank((n + 2) // 2)) / 2 / MINUTE
+
+    def p90(self) -> float | None:
+        n = self.n
+        return None if not n else self.rank((9 * n + 9) // 10) / MINUTE
 
 
 def summarize_rows(rows: Iterable[Sequence[Any]], clock: str) -> list[dict[str, Any]]:
@@ -141,34 +207,6 @@ def summarize_rows(rows: Iterable[Sequence[Any]], clock: str) -> list[dict[str, 
         }
         for day, tables in counts.items()
     ]
-
-
-def rank_value(bins: dict[int, Bin], rank: int) -> float:
-    """The ``rank``-th smallest wait (1-based, ms): exact at a bucket's ends, else its middle."""
-    seen = 0
-    for key in sorted(bins):
-        found = bins[key]
-        if rank <= seen + found.n:
-            at = rank - seen
-            if at == 1:
-                return found.lo
-            if at == found.n:
-                return found.hi
-            return (found.lo + found.hi) / 2
-        seen += found.n
-    raise ValueError("rank past the last wait")
-
-
-def _median(bins: dict[int, Bin]) -> float | None:
-    n = sum(b.n for b in bins.values())
-    if not n:
-        return None
-    return (rank_value(bins, (n + 1) // 2) + rank_value(bins, (n + 2) // 2)) / 2 / MINUTE
-
-
-def _p90(bins: dict[int, Bin]) -> float | None:
-    n = sum(b.n for b in bins.values())
-    return None if not n else rank_value(bins, (9 * n + 9) // 10) / MINUTE
 
 
 def _days_of(hours_utc: Iterable[datetime], zone: ZoneInfo) -> set[int]:
@@ -266,7 +304,7 @@ async def build_report(
     bars = periods(since, until)
     tables: dict[str, Counter[str]] = defaultdict(Counter)
     per_bar = [0] * len(bars)
-    per: dict[tuple[int, int], dict[int, Bin]] = defaultdict(dict)
+    per = {(n, kind): Waits() for n in range(len(bars)) for kind in (CLAIM, REPLY)}
     for day, counts, claims, replies in days:
         bar = _bar_of(day, bars)
         for dim, table in json.loads(counts).items():
@@ -274,16 +312,11 @@ async def build_report(
                 per_bar[bar] += table[""]
             else:
                 tables[dim].update(table)
-        merge(per[(bar, CLAIM)], claims)
-        merge(per[(bar, REPLY)], replies)
-    overall: dict[int, dict[int, Bin]] = {CLAIM: {}, REPLY: {}}
-    for (_, kind), bins in per.items():
-        into = overall[kind]
-        for b, found in bins.items():
-            if b in into:
-                into[b].add(found.n, found.lo, found.hi)
-            else:
-                into[b] = Bin(found.n, found.lo, found.hi)
+        per[(bar, CLAIM)].add(claims)
+        per[(bar, REPLY)].add(replies)
+    overall = {CLAIM: Waits(), REPLY: Waits()}
+    for (_, kind), waits in per.items():
+        overall[kind].absorb(waits)
 
     def ordered(counter: Counter[str]) -> dict[str, int]:
         return dict(sorted(((k, v) for k, v in counter.items() if v), key=lambda kv: (-kv[1], kv[0])))
@@ -295,13 +328,13 @@ async def build_report(
         by_platform=ordered(tables["platform"]),
         by_role=ordered(tables["role"]),
         by_rule=ordered(tables["rule"]),
-        claim_median=_median(overall[CLAIM]),
-        claim_p90=_p90(overall[CLAIM]),
-        reply_median=_median(overall[REPLY]),
-        reply_p90=_p90(overall[REPLY]),
+        claim_median=overall[CLAIM].median(),
+        claim_p90=overall[CLAIM].p90(),
+        reply_median=overall[REPLY].median(),
+        reply_p90=overall[REPLY].p90(),
         unanswered=tables["unanswered"][""],
         series=[
-            Period(start, end, per_bar[n], _median(per[(n, CLAIM)]), _median(per[(n, REPLY)]))
+            Period(start, end, per_bar[n], per[(n, CLAIM)].median(), per[(n, REPLY)].median())
             for n, (start, end) in enumerate(bars)
         ],
         by_tag=ordered(tables["tag"]),

@@ -20,7 +20,7 @@ from sqlalchemy import delete, func, insert, select, update
 from bot.domain.transitions import Transition, allowed_from, target
 from bot.reports.compute import build_report
 from bot.reports.output import load_facts
-from bot.reports.rollup import PRECISION, Bin, bucket, rank_value
+from bot.reports.rollup import PRECISION, Bin, Waits, bucket, pack
 from bot.reports.stats import Facts, summarize
 from bot.rota.opening import Opening, parse_opening_hours
 from bot.store import retention
@@ -221,12 +221,16 @@ async def test_a_changed_day_is_marked_and_rolled_up_again(sqlite_db: Database) 
 
 
 def test_a_rank_is_exact_at_a_bucket_end_and_else_within_the_precision() -> None:
-    waits = [1000, 1001, 1010, 1020, 5000]
+    waits = [0, 1000, 1001, 1010, 1020, 5000]
     bins: dict[int, Bin] = {}
     for w in waits:
         found = bins.setdefault(bucket(w), Bin(0, w, w))
         found.add(1, w, w)
-    assert len(bins) == 2 and bucket(0) < bucket(1)
-    assert [rank_value(bins, r) for r in (1, 4, 5)] == [1000, 1020, 5000]
-    for r in (2, 3):
-        assert rank_value(bins, r) == pytest.approx(waits[r - 1], rel=PRECISION)
+    assert len(bins) == 3 and bucket(0) < bucket(1)
+    one, other = Waits(), Waits()
+    one.add(pack({b: v for b, v in bins.items() if b != bucket(5000)}))
+    other.add(pack({bucket(5000): bins[bucket(5000)]}))
+    one.absorb(other)
+    assert [one.rank(r) for r in (1, 2, 5, 6)] == [0, 1000, 1020, 5000]
+    for r in (3, 4):
+        assert one.rank(r) == pytest.approx(waits[r - 1], rel=PRECISION)
