@@ -247,9 +247,10 @@ async def refresh(
             return 0
     async with db.transaction() as session:
         await rollup.lock(session)
+        await rollup.drop_other_clocks(session, key)
         changed = _days_of(await rollup.take_marks(session), zone)
         todo = set(range(first, last + 1)) - await rollup.built(session, first, last, key)
-        todo |= await rollup.built_among(session, changed)  # days never rolled up wait for a report
+        todo |= await rollup.built_among(session, changed)  # days not rolled up wait for a report
         for lo, hi in _runs(sorted(todo)):
             start, after = local_bounds(
                 FIRST_MONDAY + timedelta(days=lo), FIRST_MONDAY + timedelta(days=hi), zone

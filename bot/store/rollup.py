@@ -54,6 +54,14 @@ async def built(session: AsyncSession, first: int, last: int, clock: str) -> set
     return set((await session.execute(stmt)).scalars())
 
 
+async def drop_other_clocks(session: AsyncSession, clock: str) -> None:
+    """Forget the days rolled up for other opening hours or another zone: the marks taken now are
+    read in this clock's days, so those rows could not be kept current."""
+    await session.execute(
+        delete(ReportDayRow).where(ReportDayRow.clock != clock).execution_options(synchronize_session=False)
+    )
+
+
 async def built_among(session: AsyncSession, days: Iterable[int]) -> set[int]:
     """Which of ``days`` are rolled up (for any clock)."""
     wanted = sorted(set(days))

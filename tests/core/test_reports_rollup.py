@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import sys
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -105,10 +105,10 @@ async def change(db: Database, what: str, n: int | None, value: Any) -> None:
             await retention.blank(session, await retention.finished_due(session, cutoff, limit=1000), now)
 
 
-async def check(db: Database, hours: tuple[Opening, ...], zone: ZoneInfo) -> None:
-    got = await build_report(db, since=SINCE, until=UNTIL, hours=hours, zone=zone)
-    rows = await load_facts(db, since=SINCE, until=UNTIL, zone=zone)
-    same(got, summarize(rows, since=SINCE, until=UNTIL, hours=hours, zone=zone), rel=PRECISION)
+async def check(db: Database, hours: tuple[Opening, ...], zone: ZoneInfo, until: date = UNTIL) -> None:
+    got = await build_report(db, since=SINCE, until=until, hours=hours, zone=zone)
+    rows = await load_facts(db, since=SINCE, until=until, zone=zone)
+    same(got, summarize(rows, since=SINCE, until=until, hours=hours, zone=zone), rel=PRECISION)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -234,3 +234,18 @@ def test_a_rank_is_exact_at_a_bucket_end_and_else_within_the_precision() -> None
     assert [one.rank(r) for r in (1, 2, 5, 6)] == [0, 1000, 1020, 5000]
     for r in (3, 4):
         assert one.rank(r) == pytest.approx(waits[r - 1], rel=PRECISION)
+
+
+async def test_a_report_for_another_zone_does_not_hide_a_change(sqlite_db: Database) -> None:
+    """A change read as a UTC day by one report is still seen by the next report in Sydney, where
+    the mention's arrival falls on the next day (the hypothesis test above found this)."""
+    sydney, utc, always = ZoneInfo("Australia/Sydney"), ZoneInfo("UTC"), parse_opening_hours("")
+    at = later(23 * 3600 + 1800)  # 23:30 UTC on SINCE: the next morning in Sydney
+    async with sqlite_db.transaction() as session:
+        values = {"source": "mastodon", "external_id": "1", "created_at": at, "received_at": at}
+        await session.execute(insert(MentionRow), [{**values, "status": "posted", "role": "r", "rule": "x"}])
+    await check(sqlite_db, always, sydney)
+    async with sqlite_db.transaction() as session:
+        await session.execute(update(MentionRow).values(tags="praise"))
+    await check(sqlite_db, always, utc, until=SINCE)  # takes the mark, rolls up SINCE in UTC
+    await check(sqlite_db, always, sydney)
