@@ -74,9 +74,10 @@ class MentionRow(Base):
         Index(
             "ix_mentions_purge_due",
             "status",
-            "resolved_at",
+            "resolved_at",  # and card_count on SQLite (migration 0012), included on PostgreSQL
             sqlite_where=text("purged_at IS NULL"),
             postgresql_where=text("purged_at IS NULL"),
+            postgresql_include=["card_count"],
         ),
         Index(  # migration 0007: the retention dry run's stale count reads this index alone
             "ix_mentions_open_quiet",

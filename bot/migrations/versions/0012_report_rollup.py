@@ -9,7 +9,8 @@ again (bot/reports/rollup.py). Append-only, so a writer in another process never
 
 The retention dry run counted each stale mention's cards with a lookup per mention (26,000 on
 1,000,000 mentions: most of its 277 ms p99 on PostgreSQL). ``mentions.card_count`` is kept by a
-trigger on ``cards`` and joins ix_mentions_open_quiet, so the count reads that index alone.
+trigger on ``cards`` and joins ix_mentions_open_quiet and ix_mentions_purge_due, so both counts read
+their index alone.
 
 Revision ID: 0012
 Revises: 0011
@@ -111,16 +112,8 @@ def _card_count() -> None:
         "UPDATE mentions SET card_count = (SELECT count(*) FROM cards WHERE cards.mention_id = mentions.id) "
         "WHERE id IN (SELECT mention_id FROM cards)"
     )
-    op.drop_index("ix_mentions_open_quiet", table_name="mentions")
+    _card_indexes(with_count=True)
     sqlite = _sqlite()
-    op.create_index(
-        "ix_mentions_open_quiet",
-        "mentions",
-        OPEN_QUIET + (["card_count"] if sqlite else []),
-        sqlite_where=sa.text(UNFINISHED),
-        postgresql_where=sa.text(UNFINISHED),
-        postgresql_include=["id", "card_count"],
-    )
     if sqlite:
         op.execute(
             "CREATE TRIGGER cards_count_insert AFTER INSERT ON cards "
@@ -155,6 +148,27 @@ END $$"""
     )
 
 
+def _card_indexes(*, with_count: bool) -> None:
+    """The two retention indexes, with card_count (a last key column on SQLite, included on
+    PostgreSQL) or without it as before."""
+    sqlite = _sqlite()
+    extra = ["card_count"] if with_count and sqlite else []
+    include = ["card_count"] if with_count else []
+    for name, columns, where, included in (
+        ("ix_mentions_open_quiet", OPEN_QUIET, UNFINISHED, ["id", *include]),
+        ("ix_mentions_purge_due", ["status", "resolved_at"], "purged_at IS NULL", include),
+    ):
+        op.drop_index(name, table_name="mentions")
+        op.create_index(
+            name,
+            "mentions",
+            columns + extra,
+            sqlite_where=sa.text(where),
+            postgresql_where=sa.text(where),
+            **({"postgresql_include": included} if included else {}),
+        )
+
+
 def downgrade() -> None:
     if _sqlite():
         for name in ("cards_count_insert", "cards_count_delete", "cards_count_update"):
@@ -162,15 +176,7 @@ def downgrade() -> None:
     else:
         op.execute("DROP TRIGGER IF EXISTS cards_count ON cards")
         op.execute("DROP FUNCTION IF EXISTS cards_count()")
-    op.drop_index("ix_mentions_open_quiet", table_name="mentions")
-    op.create_index(
-        "ix_mentions_open_quiet",
-        "mentions",
-        OPEN_QUIET,
-        sqlite_where=sa.text(UNFINISHED),
-        postgresql_where=sa.text(UNFINISHED),
-        postgresql_include=["id"],
-    )
+    _card_indexes(with_count=False)
     with op.batch_alter_table("mentions", schema=None) as batch_op:
         batch_op.drop_column("card_count")
     op.execute("DROP TRIGGER IF EXISTS report_mark_update" + ("" if _sqlite() else " ON mentions"))
