@@ -165,7 +165,7 @@ def _card_indexes(*, with_count: bool) -> None:
             columns + extra,
             sqlite_where=sa.text(where),
             postgresql_where=sa.text(where),
-            **({"postgresql_include": included} if included else {}),
+            postgresql_include=included,
         )
 
 
