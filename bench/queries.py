@@ -582,8 +582,12 @@ def table(title: str, results: dict[str, Result]) -> Iterator[str]:
     yield title
     yield f"  {'query':<26}{'rows':>9}{'runs':>6}{'p50 ms':>10}{'p99 ms':>10}  goal p99 <= {GOAL_MS:.0f} ms"
     for label, (p50, p99, size, runs, note) in results.items():
-        raw = label.startswith("  raw")
-        verdict = "(the raw read, for comparison)" if raw else ("met" if p99 <= GOAL_MS else "MISSED")
+        if label.startswith("  raw"):
+            verdict = "(the raw read, for comparison)"
+        elif label.startswith("  "):
+            verdict = "(the statement before the roll-up, for comparison)"
+        else:
+            verdict = "met" if p99 <= GOAL_MS else "MISSED"
         yield f"  {label:<26}{size:>9}{runs:>6}{p50:>10.1f}{p99:>10.1f}  {verdict} {note}".rstrip()
     yield "  (3 warm-up runs each, none for the timers; a report's rows are the mentions it counts)"
 
@@ -622,7 +626,7 @@ async def run(args: argparse.Namespace, url: str) -> None:
         bench = Bench(db, now)
         bench.only = args.only
         await bench.start()
-        if "report" in args.only or not args.only:  # what the first report (or the timer pass) does
+        if any(label.startswith("report") for label, _ in bench.queries()):  # as the first report does
             started = time.perf_counter()
             since, until = bench._window(90)
             rolled = await refresh(db, hours=bench.service.opening_hours, zone=ZONE, since=since, until=until)
