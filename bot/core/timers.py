@@ -7,7 +7,7 @@ decides who acts, so a person is pinged once per step however often the timer ru
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.commands.render import render_now
@@ -241,6 +241,18 @@ class Timers:
                 if await mark(session, "handover", f"{person}:{role}:{begin.isoformat()}", now):
                     await service.notify(session, person, "\n".join(lines), now=now)
 
+    async def _roll_up(self, today: date) -> None:
+        """Roll up the last week's days for reports and take the marks of changed mentions (so they
+        do not pile up when nobody asks for a report)."""
+        from bot.reports.rollup import refresh  # lazily, as rota_actions' report: the core stays small
+
+        service = self.service
+        week = today - timedelta(days=7)
+        rolled = await refresh(
+            service.db, hours=service.opening_hours, zone=service.rota.zone, since=week, until=today
+        )
+        log.info("reports: %d days rolled up", rolled)
+
     async def daily(self, now: datetime) -> None:
         """Once a day: coverage warnings (gaps within 48 h) to managers, the optional duty post,
         auto-resolving quiet replies and the retention purge; once a week, the optional report."""
@@ -288,6 +300,7 @@ class Timers:
                 result.quarantined,
                 closed,
             )
+            await self._roll_up(local.date())
         if week_due:
             text = await stats_text(service.context)
             async with service.db.transaction() as session:

@@ -1,5 +1,8 @@
 """The report out of the database: the SQL of bot/store/reports.py turned into a ``Report``.
 
+``build_report`` reads the daily roll-up (bot/reports/rollup.py); ``direct_report`` computes from
+every mention of the period.
+
 Same figures as ``summarize()`` over one ``Facts`` per mention (tests/core/test_reports_sql.py
 checks it on random data), without building an object per mention.
 """
@@ -54,8 +57,30 @@ async def build_report(
     zone: ZoneInfo,
     roles: Collection[str] | None = None,
 ) -> Report:
-    """The report of the mentions received from ``since`` to ``until`` (the library's days, or a
-    branch's: its ``hours`` and ``zone``, and only its ``roles``)."""
+    """The report of the mentions received from ``since`` to ``until``.
+
+    The library's report (no ``roles``) is read from the daily roll-up (bot/reports/rollup.py; waits
+    within its documented precision). A branch's (its ``hours``, ``zone`` and only its ``roles``) is
+    computed directly: the roll-up is kept for one zone and one set of opening hours.
+    """
+    if roles is None:
+        from bot.reports import rollup  # it builds on this module's clock
+
+        return await rollup.build_report(db, since=since, until=until, hours=hours, zone=zone)
+    return await direct_report(db, since=since, until=until, hours=hours, zone=zone, roles=roles)
+
+
+async def direct_report(
+    db: Database,
+    *,
+    since: date,
+    until: date,
+    hours: Sequence[Opening],
+    zone: ZoneInfo,
+    roles: Collection[str] | None = None,
+) -> Report:
+    """The report computed from every mention of the period in one statement (exact waits): a
+    branch's report, what the roll-up is checked against, and the bench's comparison."""
     bars = periods(since, until)
     daily = bars[0][0] == bars[0][1]
     start, after = local_bounds(since, until, zone)

@@ -21,6 +21,7 @@ from bot.store.tables import MentionRow, Stamp
 
 ANSWERED = ("replied", "resolved", "ignored")
 OVERALL = -1  # the period number of the waits over the whole report
+DAY_MS = 86_400_000
 CLAIM, REPLY = 0, 1  # which wait: numbers, because sorting by a text key cost PostgreSQL 200 ms
 
 
@@ -113,6 +114,45 @@ UNION ALL
 SELECT 'q', CAST(kind AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT), period, n, rn, v FROM ranked
 WHERE rn = (n + 1) / 2 OR rn = (n + 2) / 2 OR (period = {OVERALL} AND rn = (9 * n + 9) / 10)
 """
+
+
+def per_mention(clock: Clock, pg: bool) -> str:
+    """One row per mention received from :start to :after: (library day number, platform, role,
+    rule, unanswered 0/1, tags, READ level, directional, claim wait ms, reply wait ms), the waits
+    computed as in ``statement`` (bot/reports/rollup.py rolls these up per day)."""
+    answered = ", ".join(f"'{s}'" for s in ANSWERED)
+    times = {"rcv": "received_at", "clm": "first_claimed_at", "rep": "first_replied_at"}
+    ms = ", ".join(f"{_ms(col, pg)} AS {key}" for key, col in times.items())
+    local = ", ".join(f"{_local(key, clock)} AS l_{key}" for key in times)
+    opened = ", ".join(f"{_open_before(key, 'l_' + key, clock, pg)} AS o_{key}" for key in times)
+    unanswered = f"CASE WHEN first_replied_at IS NULL AND status NOT IN ({answered}) THEN 1 ELSE 0 END"
+    fence = "OFFSET 0" if pg else ""
+    first = "" if pg else "MATERIALIZED "
+    more = "source, role, rule, unanswered, tags, read_level, directional"
+    return f"""
+WITH raw AS {first}(
+  SELECT {more.replace("unanswered", unanswered + " AS unanswered")}, {ms}
+  FROM mentions WHERE received_at >= :start AND received_at < :after {fence}
+), loc AS (
+  SELECT {more}, rcv, clm, rep, {local} FROM raw {fence}
+), opened AS (
+  SELECT {more}, rcv, clm, rep, l_rcv, {opened} FROM loc {fence}
+)
+SELECT (l_rcv - {clock.monday}) / {DAY_MS} AS day, {more},
+       {_wait("rcv", "clm")} AS cw, {_wait("rcv", "rep")} AS rw
+FROM opened
+"""
+
+
+async def mention_waits(
+    session: AsyncSession, clock: Clock, *, start: datetime, after: datetime
+) -> list[Any]:
+    """The rows of ``per_mention`` for the mentions received from ``start`` to ``after``."""
+    pg = dialect(session) == "postgresql"
+    stmt = text(per_mention(clock, pg)).bindparams(
+        bindparam("start", type_=Stamp), bindparam("after", type_=Stamp)
+    )
+    return list((await session.execute(stmt, {"start": start, "after": after})).all())
 
 
 async def figures(

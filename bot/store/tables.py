@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Date,
@@ -12,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -72,9 +74,10 @@ class MentionRow(Base):
         Index(
             "ix_mentions_purge_due",
             "status",
-            "resolved_at",
+            "resolved_at",  # and card_count on SQLite (migration 0012), included on PostgreSQL
             sqlite_where=text("purged_at IS NULL"),
             postgresql_where=text("purged_at IS NULL"),
+            postgresql_include=["card_count"],
         ),
         Index(  # migration 0007: the retention dry run's stale count reads this index alone
             "ix_mentions_open_quiet",
@@ -83,10 +86,10 @@ class MentionRow(Base):
             "claimed_at",
             "replied_at",
             "escalated_at",
-            "reminded_at",
+            "reminded_at",  # and card_count on SQLite (migration 0012), included on PostgreSQL
             sqlite_where=text("resolved_at IS NULL AND purged_at IS NULL"),
             postgresql_where=text("resolved_at IS NULL AND purged_at IS NULL"),
-            postgresql_include=["id"],
+            postgresql_include=["id", "card_count"],
         ),
         Index(  # migration 0013: the wake timer reads only snoozed rows with a time
             "ix_mentions_snoozed_until",
@@ -138,6 +141,8 @@ class MentionRow(Base):
     # migration 0012: internal notes (latest few, JSON), tags and the READ Scale at Resolve
     staff_notes: Mapped[str] = mapped_column(Text, default="", server_default="")
     note_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # how many cards the mention has (kept by a trigger on cards, migration 0012; the purge counts)
+    card_count: Mapped[int] = mapped_column(Integer, server_default="0")
     tags: Mapped[str] = mapped_column(Text, default="", server_default="")  # comma-separated
     read_level: Mapped[int | None] = mapped_column(Integer)
     directional: Mapped[bool | None] = mapped_column(Boolean)
@@ -332,6 +337,29 @@ class MarkRow(Base):
 
     kind: Mapped[str] = mapped_column(String(32), primary_key=True)
     key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    at: Mapped[datetime] = mapped_column(Stamp)
+
+
+class ReportDayRow(Base):
+    """A library day rolled up for reports (migration 0012; bot/reports/rollup.py): the key of the
+    opening hours and zone it was computed for, its counts (JSON) and its waits (packed buckets)."""
+
+    __tablename__ = "report_days"
+
+    day: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)  # from 1970-01-05
+    clock: Mapped[str] = mapped_column(String(64))
+    counts: Mapped[str] = mapped_column(Text)
+    claims: Mapped[bytes] = mapped_column(LargeBinary)
+    replies: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ReportDirtyRow(Base):
+    """The arrival time of a mention inserted, deleted or changed as a report sees it (written by a
+    trigger on ``mentions``, migration 0012): its day is rolled up again."""
+
+    __tablename__ = "report_dirty"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer(), "sqlite"), primary_key=True)
     at: Mapped[datetime] = mapped_column(Stamp)
 
 
