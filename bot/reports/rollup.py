@@ -27,10 +27,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import accumulate
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
-
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.reports.clock import MINUTE
 from bot.reports.compute import FIRST_MONDAY, clock_for
@@ -38,6 +36,9 @@ from bot.reports.stats import Period, Report, local_bounds, periods
 from bot.rota.opening import Opening
 from bot.store import reports, rollup
 from bot.store.db import Database
+
+if TYPE_CHECKING:  # a type hint only: SQL stays in bot/store
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 PER_DOUBLING = 16  # buckets per doubling of the wait
 PRECISION = (2 ** (1 / PER_DOUBLING) - 1) / 2  # the largest relative error of an estimated wait

@@ -71,6 +71,7 @@ class StoredMention:
     tags: str = ""  # comma-separated
     read_level: int | None = None
     directional: bool | None = None
+    card_count: int = 0  # the mention's cards, kept by a trigger (the retention dry run counts them)
 
 
 _COLUMNS = tuple(field.name for field in fields(StoredMention))

@@ -63,7 +63,7 @@ async def count_due(
 ) -> tuple[tuple[int, int], tuple[int, int], int]:
     """(mentions, cards) finished before ``cutoff``; (mentions, cards) in ``stale`` statuses and
     quiet since ``cutoff``; quarantined items received before it. One statement, one round trip."""
-    # Each mention's card_count is kept by a trigger on cards (migration 0012): a correlated count
+    # Each mention's card_count is kept by a trigger on cards (migration 0013): a correlated count
     # per stale mention cost 26,000 index lookups on 1,000,000 mentions, and an IN (subquery) join
     # made PostgreSQL hash the whole cards table. ix_mentions_open_quiet holds card_count, so the
     # stale count reads that index alone. JIT is off on PostgreSQL connections (bot/store/db.py).

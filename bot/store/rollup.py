@@ -1,4 +1,4 @@
-"""The report roll-up's statements (migration 0012): which days are rolled up, the marks of days
+"""The report roll-up's statements (migration 0013): which days are rolled up, the marks of days
 that changed since, replacing days and reading a report's days back."""
 
 from __future__ import annotations

@@ -74,7 +74,7 @@ class MentionRow(Base):
         Index(
             "ix_mentions_purge_due",
             "status",
-            "resolved_at",  # and card_count on SQLite (migration 0012), included on PostgreSQL
+            "resolved_at",  # and card_count on SQLite (migration 0013), included on PostgreSQL
             sqlite_where=text("purged_at IS NULL"),
             postgresql_where=text("purged_at IS NULL"),
             postgresql_include=["card_count"],
@@ -86,7 +86,7 @@ class MentionRow(Base):
             "claimed_at",
             "replied_at",
             "escalated_at",
-            "reminded_at",  # and card_count on SQLite (migration 0012), included on PostgreSQL
+            "reminded_at",  # and card_count on SQLite (migration 0013), included on PostgreSQL
             sqlite_where=text("resolved_at IS NULL AND purged_at IS NULL"),
             postgresql_where=text("resolved_at IS NULL AND purged_at IS NULL"),
             postgresql_include=["id", "card_count"],
@@ -138,14 +138,14 @@ class MentionRow(Base):
     snoozed_until: Mapped[datetime | None] = mapped_column(Stamp)  # NULL while snoozed: until the patron
     purged_at: Mapped[datetime | None] = mapped_column(Stamp)
     version: Mapped[int] = mapped_column(Integer, default=0)
-    # migration 0012: internal notes (latest few, JSON), tags and the READ Scale at Resolve
+    # migration 0011: internal notes (latest few, JSON), tags and the READ Scale at Resolve
     staff_notes: Mapped[str] = mapped_column(Text, default="", server_default="")
     note_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    # how many cards the mention has (kept by a trigger on cards, migration 0012; the purge counts)
-    card_count: Mapped[int] = mapped_column(Integer, server_default="0")
     tags: Mapped[str] = mapped_column(Text, default="", server_default="")  # comma-separated
     read_level: Mapped[int | None] = mapped_column(Integer)
     directional: Mapped[bool | None] = mapped_column(Boolean)
+    # how many cards the mention has (kept by a trigger on cards, migration 0013; the purge counts)
+    card_count: Mapped[int] = mapped_column(Integer, server_default="0")
 
 
 class RoleRow(Base):
@@ -341,7 +341,7 @@ class MarkRow(Base):
 
 
 class ReportDayRow(Base):
-    """A library day rolled up for reports (migration 0012; bot/reports/rollup.py): the key of the
+    """A library day rolled up for reports (migration 0013; bot/reports/rollup.py): the key of the
     opening hours and zone it was computed for, its counts (JSON) and its waits (packed buckets)."""
 
     __tablename__ = "report_days"
@@ -355,7 +355,7 @@ class ReportDayRow(Base):
 
 class ReportDirtyRow(Base):
     """The arrival time of a mention inserted, deleted or changed as a report sees it (written by a
-    trigger on ``mentions``, migration 0012): its day is rolled up again."""
+    trigger on ``mentions``, migration 0013): its day is rolled up again."""
 
     __tablename__ = "report_dirty"
 
