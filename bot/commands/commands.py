@@ -108,7 +108,8 @@ _ALIASES = {"?": "help", "rm": "remove", "delete": "remove", "list": "show", "we
 _PREFIXES = ("rota", "/rota", "!rota")
 NOTES = (
     "<date> is YYYY-MM-DD, today, tomorrow or a weekday name (the next one after today).",
-    "Times are HH:MM wall-clock in the library's time zone; 22:00-06:00 ends the next day, "
+    "Times are HH:MM wall-clock in the library's time zone (a role at a branch: the branch's, for its "
+    "dates too); 22:00-06:00 ends the next day, "
     "24:00 is midnight at the end of the day and 00:00-24:00 is the whole day.",
     "Only managers can add, remove, cover, off and close.",
 )

@@ -34,6 +34,8 @@ from bot.store.rota_repo import (
 )
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.core.context import Context
@@ -53,6 +55,9 @@ async def run(ctx: Context, action: RotaCommand) -> ActionResult:
         return ActionResult(False, DENIED.format(verb=verb))
     await ctx.refresh()  # another worker or the CLI may have changed the rota
     parsed = cmd.parse(action.text, today=now.astimezone(ctx.rota.zone).date())
+    zone = _zone_of(ctx, parsed)
+    if zone != ctx.rota.zone:  # a role at a branch: today, tomorrow and weekdays are the branch's
+        parsed = cmd.parse(action.text, today=now.astimezone(zone).date())
     if isinstance(parsed, cmd.UsageError):
         return ActionResult(False, parsed.message)
     unknown = cmd.check_roles(parsed, set(ctx.rules.roles))
@@ -65,6 +70,14 @@ async def run(ctx: Context, action: RotaCommand) -> ActionResult:
     if isinstance(parsed, cmd.Take):
         return await checkin.take(ctx, action.actor, parsed.which)
     return ActionResult(True, _read(ctx, parsed, now))
+
+
+def _zone_of(ctx: Context, parsed: object) -> ZoneInfo:
+    """The zone a command's date words are read in: its role's (or branch's) zone, else the library's."""
+    role = getattr(parsed, "role", None)
+    if isinstance(role, str) and role in ctx.rules.roles:
+        return ctx.rota.zone_of(role)
+    return ctx.rota.zone
 
 
 async def _feed(ctx: Context, action: RotaCommand, parsed: cmd.Feed) -> ActionResult:

@@ -389,8 +389,8 @@ class SlackActions:
     async def _snooze_open(self, ack: Ack, body: dict[str, Any]) -> None:
         click = await self._clicked(ack, body)
         if click is not None:
-            view = snooze_view(click.mention_id, channel=click.channel)
-            self._open_form(click, lambda got: view)
+            form = partial(snooze_view, click.mention_id, channel=click.channel)  # in its branch's time
+            self._open_form(click, lambda got: form(branch=got.view.branch if got.view else ""))
 
     async def _reject_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         choice, errors = read_reject(view)
@@ -402,7 +402,7 @@ class SlackActions:
         self.tasks.spawn(self.run(action, choice.channel), "slack:reject")
 
     async def _snooze_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        """The time is the service's to read (the library's zone): a refusal shows in the form."""
+        """The time is the service's to read (the card's zone): a refusal shows in the form."""
         choice, errors = read_snooze(view)
         if choice is None:
             await ack(response_action="errors", errors=errors)
