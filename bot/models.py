@@ -334,12 +334,14 @@ class OpenForm:
 
     With ``text`` (a reply about to be previewed), the answer's ``extra`` holds the text as it will be
     published (a saved answer's call filled in) and its message is what the privacy guard finds in it
-    and in the patron's post ("" when nothing).
+    and in the patron's post ("" when nothing). With ``decide`` ("approve" or "reject": the Edit or
+    Reject form on a held reply), it opens only for someone who may decide on that reply.
     """
 
     mention_id: int
     actor: StaffRef
     text: str = ""
+    decide: str = ""
 
 
 @dataclass(frozen=True, slots=True)

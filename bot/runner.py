@@ -210,6 +210,7 @@ async def check_setup(settings: Settings, *, connect: bool = False) -> tuple[lis
         finally:
             await db.aclose()
     lines += _parts(settings)
+    lines += _idle_duty_groups(settings, rules)
     if connect:
         online, reachable = await _connect(settings)
         lines += online
@@ -315,6 +316,27 @@ async def _check_part(label: str, build: Any, settings: Settings, deps: Any) -> 
         return f"{label}: cannot connect: {exc}", False
     finally:
         await part.aclose()
+
+
+def _idle_duty_groups(settings: Settings, rules: RuleSet) -> list[str]:
+    """A warning per chat whose user groups the rules file names while its desk is off (they would
+    silently never follow the rota)."""
+    from bot.platforms import REGISTRY
+
+    lines = []
+    for spec in REGISTRY.values():
+        field = spec.duty_group_field
+        if field is None or spec.desk_on(settings):
+            continue
+        roles = sorted(r for r, role in rules.roles.items() if getattr(role, field, ""))
+        if roles:
+            lines.append(
+                f"rules: warning: {'role' if len(roles) == 1 else 'roles'} {', '.join(roles)} "
+                f"set{'s' if len(roles) == 1 else ''} {field} but no "
+                f"{spec.display} desk is configured, so no group follows the rota; "
+                f"set {spec.settings_keys[0]} (and the staff channel) or remove {field}"
+            )
+    return lines
 
 
 def _parts(settings: Settings) -> list[str]:

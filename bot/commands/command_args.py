@@ -51,6 +51,14 @@ def role(token: str) -> str:
     return key
 
 
+def branch(token: str) -> str:
+    """A branch key, lower-cased."""
+    key = token.lower()
+    if not _ROLE.match(key):
+        raise Problem(f'"{token}" is not a branch (branch keys are like central or harbor)')
+    return key
+
+
 def _near(found: date, token: str, today: date) -> date:
     if abs(found - today) > FAR:
         raise Problem(f'"{token}" is too far from today (within 100 years, please)')

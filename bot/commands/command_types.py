@@ -76,10 +76,11 @@ class Off:
 
 @dataclass(frozen=True, slots=True)
 class Close:
-    """The library is closed all day."""
+    """The library (or, with ``branch``, that branch's roles only) is closed all day."""
 
     day: date
     reason: str = ""
+    branch: str = ""  # a branch key from the rules file ("" = every branch)
 
 
 @dataclass(frozen=True, slots=True)

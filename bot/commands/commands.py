@@ -2,7 +2,7 @@
 
     now | show [role] [this|next|YYYY-MM-DD|YYYY-Www] | add @who role days HH:MM-HH:MM
     | remove <id> | cover @who role <date> HH:MM-HH:MM [for @other] | off @who role <date> HH:MM-HH:MM
-    | close <date> [reason...] | roles | gaps | feed [role] | take [number|role] | help [command]
+    | close <date> [at branch] [reason...] | roles | gaps | feed [role] | take [number|role] | help [command]
 
 ``parse`` returns a command value or a ``UsageError`` (it never raises); the caller checks
 ``verb_of(text) in MUTATING_VERBS`` for permission before anything else.
@@ -48,6 +48,7 @@ __all__ = [
     "Show",
     "Take",
     "UsageError",
+    "check_branch",
     "check_roles",
     "describe_entry",
     "format_command",
@@ -85,9 +86,9 @@ VERBS: dict[str, tuple[str, str, str]] = {
         "off @alice reference fri 13:00-17:00",
     ),
     "close": (
-        "close <date> [reason...]",
-        "closed all day: shifts do not apply",
-        "close 2025-12-25 Christmas Day",
+        "close <date> [at branch] [reason...]",
+        "closed all day: shifts do not apply (with at branch, only that branch's roles)",
+        "close 2025-12-24 at harbor staff training",
     ),
     "roles": ("roles", "every role with its SLA and backup", "roles"),
     "gaps": ("gaps", "opening hours in the next two weeks with nobody on duty for a role", "gaps"),
@@ -108,7 +109,8 @@ _ALIASES = {"?": "help", "rm": "remove", "delete": "remove", "list": "show", "we
 _PREFIXES = ("rota", "/rota", "!rota")
 NOTES = (
     "<date> is YYYY-MM-DD, today, tomorrow or a weekday name (the next one after today).",
-    "Times are HH:MM wall-clock in the library's time zone; 22:00-06:00 ends the next day, "
+    "Times are HH:MM wall-clock in the library's time zone (a role at a branch: the branch's, for its "
+    "dates too); 22:00-06:00 ends the next day, "
     "24:00 is midnight at the end of the day and 00:00-24:00 is the whole day.",
     "Only managers can add, remove, cover, off and close.",
 )
@@ -186,6 +188,18 @@ def _cover(a: arg.Args, today: date) -> Cover:
     return Cover(who=who, role=role, day=day, start=start, end=end, for_who=for_who)
 
 
+def _close(a: arg.Args, today: date) -> Close:
+    day = a.take("a date (YYYY-MM-DD, today, tomorrow or a weekday)", lambda t: arg.day(t, today))
+    branch = ""
+    if a.tokens and a.tokens[0].lower() == "at":
+        a.tokens.pop(0)
+        branch = a.take("a branch after at (a key from the rules file's [branches])", arg.branch)
+    reason, a.tokens = " ".join(a.tokens), []
+    if len(reason) > 200:
+        raise arg.Problem("the reason is too long (200 characters at most)")
+    return Close(day=day, reason=reason, branch=branch)
+
+
 def _show(a: arg.Args, today: date) -> Show:
     role: str | None = None
     week: date | None = None
@@ -215,11 +229,7 @@ def _parse(verb: str, a: arg.Args, today: date) -> Command:
         who, role, day, start, end = _dated(a, today)
         return Off(who=who, role=role, day=day, start=start, end=end)
     if verb == "close":
-        day = a.take("a date (YYYY-MM-DD, today, tomorrow or a weekday)", lambda t: arg.day(t, today))
-        reason, a.tokens = " ".join(a.tokens), []
-        if len(reason) > 200:
-            raise arg.Problem("the reason is too long (200 characters at most)")
-        return Close(day=day, reason=reason)
+        return _close(a, today)
     if verb == "help":
         topic = a.take("a command", str).lower() if a.tokens else None
         topic = _ALIASES.get(topic, topic) if topic else None
@@ -274,8 +284,8 @@ def format_command(cmd: Command) -> str:
             verb = "cover" if isinstance(cmd, Cover) else "off"
             line = f"{verb} {cmd.who} {cmd.role} {cmd.day.isoformat()} {format_range(cmd.start, cmd.end)}"
             return f"{line} for {cmd.for_who}" if isinstance(cmd, Cover) and cmd.for_who else line
-        case Close(day=day, reason=reason):
-            return f"close {day.isoformat()} {reason}".rstrip()
+        case Close(day=day, reason=reason, branch=branch):
+            return " ".join(["close", day.isoformat(), *(["at", branch] if branch else []), reason]).rstrip()
         case Help(verb=verb):
             return f"help {verb}" if verb else "help"
         case Roles():
@@ -287,6 +297,20 @@ def format_command(cmd: Command) -> str:
         case Take(which=which):
             return f"take {which}".rstrip()
     return "now"
+
+
+def check_branch(cmd: Command, known: set[str]) -> UsageError | None:
+    """A ``UsageError`` when ``cmd`` closes a branch that is not in ``known`` (or there are none)."""
+    branch = getattr(cmd, "branch", "")
+    if not branch or branch in known:
+        return None
+    if not known:
+        return _error(
+            "close",
+            'the rules file has no [branches]: close closes the whole library (no "at" before the reason)',
+        )
+    names = ", ".join(sorted(known))
+    return _error("close", f'unknown branch "{branch}"{suggest(branch, known)}; branches: {names}')
 
 
 def check_roles(cmd: Command, known: set[str]) -> UsageError | None:

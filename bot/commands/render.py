@@ -91,17 +91,25 @@ def _day_lines(
     rota: Rota, role: str | None, day: date, *, first: bool, names: Mapping[str, str]
 ) -> list[str]:
     show_role = role is None
-    closure = next((c for c in rota.closures if c.day == day), None)
+    keys = rota.places.keys
+    closed = [  # the whole library's closure, and the closures of the branches shown
+        c
+        for c in rota.closures
+        if c.day == day and (not c.branch or role is None or keys.get(role) == c.branch)
+    ]
+    closure = next((c for c in closed if not c.branch or role is not None), None)
     header = format_date(day)
     entries: list[tuple[time, str]] = []
-    if closure is not None:
-        reason = f": {closure.reason}" if closure.reason else ""
-        header += f"  CLOSED{reason}  [#{closure.id}] (shifts do not apply)"
-    else:
+    for shut in closed if closure is None else [closure]:
+        reason = f": {shut.reason}" if shut.reason else ""
+        at = f" at {rota.places.label_of(shut.branch)}" if shut.branch else ""
+        header += f"  CLOSED{at}{reason}  [#{shut.id}] ({'its ' if at else ''}shifts do not apply)"
+    if closure is None:
+        shut_branches = {c.branch for c in closed}
         entries += [
             _shift_line(s, names, show_role)
             for s in rota.shifts
-            if day.weekday() in s.days and role in (None, s.role)
+            if day.weekday() in s.days and role in (None, s.role) and keys.get(s.role) not in shut_branches
         ]
     start, end = datetime.combine(day, time()), datetime.combine(day + timedelta(days=1), time())
     entries += [
@@ -158,7 +166,8 @@ def describe_entry(entry: Shift | Override | Closure, names: Mapping[str, str]) 
     """One rota entry as a sentence fragment: `alice, reference, Mon-Fri 09:00-17:00`."""
     if isinstance(entry, Closure):
         reason = f" ({entry.reason})" if entry.reason else ""
-        return f"closed on {format_date(entry.day)} {entry.day.year}{reason}"
+        at = f" at {entry.branch}" if entry.branch else ""
+        return f"closed{at} on {format_date(entry.day)} {entry.day.year}{reason}"
     who = names.get(entry.person, entry.person)
     if isinstance(entry, Shift):
         days = format_days(entry.days, title=True)

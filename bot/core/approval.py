@@ -18,7 +18,7 @@ from bot.domain.labels import STATE_WORDS
 from bot.domain.outbox import OutboxKind, ReplyPayload, dedupe_key, encode
 from bot.domain.transitions import Transition
 from bot.errors import PermanentError
-from bot.models import ActionResult, Approve, Reject, StaffRef, Status
+from bot.models import ActionResult, Approve, OpenForm, Reject, StaffRef, Status
 from bot.routing.escalation import covering
 from bot.store import mentions, outbox
 
@@ -79,12 +79,9 @@ async def decide(ctx: Context, action: Approve | Reject) -> ActionResult:
     async with ctx.db.transaction() as session:
         me = await ctx.directory.ensure(session, action.actor)
         row = await ctx.row(session, action.mention_id)
-        if row.status != Status.APPROVAL.value:
-            msg = f"Cannot {verb} #{row.id}: {state_words(row)}; there is no reply waiting for approval."
-            return ActionResult(False, msg, ctx.render(row))
-        if not can_approve(ctx, row.role, me, action.actor, now):
-            named = approval_of(ctx, row.role)
-            return ActionResult(False, NOT_APPROVER.format(who=named, role=row.role), ctx.render(row))
+        refused = _refusal(ctx, row, me, action.actor, verb=verb, now=now)
+        if refused:
+            return ActionResult(False, refused, ctx.render(row))
         text = (action.text.strip() if isinstance(action, Approve) else "") or (row.reply_text or "")
         if approve:
             problem = reply_problem(ctx, row, text)
@@ -135,6 +132,29 @@ async def decide(ctx: Context, action: Approve | Reject) -> ActionResult:
             True, f"Rejected #{row.id}: it went back to its writer unpublished.", view, changed=True
         )
     return ActionResult(False, f"Someone else decided on #{row.id} first: {state_words(row)}.", view)
+
+
+async def open_decision(ctx: Context, action: OpenForm) -> ActionResult:
+    """The gate of the Edit and Reject forms on a held reply: only someone who may decide opens them
+    (the refusal comes at the click, not after the reason is typed)."""
+    async with ctx.db.transaction() as session:
+        me = await ctx.directory.ensure(session, action.actor)
+        row = await ctx.row(session, action.mention_id)
+    refused = _refusal(ctx, row, me, action.actor, verb=action.decide, now=ctx.clock())
+    if refused:
+        return ActionResult(False, refused, ctx.render(row))
+    return ActionResult(True, "", ctx.render(row), choices=ctx.answers.names)
+
+
+def _refusal(
+    ctx: Context, row: StoredMention, me: StaffRow, actor: StaffRef, *, verb: str, now: datetime
+) -> str:
+    """Why ``me`` cannot approve or reject ``row`` now ("" when they can)."""
+    if row.status != Status.APPROVAL.value:
+        return f"Cannot {verb} #{row.id}: {state_words(row)}; there is no reply waiting for approval."
+    if not can_approve(ctx, row.role, me, actor, now):
+        return NOT_APPROVER.format(who=approval_of(ctx, row.role), role=row.role)
+    return ""
 
 
 def _outcome(row: StoredMention, approve: bool, *, by: str, reason: str) -> str:

@@ -170,7 +170,8 @@ class Context:
             return
         concerned = str((detail or {}).get("person", "")) or None
         who = self.directory.name(actor) if ":" not in actor and actor != "timer" else ""
-        line = history_line(action, who, detail, person=self.directory.name(concerned))
+        zone = self.held.rota.zone_of(row.role)
+        line = history_line(action, who, detail, person=self.directory.name(concerned), zone=zone)
         if not line:
             return
         refs = {ref.desk: ref.user_id for ref in self.directory.refs((concerned,) if concerned else ())}

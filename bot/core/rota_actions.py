@@ -7,6 +7,7 @@ caller is a manager; identity unknown means no. Every change writes an audit row
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -34,6 +35,8 @@ from bot.store.rota_repo import (
 )
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.core.context import Context
@@ -52,10 +55,12 @@ async def run(ctx: Context, action: RotaCommand) -> ActionResult:
     if verb in cmd.MUTATING_VERBS and not await _is_manager(ctx, action):
         return ActionResult(False, DENIED.format(verb=verb))
     await ctx.refresh()  # another worker or the CLI may have changed the rota
-    parsed = cmd.parse(action.text, today=now.astimezone(ctx.rota.zone).date())
+    parsed = _parse(ctx, action.text, now)
     if isinstance(parsed, cmd.UsageError):
         return ActionResult(False, parsed.message)
-    unknown = cmd.check_roles(parsed, set(ctx.rules.roles))
+    unknown = cmd.check_roles(parsed, set(ctx.rules.roles)) or cmd.check_branch(
+        parsed, set(ctx.rules.branches)
+    )
     if unknown is not None:
         return ActionResult(False, unknown.message)
     if isinstance(parsed, (cmd.Add, cmd.Remove, cmd.Cover, cmd.Off, cmd.Close)):
@@ -65,6 +70,35 @@ async def run(ctx: Context, action: RotaCommand) -> ActionResult:
     if isinstance(parsed, cmd.Take):
         return await checkin.take(ctx, action.actor, parsed.which)
     return ActionResult(True, _read(ctx, parsed, now))
+
+
+def _parse(ctx: Context, text: str, now: datetime) -> cmd.Command | cmd.UsageError:
+    """The command, its date words read in the zone of its role or branch (else the library's)."""
+    parsed = _branch_named(ctx, cmd.parse(text, today=now.astimezone(ctx.rota.zone).date()))
+    zone = _zone_of(ctx, parsed)
+    if zone != ctx.rota.zone:  # a role at a branch: today, tomorrow and weekdays are the branch's
+        parsed = _branch_named(ctx, cmd.parse(text, today=now.astimezone(zone).date()))
+    return parsed
+
+
+def _branch_named(ctx: Context, parsed: cmd.Command | cmd.UsageError) -> cmd.Command | cmd.UsageError:
+    """`close 2026-12-24 harbor`: a reason whose first word is a branch key closes that branch."""
+    if not isinstance(parsed, cmd.Close) or parsed.branch:
+        return parsed
+    first, _, rest = parsed.reason.partition(" ")
+    if first.lower() not in ctx.rules.branches:
+        return parsed
+    return replace(parsed, branch=first.lower(), reason=rest.strip())
+
+
+def _zone_of(ctx: Context, parsed: object) -> ZoneInfo:
+    """The zone a command's date words are read in: its role's (or branch's) zone, else the library's."""
+    role, branch = getattr(parsed, "role", None), getattr(parsed, "branch", "")
+    if isinstance(role, str) and role in ctx.rules.roles:
+        return ctx.rota.zone_of(role)
+    if branch in ctx.rules.branches:
+        return ctx.rules.branches[branch].zone
+    return ctx.rota.zone
 
 
 async def _feed(ctx: Context, action: RotaCommand, parsed: cmd.Feed) -> ActionResult:
@@ -170,7 +204,7 @@ async def _person(ctx: Context, session: AsyncSession, token: str) -> StaffRow |
 
 async def _add(ctx: Context, session: AsyncSession, parsed: Any) -> ActionResult:
     if isinstance(parsed, cmd.Close):
-        return await _close(session, await load_rota(session, ctx.rota.zone, ctx.rota.places), parsed)
+        return await _close(ctx, session, parsed)
     for token in (parsed.who, getattr(parsed, "for_who", None)):
         if token and await _person(ctx, session, token) is None:
             return ActionResult(False, unknown_person(token, _names(ctx)))
@@ -183,16 +217,29 @@ async def _add(ctx: Context, session: AsyncSession, parsed: Any) -> ActionResult
     return await _dated(ctx, session, parsed, person.key, rota)
 
 
-async def _close(session: AsyncSession, rota: Rota, parsed: cmd.Close) -> ActionResult:
-    already = closure_on(rota, Closure(0, parsed.day))
+async def _close(ctx: Context, session: AsyncSession, parsed: cmd.Close) -> ActionResult:
+    """A closed day: the whole library's, or one branch's (only its roles)."""
+    rota = await load_rota(session, ctx.rota.zone, ctx.rota.places)
+    already = closure_on(rota, Closure(0, parsed.day, branch=parsed.branch))
     if already is not None:
-        return ActionResult(
-            False, f"{parsed.day:%a %d %b %Y} is already closed (#{already.id}); nothing changed."
+        where = (
+            f" at {ctx.rules.branches[already.branch].label}" if already.branch in ctx.rules.branches else ""
         )
-    row = add_closure(session, day=parsed.day, reason=parsed.reason)
+        return ActionResult(
+            False, f"{parsed.day:%a %d %b %Y} is already closed{where} (#{already.id}); nothing changed."
+        )
+    row = add_closure(session, day=parsed.day, reason=parsed.reason, branch=parsed.branch)
     await save(session)
+    day = f"{parsed.day:%a %d %b %Y}"
+    if not parsed.branch:
+        return ActionResult(True, f"#{row.id}: closed on {day}. Nobody is on duty that day.", changed=True)
+    label = ctx.rules.branches[parsed.branch].label
+    roles = ", ".join(sorted(r for r, spec in ctx.rules.roles.items() if spec.branch == parsed.branch))
     return ActionResult(
-        True, f"#{row.id}: closed on {parsed.day:%a %d %b %Y}. Nobody is on duty that day.", changed=True
+        True,
+        f"#{row.id}: {label} closed on {day}. Nobody is on duty there that day ({roles or 'no roles'}); "
+        "other branches are open as usual.",
+        changed=True,
     )
 
 

@@ -223,6 +223,8 @@ class DeskService(Intake):
                 return await folding.run(self.context, action)
             case CheckIn():
                 return await checkin.answer(self.context, action)
+            case OpenForm(decide=verb) if verb:  # Edit or Reject on a held reply: approvers only
+                return await approval.open_decision(self.context, action)
             case OpenForm():  # the gate in front of the service has already said yes; the form shows the card
                 return await reply_text.open_form(self.context, action)
         raise TypeError(f"unknown action {action!r}")  # pragma: no cover - the union is closed

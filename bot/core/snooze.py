@@ -37,13 +37,15 @@ def _refusal(ctx: Context, verb: str, row: StoredMention, me_key: str) -> str:
 
 
 async def snooze(ctx: Context, action: Snooze) -> ActionResult:
-    """Set a claimed (or answered) mention aside; only its holder may."""
+    """Set a claimed (or answered) mention aside; only its holder may. A typed time is read in the
+    zone of the mention's role (its branch's, else the library's), the zone its card shows."""
     now = ctx.clock()
-    try:
-        until = parse_until(action.until, now.astimezone(ctx.rota.zone))
-    except SnoozeError as exc:
-        return ActionResult(False, str(exc))
     async with ctx.db.transaction() as session:
+        role = (await ctx.row(session, action.mention_id)).role
+        try:
+            until = parse_until(action.until, now.astimezone(ctx.rota.zone_of(role)))
+        except SnoozeError as exc:
+            return ActionResult(False, str(exc))
         me = await ctx.directory.ensure(session, action.actor)
         values = {
             "status": transitions.target(Transition.SNOOZE).value,

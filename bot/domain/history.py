@@ -7,7 +7,10 @@ concerns (a reassignment to someone, an escalation) gets a ping, by the desk's o
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime, tzinfo
 from typing import Any
+
+from bot.rota.timespec import staff_time
 
 LINES = {
     "claim": "✋ Claimed by {who}.",
@@ -25,7 +28,7 @@ LINES = {
     "note": "📝 Note by {who}.",
     "tag": "🏷️ Tagged {tag} by {who}.",
     "untag": "🏷️ Tag {tag} removed by {who}.",
-    "snooze": "💤 Snoozed by {who}.",
+    "snooze": "💤 Snoozed by {who}{until}.",
     "wake": "⏰ Awake again.",
     "approve": "👍 Reply approved by {who}.",
     "reject": "👎 Reply not approved by {who}; not published.",
@@ -36,10 +39,18 @@ LINES = {
 """Audit actions that get a history line; any other action (timers' bookkeeping) gets none."""
 
 
-def history_line(action: str, who: str, detail: Mapping[str, Any] | None = None, *, person: str = "") -> str:
+def history_line(
+    action: str,
+    who: str,
+    detail: Mapping[str, Any] | None = None,
+    *,
+    person: str = "",
+    zone: tzinfo = UTC,
+) -> str:
     """The history line of one audited change ("" when the action has none).
 
-    ``who`` is the actor's display name; ``person`` the display name of whom it concerns, if anyone.
+    ``who`` is the actor's display name; ``person`` the display name of whom it concerns, if anyone;
+    ``zone`` the zone the card shows times in (its role's branch's, else the library's).
     """
     template = LINES.get(action)
     if template is None:
@@ -57,4 +68,15 @@ def history_line(action: str, who: str, detail: Mapping[str, Any] | None = None,
         person=person or "someone",
         step=str(info.get("step", "")) or "next step",
         tag=str(info.get("tag", "")),
+        until=_until(info.get("until"), zone),
     )
+
+
+def _until(stored: Any, zone: tzinfo) -> str:
+    """` until Mon 7 Dec 09:00 EST` from a snooze's audit detail (a UTC ISO time, or "patron")."""
+    if stored == "patron":
+        return " until the patron answers"
+    try:
+        return f" until {staff_time(datetime.fromisoformat(str(stored)).astimezone(zone))}"
+    except (TypeError, ValueError):
+        return ""

@@ -55,21 +55,27 @@ class Places:
     zones: Mapping[str, ZoneInfo] = field(default_factory=dict)  # role -> zone
     closed: Mapping[str, Mapping[date, Closure]] = field(default_factory=dict)  # role -> day -> closure
     labels: Mapping[str, str] = field(default_factory=dict)  # role -> branch label
+    keys: Mapping[str, str] = field(default_factory=dict)  # role -> branch key
 
     @classmethod
     def of(cls, branches: Mapping[str, Branch], role_branch: Mapping[str, str]) -> Places:
         """The places of roles given ``role -> branch key`` (roles without a branch are left out)."""
-        zones, closed, labels = {}, {}, {}
+        zones, closed, labels, keys = {}, {}, {}, {}
         for role, key in role_branch.items():
             branch = branches.get(key)
             if branch is None:
                 continue
             zones[role] = branch.zone
             labels[role] = branch.label
+            keys[role] = key
             closed[role] = {
                 day: Closure(id=0, day=day, reason=reason) for day, reason in branch.closures.items()
             }
-        return cls(zones=zones, closed=closed, labels=labels)
+        return cls(zones=zones, closed=closed, labels=labels, keys=keys)
+
+    def label_of(self, key: str) -> str:
+        """The display name of the branch ``key`` (the key itself when no role is there)."""
+        return next((self.labels[role] for role, k in self.keys.items() if k == key), key)
 
 
 def branch_hours(branch: Branch, dated: Mapping[str, Hours] | None = None) -> Hours:

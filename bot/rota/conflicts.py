@@ -115,8 +115,8 @@ def roles_held(rota: Rota, person: str, start: datetime, end: datetime, roles: I
 
 
 def closure_on(rota: Rota, new: Closure) -> Closure | None:
-    """The closure already recorded for the same day."""
-    return next((c for c in rota.closures if c.day == new.day), None)
+    """The closure already recorded for the same day (of the whole library, or of the same branch)."""
+    return next((c for c in rota.closures if c.day == new.day and c.branch in ("", new.branch)), None)
 
 
 __all__ = [

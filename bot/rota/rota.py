@@ -11,9 +11,9 @@ the zone and compared with the wall-clock times people wrote. Consequences, on p
 * An overnight shift across a change lasts its wall-clock span (22:00-06:00 is 7 or 9 hours).
 
 Layering: weekly shifts and the dated shifts read from a role's calendar (``Override.synced``),
-then closures (a closed local day drops every shift, every role), then overrides in id order (later
-edits win): ``add`` puts a person on duty, ``remove`` takes them off, ``replace`` puts a person
-on duty instead of ``replaces`` while ``replaces`` would be on duty.
+then closures (a closed local day drops every shift, every role; a branch's closure only its roles'),
+then overrides in id order (later edits win): ``add`` puts a person on duty, ``remove`` takes them
+off, ``replace`` puts a person on duty instead of ``replaces`` while ``replaces`` would be on duty.
 Overrides are naive local wall-clock windows ``[start, end)`` and still apply on a closed day.
 A closure covers its local day 00:00-24:00 only: the part of an overnight shift that runs past
 midnight into an open day still applies.
@@ -103,7 +103,8 @@ class Rota:
     places: Places = field(default_factory=Places)
     _segments: dict[tuple[str, int], tuple[_Segment, ...]] = field(init=False, repr=False, compare=False)
     _overrides: dict[str, tuple[tuple[Override, str], ...]] = field(init=False, repr=False, compare=False)
-    _closed: dict[date, Closure] = field(init=False, repr=False, compare=False)
+    _closed: dict[date, Closure] = field(init=False, repr=False, compare=False)  # every branch
+    _branch_closed: dict[tuple[str, date], Closure] = field(init=False, repr=False, compare=False)
     _cache: dict[tuple[str, date, bool], tuple[tuple[datetime, datetime], ...]] = field(
         init=False, repr=False, compare=False
     )
@@ -116,7 +117,9 @@ class Rota:
         for ov in sorted(self.overrides, key=lambda o: (not o.synced, o.id)):  # calendar shifts first
             by_role.setdefault(ov.role, []).append((ov, ov.label()))
         object.__setattr__(self, "_overrides", {k: tuple(v) for k, v in by_role.items()})
-        object.__setattr__(self, "_closed", {c.day: c for c in sorted(self.closures, key=lambda c: c.id)})
+        by_id = sorted(self.closures, key=lambda c: c.id)
+        object.__setattr__(self, "_closed", {c.day: c for c in by_id if not c.branch})
+        object.__setattr__(self, "_branch_closed", {(c.branch, c.day): c for c in by_id if c.branch})
         object.__setattr__(self, "_cache", {})
 
     def duty(self, role: str, at: datetime) -> tuple[tuple[str, str], ...]:
@@ -141,10 +144,16 @@ class Rota:
         found = self._closed.get(day)
         if found is None and role:
             found = self.places.closed.get(role, {}).get(day)
+        if found is None and role and role in self.places.keys:
+            found = self._branch_closed.get((self.places.keys[role], day))
         return found
 
     def _is_closed(self, role: str, day: date) -> bool:
-        return day in self._closed or day in self.places.closed.get(role, ())
+        return (
+            day in self._closed
+            or day in self.places.closed.get(role, ())
+            or (self.places.keys.get(role, ""), day) in self._branch_closed
+        )
 
     def _holders(self, role: str, wall: datetime) -> dict[str, str]:
         held: dict[str, str] = {}

@@ -62,8 +62,10 @@ class Override:
 
 @dataclass(frozen=True, slots=True)
 class Closure:
-    """The library is closed for the whole local day: no shift applies."""
+    """The library (or, with ``branch``, that branch's roles only) is closed for the whole local day:
+    no shift applies."""
 
     id: int
     day: date
     reason: str = ""
+    branch: str = ""  # a branch key: only its roles are closed

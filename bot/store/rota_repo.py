@@ -57,7 +57,7 @@ def _to_domain(row: ShiftRow) -> Shift | Override | Closure:
             synced=bool(row.origin),
         )
     assert row.day is not None
-    return Closure(id=row.id, day=row.day, reason=row.reason)
+    return Closure(id=row.id, day=row.day, reason=row.reason, branch=row.branch or "")
 
 
 async def load_rota(session: AsyncSession, zone: ZoneInfo, places: Places | None = None) -> Rota:
@@ -121,9 +121,9 @@ def add_override(
     return row
 
 
-def add_closure(session: AsyncSession, *, day: date, reason: str) -> ShiftRow:
-    """A whole-day closure."""
-    row = ShiftRow(kind="closure", day=day, reason=reason)
+def add_closure(session: AsyncSession, *, day: date, reason: str, branch: str = "") -> ShiftRow:
+    """A whole-day closure (of one branch's roles when ``branch`` is a branch key)."""
+    row = ShiftRow(kind="closure", day=day, reason=reason, branch=branch or None)
     session.add(row)
     return row
 

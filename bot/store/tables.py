@@ -205,6 +205,7 @@ class ShiftRow(Base):
     day: Mapped[date | None] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text, default="")
     origin: Mapped[str | None] = mapped_column(String(80), index=True)  # "calendar:<role>" when synced
+    branch: Mapped[str | None] = mapped_column(String(64))  # a closure of one branch only (its key)
 
 
 class CardRow(Base):

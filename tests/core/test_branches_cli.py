@@ -72,3 +72,16 @@ def test_gaps_and_reports_per_branch(run: CliRunner, tmp_path: Path) -> None:
     assert "  no branch (UTC): 0 mentions" in every.output
     typo = run.invoke(cli, ["report", "--since", "2026-03-01", "--branch", "harber"])
     assert typo.exit_code == 2 and 'no branch "harber" (did you mean "harbor"?)' in typo.output
+
+
+def test_check_warns_when_a_user_group_has_no_slack_desk(run: CliRunner, tmp_path: Path) -> None:
+    rules = tmp_path / "rules.toml"
+    text = rules.read_text().replace("[roles.harbor-desk]", '[roles.harbor-desk]\nslack_usergroup = "harbor"')
+    assert text != rules.read_text()
+    rules.write_text(text)
+    checked = run.invoke(cli, ["check"])
+    assert checked.exit_code == 0, checked.output  # a warning, not a failure
+    assert (
+        "rules: warning: role harbor-desk sets slack_usergroup but no Slack desk is configured, so no group "
+        "follows the rota; set SLACK_BOT_TOKEN (and the staff channel) or remove slack_usergroup"
+    ) in checked.output

@@ -43,7 +43,11 @@ async def test_snooze_wake_approve_and_reject_each_add_a_line(database: Database
     await world.act(Reply(2, BOB, "Also held"))
     assert (await world.act(Reject(2, ALICE, "too curt, call them"))).startswith("✓")
     first = [line for line, _ in lines(world, 1)]
-    assert first[:3] == ["✋ Claimed by Bob Baker.", "💤 Snoozed by Bob Baker.", "⏰ Awake again."]
+    assert first[:3] == [
+        "✋ Claimed by Bob Baker.",
+        "💤 Snoozed by Bob Baker until the patron answers.",
+        "⏰ Awake again.",
+    ]
     assert "👍 Reply approved by Alice Archer." in first and first[-1] == "📤 Reply published."
     second = [line for line, _ in lines(world, 2)]
     assert second[-1] == "👎 Reply not approved by Alice Archer; not published."

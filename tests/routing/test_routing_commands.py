@@ -19,6 +19,7 @@ from bot.commands.commands import (
     Roles,
     Show,
     UsageError,
+    check_branch,
     check_roles,
     format_command,
     help_text,
@@ -100,6 +101,8 @@ def error(text: str) -> UsageError:
         ),
         ("close 2024-12-25 Christmas   Day", Close(date(2024, 12, 25), "Christmas Day")),
         ("close tomorrow", Close(date(2024, 12, 25), "")),
+        ("close 2024-12-26 AT Harbor staff training", Close(date(2024, 12, 26), "staff training", "harbor")),
+        ("close fri at central", Close(date(2024, 12, 27), "", "central")),
         ("roles", Roles()),
         ("help", Help(None)),
         ("help cover", Help("cover")),
@@ -228,6 +231,25 @@ def test_format_command_is_canonical() -> None:
     )
     assert format_command(ok("show next")) == "show 2024-12-30"
     assert format_command(ok("close today")) == "close 2024-12-24"
+    assert (
+        format_command(ok("close today at Harbor  early  closing"))
+        == "close 2024-12-24 at harbor early closing"
+    )
+    assert ok(format_command(ok("close today at harbor x"))) == Close(TODAY, "x", "harbor")
+
+
+def test_close_names_a_known_branch_or_says_which() -> None:
+    assert "missing a branch after at" in error("close today at").problem
+    assert '"Front/Desk" is not a branch' in error("close today at Front/Desk").problem
+    known = {"central", "harbor"}
+    assert check_branch(ok("close today at harbor"), known) is None
+    assert check_branch(ok("close today Christmas"), known) is None
+    typo = check_branch(ok("close today at harbour"), known)
+    assert typo is not None
+    assert typo.problem == 'unknown branch "harbour" (did you mean "harbor"?); branches: central, harbor'
+    assert typo.usage.startswith("close <date> [at branch]")
+    none = check_branch(ok("close today at the request of the board"), set())
+    assert none is not None and "no [branches]" in none.problem
     assert format_command(Now()) == "now"
 
 

@@ -97,6 +97,7 @@ async def test_a_duty_user_group_without_usergroups_write_is_named(
     conf = settings_for(emu, tmp_path, RULES_FILE=rules)
     lines, ok = await check_setup(conf, connect=True)
     assert ok, lines  # the scope is there: nothing to say
+    assert not any("slack_usergroup but no Slack desk" in line for line in lines)
     emu.scopes.discard("usergroups:write")
     lines, ok = await check_setup(conf, connect=True)
     assert not ok

@@ -106,6 +106,11 @@ async def test_rejected_reply_never_reaches_the_patron(app: PatronDesk, emu: Sla
     await emu.click(BOB, STAFF, card["ts"], APPROVE)  # the writer cannot approve their own reply
     await wait_for(lambda: told(emu, BOB, "Only alice or a manager"))
     before = set(emu.views)
+    for button in (REJECT, EDIT):  # nor open the reason form or the editor: told at the click
+        await emu.click(BOB, STAFF, card["ts"], button)
+    await wait_for(lambda: len(told(emu, BOB, "Only alice or a manager")) == 3)
+    await app.wait_idle()
+    assert set(emu.views) == before and emu.count("views.open") == 1  # only Bob's own Reply form
     await emu.click(ALICE, STAFF, card["ts"], REJECT)  # a form: the reason Bob is told
     await wait_for(lambda: set(emu.views) - before)
     form = emu.views[(set(emu.views) - before).pop()]

@@ -275,9 +275,12 @@ class SlackActions:
             self._not_ours(body)
         return click
 
-    def _open_form(self, click: Click, form: Callable[[ActionResult], dict[str, Any]]) -> None:
-        """Open a form for this click in the background (the trigger id lives 3 s)."""
-        self.tasks.spawn(self._open_view(click, form), "slack:views.open")
+    def _open_form(
+        self, click: Click, form: Callable[[ActionResult], dict[str, Any]], *, decide: str = ""
+    ) -> None:
+        """Open a form for this click in the background (the trigger id lives 3 s); ``decide`` (a held
+        reply's Edit or Reject) opens it only for someone who may decide on that reply."""
+        self.tasks.spawn(self._open_view(click, form, decide=decide), "slack:views.open")
 
     async def _reply_open(self, ack: Ack, body: dict[str, Any]) -> None:
         click = await self._clicked(ack, body)
@@ -304,7 +307,7 @@ class SlackActions:
             held = card.reply_text if card is not None and card.reply_text else ""
             return reply_view(replace(draft, text=held), self.limits, card=card, choices=opened.choices)
 
-        self._open_form(click, form)
+        self._open_form(click, form, decide="approve")
 
     async def _reassign_open(self, ack: Ack, body: dict[str, Any]) -> None:
         click = await self._clicked(ack, body)
@@ -381,13 +384,13 @@ class SlackActions:
         click = await self._clicked(ack, body)
         if click is not None:
             view = reject_view(click.mention_id, channel=click.channel)
-            self._open_form(click, lambda got: view)
+            self._open_form(click, lambda got: view, decide="reject")
 
     async def _snooze_open(self, ack: Ack, body: dict[str, Any]) -> None:
         click = await self._clicked(ack, body)
         if click is not None:
-            view = snooze_view(click.mention_id, channel=click.channel)
-            self._open_form(click, lambda got: view)
+            form = partial(snooze_view, click.mention_id, channel=click.channel)  # in its branch's time
+            self._open_form(click, lambda got: form(branch=got.view.branch if got.view else ""))
 
     async def _reject_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         choice, errors = read_reject(view)
@@ -399,7 +402,7 @@ class SlackActions:
         self.tasks.spawn(self.run(action, choice.channel), "slack:reject")
 
     async def _snooze_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        """The time is the service's to read (the library's zone): a refusal shows in the form."""
+        """The time is the service's to read (the card's zone): a refusal shows in the form."""
         choice, errors = read_snooze(view)
         if choice is None:
             await ack(response_action="errors", errors=errors)
@@ -529,8 +532,10 @@ class SlackActions:
             log.warning("views.update failed: %s", exc)
             await self.say(draft.channel, actor, "The form changed meanwhile; choose the answer again.")
 
-    async def _open_view(self, click: Click, form: Callable[[ActionResult], dict[str, Any]]) -> None:
-        allowed = await self.dispatch(OpenForm(click.mention_id, click.actor))
+    async def _open_view(
+        self, click: Click, form: Callable[[ActionResult], dict[str, Any]], *, decide: str = ""
+    ) -> None:
+        allowed = await self.dispatch(OpenForm(click.mention_id, click.actor, decide=decide))
         if not allowed.ok:
             await self.say(click.channel, click.actor, allowed.message)
             return

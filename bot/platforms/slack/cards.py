@@ -32,6 +32,7 @@ from bot.models import MAX_ID, FoldView, StaffRef, Status, TicketView, Visibilit
 
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
+_NO_MARKUP = str.maketrans("<>", "‹›")
 CONTEXT_LIMIT = 2000
 MAX_BLOCKS = 50
 DIGEST_ITEMS = 40
@@ -229,7 +230,9 @@ def _mrkdwn(text: str) -> SectionBlock:
 
 def _header(view: TicketView) -> str:
     icon = status_icon(view.status)
-    text = f"{icon} #{view.mention_id} · {source_name(view.source)} · {view.role}"
+    # with branches, which one (as Matrix and the console say); a free-text name opens no markup
+    at = f" at {view.branch.translate(_NO_MARKUP)}" if view.branch else ""
+    text = f"{icon} #{view.mention_id} · {source_name(view.source)} · {view.role}{at}"
     return safe_text(text, HEADER_LIMIT, mrkdwn=False)
 
 

@@ -1,7 +1,8 @@
 """Pure building and reading of two small card forms: Reject (a held reply) with an optional reason
 for its writer, and Snooze until a time the staff member picks (a date and a time, or typed words
-such as ``3d`` or ``friday 14:00``). The service reads the time in the library's zone and refuses a
-past or too distant one; its words come back into the form as the error."""
+such as ``3d`` or ``friday 14:00``). The service reads the time in the zone of the card's role (its
+branch's, else the library's) and refuses a past or too distant one; its words come back into the
+form as the error."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.core.approval import REASON_LIMIT
+from bot.platforms.slack.cards import safe_text
 from bot.platforms.slack.modal import card_modal, read_card_meta
 
 REJECT_VIEW, SNOOZE_VIEW = "pd_reject_form", "pd_snooze_form"
@@ -44,14 +46,16 @@ def reject_view(mention_id: int, *, channel: str) -> dict[str, Any]:
     return card_modal(REJECT_VIEW, "Reject", mention_id, channel, blocks)
 
 
-def snooze_view(mention_id: int, *, channel: str) -> dict[str, Any]:
-    """Snooze until a date and time (the library's time), or until typed words say."""
+def snooze_view(mention_id: int, *, channel: str, branch: str = "") -> dict[str, Any]:
+    """Snooze until a date and time (the card's branch's time, else the library's), or until typed
+    words say."""
+    where = f"{safe_text(branch, 80)} time" if branch else "the library's time"
     when = PlainTextInputElement(action_id="when", max_length=WHEN_LIMIT, placeholder="e.g. 3d, friday 14:00")
     day, clock = DatePickerElement(action_id="date"), TimePickerElement(action_id="time")
     blocks = [
         SectionBlock(
             text=MarkdownTextObject(
-                text=f"Set *#{mention_id}* aside until a time (the library's time). "
+                text=f"Set *#{mention_id}* aside until a time ({where}). "
                 "It wakes earlier if the patron writes again."
             )
         ),
