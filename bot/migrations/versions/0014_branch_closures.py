@@ -4,8 +4,8 @@ A closure typed in chat may name a branch (``close 2026-12-24 at harbor``): ``sh
 that branch's key, and the closure then closes only that branch's roles. Empty (NULL) closes every
 branch, as before.
 
-Revision ID: 0017
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 Create Date: 2026-12-06
 """
 
@@ -14,8 +14,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0017"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
