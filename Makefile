@@ -1,6 +1,6 @@
 # Patron Desk: `make run` starts the demo; `make test` installs what the tests need and runs them all;
 # `make check` is the fast inner loop: lint, types and every test not marked `slow`, on two workers
-# (pytest-xdist; the Synapse tests share one worker and so one homeserver).
+# (pytest-xdist, three workers on two cores: tests wait on sockets; the Synapse tests share one worker).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -28,7 +28,7 @@ test: lint
 	$(BIN)/python -m pytest
 
 check: lint
-	$(BIN)/python -m pytest -m "not slow" -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -m "not slow" -n 3 --dist loadgroup
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.route
