@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import re
+import sys
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -320,6 +321,54 @@ def _busy(exc: BaseException) -> bool:
     orig = getattr(exc, "orig", exc)
     code = getattr(orig, "sqlite_errorcode", None)
     return isinstance(code, int) and code & 0xFF in SQLITE_BUSY_CODES
+
+
+async def migrate_apart(url: str) -> None:
+    """Bring the database at ``url`` to the newest revision in a child process, if it is not there.
+
+    Alembic and Mako stay in memory once imported (about 10 MiB of the idle bot), so a long-running
+    process starting on a new or older database lets a child migrate it; its own ``migrate()`` then
+    finds the database at the newest revision and imports neither. If the child fails, nothing is
+    lost: the caller's ``migrate()`` runs the migration itself and reports any error as before.
+    The URL (it may hold a password) goes to the child on its standard input, not its command line.
+    """
+    db = Database(url)
+    try:
+        async with db.engine.connect() as conn:
+            if await conn.run_sync(_at_head):
+                return
+    finally:
+        await db.aclose()
+    paths = [str(MIGRATIONS.parent.parent), os.environ.get("PYTHONPATH", "")]  # where ``bot`` is
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        "from bot.store.db import _migrate_from_stdin; _migrate_from_stdin()",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    _, err = await child.communicate(url.encode())
+    if child.returncode != 0:
+        last = err.decode(errors="replace").strip().splitlines()[-1:] or [""]
+        kind = last[0].partition(":")[0][:80]  # the exception's class, not its message
+        what = (child.returncode, kind)
+        log.warning("migrating in a child process failed (exit %s, %s); migrating here", *what)
+
+
+def _migrate_from_stdin() -> None:
+    """The child of ``migrate_apart``: migrate the database whose URL is on standard input."""
+
+    async def main(url: str) -> None:
+        db = Database(url)
+        try:
+            await db.migrate()
+        finally:
+            await db.aclose()
+
+    asyncio.run(main(sys.stdin.read().strip()))
 
 
 _REVISION = re.compile(r'^(down_revision|revision)\s*(?::[^=]*)?=\s*(?:"([^"]*)"|None)\s*$', re.M)
