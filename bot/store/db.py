@@ -333,10 +333,15 @@ async def migrate_apart(url: str) -> None:
     The URL (it may hold a password) goes to the child on its standard input, not its command line.
     """
     db = Database(url)
+    if db.is_sqlite and sqlite_file(url) is None:  # in memory: a child would migrate another database
+        await db.aclose()
+        return
     try:
         async with db.engine.connect() as conn:
             if await conn.run_sync(_at_head):
                 return
+    except Exception:  # cannot even look (no such directory, server down): the caller's migrate() says why
+        return
     finally:
         await db.aclose()
     paths = [str(MIGRATIONS.parent.parent), os.environ.get("PYTHONPATH", "")]  # where ``bot`` is
