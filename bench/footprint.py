@@ -133,8 +133,8 @@ def rss_kib(pid: int) -> dict[str, int]:
 async def one_start(env: dict[str, str], workdir: Path, *, child: bool, idle: float) -> dict[str, Any]:
     """Spawn the bot, wait for readiness, idle, read its memory, stop it with SIGTERM."""
     command = [sys.executable, "-m", "bot", "run"]
-    if child:
-        command = [sys.executable, str(SELF), "--child"]
+    if child:  # as a module: run as a file, bench/ would come first on sys.path (bench/email.py)
+        command = [sys.executable, "-m", "bench.footprint", "--child"]
     spawned = time.perf_counter()
     proc = await asyncio.create_subprocess_exec(
         *command,

@@ -48,7 +48,7 @@ def _parse(raw: str) -> tuple[str, int]:
 
 _NAME, _NTH = _parse(os.environ.get("PATRON_DESK_CRASH_AT", ""))
 _RECONCILE = os.environ.get("PATRON_DESK_NO_RECONCILE", "").strip().lower() not in ("1", "true", "yes", "on")
-_lock = threading.Lock()  # in_ingest runs on the SQLite writer thread
+_lock = threading.Lock()  # in_ingest may run on the SQLite writer thread
 _passes = 0
 
 

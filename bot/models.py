@@ -74,6 +74,9 @@ class Mention:
     # one of them as a new message on its card instead of starting a card of its own
     follows: tuple[str, ...] = ()
     full_text: str = ""  # the whole message when ``text`` is a trimmed form of it (quotes, signature)
+    # True only on what ``domain.sanitize.safe_mention`` returned with a clock: no constructor can set
+    # it and ``dataclasses.replace`` does not copy it, so ingest sanitizes anything else once more
+    sanitized: bool = field(default=False, init=False, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

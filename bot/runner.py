@@ -21,7 +21,7 @@ from bot.rota.rota import format_rota_csv
 from bot.routing.router import route
 from bot.routing.rules import RuleSet
 from bot.setup import import_rota, load_rules_file, prepare_database, read_rota_file, rota_file_state
-from bot.store.db import Database, sqlite_file
+from bot.store.db import Database, migrate_apart, sqlite_file
 from bot.store.quarantine import Held
 from bot.store.rota_repo import load_rota, rota_is_empty
 from bot.store.staff_repo import ADMINISTRATOR, ensure_administrator
@@ -52,6 +52,7 @@ async def run_forever(settings: Settings, *, demo: bool = False) -> None:
     async with AsyncExitStack() as stack:
         if demo:
             settings = await _start_demo(stack, settings)
+        await migrate_apart(settings.DATABASE_URL)  # Alembic stays out of the long-running process
         app = await stack.enter_async_context(PatronDesk(settings))
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()

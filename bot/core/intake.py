@@ -84,8 +84,8 @@ class Intake:
             log.warning("source %s sent a position that cannot be stored; the previous one is kept", source)
             cursor = None
         try:  # sanitize and route are pure: a failure of either belongs to this item alone
-            if mention is not None:  # the parsers did this already: a last line of defence
-                mention = safe_mention(mention, now=now)
+            if mention is not None and not mention.sanitized:  # a last line of defence: parsers
+                mention = safe_mention(mention, now=now)  # mark what they sanitized, with a clock
             decision = route(mention, self.rules, self.held.rota, now) if mention is not None else None
         except Exception as exc:
             assert mention is not None

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import httpx
 
+from bot.net.wire import tls
+
 MAX_BYTES = 5_000_000
 TIMEOUT = 20.0
 
@@ -44,7 +46,9 @@ def _read(path: Path, max_bytes: int) -> bytes:
 async def _http(url: str, *, max_bytes: int, seconds: float) -> bytes:
     try:
         async with (
-            httpx.AsyncClient(timeout=seconds, follow_redirects=True, max_redirects=5) as client,
+            httpx.AsyncClient(
+                timeout=seconds, follow_redirects=True, max_redirects=5, verify=tls()
+            ) as client,
             client.stream("GET", url, headers={"Accept": "application/json, text/calendar, */*"}) as response,
         ):
             if response.status_code >= 400:

@@ -1,8 +1,9 @@
 """The one boundary that makes any platform field safe to store and to show (DESIGN §2, invariant 9).
 
 Pure: stdlib and ``grapheme`` only, and time is a parameter. Every source hands its ``Mention``
-to ``safe_mention`` (the service does it once more before storing); nothing here refuses a
-patron's post: odd metadata is repaired, and a replaced time is marked in the mention's note.
+to ``safe_mention``, which marks what it returns (``Mention.sanitized``); the service sanitizes
+any mention without that mark before storing. Nothing here refuses a patron's post: odd metadata
+is repaired, and a replaced time is marked in the mention's note.
 """
 
 from __future__ import annotations
@@ -185,7 +186,7 @@ def safe_mention(mention: Mention, *, now: datetime | None) -> Mention:
     if len(reply_ref) > MAX_REPLY_REF:  # cutting would corrupt it: keep the post, lose the reply path
         reply_ref, can_reply = "", False
     lang = one_line(mention.lang or "", MAX_LANG) or None
-    return replace(
+    safe = replace(
         mention,
         source=one_line(mention.source, MAX_SOURCE),
         external_id=safe_id(mention.external_id),
@@ -203,6 +204,9 @@ def safe_mention(mention: Mention, *, now: datetime | None) -> Mention:
         follows=tuple(safe_id(ref) for ref in mention.follows[:MAX_FOLLOWS] if ref),
         full_text=clean_text(mention.full_text, MAX_FULL_TEXT),
     )
+    if now is not None:  # every field checked, the time too: ingest need not do it again
+        object.__setattr__(safe, "sanitized", True)
+    return safe
 
 
 def safe_change(change: MentionChange) -> MentionChange:

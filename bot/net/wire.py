@@ -9,7 +9,8 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from functools import cache
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import httpx
 
@@ -18,10 +19,23 @@ from bot.domain.sanitize import parse_timestamp
 from bot.errors import AdapterConfigError, PatronDeskError, RateLimited, TransientError
 from bot.net.http_json import AT_OPEN, SOCIAL, status_error
 
+if TYPE_CHECKING:
+    import ssl
+
 log = logging.getLogger(__name__)
 
 MALFORMED: Any = object()  # the body of a response that was not valid JSON
 T = TypeVar("T")
+
+
+@cache
+def tls() -> ssl.SSLContext:
+    """The verifying TLS context every HTTP client of the bot shares (``verify=tls()``).
+
+    httpx builds a context per client by default, each loading the whole CA bundle again (about
+    1.4 MiB apiece); this is the one httpx would build (certifi, or SSL_CERT_FILE / SSL_CERT_DIR).
+    """
+    return httpx.create_ssl_context()
 
 
 _ERROR_CODE = re.compile(r"[A-Z][A-Za-z]{2,40}")  # XRPC codes: ExpiredToken, RateLimitExceeded

@@ -24,9 +24,6 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import icalendar
-import recurring_ical_events
-
 from bot.routing.rules import StaffSpec
 
 MAX_BYTES = 5_000_000
@@ -120,6 +117,10 @@ def _closing(event: Any) -> bool:
 def _occurrences(data: bytes | str, start: date, days: int) -> list[Any]:
     if len(data) > MAX_BYTES:
         raise CalendarError(f"the calendar is larger than {MAX_BYTES} bytes")
+    # imported here: the libraries hold about 5 MiB once loaded, and only a calendar sync needs them
+    import icalendar
+    import recurring_ical_events
+
     try:
         calendar = icalendar.Calendar.from_ical(data)
         query = recurring_ical_events.of(calendar, skip_bad_series=True)

@@ -6,8 +6,6 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 
-import icalendar
-
 from bot.rota.rota import Rota
 
 PRODID = "-//Patron Desk//rota feed//EN"
@@ -61,6 +59,8 @@ def rota_feed(
         title: the calendar's name (X-WR-CALNAME).
         person: only this person's shifts (a personal feed), or everyone's.
     """
+    import icalendar  # here: about 3 MiB once loaded, and only a feed request needs it
+
     cal = icalendar.Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")

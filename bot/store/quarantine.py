@@ -40,6 +40,7 @@ class Held:
 def payload(mention: Mention) -> str:
     """The mention as ASCII-only JSON (escapes survive any database)."""
     data = asdict(mention)
+    del data["sanitized"]  # not a value of the item (and no constructor takes it)
     data["created_at"] = mention.created_at.isoformat()
     data["visibility"] = mention.visibility.value
     return json.dumps(data, ensure_ascii=True, default=str)

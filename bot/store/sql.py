@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select
@@ -11,7 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.tables import AuditRow, CursorRow, MentionRow, MetaRow, OutboxRow
+from bot.store.tables import AuditRow, CursorRow, MentionRow, MetaRow, OutboxRow, UTCDateTime
 
 
 def dialect(session: AsyncSession) -> str:
@@ -72,13 +74,25 @@ class Direct:
         fixed = compiled.construct_params(dict.fromkeys(keys))  # e.g. the 1 of `version + 1`
         self.fixed = {name: value for name, value in fixed.items() if name not in keys}
         processors = compiled._bind_processors  # the types' bind processing, as SQLAlchemy applies it
-        self.order = [(name, processors.get(name)) for name in compiled.positiontup or ()]
+        names = tuple(compiled.positiontup or ())
+        self.order: list[tuple[str, Callable[[Any], Any] | None]] = []
+        for name in names:
+            process = processors.get(name)
+            if process is not None and isinstance(compiled.binds[name].type, UTCDateTime):
+                process = _STAMPS.setdefault(dialect_obj.name, _last_one(process))  # one for all
+            self.order.append((name, process))
+        self._pick = itemgetter(*names) if len(names) > 1 else (lambda row: (row[names[0]],))
+        self._process = [(i, process) for i, (_, process) in enumerate(self.order) if process is not None]
 
     def args(self, params: dict[str, Any]) -> tuple[Any, ...]:
-        out = []
-        for name, process in self.order:
-            value = params[name] if name in params else self.fixed[name]
-            out.append(value if process is None else process(value))
+        """The driver's positional values for ``params`` (keys missing from ``params`` come from
+        the statement's own fixed values; one missing from both is a KeyError)."""
+        values = self._pick({**self.fixed, **params} if self.fixed else params)
+        if not self._process:
+            return tuple(values)
+        out = list(values)
+        for i, process in self._process:
+            out[i] = process(out[i])
         return tuple(out)
 
     def run(self, conn: Connection, params: dict[str, Any] | list[dict[str, Any]]) -> Any:
@@ -101,6 +115,32 @@ class Direct:
                 dialect=conn.dialect,
             ) from exc
         return cursor
+
+
+def _last_one(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """A ``UTCDateTime`` bind processor that remembers its last value (by identity) and result.
+
+    An ingest binds the same ``now`` five times (received, due, created twice, the cursor) in
+    three statements; its text form is made once. A datetime cannot change, and the pair is one
+    tuple, so a second thread never sees one value with another's result.
+    """
+    last: tuple[Any, Any] = (None, None)
+
+    def remembering(value: Any) -> Any:
+        nonlocal last
+        if value is None:
+            return None
+        seen, result = last
+        if value is seen:
+            return result
+        result = process(value)
+        last = (value, result)
+        return result
+
+    return remembering
+
+
+_STAMPS: dict[str, Callable[[Any], Any]] = {}  # dialect name -> its remembering UTCDateTime processor
 
 
 @cache

@@ -3,10 +3,13 @@ imported); any other database still goes through it."""
 
 from __future__ import annotations
 
+import logging
 import re
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 from bot.store.db import MIGRATIONS, Database, heads
 
@@ -47,3 +50,29 @@ def test_a_restart_does_not_import_alembic(tmp_path: Path) -> None:
     )
     assert (first.strip(), again.strip()) == ("True", "False")
     assert re.fullmatch(r"\d{4}", next(iter(heads() or {""})))
+
+
+async def test_migrating_apart_leaves_any_failure_to_the_bots_own_migrate(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from bot.store.db import migrate_apart
+
+    await migrate_apart(f"sqlite:///{tmp_path}/no/such/dir/x.db")  # cannot look: nothing raised
+    monkeypatch.setattr(sys, "executable", "/bin/false")  # the child fails
+    url = f"sqlite:///{tmp_path}/new.db"
+    with caplog.at_level(logging.WARNING, logger="bot.store.db"):
+        await migrate_apart(url)
+    assert "migrating in a child process failed (exit 1" in caplog.text
+    db = Database(url)
+    try:
+        await db.migrate()  # the bot's own call does the work
+        async with db.engine.connect() as conn:
+            assert await conn.run_sync(_at_head_of)
+    finally:
+        await db.aclose()
+
+
+def _at_head_of(connection: object) -> bool:
+    from bot.store.db import _at_head
+
+    return _at_head(connection)  # type: ignore[arg-type]

@@ -199,3 +199,15 @@ def test_changes_are_repaired_like_mentions() -> None:
 def test_fields_it_does_not_know_are_left_alone() -> None:
     mention = Mention("webhook", "x", "t", NOW, can_reply=False)
     assert replace(safe_mention(mention, now=NOW), note="") == mention
+
+
+def test_only_what_safe_mention_returned_with_a_clock_is_marked_sanitized() -> None:
+    raw = Mention("feeds", "x", "a \x00 b", NOW, author_name="\u202eevil")
+    assert not raw.sanitized
+    safe = safe_mention(raw, now=NOW)
+    assert safe.sanitized and safe == safe_mention(safe, now=NOW)
+    assert not safe_mention(raw, now=None).sanitized  # the time is still unchecked
+    assert not replace(safe, text="changed \x00 after").sanitized  # a copy is checked again
+    with pytest.raises(TypeError):
+        Mention("feeds", "x", "t", NOW, sanitized=True)  # type: ignore[call-arg]
+    assert safe == replace(safe_mention(raw, now=None), created_at=safe.created_at)  # no value differs

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 from sqlalchemy import func, select
 
+from bot.domain.sanitize import safe_mention
 from bot.models import Claim, Reassign, Release, Reply, Resolve, RotaCommand, StaffRef, Status
 from bot.store.db import Database
 from bot.store.tables import AuditRow, CursorRow, MentionRow, OutboxRow, ShiftRow
 
-from .helpers import make_service, mention, staff
+from .helpers import NOW, make_service, mention, staff
 
 
 async def count(db: Database, what: object, *where: object) -> int:
@@ -30,6 +32,24 @@ async def test_repeated_mention_is_stored_once(database: Database) -> None:
     async with database.transaction() as session:
         cursor = await session.get(CursorRow, ("fake", "default"))
     assert cursor is not None and cursor.value == "c2"  # a repeat still advances the cursor
+
+
+async def test_ingest_sanitizes_a_mention_unless_safe_mention_marked_it(database: Database) -> None:
+    """Sanitize once: a parser's marked mention is stored as it is; a copy changed after (an adapter's
+    ``replace``) or one built directly loses the mark and ingest makes it safe (invariant 9)."""
+    service = await make_service(database)
+    parsed = safe_mention(mention(1), now=NOW)
+    changed = replace(parsed, external_id="ext-2", text="one \x00 two", author_name="\u202eevil\nname")
+    built = replace(mention(3), author_handle="@a\r\nb")
+    for item in (parsed, changed, built):
+        assert await service.ingest("fake", item, None) is True
+    async with database.transaction() as session:
+        rows = (await session.execute(select(MentionRow).order_by(MentionRow.id))).scalars().all()
+    assert [(r.text, r.author_name, r.author_handle) for r in rows] == [
+        (parsed.text, parsed.author_name, parsed.author_handle),
+        ("one  two", "evil name", parsed.author_handle),
+        (built.text, built.author_name, "@a b"),
+    ]
 
 
 async def test_concurrent_duplicate_deliveries_store_one(database: Database) -> None:

@@ -16,7 +16,7 @@ from bot.backoff import Backoff
 from bot.config import Settings
 from bot.errors import AdapterConfigError, PatronDeskError, PermanentError, RateLimited, TransientError
 from bot.models import Mention, ReplyRef
-from bot.net.wire import pause_after, retrying, text_field, utc_now
+from bot.net.wire import pause_after, retrying, text_field, tls, utc_now
 from bot.platforms.base import AdapterDeps
 from bot.platforms.bluesky.facets import MENTION, detect_spans, facet_records, tid_for
 from bot.platforms.bluesky.parse import (
@@ -77,6 +77,7 @@ class BlueskySource:
             headers={"User-Agent": "patron-desk"},
             timeout=self._options.request_timeout,
             transport=transport,
+            verify=tls(),
         )
         self.session = XrpcSession(self._client, handle.removeprefix("@"), password, clock=clock)
         self._dids: dict[str, str] = {}

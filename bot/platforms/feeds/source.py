@@ -25,6 +25,7 @@ from bot.errors import (
 )
 from bot.models import Mention, ReplyRef
 from bot.net.http_json import status_error
+from bot.net.wire import tls
 from bot.platforms.base import AdapterDeps
 from bot.platforms.feeds.cursor import FeedState, dump_cursor, load_cursor, plan_sync
 from bot.platforms.feeds.parse import SOURCE, parse_feed
@@ -106,6 +107,7 @@ class FeedsAdapter:
                 timeout=TIMEOUT,
                 follow_redirects=False,  # followed by _get, which checks where each hop goes
                 headers={"User-Agent": f"PatronDesk/{__version__}", "Accept": ACCEPT},
+                verify=tls(),
             )
 
     async def aclose(self) -> None:

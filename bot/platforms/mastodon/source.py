@@ -16,7 +16,7 @@ from bot.backoff import Backoff, Reconnector
 from bot.config import Settings
 from bot.errors import AdapterConfigError, PatronDeskError, TransientError
 from bot.models import Mention, ReplyRef, narrower
-from bot.net.wire import JsonResponse, pause_after, retrying, utc_now
+from bot.net.wire import JsonResponse, pause_after, retrying, tls, utc_now
 from bot.platforms.base import AdapterDeps, OnChange
 from bot.platforms.mastodon.api import MastodonApi
 from bot.platforms.mastodon.parse import (
@@ -86,6 +86,7 @@ class MastodonSource:
             headers={"Authorization": f"Bearer {token}", "User-Agent": "patron-desk"},
             timeout=self._options.request_timeout,
             transport=transport,
+            verify=tls(),
         )
         self._api = MastodonApi(client, clock=clock)
         self._domain = urlsplit(self._base).hostname or ""

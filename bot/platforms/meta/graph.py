@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from bot.errors import AdapterConfigError, PatronDeskError, PermanentError, RateLimited, TransientError
-from bot.net.wire import MALFORMED, JsonResponse, request_json
+from bot.net.wire import MALFORMED, JsonResponse, request_json, tls
 from bot.platforms.meta.throttle import RATE_CODES, TOKEN_CODES, TRANSIENT_CODES, Throttle
 
 log = logging.getLogger(__name__)
@@ -120,6 +120,7 @@ class GraphClient:
             headers={"Authorization": f"Bearer {token}", "User-Agent": "patron-desk"},
             timeout=timeout,
             transport=transport,
+            verify=tls(),
         )
         self.label = label
         self.throttle = throttle or Throttle()
