@@ -9,6 +9,7 @@ simply has shifts in both zones.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -108,7 +109,8 @@ def read_zone(value: str, *, where: str) -> ZoneInfo:
         return ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):
         hint = suggest(value, _zone_names()) or " (example: Europe/London)"
-        raise ConfigError(f'{where}: timezone "{value}" is not an IANA time zone{hint}') from None
+        shown = json.dumps(value[:80], ensure_ascii=False)  # a control character shown, not printed
+        raise ConfigError(f"{where}: timezone {shown} is not an IANA time zone{hint}") from None
 
 
 def overlaps(hours: tuple[Opening, ...]) -> list[str]:
