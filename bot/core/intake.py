@@ -61,7 +61,8 @@ class Intake:
         """Store a mention, its routing decision, its card posts and the cursor in one transaction.
 
         Returns True when the mention was new or was set aside in quarantine (it is taken care of);
-        a repeat (same source and external id) is a no-op apart from the cursor.
+        a repeat (same source and external id) is a no-op apart from the cursor, and so is a
+        ``join_only`` follow-up with no open mention to join (dropped: neither stored nor logged).
         """
         return await self.store(source, mention, cursor, stream=stream) is not False
 
@@ -86,7 +87,8 @@ class Intake:
         try:  # sanitize and route are pure: a failure of either belongs to this item alone
             if mention is not None and not mention.sanitized:  # a last line of defence: parsers
                 mention = safe_mention(mention, now=now)  # mark what they sanitized, with a clock
-            decision = route(mention, self.rules, self.held.rota, now) if mention is not None else None
+            routed = mention is not None and not mention.join_only  # a join-only item needs no role
+            decision = route(mention, self.rules, self.held.rota, now) if routed else None
         except Exception as exc:
             assert mention is not None
             await self._set_aside(source, mention, cursor, stream, type(exc).__name__, tell=tell)
@@ -97,10 +99,11 @@ class Intake:
         def work(conn: Connection) -> int | None:
             nonlocal joined
             mention_id = None
-            if mention is not None and decision is not None:
+            if mention is not None:
                 joined = messages.join(conn, mention, now=now)
                 if joined is None:
-                    mention_id = mentions.insert(conn, mention, decision, now=now)
+                    if decision is not None:  # else join-only with nothing to join: dropped unstored
+                        mention_id = mentions.insert(conn, mention, decision, now=now)
                 elif joined.mention_id is not None:
                     outbox.enqueue_rows(conn, self._follow_up_effects(joined.mention_id), now=now)
                 if mention_id is not None:
