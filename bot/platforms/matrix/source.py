@@ -227,7 +227,9 @@ class MatrixSource:
         original = await self.link.get_event(item.room_id, change.external_id)
         if original is None or original.get("sender") != change.sender:
             return None  # only the author may edit a message into a mention
-        content = original.get("content") or {}
+        content = original.get("content")
+        if not isinstance(content, dict) or not isinstance(content.get("body"), str):
+            return None  # redacted since (the edit was read after the redaction): nothing to card
         rel_type, related = relation(content)
         ref = json.loads(mention.reply_ref) | {"thread": related if rel_type == "m.thread" else None}
         # the original's thread and reply: a follow-up that joined before is not carded on its edit
@@ -236,7 +238,7 @@ class MatrixSource:
             reply_ref=json.dumps(ref),
             created_at=_when(original),
             note="",
-            follows=_earlier(content) if isinstance(content, dict) else (),
+            follows=_earlier(content),
         )
         return safe_mention(edited_mention, now=datetime.now(UTC))
 
