@@ -73,6 +73,10 @@ class Mention:
     # external ids of earlier posts of the same conversation: a follow-up joins the open mention of
     # one of them as a new message on its card instead of starting a card of its own
     follows: tuple[str, ...] = ()
+    # a message that did not address the library (no mention of the bot), passed on only because it
+    # answers a post in ``follows``: it may join its author's open mention there and is otherwise
+    # dropped unstored; it never starts a card (a chat in a public room is not a question)
+    join_only: bool = False
     full_text: str = ""  # the whole message when ``text`` is a trimmed form of it (quotes, signature)
     # True only on what ``domain.sanitize.safe_mention`` returned with a clock: no constructor can set
     # it and ``dataclasses.replace`` does not copy it, so ingest sanitizes anything else once more

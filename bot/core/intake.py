@@ -61,7 +61,8 @@ class Intake:
         """Store a mention, its routing decision, its card posts and the cursor in one transaction.
 
         Returns True when the mention was new or was set aside in quarantine (it is taken care of);
-        a repeat (same source and external id) is a no-op apart from the cursor.
+        a repeat (same source and external id) is a no-op apart from the cursor, and so is a
+        ``join_only`` follow-up with no open mention to join (dropped: neither stored nor logged).
         """
         return await self.store(source, mention, cursor, stream=stream) is not False
 
@@ -86,7 +87,11 @@ class Intake:
         try:  # sanitize and route are pure: a failure of either belongs to this item alone
             if mention is not None and not mention.sanitized:  # a last line of defence: parsers
                 mention = safe_mention(mention, now=now)  # mark what they sanitized, with a clock
-            decision = route(mention, self.rules, self.held.rota, now) if mention is not None else None
+            decision = (  # a join-only item needs no role: it never starts a card
+                route(mention, self.rules, self.held.rota, now)
+                if mention is not None and not mention.join_only
+                else None
+            )
         except Exception as exc:
             assert mention is not None
             await self._set_aside(source, mention, cursor, stream, type(exc).__name__, tell=tell)
@@ -97,15 +102,15 @@ class Intake:
         def work(conn: Connection) -> int | None:
             nonlocal joined
             mention_id = None
-            if mention is not None and decision is not None:
+            if mention is not None:
                 joined = messages.join(conn, mention, now=now)
-                if joined is None:
+                if joined is None and decision is not None:  # join-only, nothing to join: dropped
                     mention_id = mentions.insert(conn, mention, decision, now=now)
-                elif joined.mention_id is not None:
+                    if mention_id is not None:
+                        rows = self._first_rows(conn, source, mention, decision, mention_id, now=now)
+                        outbox.enqueue_rows(conn, rows, now=now)
+                elif joined is not None and joined.mention_id is not None:
                     outbox.enqueue_rows(conn, self._follow_up_effects(joined.mention_id), now=now)
-                if mention_id is not None:
-                    rows = self._first_rows(conn, source, mention, decision, mention_id, now=now)
-                    outbox.enqueue_rows(conn, rows, now=now)
             if cursor is not None:
                 cursors.save(conn, source, stream, cursor, now=now)
             crash_point("in_ingest")

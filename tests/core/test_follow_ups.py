@@ -8,7 +8,7 @@ from dataclasses import replace
 
 from sqlalchemy import func, select
 
-from bot.models import Claim, Ignore, Reply, Status
+from bot.models import Claim, Ignore, Reply, Snooze, Status
 from bot.store.db import Database
 from bot.store.tables import AuditRow, CursorRow, MentionRow, MessageRow
 
@@ -85,3 +85,37 @@ async def test_a_follow_up_of_another_source_never_joins(database: Database) -> 
     other = replace(mention(2, "Elsewhere", source="other"), follows=("ext-1",))
     assert await service.ingest("other", other, None)
     assert len(await rows(database)) == 2
+
+
+async def test_a_join_only_message_with_nothing_to_join_is_dropped_and_the_cursor_moves(
+    database: Database,
+) -> None:
+    service = await make_service(database)
+    chat = replace(mention(1, "Anyone seen my cat?"), follows=("ext-0",), join_only=True)
+    assert not await service.ingest("fake", chat, "c1")  # no open mention: nothing stored, no card
+    lone = replace(mention(2, "Lovely weather"), join_only=True)  # no earlier post at all
+    assert not await service.ingest("fake", lone, "c2")
+    assert await rows(database) == [] and await count(database, MessageRow) == 0
+    async with database.transaction() as session:
+        cursor = (await session.execute(select(CursorRow.value))).scalar_one()
+    assert cursor == "c2"
+
+
+async def test_a_join_only_message_joins_only_its_authors_open_mention(database: Database) -> None:
+    service = await make_service(database)
+    assert await service.ingest("fake", replace(mention(1, "First"), author_id="pat"), None)
+    assert (await service.handle(Claim(1, staff(1)))).ok
+    assert (await service.handle(Snooze(1, staff(1)))).ok
+    stranger = replace(mention(2, "Me too"), author_id="eve", follows=("ext-1",), join_only=True)
+    assert not await service.ingest("fake", stranger, "c1")  # someone else in the thread: dropped
+    assert [(row.status, row.text) for row in await rows(database)] == [(Status.SNOOZED.value, "First")]
+    again = replace(mention(3, "More detail"), author_id="pat", follows=("ext-1",), join_only=True)
+    assert await service.ingest("fake", again, "c2")
+    assert not await service.ingest("fake", again, "c3")  # delivered again: joined once
+    (row,) = await rows(database)
+    assert row.status == Status.CLAIMED.value and row.snoozed_until is None  # the snooze woke
+    assert row.text.count("More detail") == 1 and await count(database, MessageRow) == 1
+    assert (await service.handle(Ignore(1, staff(1)))).ok
+    late = replace(mention(4, "Thanks!"), author_id="pat", follows=("ext-1",), join_only=True)
+    assert not await service.ingest("fake", late, None)  # the conversation is closed: no new card
+    assert len(await rows(database)) == 1

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from bot.domain.sanitize import TIME_NOTE, safe_change
 from bot.models import MentionChange
-from bot.platforms.matrix.source import parse_change, parse_mention
+from bot.platforms.matrix.source import mentions_bot, parse_change, parse_mention
 from bot.platforms.matrix.wire import permalink
 from tests.core.hostile import NOW, NUMBERS, assert_safe, field_text, hostile_text, maybe, shaped
 
@@ -65,6 +65,9 @@ def test_matrix_events(event: dict[str, Any], direct: bool, member_name: str) ->
     )
     if mention is not None:
         assert_safe(mention)
+        addressed = direct or mentions_bot(event["content"], user_id=BOT)
+        assert mention.join_only is not addressed  # unaddressed: it may only join, never a card
+        assert addressed or (mention.follows and mention.author_id != BOT)
     change = parse_change(event)
     assert change is None or isinstance(safe_change(change), MentionChange)
 

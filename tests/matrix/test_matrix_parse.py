@@ -138,6 +138,21 @@ def test_a_reply_follows_what_it_answers_and_a_new_post_follows_nothing() -> Non
     assert mention_of(message("@librarybot hello")).follows == ()
 
 
+def test_an_unmentioned_thread_message_or_reply_may_only_join() -> None:
+    thread = {"rel_type": "m.thread", "event_id": "$root", "m.in_reply_to": {"event_id": "$p"}}
+    found = mention_of(message("the 1953 flood", **{"m.relates_to": thread, "m.mentions": {}}))
+    assert found is not None and found.join_only and found.follows == ("$root", "$p")
+    reply = mention_of(
+        message("> <@pat:x> q\n\nand Sunday?", **{"m.relates_to": {"m.in_reply_to": {"event_id": "$q"}}})
+    )
+    assert reply is not None and reply.join_only and reply.text == "and Sunday?"
+    assert mention_of(message("just chatting")) is None  # no mention, no conversation: not passed on
+    assert not mention_of(message("@librarybot more", **{"m.relates_to": thread})).join_only
+    assert not mention_of(message("more", **{"m.relates_to": thread}), direct=True).join_only
+    own = {**message("You're welcome", **{"m.relates_to": thread}), "sender": BOT}
+    assert mention_of(own) is None  # the bot's own answer in the thread
+
+
 def test_reply_without_thread_is_an_in_reply_to() -> None:
     content = reply_content("Yes", ref={"room": ROOM, "event": "$e", "thread": None}, author_id="@p:x")
     assert content["m.relates_to"] == {"m.in_reply_to": {"event_id": "$e"}}

@@ -11,14 +11,17 @@ import pytest
 
 from bot.app import PatronDesk
 from bot.models import Status
-from bot.platforms.slack.cards import APPROVE, CLAIM, EDIT, REJECT, REPLY, WAKE
+from bot.platforms.slack.cards import APPROVE, CLAIM, EDIT, REJECT, REPLY, SNOOZE, WAKE
 from bot.platforms.slack.modal import TEXT_BLOCK
 from bot.platforms.slack.set_aside_forms import REASON_BLOCK
 from tests.fakes.slack import SlackEmulator
-from tests.slack.slack_helpers import ALICE, BOB, STAFF, make_client, wait_for
+from tests.fakes.slack_payloads import message_event
+from tests.slack.slack_helpers import ALICE, BOB, OTHER, STAFF, make_client, wait_for
 from tests.slack.test_slack_e2e import (
+    PATRON,
     buttons,
     card_text,
+    cards,
     patron_says,
     reply_through_modal,
     settings_for,
@@ -144,3 +147,37 @@ async def test_the_approver_edits_and_publishes_their_version(app: PatronDesk, e
     await wait_for(lambda: told(emu, BOB, "was approved by Alice"))
     await app.wait_idle()
     assert [m["text"] for m in thread_replies(emu, parent)] == ["Yes, the annex has wifi."]
+
+
+async def test_an_unmentioned_thread_reply_outside_the_community_channels_only_joins(
+    app: PatronDesk, emu: SlackEmulator
+) -> None:
+    asked = "1700000600.000100"
+    mention = message_event(OTHER, PATRON, "<@U0BOTUSER1> where are the flood records?", ts=asked)
+    await emu.post_event({**mention, "type": "app_mention"})
+    await wait_for(lambda: any(asked.replace(".", "") in card_text(c) for c in cards(emu)))
+    card = next(c for c in cards(emu) if asked.replace(".", "") in card_text(c))
+    await emu.click(BOB, STAFF, card["ts"], CLAIM)
+    await settled(app, emu, card["ts"], "Claimed by")
+    await emu.click(BOB, STAFF, card["ts"], SNOOZE)  # wait for the patron
+    card = await settled(app, emu, card["ts"], "Snoozed")
+    mention_id = int(card_id(card))
+
+    # the listener stores (or drops) before Slack is acked: each event is done when post_event returns
+    await emu.post_event(
+        message_event(OTHER, ALICE, "send it to me", ts="1700000600.000200", thread_ts=asked)
+    )
+    await emu.post_event(message_event(OTHER, PATRON, "nice weather", ts="1700000600.000300"))
+    await emu.post_event(
+        message_event(OTHER, PATRON, "sunny", ts="1700000600.000400", thread_ts="1700000600.000300")
+    )
+    await app.wait_idle()
+    view = await app.service.view(mention_id)
+    assert view.status is Status.SNOOZED and "send it to me" not in view.text and len(cards(emu)) == 1
+    follow_up = message_event(OTHER, PATRON, "the 1953 flood", ts="1700000600.000500", thread_ts=asked)
+    await emu.post_event(follow_up)
+    await emu.post_event(follow_up, event_id="Ev0AGAIN")  # delivered again: joined once
+    await app.wait_idle()
+    view = await app.service.view(mention_id)
+    assert view.status is Status.CLAIMED and view.snoozed_until is None
+    assert view.text.count("the 1953 flood") == 1 and "sunny" not in view.text and len(cards(emu)) == 1

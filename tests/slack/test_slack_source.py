@@ -187,6 +187,25 @@ def test_a_thread_reply_follows_the_threads_first_post() -> None:
     assert parsed().follows == () and parsed(thread_ts="1700000000.000900").follows == ()
 
 
+def test_an_unmentioned_thread_reply_outside_the_community_channels_may_only_join() -> None:
+    def parsed(kind: str = "message", **extra: str) -> Mention | None:
+        event = message_event(OTHER, "U0PAT", "more", ts="1700000000.000900", **extra)
+        return parse_event({**event, "type": kind}, me=ME, sources=frozenset({COMMUNITY}), staff=frozenset())
+
+    reply = parsed(thread_ts="1700000000.000100")
+    assert reply is not None and reply.join_only and reply.follows == (f"{OTHER}:1700000000.000100",)
+    assert parsed() is None  # a plain message there did not address the library
+    mentioned = parsed("app_mention", thread_ts="1700000000.000100")
+    assert mentioned is not None and not mentioned.join_only
+    community = parse_event(
+        message_event(COMMUNITY, "U0PAT", "more", ts="1700000000.000900", thread_ts="1700000000.000100"),
+        me=ME,
+        sources=frozenset({COMMUNITY}),
+        staff=frozenset(),
+    )
+    assert community is not None and not community.join_only
+
+
 def test_markup_to_text() -> None:
     assert markup_to_text("<!here> <!subteam^S1|@staff> <#C1|general> <@U1>") == "@here @staff #general @U1"
     assert markup_to_text("<https://a.example>") == "https://a.example"

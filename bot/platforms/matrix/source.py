@@ -57,6 +57,9 @@ def parse_mention(
 ) -> Mention | None:
     """A patron message that mentions the bot (any message in a DM), or None.
 
+    A message in a thread, or a reply, that does not mention the bot is a ``join_only`` mention: ingest
+    joins it to its author's open mention of that conversation or drops it; it never starts a card.
+
     ``now`` replaces an unusable ``origin_server_ts`` (marked on the card, see ``domain.sanitize``).
     """
     content = event.get("content")
@@ -70,10 +73,14 @@ def parse_mention(
     body = content.get("body")
     if not isinstance(body, str) or not body.strip():
         return None
-    if not direct and not mentions_bot(content, user_id=user_id, display_name=display_name):
+    follows = _earlier(content)
+    # a message in a public room that does not mention the bot may still be the patron writing again
+    # in their thread (or replying to their post): it may only join their open mention there
+    join_only = not direct and not mentions_bot(content, user_id=user_id, display_name=display_name)
+    if join_only and not follows:
         return None
     event_id, sender = str(event.get("event_id", "")), str(event.get("sender", ""))
-    if not event_id or not sender:
+    if not event_id or not sender or sender == user_id:
         return None
     thread = related if rel_type == "m.thread" else None
     mention = Mention(
@@ -87,7 +94,8 @@ def parse_mention(
         author_name=author_name,
         visibility=Visibility.DIRECT if direct else Visibility.PUBLIC,
         reply_ref=json.dumps({"room": room_id, "event": event_id, "thread": thread}),
-        follows=_earlier(content),
+        follows=follows,
+        join_only=join_only,
     )
     return safe_mention(mention, now=now)
 
@@ -214,14 +222,24 @@ class MatrixSource:
             author_name=self.link.member_name(item.room_id, change.sender),
             direct=item.direct,
         )
-        if mention is None:
+        if mention is None or mention.join_only:
             return None
         original = await self.link.get_event(item.room_id, change.external_id)
         if original is None or original.get("sender") != change.sender:
             return None  # only the author may edit a message into a mention
-        rel_type, related = relation(original.get("content") or {})
+        content = original.get("content")
+        if not isinstance(content, dict) or not isinstance(content.get("body"), str):
+            return None  # redacted since (the edit was read after the redaction): nothing to card
+        rel_type, related = relation(content)
         ref = json.loads(mention.reply_ref) | {"thread": related if rel_type == "m.thread" else None}
-        edited_mention = replace(mention, reply_ref=json.dumps(ref), created_at=_when(original), note="")
+        # the original's thread and reply: a follow-up that joined before is not carded on its edit
+        edited_mention = replace(
+            mention,
+            reply_ref=json.dumps(ref),
+            created_at=_when(original),
+            note="",
+            follows=_earlier(content),
+        )
         return safe_mention(edited_mention, now=datetime.now(UTC))
 
     async def reply(self, to: Mention, text: str, *, idempotency_key: str) -> ReplyRef:

@@ -105,9 +105,12 @@ def parse_event(
         return None
     if event.get("hidden") or event.get("bot_id") or not (channel and ts and user) or user == me.user_id:
         return None
-    if channel in staff or (kind == "message" and channel not in sources):
-        return None
     thread_ts = str(event.get("thread_ts") or ts)
+    # outside the community channels a plain message did not address the library: one in a thread may
+    # only join its author's open mention there (the patron writing again without a new @-mention)
+    join_only = kind == "message" and channel not in sources
+    if channel in staff or (join_only and thread_ts == ts):
+        return None
     mention = Mention(
         source="slack",
         external_id=f"{channel}:{ts}",
@@ -121,6 +124,7 @@ def parse_event(
         # a reply in a thread follows its first post: the author's follow-up joins their open mention
         # (and wakes it when snoozed) instead of starting a card of its own
         follows=(f"{channel}:{thread_ts}",) if thread_ts != ts else (),
+        join_only=join_only,
     )
     return safe_mention(mention, now=now)
 
@@ -193,8 +197,9 @@ class SlackSource:
         mention = parse_event(event, me=me, sources=self.channels, staff=staff, now=datetime.now(UTC))
         if mention is not None:
             mention = safe_mention(await self._named(mention), now=datetime.now(UTC))
-            await self.ingest(mention, None)  # raising here leaves the event un-acked: Slack resends
-            log.info("slack event %s stored", event_id or "(no id)")
+            stored = await self.ingest(mention, None)  # raising leaves the event un-acked: Slack resends
+            if stored or not mention.join_only:  # a dropped join-only message leaves no trace
+                log.info("slack event %s stored", event_id or "(no id)")
         if event_id:
             _remember(self._seen, event_id, None)
 
