@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, unquote
 import pytest
 
 from bot.models import StaffRef
-from bot.platforms.slack.actions import parse_click, reply_action
 from bot.platforms.slack.cards import card_blocks
+from bot.platforms.slack.clicks import parse_click, reply_action
 from bot.platforms.slack.modal import (
     PERSON_BLOCK,
     ROLE_BLOCK,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from bot.models import StaffRef, Visibility
-from bot.platforms.slack.actions import reply_action
+from bot.platforms.slack.clicks import reply_action
 from bot.platforms.slack.modal import (
     ANSWER_SELECT,
     PRIVACY_BLOCK,
