@@ -31,14 +31,9 @@ from bot.platforms.slack.cards import (
     button_value,
 )
 from bot.platforms.slack.client import SlackClient
-from bot.platforms.slack.modal import (
-    ROLE_BLOCK,
-    TEXT_BLOCK,
-    ReplyDraft,
-    preview_view,
-    reassign_view,
-    reply_view,
-)
+from bot.platforms.slack.modal import preview_view, reply_view
+from bot.platforms.slack.reassign_form import ROLE_BLOCK, reassign_view
+from bot.platforms.slack.reply_draft import TEXT_BLOCK, ReplyDraft
 from bot.platforms.slack.roster import TTL, SlackRoster
 from bot.store.tables import MentionRow
 from tests.core.state import snapshot

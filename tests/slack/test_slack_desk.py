@@ -27,7 +27,8 @@ from bot.platforms.slack.cards import (
     REPLY,
     RESOLVE,
 )
-from bot.platforms.slack.modal import PERSON_BLOCK, ROLE_BLOCK, TEXT_BLOCK, VIS_BLOCK
+from bot.platforms.slack.reassign_form import PERSON_BLOCK, ROLE_BLOCK
+from bot.platforms.slack.reply_draft import TEXT_BLOCK, VIS_BLOCK
 from tests.fakes.slack import SlackEmulator
 from tests.slack.slack_helpers import ALICE, BOB, CAROL, STAFF, Served, view, wait_for
 

@@ -26,21 +26,11 @@ from bot.platforms.slack.cards import (
     WAKE,
 )
 from bot.platforms.slack.clicks import SIMPLE, parse_actor, parse_click, set_aside_action
-from bot.platforms.slack.modal import (
-    ANSWER_SELECT,
-    CONFIRM_VIEW,
-    NOTE_VIEW,
-    REASSIGN_VIEW,
-    REPLY_VIEW,
-    RESOLVE_VIEW,
-    note_view,
-    read_note,
-    read_reassign,
-    read_resolve,
-    reassign_view,
-    resolve_view,
-)
+from bot.platforms.slack.note_form import NOTE_VIEW, note_view, read_note
+from bot.platforms.slack.reassign_form import REASSIGN_VIEW, read_reassign, reassign_view
+from bot.platforms.slack.reply_draft import ANSWER_SELECT, CONFIRM_VIEW, REPLY_VIEW
 from bot.platforms.slack.reply_forms import ReplyForms
+from bot.platforms.slack.resolve_form import RESOLVE_VIEW, read_resolve, resolve_view
 from bot.platforms.slack.responder import Ack
 from bot.platforms.slack.set_aside_forms import (
     REJECT_VIEW,

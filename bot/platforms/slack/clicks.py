@@ -21,7 +21,7 @@ from bot.models import (
 )
 from bot.platforms.slack.cards import APPROVE, CLAIM, IGNORE, RELEASE, RESOLVE, SNOOZES, WAKE
 from bot.platforms.slack.cards import parse_button_value as parse_value
-from bot.platforms.slack.modal import ReplyDraft
+from bot.platforms.slack.reply_draft import ReplyDraft
 
 SIMPLE: dict[str, type[Claim | Release | Resolve | Ignore]] = {
     CLAIM: Claim,

@@ -43,7 +43,7 @@ from bot.platforms.slack.cards import (
 from bot.platforms.slack.checkin import CheckinButtons, checkin_blocks
 from bot.platforms.slack.client import SlackClient, shared_client
 from bot.platforms.slack.fold_cards import FoldCards
-from bot.platforms.slack.modal import Limits
+from bot.platforms.slack.reply_draft import Limits
 from bot.platforms.slack.roster import SlackRoster
 from bot.platforms.slack.thread_notes import ThreadNotes
 from bot.platforms.slack.usergroups import DutyGroups, scope_verdict

@@ -10,17 +10,8 @@ from typing import Any
 from bot.models import ActionResult, Approve, OpenForm, StaffAction
 from bot.platforms import REGISTRY
 from bot.platforms.slack.clicks import REPLY_HAS_VISIBILITY, parse_actor, reply_action
-from bot.platforms.slack.modal import (
-    METADATA_LIMIT,
-    TEXT_BLOCK,
-    ReplyDraft,
-    check_reply,
-    parse_answer_pick,
-    preview_view,
-    read_confirm,
-    read_reply,
-    reply_view,
-)
+from bot.platforms.slack.modal import parse_answer_pick, preview_view, read_confirm, read_reply, reply_view
+from bot.platforms.slack.reply_draft import METADATA_LIMIT, TEXT_BLOCK, ReplyDraft, check_reply
 from bot.platforms.slack.responder import Ack, SlackResponder
 
 

@@ -18,7 +18,8 @@ from bot.models import ActionResult, DeskQuery, OpenForm, RotaCommand, StaffActi
 from bot.platforms.slack.cards import notice_text
 from bot.platforms.slack.clicks import Click, click_channel, parse_actor, parse_click
 from bot.platforms.slack.client import SlackClient
-from bot.platforms.slack.modal import Limits, ReplyDraft, reply_view
+from bot.platforms.slack.modal import reply_view
+from bot.platforms.slack.reply_draft import Limits, ReplyDraft
 from bot.platforms.slack.roster import SlackRoster
 from bot.platforms.slack.tasks import TaskSet
 
