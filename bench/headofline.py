@@ -35,7 +35,7 @@ from sqlalchemy import select
 from bot.app import PatronDesk
 from bot.config import Settings
 from bot.models import Mention
-from bot.platforms.slack.cards import CARD_EVENT, CLAIM
+from bot.platforms.slack.buttons import CARD_EVENT, CLAIM
 from bot.platforms.slack.client import SlackClient
 from bot.store.tables import MentionRow, OutboxRow
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, Fault, SlackEmulator

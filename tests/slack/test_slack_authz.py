@@ -19,7 +19,7 @@ from bot.app import PatronDesk
 from bot.config import Settings
 from bot.core.authz import NOT_STAFF, NOT_STAFF_COMMAND, Place, is_staff
 from bot.models import Claim, Reply, StaffRef
-from bot.platforms.slack.cards import (
+from bot.platforms.slack.buttons import (
     APPROVE,
     CLAIM,
     IGNORE,

@@ -14,7 +14,7 @@ import pytest
 from bot.app import PatronDesk
 from bot.config import Settings
 from bot.models import RotaCommand, StaffRef
-from bot.platforms.slack.cards import (
+from bot.platforms.slack.buttons import (
     CARD_EVENT,
     CLAIM,
     IGNORE,

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from bot.backoff import Backoff
 from bot.core.relay import Relay
 from bot.errors import NotYet
-from bot.platforms.slack.cards import CARD_EVENT, CLAIM
+from bot.platforms.slack.buttons import CARD_EVENT, CLAIM
 from bot.platforms.slack.client import SlackClient
 from bot.platforms.slack.desk import SlackDesk
 from bot.store.db import Database

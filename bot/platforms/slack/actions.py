@@ -12,7 +12,7 @@ from functools import partial
 from typing import Any
 
 from bot.models import ActionResult, AddNote, Reassign, Reject, Resolve, SetTag, Snooze, StaffAction
-from bot.platforms.slack.cards import (
+from bot.platforms.slack.buttons import (
     APPROVE,
     EDIT,
     NOTE,

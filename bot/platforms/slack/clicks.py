@@ -19,8 +19,8 @@ from bot.models import (
     Visibility,
     Wake,
 )
-from bot.platforms.slack.cards import APPROVE, CLAIM, IGNORE, RELEASE, RESOLVE, SNOOZES, WAKE
-from bot.platforms.slack.cards import parse_button_value as parse_value
+from bot.platforms.slack.buttons import APPROVE, CLAIM, IGNORE, RELEASE, RESOLVE, SNOOZES, WAKE
+from bot.platforms.slack.buttons import parse_button_value as parse_value
 from bot.platforms.slack.reply_draft import ReplyDraft
 
 SIMPLE: dict[str, type[Claim | Release | Resolve | Ignore]] = {

@@ -30,18 +30,11 @@ from bot.models import CardRef, StaffRef, TicketView
 from bot.net.retry import reconnecting
 from bot.platforms.base import AdapterDeps
 from bot.platforms.slack.actions import SlackActions
-from bot.platforms.slack.cards import (
-    CARD_EVENT,
-    DIGEST_PAGE,
-    card_blocks,
-    digest_blocks,
-    fallback_text,
-    notice_text,
-    parse_digest_page,
-    staff_mention,
-)
+from bot.platforms.slack.buttons import CARD_EVENT, DIGEST_PAGE, parse_digest_page
+from bot.platforms.slack.cards import card_blocks, digest_blocks, fallback_text
 from bot.platforms.slack.checkin import CheckinButtons, checkin_blocks
 from bot.platforms.slack.client import SlackClient, shared_client
+from bot.platforms.slack.escaping import notice_text, staff_mention
 from bot.platforms.slack.fold_cards import FoldCards
 from bot.platforms.slack.reply_draft import Limits
 from bot.platforms.slack.roster import SlackRoster

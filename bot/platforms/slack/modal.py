@@ -29,7 +29,7 @@ from slack_sdk.models.views import View
 
 from bot.core.cards import author_line, source_name
 from bot.models import TicketView, Visibility
-from bot.platforms.slack.cards import safe_text
+from bot.platforms.slack.escaping import safe_text
 from bot.platforms.slack.reply_draft import (
     ANSWER_BLOCK,
     ANSWER_SELECT,

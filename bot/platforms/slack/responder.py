@@ -15,9 +15,9 @@ from typing import Any
 from bot.core.base import ACTION_FAILED, OnAction
 from bot.errors import PatronDeskError
 from bot.models import ActionResult, DeskQuery, OpenForm, RotaCommand, StaffAction, StaffRef
-from bot.platforms.slack.cards import notice_text
 from bot.platforms.slack.clicks import Click, click_channel, parse_actor, parse_click
 from bot.platforms.slack.client import SlackClient
+from bot.platforms.slack.escaping import notice_text
 from bot.platforms.slack.modal import reply_view
 from bot.platforms.slack.reply_draft import Limits, ReplyDraft
 from bot.platforms.slack.roster import SlackRoster
