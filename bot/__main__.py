@@ -149,7 +149,7 @@ def check(
     ] = False,
 ) -> None:
     """Validate settings, rules and rota, and say what each configured part would connect to."""
-    from bot.runner import check_setup
+    from bot.setup_check import check_setup
 
     settings = _settings()
     try:
