@@ -18,9 +18,10 @@ from bot.routing.rules import RuleSet, load_rules
 from bot.setup import import_rota, prepare_database
 from bot.setup_check import _rota_file_line
 from bot.store.db import Database
+from bot.store.report_tables import AuditRow
 from bot.store.rota_calendar import sync_calendar
 from bot.store.rota_repo import load_rota, sync_roles, sync_staff
-from bot.store.tables import AuditRow, ShiftRow, StaffRow
+from bot.store.rota_tables import ShiftRow, StaffRow
 
 RULES = """
 default_role = "reference"

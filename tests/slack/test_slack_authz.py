@@ -35,7 +35,7 @@ from bot.platforms.slack.modal import preview_view, reply_view
 from bot.platforms.slack.reassign_form import ROLE_BLOCK, reassign_view
 from bot.platforms.slack.reply_draft import TEXT_BLOCK, ReplyDraft
 from bot.platforms.slack.roster import TTL, SlackRoster
-from bot.store.tables import MentionRow
+from bot.store.mention_tables import MentionRow
 from tests.core.state import snapshot
 from tests.fakes import slack_payloads as P
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, Fault, SlackEmulator

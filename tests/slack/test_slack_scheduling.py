@@ -22,7 +22,7 @@ from bot.platforms.slack.buttons import CARD_EVENT, CLAIM
 from bot.platforms.slack.client import SlackClient
 from bot.platforms.slack.desk import SlackDesk
 from bot.store.db import Database
-from bot.store.tables import OutboxRow
+from bot.store.outbox_tables import OutboxRow
 from tests.core.helpers import make_service, mention
 from tests.core.test_relay import Clock
 from tests.fakes.slack import BOT_TOKEN, Fault, SlackEmulator
