@@ -35,9 +35,10 @@ from sqlalchemy import select
 from bot.app import PatronDesk
 from bot.config import Settings
 from bot.models import Mention
-from bot.platforms.slack.cards import CARD_EVENT, CLAIM
+from bot.platforms.slack.buttons import CARD_EVENT, CLAIM
 from bot.platforms.slack.client import SlackClient
-from bot.store.tables import MentionRow, OutboxRow
+from bot.store.mention_tables import MentionRow
+from bot.store.outbox_tables import OutboxRow
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET, Fault, SlackEmulator
 
 STAFF = "C0STAFF01"

@@ -50,8 +50,8 @@ from bot.routing.rules import RuleSet, load_rules
 from bot.store import mentions
 from bot.store import reports as report_store
 from bot.store.db import Database
+from bot.store.mention_tables import CardRow, MentionRow
 from bot.store.rota_repo import sync_roles, sync_staff
-from bot.store.tables import CardRow, MentionRow
 
 GOAL_MS = 100.0
 NEW_INDEXES = ("ix_mentions_received_at", "ix_mentions_purge_due")  # migration 0003

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bot.app import PatronDesk
 from bot.config import Settings
-from bot.platforms.slack.cards import CARD_EVENT
+from bot.platforms.slack.buttons import CARD_EVENT
 from bot.platforms.slack.client import SlackClient
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, SlackEmulator
 from tests.fakes.slack_payloads import event_callback, message_event

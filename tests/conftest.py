@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import event
 
 from bot.store.db import Database, heads
-from bot.store.tables import Base
+from bot.store.schema import metadata
 
 
 @pytest.fixture(autouse=True)
@@ -116,7 +116,7 @@ async def make_database(kind: str, tmp_path: object) -> tuple[Database, str | No
     while _pg_free:  # an emptied schema a finished test left (see drop_database)
         schema = _pg_free.pop()
         db = Database(PG_URL, connect_args={"server_settings": {"search_path": schema}})
-        counts = " + ".join(f'(SELECT count(*) FROM "{t.name}")' for t in Base.metadata.sorted_tables)
+        counts = " + ".join(f'(SELECT count(*) FROM "{t.name}")' for t in metadata.sorted_tables)
         async with db.engine.connect() as conn:
             left = (await conn.exec_driver_sql(f"SELECT {counts}")).scalar()
         if not left:
@@ -173,14 +173,14 @@ async def drop_database(db: Database, schema: str | None) -> None:
                 "SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY tablename", (schema,)
             )
             tables = [row[0] for row in found]
-            known = {table.name for table in Base.metadata.sorted_tables} | {"alembic_version"}
+            known = {table.name for table in metadata.sorted_tables} | {"alembic_version"}
             fresh = bool(_pg_tables) and tables == _pg_tables[0] and set(tables) == known
             if fresh and await _at_newest(conn, schema):
                 # DELETE, not TRUNCATE (new files per table: 0.3 s for a few rows), with the
                 # triggers and foreign keys off (the report roll-up's triggers would write as rows go)
                 await conn.exec_driver_sql(f'SET LOCAL search_path TO "{schema}"')
                 await conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
-                for table in reversed(Base.metadata.sorted_tables):
+                for table in reversed(metadata.sorted_tables):
                     await conn.exec_driver_sql(f'DELETE FROM "{schema}"."{table.name}"')
                 sequences = await conn.exec_driver_sql(
                     "SELECT sequencename FROM pg_sequences WHERE schemaname = $1", (schema,)

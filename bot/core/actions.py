@@ -31,7 +31,7 @@ from bot.store.mentions import Guard
 if TYPE_CHECKING:
     from bot.core.context import Context
     from bot.store.mentions import StoredMention
-    from bot.store.tables import StaffRow
+    from bot.store.rota_tables import StaffRow
 
 Values = tuple[dict[str, Any], Guard]  # the new values, and what must still hold
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
     from bot.core.context import Context
     from bot.store.mentions import StoredMention
-    from bot.store.tables import StaffRow
+    from bot.store.rota_tables import StaffRow
 
 NOT_APPROVER = "Only {who} or a manager can approve or reject replies for {role}."
 REASON_LIMIT = 500

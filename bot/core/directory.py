@@ -13,7 +13,7 @@ from bot.store import staff_repo
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
-    from bot.store.tables import StaffRow
+    from bot.store.rota_tables import StaffRow
 
 
 def _slug(text: str) -> str:

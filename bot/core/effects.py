@@ -46,7 +46,7 @@ from bot.platforms.base import (
 from bot.store import audit, cards, duty, folds, mentions, outbox
 
 if TYPE_CHECKING:
-    from bot.store.tables import OutboxRow
+    from bot.store.outbox_tables import OutboxRow
 
 PARK = 300.0  # seconds before retrying a row whose target is missing or refused it for now
 FOLD_REFRESH = 2.0  # seconds between two edits of one summary card

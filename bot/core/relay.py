@@ -30,7 +30,7 @@ from bot.store import outbox
 from bot.store.faults import DB_ERRORS
 
 if TYPE_CHECKING:
-    from bot.store.tables import OutboxRow
+    from bot.store.outbox_tables import OutboxRow
 
 log = logging.getLogger(__name__)
 

@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.core.context import Context
-    from bot.store.tables import StaffRow
+    from bot.store.rota_tables import StaffRow
 
 DENIED = (
     "Only rota managers can change the rota, so `{verb}` was not applied. "

@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
 
     from bot.store.mentions import StoredMention
-    from bot.store.tables import OutboxRow
+    from bot.store.outbox_tables import OutboxRow
 
 log = logging.getLogger(__name__)
 

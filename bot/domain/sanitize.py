@@ -19,7 +19,7 @@ import grapheme
 
 from bot.models import Mention, MentionChange
 
-# Column sizes of ``mentions`` (bot/store/tables.py); Text columns get a cap of their own.
+# Column sizes of ``mentions`` (bot/store/mention_tables.py); Text columns get a cap of their own.
 MAX_SOURCE = 32
 MAX_EXTERNAL_ID = 512
 MAX_AUTHOR = 512

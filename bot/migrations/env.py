@@ -6,9 +6,9 @@ from alembic import context
 from sqlalchemy import create_engine, make_url
 
 from bot.store.db import private_sqlite_file
-from bot.store.tables import Base
+from bot.store.schema import metadata
 
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def run() -> None:

@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.store.bookkeeping_tables import MarkRow
 from bot.store.sql import insert_for, statements
-from bot.store.tables import MarkRow
 
 
 async def record(

@@ -6,7 +6,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import CardRef
-from bot.store.tables import CardRow, RoleRow
+from bot.store.mention_tables import CardRow
+from bot.store.rota_tables import RoleRow
 
 
 async def get_card(session: AsyncSession, mention_id: int, desk: str) -> CardRef | None:

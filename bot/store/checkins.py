@@ -15,8 +15,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.store.rota_tables import CheckinRow
 from bot.store.sql import insert_for
-from bot.store.tables import CheckinRow
 
 
 class Step(StrEnum):

@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.store.ingest_tables import CursorRow
 from bot.store.sql import execute_hot
-from bot.store.tables import CursorRow
 
 
 def save(conn: Connection, source: str, stream: str, value: str, *, now: datetime) -> None:

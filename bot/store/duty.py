@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.store.bookkeeping_tables import MetaRow
 from bot.store.rota_repo import get_meta
 from bot.store.sql import insert_for
-from bot.store.tables import MetaRow
 
 
 def duty_key(desk: str, role: str) -> str:

@@ -18,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.outbox import Lane, OutboxKind
 from bot.models import CardRef
-from bot.store.tables import FoldCardRow, FoldItemRow, FoldRow, MentionRow, OutboxRow
+from bot.store.fold_tables import FoldCardRow, FoldItemRow, FoldRow
+from bot.store.mention_tables import MentionRow
+from bot.store.outbox_tables import OutboxRow
 
 WINDOW = timedelta(hours=1)  # a fold takes its source's new items until this long after the last
 

@@ -20,8 +20,8 @@ from bot.domain import transitions
 from bot.domain.transitions import Transition
 from bot.models import Decision, Mention, Status
 from bot.store import pseudonyms
+from bot.store.mention_tables import MentionRow
 from bot.store.sql import execute_hot
-from bot.store.tables import MentionRow
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,8 +17,8 @@ from bot.domain.sanitize import MAX_TEXT, cut
 from bot.domain.transitions import Transition
 from bot.errors import TransientError
 from bot.models import Mention
+from bot.store.mention_tables import MentionRow, MessageRow
 from bot.store.sql import insert_for, statements
-from bot.store.tables import MentionRow, MessageRow
 
 SEPARATOR = "\n\n── the patron wrote again ──\n"
 NOTE = "The patron wrote again: the newest message is at the end."

@@ -11,8 +11,8 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.outbox import OutboxKind, dedupe_key, lane_for
+from bot.store.outbox_tables import OutboxRow
 from bot.store.sql import dialect, execute_hot
-from bot.store.tables import OutboxRow
 
 
 async def enqueue(

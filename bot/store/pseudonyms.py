@@ -21,8 +21,9 @@ from sqlalchemy import Delete, Table, bindparam, delete, exists
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from bot.store.bookkeeping_tables import MetaRow
+from bot.store.mention_tables import MentionRow
 from bot.store.sql import execute_hot
-from bot.store.tables import MentionRow, MetaRow
 
 META_KEY = "retention_hmac_key"
 PREFIX = "h:"

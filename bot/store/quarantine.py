@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.models import Mention, Visibility
 from bot.store import audit
-from bot.store.tables import MarkRow, QuarantineRow
+from bot.store.bookkeeping_tables import MarkRow
+from bot.store.ingest_tables import QuarantineRow
 
 TOLD = "quarantine_told"  # marks kind: when staff were last told about a source's quarantined items
 KEY_SIZE = 512  # QuarantineRow.external_id

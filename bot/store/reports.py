@@ -16,8 +16,9 @@ from typing import Any
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.store.mention_tables import MentionRow
 from bot.store.sql import dialect
-from bot.store.tables import MentionRow, Stamp
+from bot.store.tables import Stamp
 
 ANSWERED = ("replied", "resolved", "ignored")
 OVERALL = -1  # the period number of the waits over the whole report

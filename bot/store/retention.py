@@ -13,7 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.transitions import FINISHED
 from bot.models import Status
 from bot.store import pseudonyms
-from bot.store.tables import AuditRow, CardRow, MentionRow, OutboxRow, QuarantineRow
+from bot.store.ingest_tables import QuarantineRow
+from bot.store.mention_tables import CardRow, MentionRow
+from bot.store.outbox_tables import OutboxRow
+from bot.store.report_tables import AuditRow
 
 UNSENDABLE = ("send_reply", "send_ack", "history")  # target post gone once ids are hashed; lines moot
 BLANK: dict[str, Any] = {

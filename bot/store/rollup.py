@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.store.report_tables import ReportDayRow, ReportDirtyRow
 from bot.store.sql import dialect
-from bot.store.tables import ReportDayRow, ReportDirtyRow
 
 ROLLUP_LOCK = 0x5245504F  # one roll-up at a time on PostgreSQL (SQLite: BEGIN IMMEDIATE does it)
 CHUNK = 500

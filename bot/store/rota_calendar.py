@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.rota.rota import OverrideKind
 from bot.store.rota_repo import add_override, edit_lock
-from bot.store.tables import ShiftRow
+from bot.store.rota_tables import ShiftRow
 
 
 def calendar_origin(role: str) -> str:

@@ -14,9 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.rota.branches import Places
 from bot.rota.rota import Closure, Override, OverrideKind, Rota, Shift
 from bot.routing.rules import RoleSpec, RuleSet, StaffSpec
+from bot.store.bookkeeping_tables import MetaRow
+from bot.store.rota_tables import RoleRow, ShiftRow, StaffRow
 from bot.store.sql import insert_for as _insert
 from bot.store.staff_repo import upsert_listed
-from bot.store.tables import MetaRow, RoleRow, ShiftRow, StaffRow
 
 ROTA_FILE_HASH = "rota_file_sha256"  # meta key: the ROTA_FILE last imported, to notice edits
 ROTA_STAMP = "rota_version"  # meta key: changes with every rota edit, so other processes reload

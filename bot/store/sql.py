@@ -13,7 +13,12 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.store.tables import AuditRow, CursorRow, MentionRow, MetaRow, OutboxRow, UTCDateTime
+from bot.store.bookkeeping_tables import MetaRow
+from bot.store.ingest_tables import CursorRow
+from bot.store.mention_tables import MentionRow
+from bot.store.outbox_tables import OutboxRow
+from bot.store.report_tables import AuditRow
+from bot.store.tables import UTCDateTime
 
 
 def dialect(session: AsyncSession) -> str:

@@ -14,8 +14,8 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.routing.rules import StaffSpec
+from bot.store.rota_tables import StaffRow
 from bot.store.sql import insert_for as _insert
-from bot.store.tables import StaffRow
 
 ADMINISTRATOR = "administrator"  # the CLI's fixed staff key (it runs the server, so it manages the rota)
 KEY_LENGTH = 128  # staff.key is VARCHAR(128)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from bot.domain.sanitize import EARLIEST, MAX_TEXT, is_unsafe_in_line
 from bot.errors import MalformedPayload
 from bot.models import Mention
-from bot.store.tables import MentionRow
+from bot.store.mention_tables import MentionRow
 
 NOW = datetime(2026, 11, 23, 14, 0, tzinfo=UTC)
 TROUBLE = (

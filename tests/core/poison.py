@@ -20,7 +20,7 @@ from bot.app import PatronDesk
 from bot.config import Settings
 from bot.core.views import mention_from_row
 from bot.platforms.console.desk import ConsoleDesk
-from bot.store.tables import MentionRow
+from bot.store.mention_tables import MentionRow
 from tests.conftest import PG_URL
 from tests.core.hostile import assert_safe
 

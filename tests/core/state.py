@@ -7,7 +7,10 @@ from typing import Any
 from sqlalchemy import select
 
 from bot.store.db import Database
-from bot.store.tables import AuditRow, MentionRow, OutboxRow, ShiftRow, StaffRow
+from bot.store.mention_tables import MentionRow
+from bot.store.outbox_tables import OutboxRow
+from bot.store.report_tables import AuditRow
+from bot.store.rota_tables import ShiftRow, StaffRow
 
 TABLES = {
     "mentions": MentionRow,

@@ -18,7 +18,7 @@ from bot.platforms import source_platforms
 from bot.rota.rota import Rota, Shift
 from bot.routing.rules import load_rules
 from bot.store.db import Database
-from bot.store.tables import OutboxRow
+from bot.store.outbox_tables import OutboxRow
 from tests.fakes.recording import FakeSource, RecordingDesk
 
 RULES = """

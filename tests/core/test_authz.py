@@ -22,7 +22,8 @@ from bot.models import ActionResult, Claim, DeskQuery, MentionChange, StaffActio
 from bot.platforms.console.desk import ConsoleDesk
 from bot.routing.rules import StaffSpec
 from bot.store.db import Database
-from bot.store.tables import AuditRow, MentionRow
+from bot.store.mention_tables import MentionRow
+from bot.store.report_tables import AuditRow
 from tests.core.state import snapshot
 from tests.fakes.recording import FakeSource
 from tests.waiting import until

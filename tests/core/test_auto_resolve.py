@@ -17,7 +17,8 @@ from bot.core.service import DeskService
 from bot.core.timers import Timers
 from bot.models import Claim, Reply, Status
 from bot.store.db import Database
-from bot.store.tables import AuditRow, MentionRow
+from bot.store.mention_tables import MentionRow
+from bot.store.report_tables import AuditRow
 from tests.fakes.recording import FakeSource, RecordingDesk
 
 from .helpers import make_service, mention, staff

@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, insert, select, update
 from bot.domain.transitions import Transition, allowed_from
 from bot.store import retention
 from bot.store.db import Database
-from bot.store.tables import CardRow, MentionRow
+from bot.store.mention_tables import CardRow, MentionRow
 from tests.conftest import drop_database, make_database
 
 from .test_reports_rollup import KINDS

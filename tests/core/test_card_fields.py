@@ -12,7 +12,7 @@ from bot.core.cards import console_card
 from bot.domain.sanitize import BIDI_CONTROLS
 from bot.models import Status, TicketView
 from bot.platforms.matrix.cards import card_text, safe_url
-from bot.platforms.slack import cards as slack_cards
+from bot.platforms.slack import escaping as slack_escaping
 from tests.core.hostile import hostile_text
 
 FAKE = "https://evil.example/a\n── #99 · Mastodon · Director (@boss)\u202e"
@@ -61,8 +61,8 @@ def test_a_link_with_a_newline_and_u202e_prints_no_fake_line() -> None:
 
 
 def test_unsafe_links_are_not_linked() -> None:
-    assert safe_url(FAKE) is None and slack_cards.safe_url(FAKE) is None
-    assert slack_cards.safe_url("https://x.example/\u202etxt.exe") is None
+    assert safe_url(FAKE) is None and slack_escaping.safe_url(FAKE) is None
+    assert slack_escaping.safe_url("https://x.example/\u202etxt.exe") is None
     assert safe_url("https://x.example/a%0Ab") == "https://x.example/a%0Ab"  # what the sanitizer makes
 
 

@@ -15,8 +15,8 @@ from bot.platforms import source_platforms
 from bot.platforms.console.desk import parse_line
 from bot.routing.rules import load_rules
 from bot.store.db import Database
+from bot.store.outbox_tables import OutboxRow
 from bot.store.rota_repo import sync_roles, sync_staff
-from bot.store.tables import OutboxRow
 from tests.core import helpers
 from tests.core.helpers import NOW, mention
 from tests.core.test_console_desk import Typist

@@ -18,7 +18,7 @@ from bot.models import StaffRef
 from bot.platforms import REGISTRY, parse_staff_token, role_channel_column, staff_id_columns
 from bot.store import cards, outbox
 from bot.store.db import Database
-from bot.store.tables import RoleRow, StaffRow
+from bot.store.rota_tables import RoleRow, StaffRow
 
 from .helpers import NOW, make_service
 

@@ -10,7 +10,9 @@ from sqlalchemy import func, select
 
 from bot.models import Claim, Ignore, Reply, Snooze, Status
 from bot.store.db import Database
-from bot.store.tables import AuditRow, CursorRow, MentionRow, MessageRow
+from bot.store.ingest_tables import CursorRow
+from bot.store.mention_tables import MentionRow, MessageRow
+from bot.store.report_tables import AuditRow
 
 from .helpers import make_service, mention, staff
 

@@ -18,7 +18,9 @@ from bot.models import CardRef, Claim, DeskQuery, FoldView, StaffRef, Status, Ti
 from bot.platforms import REGISTRY
 from bot.platforms.base import ShowsFolds
 from bot.store.db import Database
-from bot.store.tables import FoldItemRow, MentionRow, OutboxRow
+from bot.store.fold_tables import FoldItemRow
+from bot.store.mention_tables import MentionRow
+from bot.store.outbox_tables import OutboxRow
 from tests.fakes.recording import RecordingDesk
 
 from .helpers import make_service, mention, staff

@@ -27,7 +27,7 @@ from bot.platforms import source_platforms
 from bot.routing.rules import load_rules
 from bot.store.db import Database
 from bot.store.rota_repo import load_rota
-from bot.store.tables import ShiftRow, StaffRow
+from bot.store.rota_tables import ShiftRow, StaffRow
 from tests.conftest import PG_URL, database_params
 from tests.core.helpers import mention
 from tests.core.procs_script import MENTIONS, ROTA_CSV, RULES, cli_commands, expected_keys

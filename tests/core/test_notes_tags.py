@@ -45,7 +45,9 @@ from bot.platforms.console.desk import ConsoleDesk
 from bot.platforms.console.lines import parse_line
 from bot.routing.rules import load_rules
 from bot.store.db import Database
-from bot.store.tables import AuditRow, MentionRow, OutboxRow
+from bot.store.mention_tables import MentionRow
+from bot.store.outbox_tables import OutboxRow
+from bot.store.report_tables import AuditRow
 from tests.fakes.recording import FakeSource, RecordingDesk
 from tests.waiting import until
 

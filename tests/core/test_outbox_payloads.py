@@ -26,7 +26,7 @@ from bot.domain.outbox import (
 )
 from bot.models import Reply, Visibility
 from bot.store.db import Database
-from bot.store.tables import OutboxRow
+from bot.store.outbox_tables import OutboxRow
 from tests.fakes.recording import FakeSource, RecordingDesk
 
 from .helpers import NOW, mention, staff

@@ -21,8 +21,10 @@ from bot.routing.rules import StaffSpec
 from bot.runner import rota_command
 from bot.setup import prepare_database
 from bot.store.db import Database
+from bot.store.outbox_tables import OutboxRow
+from bot.store.report_tables import AuditRow
 from bot.store.rota_repo import sync_staff
-from bot.store.tables import AuditRow, OutboxRow, RoleRow, ShiftRow, StaffRow
+from bot.store.rota_tables import RoleRow, ShiftRow, StaffRow
 
 from .helpers import RULES, make_service, mention, rules
 

@@ -28,7 +28,7 @@ from bot.models import Mention, MentionChange
 from bot.platforms.webhook import source as webhook
 from bot.routing.router import route
 from bot.store.db import Database
-from bot.store.tables import OutboxRow
+from bot.store.outbox_tables import OutboxRow
 from tests.fakes.recording import FakeSource, RecordingDesk
 from tests.waiting import until
 

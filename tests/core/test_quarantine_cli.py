@@ -14,7 +14,8 @@ from bot.__main__ import cli
 from bot.core import intake as intake_module
 from bot.core import quarantine
 from bot.store.db import Database
-from bot.store.tables import MentionRow, OutboxRow
+from bot.store.mention_tables import MentionRow
+from bot.store.outbox_tables import OutboxRow
 
 from .helpers import RULES, make_service, mention
 

@@ -12,8 +12,9 @@ from bot.core.relay import Relay
 from bot.models import Claim, Reply, Status
 from bot.store import mentions
 from bot.store.db import Database
+from bot.store.mention_tables import CardRow
 from bot.store.mentions import StoredMention
-from bot.store.tables import CardRow, OutboxRow
+from bot.store.outbox_tables import OutboxRow
 from tests.fakes.recording import FakeSource, RecordingDesk, Refused
 
 from .helpers import NOW, make_service, mention, staff

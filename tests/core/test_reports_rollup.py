@@ -25,7 +25,8 @@ from bot.reports.stats import Facts, summarize
 from bot.rota.opening import Opening, parse_opening_hours
 from bot.store import retention
 from bot.store.db import Database
-from bot.store.tables import MentionRow, ReportDayRow, ReportDirtyRow
+from bot.store.mention_tables import MentionRow
+from bot.store.report_tables import ReportDayRow, ReportDirtyRow
 from tests.conftest import PG_URL, drop_database, make_database
 
 from .test_reports_sql import SINCE, STATUSES, TAGS, ZONES, facts, openings, same, store
@@ -138,7 +139,7 @@ import asyncio, sys
 from datetime import datetime, timedelta, UTC
 from sqlalchemy import insert, update
 from bot.store.db import Database
-from bot.store.tables import MentionRow
+from bot.store.mention_tables import MentionRow
 
 async def main(url, schema, first):
     if schema:

@@ -20,7 +20,7 @@ from bot.reports.rollup import PRECISION
 from bot.reports.stats import Facts, Report, summarize
 from bot.rota.opening import Opening, parse_opening_hours
 from bot.store.db import Database
-from bot.store.tables import MentionRow
+from bot.store.mention_tables import MentionRow
 from tests.conftest import PG_URL, drop_database, make_database
 
 SINCE = date(2026, 3, 2)  # across the American (8 Mar) and European (29 Mar) DST changes

@@ -21,8 +21,14 @@ from bot.core.retention import purge
 from bot.core.service import DeskService
 from bot.models import Ignore, Mention, Reply, Resolve
 from bot.store import audit, pseudonyms
+from bot.store.bookkeeping_tables import MetaRow
 from bot.store.db import Database
-from bot.store.tables import AuditRow, Base, MentionRow, MetaRow, OutboxRow, QuarantineRow
+from bot.store.ingest_tables import QuarantineRow
+from bot.store.mention_tables import MentionRow
+from bot.store.outbox_tables import OutboxRow
+from bot.store.report_tables import AuditRow
+from bot.store.schema import metadata
+from bot.store.tables import Base
 from tests.fakes.recording import FakeSource, RecordingDesk, Refused
 
 from .helpers import make_service, staff
@@ -101,7 +107,7 @@ async def canary_hits(db: Database) -> dict[str, int]:
     """Rows per table where any text column contains any canary (case-insensitively)."""
     found: dict[str, int] = {}
     async with db.transaction() as session:
-        for table in Base.metadata.sorted_tables:
+        for table in metadata.sorted_tables:
             columns = [c for c in table.columns if isinstance(c.type, String | Text)]
             if not columns:  # no text to hold a canary (an empty OR would count every row)
                 continue

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from bot.core.retention import purge
 from bot.models import Mention, Resolve
-from bot.store.tables import MentionRow
+from bot.store.mention_tables import MentionRow
 from tests.conftest import make_database
 
 from .helpers import make_service, staff

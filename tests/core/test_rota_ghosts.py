@@ -15,12 +15,13 @@ from bot.errors import ConfigError
 from bot.models import RotaCommand, StaffRef
 from bot.platforms import source_platforms
 from bot.routing.rules import RuleSet, load_rules
-from bot.runner import _rota_file_line
 from bot.setup import import_rota, prepare_database
+from bot.setup_check import _rota_file_line
 from bot.store.db import Database
+from bot.store.report_tables import AuditRow
 from bot.store.rota_calendar import sync_calendar
 from bot.store.rota_repo import load_rota, sync_roles, sync_staff
-from bot.store.tables import AuditRow, ShiftRow, StaffRow
+from bot.store.rota_tables import ShiftRow, StaffRow
 
 RULES = """
 default_role = "reference"

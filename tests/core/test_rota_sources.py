@@ -26,8 +26,9 @@ from bot.rota.ical import read_calendar
 from bot.rota.rota import Rota
 from bot.routing.rules import load_rules
 from bot.store.db import Database
+from bot.store.outbox_tables import OutboxRow
 from bot.store.rota_repo import add_weekly, load_rota, sync_roles, sync_staff
-from bot.store.tables import OutboxRow, ShiftRow
+from bot.store.rota_tables import ShiftRow
 from tests.fakes.loopback import LoopbackServer
 from tests.fakes.recording import RecordingDesk
 from tests.waiting import until

@@ -11,7 +11,11 @@ from sqlalchemy import func, select
 from bot.domain.sanitize import safe_mention
 from bot.models import Claim, Reassign, Release, Reply, Resolve, RotaCommand, StaffRef, Status
 from bot.store.db import Database
-from bot.store.tables import AuditRow, CursorRow, MentionRow, OutboxRow, ShiftRow
+from bot.store.ingest_tables import CursorRow
+from bot.store.mention_tables import MentionRow
+from bot.store.outbox_tables import OutboxRow
+from bot.store.report_tables import AuditRow
+from bot.store.rota_tables import ShiftRow
 
 from .helpers import NOW, make_service, mention, staff
 

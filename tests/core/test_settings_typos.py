@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from bot.__main__ import cli
-from bot.config import Settings, load_settings, unknown_settings
+from bot.config import Settings, load_settings
 from bot.errors import ConfigError
+from bot.setting_names import unknown_settings
 
 KNOWN = sorted(Settings.model_fields)
 
@@ -187,7 +188,7 @@ def test_run_says_where_it_makes_a_new_database(tmp_path: Path, capsys: pytest.C
 
 
 def test_check_in_and_user_group_names_get_a_pointer() -> None:
-    from bot.config import unknown_settings
+    from bot.setting_names import unknown_settings
 
     found = unknown_settings(["CHECKIN_MINUTE", "SLACK_USERGROUPS"], "in .env")
     assert found[0].endswith("did you mean CHECKIN_MINUTES?")

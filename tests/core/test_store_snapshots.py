@@ -11,8 +11,8 @@ from bot.domain import transitions
 from bot.models import Claim, Status
 from bot.store import mentions
 from bot.store.db import Database
+from bot.store.mention_tables import MentionRow
 from bot.store.mentions import StoredMention
-from bot.store.tables import MentionRow
 
 from .helpers import make_service, mention, staff
 

@@ -226,7 +226,7 @@ async def test_reminders_reach_new_claims_behind_many_handled_ones(database: Dat
     """A batch of old, already-reminded claims must not hide a new one (the step's conditions are in SQL)."""
     from sqlalchemy import update
 
-    from bot.store.tables import MentionRow
+    from bot.store.mention_tables import MentionRow
 
     from .helpers import staff
 

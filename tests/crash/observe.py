@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bot.platforms.slack.cards import CARD_EVENT
+from bot.platforms.slack.buttons import CARD_EVENT
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from bot.platforms.slack.cards import CLAIM, REPLY
-from bot.platforms.slack.modal import TEXT_BLOCK
+from bot.platforms.slack.buttons import CLAIM, REPLY
+from bot.platforms.slack.reply_draft import TEXT_BLOCK
 from tests.fakes import slack_payloads
 from tests.fakes.slack import SlackEmulator
 

@@ -20,7 +20,8 @@ from bot.config import Settings
 from bot.models import Claim, Reply, StaffRef, Status, TicketView
 from bot.platforms.email.compose import reply_message_id
 from bot.store import outbox
-from bot.store.tables import CursorRow, MentionRow, MessageRow
+from bot.store.ingest_tables import CursorRow
+from bot.store.mention_tables import MentionRow, MessageRow
 from tests.fakes.dovecot import Dovecot
 from tests.fakes.mailservers import ADDRESS, TlsFiles
 from tests.fakes.recording import RecordingDesk

@@ -20,7 +20,7 @@ from bot.platforms.email.build import build_mailer
 from bot.platforms.email.compose import reply_message_id
 from bot.platforms.email.urls import parse_server_url
 from bot.platforms.webhook.source import parse_webhook, signed_headers
-from bot.runner import check_setup
+from bot.setup_check import check_setup
 from tests.fakes.dovecot import Dovecot
 from tests.fakes.mailservers import ADDRESS, TlsFiles
 from tests.fakes.recording import RecordingDesk

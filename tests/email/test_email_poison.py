@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.store.tables import CursorRow
+from bot.store.ingest_tables import CursorRow
 from tests.conftest import database_params
 from tests.core.poison import NORMAL_TEXT, Console, check_survived, marked, running_app, wait_for_rows
 from tests.fakes.dovecot import Dovecot

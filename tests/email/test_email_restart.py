@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.store.db import Database
-from bot.store.tables import CardRow, CursorRow, MentionRow
+from bot.store.ingest_tables import CursorRow
+from bot.store.mention_tables import CardRow, MentionRow
 from tests.crash.process import BotProcess, child_env
 from tests.fakes.dovecot import Dovecot
 from tests.fakes.mailservers import ADDRESS

@@ -13,7 +13,8 @@ from bot.core.service import DeskService
 from bot.models import Resolve
 from bot.platforms.feeds.source import FeedsAdapter
 from bot.store.db import Database
-from bot.store.tables import MentionRow, OutboxRow
+from bot.store.mention_tables import MentionRow
+from bot.store.outbox_tables import OutboxRow
 from tests.core.helpers import make_service, staff
 from tests.fakes.feeds import FeedServer, Item, atom
 

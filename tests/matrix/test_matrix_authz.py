@@ -19,7 +19,7 @@ from bot.app import PatronDesk
 from bot.core.authz import NOT_STAFF, NOT_STAFF_COMMAND
 from bot.models import Claim, StaffRef
 from bot.platforms.matrix.cards import MENTION_KEY
-from bot.store.tables import AuditRow
+from bot.store.report_tables import AuditRow
 from tests.core.state import snapshot
 from tests.fakes.synapse import Synapse
 from tests.matrix.matrix_helpers import Account, World, by_sender, cards, wait_for

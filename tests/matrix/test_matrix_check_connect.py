@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from bot.platforms.matrix.reach import send_level
-from bot.runner import check_setup
+from bot.setup_check import check_setup
 from tests.matrix.matrix_helpers import Account, World, by_sender
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from bot.app import PatronDesk
 from bot.models import Status
 from bot.platforms.matrix.cards import MENTION_KEY
-from bot.store.tables import MentionRow, MessageRow
+from bot.store.mention_tables import MentionRow, MessageRow
 from tests.matrix.matrix_helpers import World, wait_for
 from tests.matrix.test_matrix_synapse import staff_cards, started
 from tests.matrix.test_matrix_synapse_snooze_approval import status_is

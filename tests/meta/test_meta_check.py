@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from bot.config import Settings
-from bot.runner import check_setup
+from bot.setup_check import check_setup
 from tests.core.poison import settings as app_settings
 from tests.fakes import graph as fake
 from tests.fakes.graph import FakeGraph

@@ -14,8 +14,8 @@ import pytest
 
 from bot.app import PatronDesk
 from bot.config import Settings
-from bot.platforms.slack.cards import CARD_EVENT, CLAIM, REPLY
-from bot.platforms.slack.modal import TEXT_BLOCK, VIS_BLOCK
+from bot.platforms.slack.buttons import CARD_EVENT, CLAIM, REPLY
+from bot.platforms.slack.reply_draft import TEXT_BLOCK, VIS_BLOCK
 from tests.fakes import graph as fake
 from tests.fakes.graph import FakeGraph, signed_post
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, SlackEmulator

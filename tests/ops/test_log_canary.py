@@ -36,8 +36,8 @@ from bot.platforms.matrix.wire import RoomEvent
 from bot.platforms.webhook.source import WebhookSource, signed_headers
 from bot.routing.router import route
 from bot.store import mentions
+from bot.store.bookkeeping_tables import MetaRow
 from bot.store.db import Database
-from bot.store.tables import MetaRow
 from tests.core.helpers import make_service, staff
 from tests.core.test_app import settings
 from tests.fakes.recording import FakeSource, RecordingDesk, Refused

@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 
 from bot.models import Claim, StaffRef
 from bot.store.db import Database
-from bot.store.tables import AuditRow
+from bot.store.report_tables import AuditRow
 from tests.conftest import PG_URL, drop_database, make_database
 from tests.core.helpers import make_service, mention
 

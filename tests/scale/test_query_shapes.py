@@ -22,7 +22,7 @@ from bot.reports.compute import build_report
 from bot.rota.opening import parse_opening_hours
 from bot.store import mentions
 from bot.store.db import Database
-from bot.store.tables import MentionRow
+from bot.store.mention_tables import MentionRow
 from tests.core.helpers import make_service
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)

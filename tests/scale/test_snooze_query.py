@@ -11,7 +11,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from bot.models import Status
 from bot.store import mentions
 from bot.store.db import Database
-from bot.store.tables import MentionRow
+from bot.store.mention_tables import MentionRow
 
 T0 = datetime(2026, 3, 2, 9, tzinfo=UTC)
 

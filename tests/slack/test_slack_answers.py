@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from bot.app import PatronDesk
-from bot.platforms.slack.cards import REPLY
-from bot.platforms.slack.modal import ANSWER_BLOCK, ANSWER_SELECT, TEXT_BLOCK
+from bot.platforms.slack.buttons import REPLY
+from bot.platforms.slack.reply_draft import ANSWER_BLOCK, ANSWER_SELECT, TEXT_BLOCK
 from tests.fakes.slack import SlackEmulator
 from tests.slack.slack_helpers import ALICE, STAFF, make_client, wait_for
 from tests.slack.test_slack_e2e import card_text, patron_says, settings_for, thread_replies

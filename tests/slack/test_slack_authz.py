@@ -19,7 +19,7 @@ from bot.app import PatronDesk
 from bot.config import Settings
 from bot.core.authz import NOT_STAFF, NOT_STAFF_COMMAND, Place, is_staff
 from bot.models import Claim, Reply, StaffRef
-from bot.platforms.slack.cards import (
+from bot.platforms.slack.buttons import (
     APPROVE,
     CLAIM,
     IGNORE,
@@ -31,16 +31,11 @@ from bot.platforms.slack.cards import (
     button_value,
 )
 from bot.platforms.slack.client import SlackClient
-from bot.platforms.slack.modal import (
-    ROLE_BLOCK,
-    TEXT_BLOCK,
-    ReplyDraft,
-    preview_view,
-    reassign_view,
-    reply_view,
-)
+from bot.platforms.slack.modal import preview_view, reply_view
+from bot.platforms.slack.reassign_form import ROLE_BLOCK, reassign_view
+from bot.platforms.slack.reply_draft import TEXT_BLOCK, ReplyDraft
 from bot.platforms.slack.roster import TTL, SlackRoster
-from bot.store.tables import MentionRow
+from bot.store.mention_tables import MentionRow
 from tests.core.state import snapshot
 from tests.fakes import slack_payloads as P
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, Fault, SlackEmulator

@@ -11,7 +11,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.models import MAX_ID
-from bot.platforms.slack.cards import CLAIM, REASSIGN, REPLY, parse_button_value
+from bot.platforms.slack.buttons import CLAIM, REASSIGN, REPLY, parse_button_value
 from tests.fakes.slack import SlackEmulator
 from tests.slack.slack_helpers import ALICE, STAFF, Served, view, wait_for
 

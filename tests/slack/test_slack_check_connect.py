@@ -10,7 +10,7 @@ import pytest
 from bot.config import Settings
 from bot.errors import AdapterConfigError
 from bot.platforms.slack.reach import channel_verdict
-from bot.runner import check_setup
+from bot.setup_check import check_setup
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, SlackEmulator
 from tests.fakes.slack_payloads import BOT_USER
 from tests.slack.slack_helpers import STAFF

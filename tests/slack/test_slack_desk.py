@@ -17,17 +17,9 @@ from bot.models import (
     RotaCommand,
     Status,
 )
-from bot.platforms.slack.cards import (
-    CARD_EVENT,
-    CLAIM,
-    IGNORE,
-    NOTE,
-    REASSIGN,
-    RELEASE,
-    REPLY,
-    RESOLVE,
-)
-from bot.platforms.slack.modal import PERSON_BLOCK, ROLE_BLOCK, TEXT_BLOCK, VIS_BLOCK
+from bot.platforms.slack.buttons import CARD_EVENT, CLAIM, IGNORE, NOTE, REASSIGN, RELEASE, REPLY, RESOLVE
+from bot.platforms.slack.reassign_form import PERSON_BLOCK, ROLE_BLOCK
+from bot.platforms.slack.reply_draft import TEXT_BLOCK, VIS_BLOCK
 from tests.fakes.slack import SlackEmulator
 from tests.slack.slack_helpers import ALICE, BOB, CAROL, STAFF, Served, view, wait_for
 

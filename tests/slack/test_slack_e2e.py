@@ -14,7 +14,7 @@ import pytest
 from bot.app import PatronDesk
 from bot.config import Settings
 from bot.models import RotaCommand, StaffRef
-from bot.platforms.slack.cards import (
+from bot.platforms.slack.buttons import (
     CARD_EVENT,
     CLAIM,
     IGNORE,
@@ -25,16 +25,10 @@ from bot.platforms.slack.cards import (
     RESOLVE,
     RESOLVE_READ,
 )
-from bot.platforms.slack.modal import (
-    KIND_BLOCK,
-    NOTE_BLOCK,
-    PERSON_BLOCK,
-    READ_BLOCK,
-    ROLE_BLOCK,
-    TAGS_BLOCK,
-    TEXT_BLOCK,
-    note_view,
-)
+from bot.platforms.slack.note_form import NOTE_BLOCK, TAGS_BLOCK, note_view
+from bot.platforms.slack.reassign_form import PERSON_BLOCK, ROLE_BLOCK
+from bot.platforms.slack.reply_draft import TEXT_BLOCK
+from bot.platforms.slack.resolve_form import KIND_BLOCK, READ_BLOCK
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, Fault, SlackEmulator
 from tests.fakes.slack_payloads import message_event
 from tests.slack.slack_helpers import ALICE, BOB, COMMUNITY, STAFF, make_client, wait_for

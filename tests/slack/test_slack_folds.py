@@ -10,13 +10,8 @@ from hypothesis import strategies as st
 
 from bot.errors import TransientError
 from bot.models import FoldAction, FoldView
-from bot.platforms.slack.cards import (
-    FOLD_CLAIM,
-    FOLD_LIST,
-    FOLD_RESOLVE,
-    fold_blocks,
-    parse_fold_value,
-)
+from bot.platforms.slack.buttons import FOLD_CLAIM, FOLD_LIST, FOLD_RESOLVE, parse_fold_value
+from bot.platforms.slack.cards import fold_blocks
 from bot.platforms.slack.client import SlackClient
 from bot.platforms.slack.desk import SlackDesk
 from tests.fakes.slack import Fault, SlackEmulator

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 
 from bot.app import PatronDesk
 from bot.models import Status
-from bot.platforms.slack.cards import CLAIM, NOTE, RESOLVE, SNOOZE, SNOOZE_AT
-from bot.platforms.slack.modal import TAGS_BLOCK
+from bot.platforms.slack.buttons import CLAIM, NOTE, RESOLVE, SNOOZE, SNOOZE_AT
+from bot.platforms.slack.note_form import TAGS_BLOCK
 from bot.platforms.slack.set_aside_forms import (
     DATE_BLOCK,
     REASON_BLOCK,

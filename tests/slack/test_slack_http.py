@@ -15,7 +15,7 @@ from aiohttp import web
 from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.models import Claim, Mention, RotaCommand
-from bot.platforms.slack.cards import CLAIM
+from bot.platforms.slack.buttons import CLAIM
 from bot.platforms.slack.client import EVENTS_PATH, SlackClient
 from bot.platforms.slack.desk import SlackDesk
 from bot.platforms.slack.source import SlackSource

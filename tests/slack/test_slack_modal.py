@@ -10,23 +10,12 @@ from urllib.parse import parse_qs, unquote
 import pytest
 
 from bot.models import StaffRef
-from bot.platforms.slack.actions import parse_click, reply_action
 from bot.platforms.slack.cards import card_blocks
-from bot.platforms.slack.modal import (
-    PERSON_BLOCK,
-    ROLE_BLOCK,
-    TEXT_BLOCK,
-    VIS_BLOCK,
-    ReplyDraft,
-    check_reply,
-    parse_metadata,
-    preview_view,
-    read_reassign,
-    read_reply,
-    reassign_view,
-    reply_view,
-)
+from bot.platforms.slack.clicks import parse_click, reply_action
+from bot.platforms.slack.modal import preview_view, read_reply, reply_view
 from bot.platforms.slack.pace import Pacer
+from bot.platforms.slack.reassign_form import PERSON_BLOCK, ROLE_BLOCK, read_reassign, reassign_view
+from bot.platforms.slack.reply_draft import TEXT_BLOCK, VIS_BLOCK, ReplyDraft, check_reply, parse_metadata
 from tests.fakes.slack_blockkit import check_view
 
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference-payloads"

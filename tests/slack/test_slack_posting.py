@@ -11,7 +11,7 @@ import pytest
 
 from bot.errors import PermanentError, RateLimited, TransientError
 from bot.models import CardRef, Claim, StaffRef, TicketView
-from bot.platforms.slack.cards import CARD_EVENT, CLAIM
+from bot.platforms.slack.buttons import CARD_EVENT, CLAIM
 from bot.platforms.slack.client import SlackClient
 from bot.platforms.slack.desk import SlackDesk
 from tests.fakes.slack import Fault, SlackEmulator

@@ -6,18 +6,15 @@ from __future__ import annotations
 import json
 
 from bot.models import StaffRef, Visibility
-from bot.platforms.slack.actions import reply_action
-from bot.platforms.slack.modal import (
+from bot.platforms.slack.clicks import reply_action
+from bot.platforms.slack.modal import parse_answer_pick, preview_view, read_confirm, reply_view
+from bot.platforms.slack.reply_draft import (
     ANSWER_SELECT,
     PRIVACY_BLOCK,
     PUBLISH_ANYWAY,
     PUBLISH_PRIVATELY,
     ReplyDraft,
-    parse_answer_pick,
     parse_metadata,
-    preview_view,
-    read_confirm,
-    reply_view,
 )
 
 ME = StaffRef("slack", "U0ALICE01", "Alice")

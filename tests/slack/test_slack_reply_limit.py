@@ -15,8 +15,8 @@ import pytest
 
 from bot.app import PatronDesk
 from bot.config import Settings
-from bot.platforms.slack.cards import CARD_EVENT, REPLY
-from bot.platforms.slack.modal import TEXT_BLOCK, check_reply
+from bot.platforms.slack.buttons import CARD_EVENT, REPLY
+from bot.platforms.slack.reply_draft import TEXT_BLOCK, check_reply
 from tests.fakes.mastodon import TOKEN, FakeMastodon
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, SlackEmulator
 from tests.slack.slack_helpers import ALICE, STAFF, make_client, wait_for

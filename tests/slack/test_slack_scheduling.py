@@ -18,11 +18,11 @@ from sqlalchemy import select
 from bot.backoff import Backoff
 from bot.core.relay import Relay
 from bot.errors import NotYet
-from bot.platforms.slack.cards import CARD_EVENT, CLAIM
+from bot.platforms.slack.buttons import CARD_EVENT, CLAIM
 from bot.platforms.slack.client import SlackClient
 from bot.platforms.slack.desk import SlackDesk
 from bot.store.db import Database
-from bot.store.tables import OutboxRow
+from bot.store.outbox_tables import OutboxRow
 from tests.core.helpers import make_service, mention
 from tests.core.test_relay import Clock
 from tests.fakes.slack import BOT_TOKEN, Fault, SlackEmulator

@@ -11,8 +11,8 @@ import pytest
 
 from bot.app import PatronDesk
 from bot.models import Status
-from bot.platforms.slack.cards import APPROVE, CLAIM, EDIT, REJECT, REPLY, SNOOZE, WAKE
-from bot.platforms.slack.modal import TEXT_BLOCK
+from bot.platforms.slack.buttons import APPROVE, CLAIM, EDIT, REJECT, REPLY, SNOOZE, WAKE
+from bot.platforms.slack.reply_draft import TEXT_BLOCK
 from bot.platforms.slack.set_aside_forms import REASON_BLOCK
 from tests.fakes.slack import SlackEmulator
 from tests.fakes.slack_payloads import message_event

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.app import PatronDesk
-from bot.platforms.slack.cards import CARD_EVENT
+from bot.platforms.slack.buttons import CARD_EVENT
 from bot.platforms.slack.thread_notes import card_mention_id, parse_thread_message
 from tests.fakes import slack_payloads as P
 from tests.fakes.slack import SlackEmulator

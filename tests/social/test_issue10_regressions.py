@@ -17,7 +17,7 @@ from bot.platforms.mastodon.parse import parse_notification as parse_mastodon
 from bot.platforms.mastodon.stream import NoticeKind, SSEEvent, parse_stream_event
 from bot.platforms.matrix.source import parse_mention
 from bot.store.db import Database
-from bot.store.tables import MentionRow
+from bot.store.mention_tables import MentionRow
 from tests.core.helpers import make_service, mention
 
 FAR = "9999-12-31T23:59:59-12:00"

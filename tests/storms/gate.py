@@ -23,7 +23,7 @@ from sqlalchemy import select
 
 from bot.backoff import MAX_RETRY_AFTER
 from bot.store.db import Database
-from bot.store.tables import OutboxRow
+from bot.store.outbox_tables import OutboxRow
 
 TOLERANCE = 0.1  # seconds: timer granularity between the client's wait and the gate's clock
 KINDS = ("0", "1", "30", "date", "garbage", "-5", "huge")  # the Retry-After values of a storm

@@ -20,7 +20,8 @@ from bot.core.base import ACTION_FAILED
 from bot.models import Claim, StaffRef
 from bot.platforms.slack.client import SlackClient
 from bot.platforms.slack.desk import SlackDesk
-from bot.store.tables import AuditRow, MentionRow
+from bot.store.mention_tables import MentionRow
+from bot.store.report_tables import AuditRow
 from tests.fakes.slack import BOT_TOKEN, SIGNING_SECRET
 from tests.fakes.storms import StormSlack
 from tests.waiting import until

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from bot.app import PatronDesk
-from bot.platforms.slack.cards import CARD_EVENT
+from bot.platforms.slack.buttons import CARD_EVENT
 from bot.platforms.slack.client import SlackClient
 from bot.platforms.slack.desk import SlackDesk
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET

@@ -1,18 +1,15 @@
-"""Pure Block Kit rendering of cards and digests, with patron text made harmless.
+"""Pure Block Kit rendering of cards, digests and fold cards.
 
-Patron text is escaped (``& < >``), cannot ping (``<!channel>``, ``@here``, ``<@U…>``, link labels),
-has bidi overrides and control characters replaced, and is cut on grapheme boundaries so every block
-stays under Slack's limits, counted in UTF-16 code units (never fewer than Slack counts).
+Every piece of patron text goes through ``escaping`` (escaped, cannot ping, cut to Slack's limits);
+the button ids and their JSON values are in ``buttons``.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-import grapheme
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
@@ -28,7 +25,30 @@ from slack_sdk.models.blocks import (
 from bot.core.cards import fold_counts, fold_title, privacy_hint, snooze_words, source_name
 from bot.domain.labels import status_icon, status_label
 from bot.domain.transitions import Action, available_actions
-from bot.models import MAX_ID, FoldView, StaffRef, Status, TicketView, Visibility
+from bot.models import FoldView, Status, TicketView, Visibility
+from bot.platforms.slack.buttons import (
+    APPROVE,
+    CLAIM,
+    DIGEST_PAGE,
+    EDIT,
+    FOLD_CLAIM,
+    FOLD_LIST,
+    FOLD_RESOLVE,
+    IGNORE,
+    NOTE,
+    OPEN,
+    REASSIGN,
+    REJECT,
+    RELEASE,
+    REPLY,
+    RESOLVE,
+    RESOLVE_READ,
+    SNOOZE_AT,
+    SNOOZES,
+    WAKE,
+    button_value,
+)
+from bot.platforms.slack.escaping import fit, people, safe_text, safe_url, utf16_len
 
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150
@@ -36,143 +56,8 @@ _NO_MARKUP = str.maketrans("<>", "‹›")
 CONTEXT_LIMIT = 2000
 MAX_BLOCKS = 50
 DIGEST_ITEMS = 40
-ELLIPSIS = "…"
 
-CLAIM, REPLY, RESOLVE, RELEASE, REASSIGN, IGNORE, OPEN = (
-    "pd_claim",
-    "pd_reply",
-    "pd_resolve",
-    "pd_release",
-    "pd_reassign",
-    "pd_ignore",
-    "pd_open",
-)
-SNOOZE, WAKE, APPROVE, REJECT, EDIT = "pd_snooze", "pd_wake", "pd_approve", "pd_reject", "pd_edit"
-# each snooze button has its own action id (unique in the block); the time is the id's, not the value's
-SNOOZES = {
-    SNOOZE: ("Wait for patron", "patron"),
-    "pd_snooze_2h": ("Snooze 2h", "2h"),
-    "pd_snooze_morning": ("Snooze till 9:00", "tomorrow 09:00"),
-}
-SNOOZE_AT = "pd_snooze_at"  # "Snooze until…": a form with a day and a time, or typed words
-NOTE, RESOLVE_READ = "pd_note", "pd_resolve_read"  # the Note & tags form, the Resolve-with-READ form
-ACTION_IDS = (
-    CLAIM,
-    REPLY,
-    RESOLVE,
-    RELEASE,
-    REASSIGN,
-    IGNORE,
-    OPEN,
-    *SNOOZES,
-    SNOOZE_AT,
-    WAKE,
-    APPROVE,
-    EDIT,
-    REJECT,
-    NOTE,
-    RESOLVE_READ,
-)
 NOTES_SHOWN = 300  # characters of each note on the card
-DIGEST_PAGE = "pd_digest_page"
-FOLD_LIST, FOLD_CLAIM, FOLD_RESOLVE = "pd_fold_list", "pd_fold_claim", "pd_fold_resolve"
-FOLD_VERBS = {FOLD_LIST: "list", FOLD_CLAIM: "claim", FOLD_RESOLVE: "resolve"}
-CARD_EVENT = "patron_desk_card"
-
-_REPLACE = {cp: "\ufffd" for cp in (*range(0x00, 0x20), *range(0x7F, 0xA0))}
-_REPLACE |= {cp: "\ufffd" for cp in (*range(0x202A, 0x202F), *range(0x2066, 0x206A))}
-_REPLACE |= {ord("\n"): "\n", ord("\t"): " ", 0x2028: "\n", 0x2029: "\n"}
-_BROADCAST = re.compile(r"@(?=(?:here|channel|everyone|group)\b)", re.IGNORECASE)
-_ESCAPES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
-_SLACK_USER = re.compile(r"^[UW][A-Z0-9]{2,30}$")
-# no whitespace, controls or bidi controls: a link must not print fake lines or reorder the card
-_URL = re.compile(
-    r"^https?://[^\s<>|\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]{1,2900}$"
-)
-
-
-def utf16_len(text: str) -> int:
-    """Length as Slack's limits count it (UTF-16 code units), never less than the code points."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
-
-
-def safe_text(text: str, limit: int, *, mrkdwn: bool = True) -> str:
-    """Untrusted (patron) text made safe for Slack and cut to ``limit`` UTF-16 units.
-
-    Control and bidi-override characters become U+FFFD, broadcast words get a zero-width space after
-    the ``@``, ``& < >`` are escaped for mrkdwn (plain text has no markup to escape), and a cut falls
-    on a grapheme boundary and ends with an ellipsis.
-    """
-    head = text[: limit + 2]  # each code point costs >= 1 unit, so this is enough to decide
-    complete = len(head) == len(text)
-    head = _BROADCAST.sub("@\u200b", head.translate(_REPLACE))
-    pieces = (_escape(c) if mrkdwn else c for c in grapheme.graphemes(head))
-    return _take(pieces, limit, complete=complete)
-
-
-def fit(text: str, limit: int) -> str:
-    """Our own markup cut to ``limit`` units on a grapheme boundary (a guard; budgets avoid it)."""
-    if utf16_len(text) <= limit:
-        return text
-    return _take(grapheme.graphemes(text[: limit + 2]), limit, complete=False)
-
-
-def _escape(cluster: str) -> str:
-    return "".join(_ESCAPES.get(ch, ch) for ch in cluster)
-
-
-def _take(pieces: Iterable[str], limit: int, *, complete: bool) -> str:
-    budget, used, fits_at = limit - len(ELLIPSIS), 0, 0
-    out: list[str] = []
-    for piece in pieces:
-        used += utf16_len(piece)
-        if used > limit:
-            return "".join(out[:fits_at]) + ELLIPSIS
-        out.append(piece)
-        if used <= budget:
-            fits_at = len(out)
-    return "".join(out) if complete else "".join(out[:fits_at]) + ELLIPSIS
-
-
-def safe_url(url: str | None, *, limit: int = 1500) -> str | None:
-    """An http(s) URL that cannot break out of ``<url|label>`` markup (escaped for it), or None."""
-    if not url or len(url) > limit or not _URL.match(url):
-        return None
-    return url.replace("&", "&amp;")
-
-
-def staff_mention(ref: StaffRef) -> str | None:
-    """``<@U…>`` for a Slack staff identity (trusted, from the staff table); None for others."""
-    if ref.desk == "slack" and _SLACK_USER.match(ref.user_id):
-        return f"<@{ref.user_id}>"
-    return None
-
-
-def people(names: Sequence[str], refs: Sequence[StaffRef], *, most: int = 8) -> str:
-    """Staff names, with a ping for those the staff table links to a Slack user."""
-    by_name = {ref.display: staff_mention(ref) for ref in refs if staff_mention(ref)}
-    shown = [by_name.get(name) or safe_text(name, 80) for name in names[:most]]
-    if len(names) > most:
-        shown.append(f"{len(names) - most} more")
-    return ", ".join(shown) or "nobody"
-
-
-def button_value(mention_id: int, **extra: str) -> str:
-    """The JSON value every button carries: ``{"m": mention_id, ...}``."""
-    return json.dumps({"m": mention_id, **extra}, separators=(",", ":"))
-
-
-def parse_button_value(value: str | None) -> dict[str, Any] | None:
-    """The button's JSON value, or None when it is not ours (no integer ``m`` in 1..MAX_ID)."""
-    if not isinstance(value, str) or len(value) > 2000:  # Slack caps a button value at 2,000
-        return None
-    try:
-        data = json.loads(value)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(data, dict) or type(data.get("m")) is not int or not 0 < data["m"] <= MAX_ID:
-        return None
-    return data
 
 
 def fallback_text(view: TicketView) -> str:
@@ -429,33 +314,3 @@ def fold_blocks(view: FoldView) -> list[dict[str, Any]]:
         ActionsBlock(block_id=f"pd_fold_{view.fold_id}", elements=buttons),
     ]
     return [block.to_dict() for block in blocks]
-
-
-def parse_fold_value(value: str | None) -> int | None:
-    """The summary card a fold button is about, or None when the value is not ours."""
-    if not isinstance(value, str) or len(value) > 100:
-        return None
-    try:
-        data = json.loads(value)
-    except ValueError:
-        return None
-    fold = data.get("f") if isinstance(data, dict) else None
-    return fold if type(fold) is int and 0 < fold <= MAX_ID else None
-
-
-def parse_digest_page(value: str | None) -> int | None:
-    """The page a digest's ‹ › button asks for, or None when the value is not ours."""
-    if not isinstance(value, str) or len(value) > 100:
-        return None
-    try:
-        data = json.loads(value)
-    except ValueError:
-        return None
-    page = data.get("page") if isinstance(data, dict) else None
-    return page if type(page) is int and 0 <= page < 1_000_000 else None
-
-
-def notice_text(message: str, extra: Sequence[str] = (), *, limit: int = 3900) -> str:
-    """An answer for one staff member (ephemeral): the service's words, made safe and cut."""
-    lines = [message, *extra]
-    return safe_text("\n".join(line for line in lines if line), limit) or "Done."

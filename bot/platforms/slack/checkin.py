@@ -15,8 +15,9 @@ from typing import Any
 
 from bot.errors import PatronDeskError
 from bot.models import MAX_ID, ActionResult, CheckIn, StaffAction
-from bot.platforms.slack.actions import SlackActions, parse_actor
-from bot.platforms.slack.cards import notice_text
+from bot.platforms.slack.actions import SlackActions
+from bot.platforms.slack.clicks import parse_actor
+from bot.platforms.slack.escaping import notice_text
 
 log = logging.getLogger(__name__)
 

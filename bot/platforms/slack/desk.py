@@ -13,75 +13,36 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from bot.backoff import Reconnector
 from bot.config import Settings
 from bot.core.base import OnAction
-from bot.crashpoints import crash_point
 from bot.domain.notes import DEFAULT_TAGS
-from bot.errors import AdapterConfigError, NotYet, PermanentError, RateLimited, TransientError
+from bot.errors import AdapterConfigError, NotYet, PermanentError, TransientError
 from bot.models import CardRef, StaffRef, TicketView
 from bot.net.retry import reconnecting
 from bot.platforms.base import AdapterDeps
 from bot.platforms.slack.actions import SlackActions
-from bot.platforms.slack.cards import (
-    CARD_EVENT,
-    DIGEST_PAGE,
-    card_blocks,
-    digest_blocks,
-    fallback_text,
-    notice_text,
-    parse_digest_page,
-    staff_mention,
-)
+from bot.platforms.slack.burst_digest import BurstDigest, _Digest
+from bot.platforms.slack.buttons import DIGEST_PAGE
+from bot.platforms.slack.card_posts import SETTLE, CardPosts, _Lru, _Scan
+from bot.platforms.slack.cards import card_blocks, fallback_text
 from bot.platforms.slack.checkin import CheckinButtons, checkin_blocks
 from bot.platforms.slack.client import SlackClient, shared_client
+from bot.platforms.slack.escaping import notice_text, staff_mention
 from bot.platforms.slack.fold_cards import FoldCards
-from bot.platforms.slack.modal import Limits
+from bot.platforms.slack.reply_draft import Limits
 from bot.platforms.slack.roster import SlackRoster
 from bot.platforms.slack.thread_notes import ThreadNotes
 from bot.platforms.slack.usergroups import DutyGroups, scope_verdict
 
 log = logging.getLogger(__name__)
 
-SCAN_PAGES, SCAN_PAGE_SIZE, SCAN_TTL, SETTLE = 5, 200, 15.0, 2.0
-DIGEST_LINGER = 60.0  # seconds a finished digest may be reopened by more of the same burst
-# Posts this desk remembers (landed, surely not landed, ambiguous). A post is asked for again only
-# after a crash or a timeout, minutes later; an older one is found by searching the channel
-# (``_find``). 10,000 of each held about 5 MiB; 2,000 hold under 1 MiB.
-MEMORY = 2_000
 
-
-@dataclass(slots=True)
-class _Scan:
-    started: float
-    keys: dict[str, str]  # dedupe key -> ts
-
-
-@dataclass(slots=True)
-class _Digest:
-    ts: str = ""
-    keys: set[str] = field(default_factory=set)
-    shown_at: float = 0.0
-    done: bool = False
-    page: int = 0
-
-
-class _Lru(OrderedDict[str, Any]):
-    def remember(self, key: str, value: Any) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        while len(self) > MEMORY:
-            self.popitem(last=False)
-
-
-class SlackDesk(FoldCards):
+class SlackDesk(FoldCards, BurstDigest, CardPosts):
     """The StaffDesk for Slack (see the module docstring).
 
     Args:
@@ -208,148 +169,6 @@ class SlackDesk(FoldCards):
         # a question that went ahead of read-only items shows in the digest at once, not at the next refresh
         await self._show_digest(channel, urgent=new and pacer.jumps(channel, lane))
         return wait
-
-    def _queued(self, channel: str, key: str, card: TicketView) -> None:
-        self._clean.remember(key, True)
-        self._waiting.setdefault(channel, {})[key] = card
-        digest = self._digests.get(channel)
-        if digest is not None:
-            digest.keys.add(key)
-
-    async def _send(self, card: TicketView, channel: str, key: str) -> str:
-        metadata = {"event_type": CARD_EVENT, "event_payload": {"dedupe_key": key}}
-        crash_point("before_slack_post")
-        try:
-            data = await self.client.call(
-                "chat_postMessage",
-                channel=channel,
-                text=fallback_text(card),
-                blocks=card_blocks(card),
-                metadata=metadata,
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-        except RateLimited as exc:  # Slack's 429: this channel waits exactly the hint, once
-            self._queued(channel, key, card)
-            pause = max(exc.retry_after or 0.0, self.client.pacer.interval)
-            self.client.pacer.blocked(channel, key, self.clock(), pause)
-            raise RateLimited(str(exc), retry_after=pause) from None
-        except PermanentError:
-            self._clean.remember(key, True)
-            self.client.pacer.forget(channel, key)
-            raise
-        except TransientError:
-            self._ambiguous.remember(key, self.clock())  # it may have landed: look before posting again
-            self._clean.pop(key, None)
-            raise
-        crash_point("after_slack_post")
-        return str(data.get("ts", ""))
-
-    def _landed(self, channel: str, key: str, ts: str) -> CardRef:
-        self._posted.remember(key, (sys.intern(channel), ts))  # one channel string, not one per post
-        self._ambiguous.pop(key, None)
-        self._clean.pop(key, None)
-        self._waiting.get(channel, {}).pop(key, None)
-        self.client.pacer.forget(channel, key)
-        return CardRef(self.desk, channel, ts)
-
-    async def _find(self, channel: str, key: str) -> str | None:
-        """The ts of an earlier post of ``key`` in ``channel`` (recent history, cached briefly)."""
-        scan = self._scans.get(channel)
-        since = self._ambiguous.get(key, self._started - self.settle) + self.settle
-        now = self.clock()
-        if scan is None or scan.started < since or now - scan.started > SCAN_TTL:
-            scan = _Scan(started=now, keys=await self._scan(channel))
-            self._scans[channel] = scan
-        return scan.keys.get(key)
-
-    async def _scan(self, channel: str) -> dict[str, str]:
-        found: dict[str, str] = {}
-        cursor: str | None = None
-        for _ in range(SCAN_PAGES):
-            data = await self.client.call(
-                "conversations_history",
-                channel=channel,
-                limit=SCAN_PAGE_SIZE,
-                include_all_metadata=True,
-                cursor=cursor,
-            )
-            for message in data.get("messages") or ():
-                meta = message.get("metadata") or {}
-                if meta.get("event_type") == CARD_EVENT:
-                    key = (meta.get("event_payload") or {}).get("dedupe_key")
-                    if isinstance(key, str):
-                        found.setdefault(key, str(message.get("ts", "")))
-            cursor = ((data.get("response_metadata") or {}).get("next_cursor")) or None
-            if not data.get("has_more") or not cursor:
-                break
-        return found
-
-    async def _show_digest(self, channel: str, *, urgent: bool = False) -> None:
-        """Post, refresh or close the burst digest of ``channel``; a failure only costs the digest.
-
-        A closed digest is reopened (the same message) if the channel queues again soon after, so one
-        burst with gaps keeps one digest. Cheap when nothing is to be drawn: the waiting list is only
-        walked to draw it.
-        """
-        pacer = self.client.pacer
-        now, count = self.clock(), pacer.count(channel)
-        done = count == 0
-        digest = self._digests.get(channel)
-        if digest is not None and digest.done and now - digest.shown_at > DIGEST_LINGER:
-            del self._digests[channel]  # that burst is over; a new one gets a new digest
-            digest = None
-        if digest is None and count < self.digest_at:
-            return
-        if digest is None:
-            digest = self._digests.setdefault(channel, _Digest())
-            digest.keys.update(pacer.pending(channel))
-        fresh = now - digest.shown_at < self.digest_refresh
-        if digest.ts and done == digest.done and (done or (fresh and not urgent)):
-            return
-        await self._redraw(channel, digest, now=now)
-
-    async def _redraw(self, channel: str, digest: _Digest, *, now: float) -> None:
-        pending = self.client.pacer.pending(channel)
-        waiting = self._waiting.setdefault(channel, {})
-        queued = set(pending)
-        for key in [k for k in waiting if k not in queued]:
-            del waiting[key]
-        digest.keys.update(pending)
-        views = [waiting[k] for k in pending if k in waiting]
-        await self._draw(channel, digest, views, now=now)
-        digest.done = not pending
-
-    async def _digest_page(self, ack: Any, body: dict[str, Any]) -> None:
-        """A ‹ › button on a digest: show that page (the digest is shared; the last click wins)."""
-        await ack()
-        actions = body.get("actions") or [{}]
-        page = parse_digest_page(actions[0].get("value") if isinstance(actions[0], dict) else None)
-        channel = str((body.get("channel") or {}).get("id", ""))
-        digest = self._digests.get(channel)
-        if page is None or digest is None or not digest.ts:
-            return
-        digest.page = page
-        await self._redraw(channel, digest, now=self.clock())
-
-    async def _draw(self, channel: str, digest: _Digest, views: list[TicketView], *, now: float) -> None:
-        blocks = digest_blocks(views, total=len(digest.keys), done=not views, page=digest.page)
-        text = f"Burst: {len(views)} mentions waiting for a card"
-        pacer = self.client.pacer
-        try:
-            if digest.ts:
-                await self.client.call("chat_update", channel=channel, ts=digest.ts, text=text, blocks=blocks)
-            else:
-                if pacer.held_for(channel, now) > 0:
-                    return  # Slack said 429 to this channel: no new post until its Retry-After is over
-                data = await self.client.call("chat_postMessage", channel=channel, text=text, blocks=blocks)
-                digest.ts = str(data.get("ts", ""))
-                pacer.used(channel, now)
-            digest.shown_at = now
-        except (TransientError, PermanentError) as exc:
-            if isinstance(exc, RateLimited) and not digest.ts:
-                pacer.hold(channel, now, exc.retry_after or pacer.interval)
-            log.warning("burst digest for %s not shown: %s", channel, type(exc).__name__)
 
     async def update_card(self, ref: CardRef, card: TicketView) -> None:
         """Edit the card in place (every change shows in its status line and buttons)."""

@@ -20,8 +20,8 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.core.approval import REASON_LIMIT
-from bot.platforms.slack.cards import safe_text
-from bot.platforms.slack.modal import card_modal, read_card_meta
+from bot.platforms.slack.card_forms import card_modal, read_card_meta
+from bot.platforms.slack.escaping import safe_text
 
 REJECT_VIEW, SNOOZE_VIEW = "pd_reject_form", "pd_snooze_form"
 REASON_BLOCK, DATE_BLOCK, TIME_BLOCK, WHEN_BLOCK = "pd_reason", "pd_snooze_date", "pd_snooze_time", "pd_when"

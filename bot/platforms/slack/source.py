@@ -29,8 +29,8 @@ from bot.errors import AdapterConfigError, PatronDeskError, PermanentError, Rate
 from bot.models import Mention, ReplyRef, Visibility
 from bot.net.retry import reconnecting
 from bot.platforms.base import AdapterDeps, Ingest
-from bot.platforms.slack.cards import safe_text
 from bot.platforms.slack.client import BotIdentity, SlackClient, shared_client
+from bot.platforms.slack.escaping import safe_text
 
 log = logging.getLogger(__name__)
 

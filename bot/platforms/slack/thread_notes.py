@@ -17,7 +17,7 @@ from typing import Any
 from bot.errors import PatronDeskError
 from bot.models import AddNote, StaffRef
 from bot.platforms.slack.actions import SlackActions
-from bot.platforms.slack.cards import CARD_EVENT
+from bot.platforms.slack.buttons import CARD_EVENT
 from bot.platforms.slack.source import PLAIN_SUBTYPES, markup_to_text
 
 log = logging.getLogger(__name__)
