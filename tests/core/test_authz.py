@@ -4,7 +4,9 @@ a patron's words (an edit keeps the text before it until retention purges it).""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import io
+import typing
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -222,3 +224,40 @@ async def test_notes_and_tags_are_staff_only() -> None:
     bob = StaffRef("slack", "UBOB")
     assert (await guarded(AddNote(1, bob, "hello"))).ok and (await guarded(SetTag(1, bob, "spam"))).ok
     assert [type(a) for a in seen] == [AddNote, SetTag]
+
+
+def _any_action(cls: type) -> st.SearchStrategy[StaffAction]:
+    """Any instance of one staff action, its other fields from their types, by someone."""
+    return st.builds(
+        cls, actor=st.builds(StaffRef, st.sampled_from(["slack", "matrix"]), st.text(max_size=12))
+    )
+
+
+@given(st.sampled_from(typing.get_args(StaffAction)).flatmap(_any_action))
+def test_every_staff_action_from_a_stranger_is_refused_and_reaches_nothing(action: StaffAction) -> None:
+    """Invariant 10 for every kind of action (a fold's Claim all, the answers list, a check-in...):
+    whatever its fields, an actor the rules file does not name is refused before the service runs."""
+    seen: list[StaffAction] = []
+
+    async def handle(action: StaffAction) -> ActionResult:
+        seen.append(action)
+        return ActionResult(True, "done")
+
+    gate = Gate([StaffSpec(key="bob", slack_user_id="UBOB", matrix_user_id="@bob:example.org")])
+    gate.add(StubRoster(members=frozenset({"UCAROL"})))
+    if action.actor.user_id in ("UBOB", "@bob:example.org"):
+        return  # Bob is staff: not the case under test
+    result = asyncio.run(gate.guard(handle)(action))
+    assert not result.ok and seen == []
+
+
+def test_the_union_holds_every_action_with_an_actor() -> None:
+    """A new action class outside ``StaffAction`` would miss the test above (and the desks' typing)."""
+    import bot.models as models
+
+    with_actor = {
+        cls
+        for cls in vars(models).values()
+        if dataclasses.is_dataclass(cls) and isinstance(cls, type) and "actor" in cls.__dataclass_fields__
+    }
+    assert with_actor == set(typing.get_args(StaffAction))
