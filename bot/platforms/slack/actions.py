@@ -9,7 +9,7 @@ itself. The Reply form's listeners live in ``reply_forms``.
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from bot.models import ActionResult, AddNote, Reassign, Reject, Resolve, SetTag, Snooze, StaffAction
 from bot.platforms.slack.buttons import (
@@ -92,11 +92,9 @@ class SlackActions(ReplyForms):
             self._open_form(click, lambda got: view)
 
     async def _reassign_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        choice, errors = read_reassign(view)
+        choice = await _accepted(ack, read_reassign(view))
         if choice is None:
-            await ack(response_action="errors", errors=errors)
             return
-        await ack(response_action="clear")
         action = Reassign(choice.mention_id, parse_actor(body.get("user") or {}), choice.role, choice.person)
         self.tasks.spawn(self.run(action, choice.channel), "slack:reassign")
 
@@ -124,11 +122,9 @@ class SlackActions(ReplyForms):
             self._open_form(click, lambda got: form(branch=got.view.branch if got.view else ""))
 
     async def _reject_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        choice, errors = read_reject(view)
+        choice = await _accepted(ack, read_reject(view))
         if choice is None:
-            await ack(response_action="errors", errors=errors)
             return
-        await ack(response_action="clear")
         action = Reject(choice.mention_id, parse_actor(body.get("user") or {}), choice.text)
         self.tasks.spawn(self.run(action, choice.channel), "slack:reject")
 
@@ -154,11 +150,9 @@ class SlackActions(ReplyForms):
             self._open_form(click, lambda got: view)
 
     async def _note_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        choice, errors = read_note(view)
+        choice = await _accepted(ack, read_note(view))
         if choice is None:
-            await ack(response_action="errors", errors=errors)
             return
-        await ack(response_action="clear")
         actor = parse_actor(body.get("user") or {})
         steps: list[StaffAction] = [SetTag(choice.mention_id, actor, tag) for tag in choice.add]
         steps += [SetTag(choice.mention_id, actor, tag, remove=True) for tag in choice.remove]
@@ -167,11 +161,9 @@ class SlackActions(ReplyForms):
         self.tasks.spawn(self.run_all(steps, choice.channel), "slack:note")
 
     async def _resolve_submitted(self, ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        choice, errors = read_resolve(view)
+        choice = await _accepted(ack, read_resolve(view))
         if choice is None:
-            await ack(response_action="errors", errors=errors)
             return
-        await ack(response_action="clear")
         actor = parse_actor(body.get("user") or {})
         action = Resolve(
             choice.mention_id, actor, read_level=choice.read_level, directional=choice.directional
@@ -185,3 +177,16 @@ class SlackActions(ReplyForms):
     async def _desk(self, ack: Ack, command: dict[str, Any]) -> None:
         await ack()
         self.tasks.spawn(self._command(command, rota=False), "slack:/desk")
+
+
+Choice = TypeVar("Choice")
+
+
+async def _accepted(ack: Ack, read: tuple[Choice | None, dict[str, str]]) -> Choice | None:
+    """A submitted form's ``read_*`` result: its errors shown in the form (None), or the form closed."""
+    choice, errors = read
+    if choice is None:
+        await ack(response_action="errors", errors=errors)
+        return None
+    await ack(response_action="clear")
+    return choice
