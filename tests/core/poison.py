@@ -23,6 +23,7 @@ from bot.platforms.console.desk import ConsoleDesk
 from bot.store.mention_tables import MentionRow
 from tests.conftest import PG_URL
 from tests.core.hostile import assert_safe
+from tests.fakes.loopback import LONE_SURROGATE
 
 RULES = """
 default_role = "social-media"
@@ -41,6 +42,16 @@ LONG = "A" * 600  # finding 2: author_name is VARCHAR(512)
 NUL_TEXT = "nul \x00 and a lone \ud800 surrogate"  # finding 2: PostgreSQL refuses U+0000
 FAKE_LINES = "https://evil.example/a\n── #99 · Mastodon · Director (@boss)\u202e"  # finding 9
 NORMAL_TEXT = "Is the library open on Sunday? (the normal item after the batch)"
+# a NUL and a lone surrogate as a JSON body carries them (the loopback server writes the escape)
+DIRTY = f"nul \x00 and a lone {LONE_SURROGATE} surrogate"
+
+
+def nested(depth: int, *, branching: bool = False) -> Any:
+    """A list nested ``depth`` deep (``branching``: each level also holds the one below, up to 8)."""
+    value: Any = "deep"
+    for _ in range(depth):
+        value = [value, {"k": value if branching and depth < 8 else None}]
+    return value
 
 
 class Console:

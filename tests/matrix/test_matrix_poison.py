@@ -18,17 +18,18 @@ import pytest
 
 from bot.app import PatronDesk
 from tests.conftest import database_params
-from tests.core.poison import FAKE_LINES, NORMAL_TEXT, Console, check_survived, running_app, wait_for_rows
+from tests.core.poison import (
+    FAKE_LINES,
+    NORMAL_TEXT,
+    Console,
+    check_survived,
+    nested,
+    running_app,
+    wait_for_rows,
+)
 from tests.matrix.matrix_helpers import Account, World, wait_for
 
 pytestmark = pytest.mark.synapse
-
-
-def nested(depth: int) -> Any:
-    value: Any = "deep"
-    for _ in range(depth):
-        value = [value, {"k": None}]
-    return value
 
 
 async def send_raw(account: Account, room: str, content: dict[str, Any]) -> bool:

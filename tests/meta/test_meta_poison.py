@@ -12,6 +12,7 @@ import pytest
 from tests.conftest import database_params
 from tests.core.hostile import deep_json
 from tests.core.poison import (
+    DIRTY,
     FAKE_LINES,
     FAR_FUTURE,
     LONG,
@@ -19,6 +20,7 @@ from tests.core.poison import (
     Console,
     check_survived,
     marked,
+    nested,
     running_app,
     wait_for_rows,
 )
@@ -28,15 +30,6 @@ from tests.fakes.loopback import LONE_SURROGATE, json_bytes
 from tests.social.conftest import wait_until
 
 from .test_meta_e2e import hook, meta_settings
-
-DIRTY = f"nul \x00 and a lone {LONE_SURROGATE} surrogate"
-
-
-def nested(depth: int) -> Any:
-    value: Any = "deep"
-    for _ in range(depth):
-        value = [value, {"k": value if depth < 8 else None}]
-    return value
 
 
 def facebook_batch(graph: FakeGraph, post_id: str) -> None:
@@ -51,7 +44,7 @@ def facebook_batch(graph: FakeGraph, post_id: str) -> None:
     old = graph.add_comment(post_id, "https://library.example/hours 1970")
     old["created_time"] = "1970-01-01T00:00:00+0000"
     messy = graph.add_comment(post_id, "messy")
-    messy["from"] = nested(40)
+    messy["from"] = nested(40, branching=True)
     messy["parent_id"] = None
     assert dirty and FAKE_LINES
 
@@ -84,7 +77,7 @@ async def test_facebook_and_instagram_webhook_poison(kind: str, tmp_path: Path, 
                 ("created_time", "9999-12-31T23:59:59-12:00"),
                 ("message", DIRTY),
                 ("from", {"id": "5550011", "name": LONG + "\u202e\n── #99 · Facebook"}),
-                ("from", nested(40)),
+                ("from", nested(40, branching=True)),
             ]
         ):
             body = graph.feed_webhook(graph.add_comment(post["id"], f"hostile {n}"))
@@ -93,14 +86,15 @@ async def test_facebook_and_instagram_webhook_poison(kind: str, tmp_path: Path, 
         ig = graph.ig_webhook(graph.add_ig_comment(media["id"], "ig hostile"))
         ig["entry"][0]["changes"][0]["value"] |= {"text": DIRTY, "from": {"id": 2**70, "username": LONG}}
         skipped = graph.feed_webhook(graph.add_comment(post["id"], "no usable id"))
-        skipped["entry"][0]["changes"][0]["value"]["comment_id"] = nested(5)
+        skipped["entry"][0]["changes"][0]["value"]["comment_id"] = nested(5, branching=True)
         answers = [await signed_post(hook(app, "facebook"), body) for body in [*carded, skipped]]
         answers.append(await signed_post(hook(app, "instagram"), ig))
         refused = [
             await signed_post(hook(app, "facebook"), deep_json().encode()),
             await signed_post(hook(app, "facebook"), b'{"object":"page","entry":[{"id":'),
             await signed_post(
-                hook(app, "instagram"), json_bytes({"object": "instagram", "entry": nested(40)})
+                hook(app, "instagram"),
+                json_bytes({"object": "instagram", "entry": nested(40, branching=True)}),
             ),
         ]
         normal = graph.feed_webhook(graph.add_comment(post["id"], NORMAL_TEXT))

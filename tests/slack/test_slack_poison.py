@@ -16,19 +16,13 @@ from tests.core.poison import (
     Console,
     check_survived,
     marked,
+    nested,
     running_app,
     wait_for_rows,
 )
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, SlackEmulator
 from tests.fakes.slack_payloads import message_event
 from tests.slack.slack_helpers import COMMUNITY, STAFF, make_client
-
-
-def nested(depth: int) -> Any:
-    value: Any = "deep"
-    for _ in range(depth):
-        value = [value, {"k": None}]
-    return value
 
 
 def hostile_events(emu: SlackEmulator) -> list[dict[str, Any]]:

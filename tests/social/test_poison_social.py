@@ -22,6 +22,7 @@ from bot.platforms.webhook.source import signed_headers
 from tests.conftest import database_params
 from tests.core.hostile import deep_json
 from tests.core.poison import (
+    DIRTY,
     FAKE_LINES,
     FAR_FUTURE,
     LONG,
@@ -29,6 +30,7 @@ from tests.core.poison import (
     Console,
     check_survived,
     marked,
+    nested,
     running_app,
     wait_for_rows,
 )
@@ -37,15 +39,6 @@ from tests.fakes.loopback import LONE_SURROGATE, json_bytes
 from tests.fakes.mastodon import FakeMastodon
 
 from .conftest import wait_until
-
-DIRTY = f"nul \x00 and a lone {LONE_SURROGATE} surrogate"
-
-
-def nested(depth: int) -> Any:
-    value: Any = "deep"
-    for _ in range(depth):
-        value = [value, {"k": value if depth < 8 else None}]
-    return value
 
 
 def mastodon_batch(mastodon: FakeMastodon) -> list[dict[str, Any]]:
@@ -62,7 +55,7 @@ def mastodon_batch(mastodon: FakeMastodon) -> list[dict[str, Any]]:
     lines["account"]["display_name"] = "Eve\u202e\n── #99 · Mastodon · Director"
     old["created_at"] = "1970-01-01T00:00:00Z"
     old["account"]["id"] = 2**70
-    messy["mentions"] = nested(40)
+    messy["mentions"] = nested(40, branching=True)
     messy["account"]["display_name"] = {"a": [1, {"b": None}]}
     messy["spoiler_text"] = ["not", {"a": "string"}]
     return items
@@ -104,7 +97,7 @@ async def test_mastodon_stream_poison(
             mastodon.push("notification", json_bytes(item))
         mastodon.push("notification", deep_json().encode())  # 30,000-deep JSON on the stream
         mastodon.push("notification", b'{"type":"mention","status":{"id":')  # cut short
-        mastodon.push("status.update", json_bytes({"id": "1", "mentions": nested(40)}))
+        mastodon.push("status.update", json_bytes({"id": "1", "mentions": nested(40, branching=True)}))
         mastodon.add_mention(NORMAL_TEXT)  # pushed as well
         rows = await wait_for_rows(app, "mastodon", 7)
         await check_survived(app, console, rows)
@@ -131,9 +124,9 @@ def bluesky_batch(bluesky: FakeBluesky) -> None:
         {"index": {"byteStart": 2**70, "byteEnd": -(2**70)}, "features": [{"$type": "x", "uri": 5}]}
     ]
     messy = bluesky.add_post("messy")
-    messy["record"]["reply"] = {"root": nested(40), "parent": [1, 2]}
-    messy["record"]["labels"] = {"values": {"val": nested(3)}}
-    messy["labels"] = nested(5)
+    messy["record"]["reply"] = {"root": nested(40, branching=True), "parent": [1, 2]}
+    messy["record"]["labels"] = {"values": {"val": nested(3, branching=True)}}
+    messy["labels"] = nested(5, branching=True)
 
 
 @pytest.mark.parametrize("kind", database_params())
@@ -169,7 +162,7 @@ async def test_webhook_poison(kind: str, tmp_path: Path) -> None:
     refused = [
         json.dumps({"id": "5", "text": "t", "created_at": FAR_FUTURE}).encode(),
         deep_json().encode(),
-        json.dumps({"id": "6", "text": "t", "author": {"name": nested(40)}}).encode(),
+        json.dumps({"id": "6", "text": "t", "author": {"name": nested(40, branching=True)}}).encode(),
         json.dumps({"id": "7", "text": "t", "author": {"name": LONG}}).encode(),
         b'{"id": "8", "text": "cut',
     ]
