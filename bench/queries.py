@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Index, Table, create_engine, event, func, select, text, update
 
 from bot.config import Settings
-from bot.core import rota_actions
+from bot.core import desk_queue
 from bot.core.retention import purge
 from bot.core.service import DeskService
 from bot.core.timers import BATCH, Timers
@@ -420,7 +420,7 @@ class Bench:
             )
 
     async def queue(self) -> object:
-        result = await rota_actions.queue(self.service.context, DeskQuery(actor=StaffRef("slack", "U0", "x")))
+        result = await desk_queue.queue(self.service.context, DeskQuery(actor=StaffRef("slack", "U0", "x")))
         assert result.ok
         return result
 

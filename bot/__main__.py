@@ -68,7 +68,7 @@ def _log_away_from_cards(settings: Settings, *, demo: bool) -> None:
 
 def _say_new_database(settings: Settings) -> None:
     """Say where a new SQLite file is made: started from another folder, it would be a silent empty one."""
-    from bot.store.db import sqlite_file
+    from bot.store.engine import sqlite_file
 
     file = sqlite_file(settings.DATABASE_URL)
     if file is not None and not file.exists():

@@ -11,7 +11,8 @@ from bot.config import Settings
 from bot.models import Mention
 from bot.routing.rules import RuleSet
 from bot.setup import load_rules_file, read_rota_file, rota_file_state
-from bot.store.db import Database, sqlite_file
+from bot.store.db import Database
+from bot.store.engine import sqlite_file
 from bot.store.rota_repo import rota_is_empty
 
 

@@ -17,7 +17,8 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from bot.store.db import Database, heads
+from bot.store.db import Database
+from bot.store.revisions import heads
 from bot.store.schema import metadata
 
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from bot import metrics
-from bot.core import actions, approval, checkin, folding, notes, reply_text, rota_actions, snooze
+from bot.core import actions, approval, checkin, desk_queue, folding, notes, reply_text, rota_actions, snooze
 from bot.core.answers_file import AnswersFile
 from bot.core.base import ACTION_FAILED
 from bot.core.context import Context, RotaHolder, Validator
@@ -218,7 +218,7 @@ class DeskService(Intake):
             case RotaCommand():
                 return await rota_actions.run(self.context, action)
             case DeskQuery():
-                return await rota_actions.queue(self.context, action)
+                return await desk_queue.queue(self.context, action)
             case FoldAction():
                 return await folding.run(self.context, action)
             case CheckIn():

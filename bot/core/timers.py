@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 from bot.commands.render import render_now
 from bot.core import checkin, duty_groups
 from bot.core.cards import mention_title, status_label
+from bot.core.desk_queue import stats_text
 from bot.core.retention import auto_resolve, purge
-from bot.core.rota_actions import stats_text
 from bot.core.snooze import wake_due
 from bot.domain.transitions import OPEN, Transition, allowed_from, target
 from bot.models import Status

@@ -5,7 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, make_url
 
-from bot.store.db import private_sqlite_file
+from bot.store.engine import private_sqlite_file
 from bot.store.schema import metadata
 
 target_metadata = metadata

@@ -1,4 +1,4 @@
-"""Engine and sessions: SQLite in WAL mode with write transactions that begin as writes; PostgreSQL as is."""
+"""The Database: sessions and writes (on SQLite inline, else one writer thread), migrating, closing."""
 
 from __future__ import annotations
 
@@ -6,138 +6,32 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
 import sys
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.store.engine import (
+    SQLITE_BUSY_MS,
+    _sqlite_pragmas,
+    make_engine,
+    normalize_url,
+    quiet_drivers,
+    sqlite_file,
+)
+from bot.store.revisions import MIGRATIONS, _at_head, _upgrade
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-SQLITE_BUSY_MS = 30_000
 SQLITE_BUSY_CODES = frozenset({5, 6})  # SQLITE_BUSY, SQLITE_LOCKED (primary codes)
 CHECKPOINT_EVERY = 200  # inline commits between passive WAL checkpoints on the writer thread
 MIGRATE_LOCK = 0x70617472_6F6E0002  # advisory-lock key held while migrating (PostgreSQL)
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-
-
-def normalize_url(url: str) -> str:
-    """Accept plain `sqlite:///` and `postgresql://` URLs and pick the async drivers."""
-    if url.startswith("sqlite:"):
-        return "sqlite+aiosqlite:" + url.removeprefix("sqlite:")
-    for prefix in ("postgresql://", "postgres://"):
-        if url.startswith(prefix):
-            return "postgresql+asyncpg://" + url.removeprefix(prefix)
-    return url
-
-
-def sqlite_file(url: str) -> Path | None:
-    """The absolute path of an SQLite database file (None for another database or ``:memory:``)."""
-    from sqlalchemy.engine import make_url
-
-    parsed = make_url(normalize_url(url))
-    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
-        return None
-    return Path(parsed.database).expanduser().resolve()
-
-
-# asyncpg prepares every statement; from its sixth execution PostgreSQL may switch to a generic plan
-# that cannot see which statuses a timer asks for, and walked the whole primary key (9 ms -> 120 ms
-# on 1M mentions). A custom plan per execution costs a fraction of a millisecond and stays right.
-# JIT: these are short OLTP statements whose estimates can be inflated; compiling cost 100+ ms.
-PG_SETTINGS = {"plan_cache_mode": "force_custom_plan", "jit": "off"}
-
-
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
-    """Create the engine; on SQLite turn on WAL, a busy timeout and BEGIN IMMEDIATE.
-
-    ``hide_parameters``: a failed statement's error (and any log of it) must not quote bound
-    values, which are patron text (DESIGN.md invariant 8).
-    """
-    url = normalize_url(url)
-    if url.startswith("sqlite"):
-        # Every transaction ends in COMMIT or ROLLBACK (Database.transaction), so the pool's extra
-        # rollback on check-in is a wasted round trip to the driver thread.
-        engine = create_async_engine(
-            url,
-            connect_args={"timeout": SQLITE_BUSY_MS / 1000},
-            pool_reset_on_return=None,
-            hide_parameters=True,
-            **kwargs,
-        )
-        private_sqlite_file(engine.url.database)
-        _sqlite_pragmas(engine)
-        return engine
-    connect_args = dict(kwargs.pop("connect_args", {}))
-    connect_args["server_settings"] = {**PG_SETTINGS, **connect_args.get("server_settings", {})}
-    return create_async_engine(
-        url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args, **kwargs
-    )
-
-
-def private_sqlite_file(database: str | None) -> None:
-    """Create the SQLite file readable by its owner only (0600), or make an existing one so.
-
-    SQLite creates the -wal and -shm files with the database file's mode, so they follow; ones
-    left over from an older run are tightened too. A file owned by someone else is left alone.
-    """
-    if not database or database == ":memory:" or database.startswith("file:"):
-        return
-    try:
-        os.close(os.open(database, os.O_CREAT | os.O_WRONLY, 0o600))
-    except OSError:
-        return  # no such directory, or not ours: connecting reports it in its own words
-    for path in (database, f"{database}-wal", f"{database}-shm"):
-        try:
-            if os.stat(path).st_mode & 0o077:
-                os.chmod(path, 0o600)
-        except OSError:
-            continue
-
-
-def _sqlite_pragmas(engine: AsyncEngine | Engine) -> None:
-    # pysqlite's own transaction handling defers BEGIN until the first write, so two claims both
-    # read, then both try to upgrade to a write lock and one gets "database is locked" at once
-    # (the busy timeout does not apply to lock upgrades). Emitting BEGIN IMMEDIATE ourselves makes
-    # every transaction take the write lock up front, and the busy timeout queues them instead.
-    target = engine.sync_engine if isinstance(engine, AsyncEngine) else engine
-
-    @event.listens_for(target, "connect")
-    def _connect(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-
-    @event.listens_for(target, "begin")
-    def _begin(conn: Connection) -> None:
-        if isinstance(engine, AsyncEngine):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            return
-        driver = conn.connection.dbapi_connection  # the writer thread: sqlite3 itself, no wrapping
-        assert driver is not None
-        driver.execute("BEGIN IMMEDIATE")
-
-
-# Drivers that log SQL parameters (and so patron text) at DEBUG: kept at WARNING whatever the
-# configured level, because patron text must never reach a log (DESIGN.md invariant 8).
-CHATTY_DRIVERS = ("aiosqlite", "asyncpg", "sqlalchemy.engine", "sqlalchemy.pool")
-
-
-def quiet_drivers() -> None:
-    """Keep database drivers from logging statement parameters."""
-    for name in CHATTY_DRIVERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 class Database:
@@ -374,43 +268,3 @@ def _migrate_from_stdin() -> None:
             await db.aclose()
 
     asyncio.run(main(sys.stdin.read().strip()))
-
-
-_REVISION = re.compile(r'^(down_revision|revision)\s*(?::[^=]*)?=\s*(?:"([^"]*)"|None)\s*$', re.M)
-
-
-def heads() -> set[str] | None:
-    """The newest revision(s) of bot/migrations, read from the files (None when one is not plain)."""
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for path in (MIGRATIONS / "versions").glob("*.py"):
-        found = dict((key, value) for key, value in _REVISION.findall(path.read_text(encoding="utf-8")))
-        if "revision" not in found or not found["revision"]:
-            return None
-        revisions.add(found["revision"])
-        if found.get("down_revision"):
-            parents.add(found["down_revision"])
-    return revisions - parents or None
-
-
-def _at_head(connection: Connection) -> bool:
-    """The database is already at the newest revision: nothing to migrate."""
-    newest = heads()
-    if newest is None or not inspect(connection).has_table("alembic_version"):
-        return False
-    current = {row[0] for row in connection.exec_driver_sql("SELECT version_num FROM alembic_version")}
-    return current == newest
-
-
-def _upgrade(connection: Connection) -> None:
-    # Alembic and Mako stay in memory once imported (about 11 MiB of the idle process): a start
-    # on a database already at the newest revision does not import them.
-    if _at_head(connection):
-        return
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    cfg.attributes["connection"] = connection
-    command.upgrade(cfg, "head")

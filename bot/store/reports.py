@@ -167,7 +167,7 @@ async def figures(
     """Rows of ("n", platform, role, rule, period, count, unanswered 0/1, None) and
     ("q", "0" (claim) or "1" (reply), None, None, period or OVERALL, count, rank, wait ms) for the mentions
     received from ``start`` (inclusive) to ``after`` (exclusive), of ``roles`` only when given (a branch)."""
-    pg = dialect(session) == "postgresql"  # JIT is off on PostgreSQL connections (bot/store/db.py)
+    pg = dialect(session) == "postgresql"  # JIT is off on PostgreSQL connections (bot/store/engine.py)
     params: dict[str, Any] = {"start": start, "after": after}
     binds = [bindparam("start", type_=Stamp), bindparam("after", type_=Stamp)]
     if roles is not None:

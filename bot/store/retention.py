@@ -69,7 +69,7 @@ async def count_due(
     # Each mention's card_count is kept by a trigger on cards (migration 0013): a correlated count
     # per stale mention cost 26,000 index lookups on 1,000,000 mentions, and an IN (subquery) join
     # made PostgreSQL hash the whole cards table. ix_mentions_open_quiet holds card_count, so the
-    # stale count reads that index alone. JIT is off on PostgreSQL connections (bot/store/db.py).
+    # stale count reads that index alone. JIT is off on PostgreSQL connections (bot/store/engine.py).
     cards = MentionRow.card_count
     kinds = [
         select(func.count().label("m"), func.coalesce(func.sum(cards), 0).label("c")).where(*where).cte(name)

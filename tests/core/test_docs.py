@@ -65,7 +65,7 @@ def test_manifest_commands_and_their_hints() -> None:
     manifest = yaml.safe_load(MANIFEST.read_text(encoding="utf-8"))
     commands = {c["command"]: c for c in manifest["features"]["slash_commands"]}
     assert set(commands) == {"/rota", "/desk"}
-    # `/desk` takes nothing or `stats` (bot/core/rota_actions.py queue); a role is not a filter
+    # `/desk` takes nothing or `stats` (bot/core/desk_queue.py queue); a role is not a filter
     assert commands["/desk"]["usage_hint"] == "[stats]"
 
 

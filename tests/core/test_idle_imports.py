@@ -24,7 +24,8 @@ def test_a_start_on_a_new_database_with_every_adapter_imports_none_of_the_heavy_
 
     code = EVERYTHING + (
         "import asyncio, json, sys\n"
-        "from bot.store.db import Database, _at_head, migrate_apart\n"
+        "from bot.store.db import Database, migrate_apart\n"
+        "from bot.store.revisions import _at_head\n"
         "async def main():\n"
         f"    url = 'sqlite+aiosqlite:///{tmp_path}/new.db'\n"
         "    await migrate_apart(url)  # as `run` does before the app opens\n"

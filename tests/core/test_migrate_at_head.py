@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.store.db import MIGRATIONS, Database, heads
+from bot.store.db import Database
+from bot.store.revisions import MIGRATIONS, heads
 
 
 def test_heads_are_the_newest_revision_of_the_files() -> None:
@@ -20,7 +21,7 @@ def test_heads_are_the_newest_revision_of_the_files() -> None:
 
 
 async def test_at_head_is_read_from_the_version_table(database: Database) -> None:
-    from bot.store.db import _at_head
+    from bot.store.revisions import _at_head
 
     async with database.engine.begin() as conn:
         assert await conn.run_sync(_at_head)
@@ -73,6 +74,6 @@ async def test_migrating_apart_leaves_any_failure_to_the_bots_own_migrate(
 
 
 def _at_head_of(connection: object) -> bool:
-    from bot.store.db import _at_head
+    from bot.store.revisions import _at_head
 
     return _at_head(connection)  # type: ignore[arg-type]
