@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from bot.core.base import OnAction
-from bot.models import CardRef, FoldView, Mention, MentionChange, ReplyRef, StaffRef, TicketView
+from bot.models import Mention, MentionChange, ReplyRef, StaffRef
+from bot.views import CardRef, FoldView, TicketView
 
 if TYPE_CHECKING:
     from bot.config import Settings
