@@ -16,7 +16,7 @@ from bot.backoff import Backoff
 from bot.core.relay import Relay
 from bot.models import Claim, DeskQuery, StaffRef, Status
 from bot.platforms import REGISTRY
-from bot.platforms.base import ShowsFolds
+from bot.platforms.capabilities import ShowsFolds
 from bot.store.db import Database
 from bot.store.fold_tables import FoldItemRow
 from bot.store.mention_tables import MentionRow
