@@ -27,15 +27,8 @@ from bot.core.timers import Timers
 from bot.errors import AdapterConfigError, TransientError
 from bot.metrics import Health
 from bot.platforms import REGISTRY, default_reply_limits
-from bot.platforms.base import (
-    AdapterDeps,
-    Mailer,
-    PlatformSpec,
-    ReplyLimits,
-    ReplyValidator,
-    SourceAdapter,
-    StaffDesk,
-)
+from bot.platforms.base import AdapterDeps, PlatformSpec, ReplyLimits
+from bot.platforms.capabilities import Mailer, ReplyValidator, SourceAdapter, StaffDesk
 from bot.rota.opening import parse_opening_hours
 from bot.routing.rules import RuleSet
 from bot.setup import load_rules_file, prepare_database

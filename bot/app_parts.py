@@ -25,12 +25,8 @@ from bot.errors import AdapterConfigError, TransientError
 from bot.metrics import Health
 from bot.net.retry import reconnecting
 from bot.platforms import REGISTRY
-from bot.platforms.base import (
-    PlatformParts,
-    PushSource,
-    SourceAdapter,
-    StaffDesk,
-)
+from bot.platforms.base import PlatformParts
+from bot.platforms.capabilities import PushSource, SourceAdapter, StaffDesk
 from bot.store import faults, outbox
 from bot.store.db import Database
 from bot.store.leases import run_with_lease

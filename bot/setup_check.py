@@ -109,7 +109,8 @@ async def _connect(settings: Settings) -> tuple[list[str], bool]:
     """Sign each configured source in and ask each desk whether it can post; nothing is posted."""
     from bot.errors import PatronDeskError
     from bot.platforms import REGISTRY
-    from bot.platforms.base import AdapterDeps, Checks
+    from bot.platforms.base import AdapterDeps
+    from bot.platforms.capabilities import Checks
 
     clients: dict[str, Any] = {}
     lines, ok = [], True
@@ -147,7 +148,7 @@ async def _connect(settings: Settings) -> tuple[list[str], bool]:
 async def _check_part(label: str, build: Any, settings: Settings, deps: Any) -> tuple[str | None, bool]:
     """Build one part and run its ``check()`` (which signs in itself); None when it has no check."""
     from bot.errors import PatronDeskError
-    from bot.platforms.base import Checks
+    from bot.platforms.capabilities import Checks
 
     try:
         part: Any = build(settings, deps)

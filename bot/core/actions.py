@@ -21,12 +21,13 @@ from bot.domain.notes import read_problem
 from bot.domain.outbox import OutboxKind, ReplyPayload, dedupe_key, encode
 from bot.domain.transitions import Transition
 from bot.errors import PermanentError
-from bot.models import ActionResult, Claim, Ignore, Reassign, Release, Reply, Resolve, Status
+from bot.models import Claim, Ignore, Reassign, Release, Reply, Resolve, Status
 from bot.rota.timespec import staff_time
 from bot.routing.escalation import covering
 from bot.routing.router import queued_until
 from bot.store import mentions, outbox
 from bot.store.mentions import Guard
+from bot.views import ActionResult
 
 if TYPE_CHECKING:
     from bot.core.context import Context

@@ -18,9 +18,10 @@ from bot.domain.labels import STATE_WORDS
 from bot.domain.outbox import OutboxKind, ReplyPayload, dedupe_key, encode
 from bot.domain.transitions import Transition
 from bot.errors import PermanentError
-from bot.models import ActionResult, Approve, OpenForm, Reject, StaffRef, Status
+from bot.models import Approve, OpenForm, Reject, StaffRef, Status
 from bot.routing.escalation import covering
 from bot.store import mentions, outbox
+from bot.views import ActionResult
 
 if TYPE_CHECKING:
     from datetime import datetime

@@ -21,9 +21,10 @@ from enum import StrEnum
 from typing import Protocol
 
 from bot.core.base import OnAction
-from bot.models import ActionResult, DeskQuery, MentionChange, RotaCommand, StaffAction, StaffRef
+from bot.models import DeskQuery, MentionChange, RotaCommand, StaffAction, StaffRef
 from bot.platforms import REGISTRY
 from bot.routing.rules import StaffSpec
+from bot.views import ActionResult
 
 log = logging.getLogger(__name__)
 

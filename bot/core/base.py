@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot.models import ActionResult, StaffAction
+from bot.models import StaffAction
+from bot.views import ActionResult
 
 OnAction = Callable[[StaffAction], Awaitable[ActionResult]]
 

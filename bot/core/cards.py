@@ -12,9 +12,10 @@ import unicodedata
 from bot.domain.labels import status_label
 from bot.domain.privacy import listed
 from bot.domain.transitions import Action, available_actions
-from bot.models import FoldView, Status, TicketView, Visibility
+from bot.models import Status, Visibility
 from bot.platforms import display_name
 from bot.rota.timespec import staff_time
+from bot.views import FoldView, TicketView
 
 CONSOLE_TEXT_LIMIT = 600
 

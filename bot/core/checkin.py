@@ -18,12 +18,13 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.domain.outbox import CheckinPayload, OutboxKind, dedupe_key, encode
-from bot.models import ActionResult, CheckIn, StaffRef
+from bot.models import CheckIn, StaffRef
 from bot.rota.rota import OverrideKind, Rota
 from bot.store import audit, outbox
 from bot.store import checkins as store
 from bot.store.checkins import OPEN_GAP, Checkin, Step
 from bot.store.rota_repo import add_override, edit_lock, load_rota, save
+from bot.views import ActionResult
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

@@ -28,7 +28,7 @@ from bot.domain.outbox import (
 )
 from bot.domain.privacy import PrivacyGuard
 from bot.errors import NotFound
-from bot.models import Mention, TicketView
+from bot.models import Mention
 from bot.rota.hours import Hours
 from bot.rota.opening import Opening
 from bot.rota.rota import Rota
@@ -36,6 +36,7 @@ from bot.routing.rules import RuleSet
 from bot.store import audit, folds, mentions, outbox
 from bot.store.db import Database
 from bot.store.rota_repo import load_rota, rota_stamp, stamp_rota
+from bot.views import TicketView
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

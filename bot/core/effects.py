@@ -32,7 +32,7 @@ from bot.domain.transitions import Transition
 from bot.errors import NotYet, TransientError
 from bot.models import StaffRef, Status, narrower
 from bot.platforms import role_channel_column
-from bot.platforms.base import (
+from bot.platforms.capabilities import (
     Announces,
     AsksCheckIn,
     Paces,

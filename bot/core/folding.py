@@ -12,9 +12,10 @@ from bot.commands.fold import fold_command
 from bot.core import actions
 from bot.core.cards import source_name
 from bot.errors import NotFound
-from bot.models import MAX_ID, ActionResult, Claim, FoldAction, FoldView, Resolve, Status
+from bot.models import MAX_ID, Claim, FoldAction, Resolve, Status
 from bot.platforms import REGISTRY
 from bot.store import folds
+from bot.views import ActionResult, FoldView
 
 if TYPE_CHECKING:
     from bot.core.context import Context

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 
 from bot.domain.notes import Note, normal_tag, note_problem, tag_problem, with_note
 from bot.errors import NotFound
-from bot.models import ActionResult, AddNote, SetTag
+from bot.models import AddNote, SetTag
 from bot.store import mentions
+from bot.views import ActionResult
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

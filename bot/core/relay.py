@@ -25,7 +25,7 @@ from bot.backoff import Backoff, Reconnector
 from bot.core.effects import PARK, Effects
 from bot.crashpoints import crash_point
 from bot.errors import NotYet, PermanentError, RateLimited, TransientError
-from bot.platforms.base import SourceAdapter, StaffDesk
+from bot.platforms.capabilities import SourceAdapter, StaffDesk
 from bot.store import outbox
 from bot.store.faults import DB_ERRORS
 

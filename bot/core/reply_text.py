@@ -11,12 +11,13 @@ from typing import TYPE_CHECKING
 
 from bot.domain.answers import Fill, expand
 from bot.domain.privacy import findings
-from bot.models import ActionResult, OpenForm, Reply, Visibility
+from bot.models import OpenForm, Reply, Visibility
 from bot.platforms import replies_private
 from bot.rota.branches import branch_hours
 from bot.rota.hours import Hours
 from bot.rota.timespec import format_range
 from bot.store import mentions
+from bot.views import ActionResult
 
 if TYPE_CHECKING:
     from bot.core.context import Context

@@ -25,7 +25,6 @@ from bot.domain.transitions import Transition, target
 from bot.errors import NotFound
 from bot.models import (
     MAX_ID,
-    ActionResult,
     AddNote,
     Approve,
     CheckIn,
@@ -43,7 +42,6 @@ from bot.models import (
     SetTag,
     Snooze,
     StaffAction,
-    TicketView,
     Wake,
 )
 from bot.rota.hours import Hours
@@ -53,6 +51,7 @@ from bot.routing.rules import RuleSet
 from bot.store import mentions, outbox
 from bot.store.db import Database
 from bot.store.rota_repo import rota_stamp
+from bot.views import ActionResult, TicketView
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession

@@ -16,9 +16,10 @@ from bot.core.cards import snooze_words
 from bot.domain import transitions
 from bot.domain.labels import STATE_WORDS
 from bot.domain.transitions import Transition
-from bot.models import ActionResult, Snooze, Status, Wake
+from bot.models import Snooze, Status, Wake
 from bot.store import mentions
 from bot.store.mentions import Guard
+from bot.views import ActionResult
 
 if TYPE_CHECKING:
     from bot.core.context import Context

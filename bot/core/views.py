@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 from bot.core.directory import Directory
 from bot.domain.notes import notes_of
 from bot.domain.privacy import PrivacyGuard
-from bot.models import Mention, StaffNote, Status, TicketView, Visibility
+from bot.models import Mention, Status, Visibility
 from bot.store.mentions import StoredMention
+from bot.views import StaffNote, TicketView
 
 
 def _local(moment: datetime | None, zone: ZoneInfo) -> datetime | None:

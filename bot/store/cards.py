@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.models import CardRef
 from bot.store.mention_tables import CardRow
 from bot.store.rota_tables import RoleRow
+from bot.views import CardRef
 
 
 async def get_card(session: AsyncSession, mention_id: int, desk: str) -> CardRef | None:

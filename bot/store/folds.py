@@ -17,10 +17,10 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.outbox import Lane, OutboxKind
-from bot.models import CardRef
 from bot.store.fold_tables import FoldCardRow, FoldItemRow, FoldRow
 from bot.store.mention_tables import MentionRow
 from bot.store.outbox_tables import OutboxRow
+from bot.views import CardRef
 
 WINDOW = timedelta(hours=1)  # a fold takes its source's new items until this long after the last
 

@@ -19,7 +19,8 @@ from bot.app import PatronDesk
 from bot.config import load_settings
 from bot.core.authz import Facts, Place
 from bot.core.base import OnAction
-from bot.models import ActionResult, CardRef, StaffRef, TicketView
+from bot.models import StaffRef
+from bot.views import ActionResult, CardRef, TicketView
 from tests.core.procs_script import script, to_action
 
 

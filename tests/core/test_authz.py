@@ -20,12 +20,13 @@ from bot.app import PatronDesk
 from bot.config import Settings
 from bot.core import retention
 from bot.core.authz import NOT_STAFF, Facts, Gate, Place, is_staff, may_approve, may_change
-from bot.models import ActionResult, Claim, DeskQuery, MentionChange, StaffAction, StaffRef
+from bot.models import Claim, DeskQuery, MentionChange, StaffAction, StaffRef
 from bot.platforms.console.desk import ConsoleDesk
 from bot.routing.rules import StaffSpec
 from bot.store.db import Database
 from bot.store.mention_tables import MentionRow
 from bot.store.report_tables import AuditRow
+from bot.views import ActionResult
 from tests.core.state import snapshot
 from tests.fakes.recording import FakeSource
 from tests.waiting import until

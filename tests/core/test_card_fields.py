@@ -10,9 +10,10 @@ from hypothesis import strategies as st
 
 from bot.core.cards import console_card
 from bot.domain.sanitize import BIDI_CONTROLS
-from bot.models import Status, TicketView
+from bot.models import Status
 from bot.platforms.matrix.cards import card_text, safe_url
 from bot.platforms.slack import escaping as slack_escaping
+from bot.views import TicketView
 from tests.core.hostile import hostile_text
 
 FAKE = "https://evil.example/a\n── #99 · Mastodon · Director (@boss)\u202e"

@@ -7,19 +7,9 @@ import io
 from datetime import UTC, datetime
 
 from bot.core.cards import console_card
-from bot.models import (
-    ActionResult,
-    Claim,
-    DeskQuery,
-    Reassign,
-    Reply,
-    RotaCommand,
-    StaffAction,
-    Status,
-    TicketView,
-    Visibility,
-)
+from bot.models import Claim, DeskQuery, Reassign, Reply, RotaCommand, StaffAction, Status, Visibility
 from bot.platforms.console.desk import HELP, ConsoleDesk, parse_line
+from bot.views import ActionResult, TicketView
 from tests.waiting import until
 
 

@@ -13,10 +13,11 @@ from hypothesis import strategies as st
 
 from bot.core.service import DeskService
 from bot.errors import ConfigError
-from bot.models import ActionResult, Claim, DeskQuery, RotaCommand, StaffAction, StaffRef, Status
+from bot.models import Claim, DeskQuery, RotaCommand, StaffAction, StaffRef, Status
 from bot.platforms.console.desk import ConsoleDesk, parse_line
 from bot.platforms.console.identity import OPERATOR_LINE
 from bot.store.db import Database
+from bot.views import ActionResult
 from tests.core.helpers import make_service, mention, rules
 from tests.waiting import until
 

@@ -14,13 +14,14 @@ from sqlalchemy import func, select
 
 from bot.backoff import Backoff
 from bot.core.relay import Relay
-from bot.models import CardRef, Claim, DeskQuery, FoldView, StaffRef, Status, TicketView
+from bot.models import Claim, DeskQuery, StaffRef, Status
 from bot.platforms import REGISTRY
-from bot.platforms.base import ShowsFolds
+from bot.platforms.capabilities import ShowsFolds
 from bot.store.db import Database
 from bot.store.fold_tables import FoldItemRow
 from bot.store.mention_tables import MentionRow
 from bot.store.outbox_tables import OutboxRow
+from bot.views import CardRef, FoldView, TicketView
 from tests.fakes.recording import RecordingDesk
 
 from .helpers import make_service, mention, staff

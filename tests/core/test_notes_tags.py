@@ -29,17 +29,7 @@ from bot.domain.history import LINES, history_line
 from bot.domain.notes import KEPT, NOTE_LIMIT, notes_of, with_note
 from bot.domain.outbox import OutboxKind
 from bot.errors import ConfigError
-from bot.models import (
-    AddNote,
-    CardRef,
-    Claim,
-    Reassign,
-    Reply,
-    Resolve,
-    SetTag,
-    StaffRef,
-    Status,
-)
+from bot.models import AddNote, Claim, Reassign, Reply, Resolve, SetTag, StaffRef, Status
 from bot.platforms import source_platforms
 from bot.platforms.console.desk import ConsoleDesk
 from bot.platforms.console.lines import parse_line
@@ -48,6 +38,7 @@ from bot.store.db import Database
 from bot.store.mention_tables import MentionRow
 from bot.store.outbox_tables import OutboxRow
 from bot.store.report_tables import AuditRow
+from bot.views import CardRef
 from tests.fakes.recording import FakeSource, RecordingDesk
 from tests.waiting import until
 

@@ -18,7 +18,8 @@ from bot.config import Settings
 from bot.errors import PermanentError
 from bot.models import Mention, ReplyRef
 from bot.platforms import REGISTRY, source_platforms
-from bot.platforms.base import AdapterDeps, PlatformSpec, ReplyValidator, on_off
+from bot.platforms.base import AdapterDeps, PlatformSpec, on_off
+from bot.platforms.capabilities import ReplyValidator
 from bot.platforms.console.desk import ConsoleDesk
 from bot.routing.rules import load_rules
 from tests.waiting import until

@@ -18,7 +18,8 @@ from bot.config import Settings, load_settings
 from bot.errors import ConfigError
 from bot.models import Mention, ReplyRef
 from bot.platforms import REGISTRY, problems
-from bot.platforms.base import AdapterDeps, HttpRoutes, PlatformParts, PlatformSpec, Route, on_off
+from bot.platforms.base import AdapterDeps, PlatformParts, PlatformSpec, Route, on_off
+from bot.platforms.capabilities import HttpRoutes
 
 
 class Doorbell:

@@ -17,11 +17,12 @@ from sqlalchemy import func, select
 from bot.app import PatronDesk
 from bot.backoff import Backoff
 from bot.config import Settings
-from bot.models import Claim, Reply, StaffRef, Status, TicketView
+from bot.models import Claim, Reply, StaffRef, Status
 from bot.platforms.email.compose import reply_message_id
 from bot.store import outbox
 from bot.store.ingest_tables import CursorRow
 from bot.store.mention_tables import MentionRow, MessageRow
+from bot.views import TicketView
 from tests.fakes.dovecot import Dovecot
 from tests.fakes.mailservers import ADDRESS, TlsFiles
 from tests.fakes.recording import RecordingDesk

@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 
 from bot.core.base import OnAction
 from bot.errors import PermanentError, TransientError
-from bot.models import CardRef, Mention, ReplyRef, StaffRef, TicketView
+from bot.models import Mention, ReplyRef, StaffRef
+from bot.views import CardRef, TicketView
 
 
 @dataclass

@@ -11,8 +11,9 @@ from bot.app import PatronDesk
 from bot.config import Settings
 from bot.core.base import OnAction
 from bot.demo import DemoFeedServer
-from bot.models import CardRef, StaffRef, TicketView
+from bot.models import StaffRef
 from bot.platforms.feeds.source import FeedsAdapter
+from bot.views import CardRef, TicketView
 from tests.fakes.feeds import eventually
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

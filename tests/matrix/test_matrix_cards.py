@@ -13,7 +13,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.models import StaffRef, Status, TicketView, Visibility
+from bot.models import StaffRef, Status, Visibility
 from bot.platforms.matrix import cards as matrix_cards
 from bot.platforms.matrix.cards import (
     DEDUPE_KEY,
@@ -27,6 +27,7 @@ from bot.platforms.matrix.cards import (
     notice_content,
     safe_url,
 )
+from bot.views import TicketView
 
 EVENT_LIMIT = 65_536
 ALLOWED_TAGS = {"p", "b", "i", "a", "blockquote", "code", "br", "sub"}

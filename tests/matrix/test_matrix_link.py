@@ -15,11 +15,12 @@ from nio import AsyncClient, SyncError
 
 from bot.backoff import Backoff, Reconnector
 from bot.errors import AdapterConfigError
-from bot.models import ActionResult, Mention, StaffAction, Status, TicketView, Visibility
+from bot.models import Mention, StaffAction, Status, Visibility
 from bot.platforms.matrix.cards import DEDUPE_KEY
 from bot.platforms.matrix.desk import MatrixDesk
 from bot.platforms.matrix.link import MatrixLink, make_client
 from bot.platforms.matrix.source import MatrixSource, MentionChange
+from bot.views import ActionResult, TicketView
 from tests.matrix.matrix_helpers import World, by_sender, cards, wait_for
 
 pytestmark = pytest.mark.synapse

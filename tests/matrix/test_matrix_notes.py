@@ -59,8 +59,9 @@ def test_a_history_line_pings_only_whom_it_concerns() -> None:
 def test_the_card_shows_notes_tags_and_read_escaped() -> None:
     from datetime import UTC, datetime
 
-    from bot.models import StaffNote, Status, TicketView
+    from bot.models import Status
     from bot.platforms.matrix.cards import card_html, card_text
+    from bot.views import StaffNote, TicketView
 
     view = TicketView(
         mention_id=4,

@@ -30,7 +30,7 @@ from bot import http
 from bot.app import PatronDesk
 from bot.core import intake as intake_module
 from bot.core import quarantine
-from bot.models import ActionResult, Mention, Reply, StaffAction
+from bot.models import Mention, Reply, StaffAction
 from bot.platforms.matrix.desk import MatrixDesk
 from bot.platforms.matrix.wire import RoomEvent
 from bot.platforms.webhook.source import WebhookSource, signed_headers
@@ -38,6 +38,7 @@ from bot.routing.router import route
 from bot.store import mentions
 from bot.store.bookkeeping_tables import MetaRow
 from bot.store.db import Database
+from bot.views import ActionResult
 from tests.core.helpers import make_service, staff
 from tests.core.test_app import settings
 from tests.fakes.recording import FakeSource, RecordingDesk, Refused

@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from bot.models import ActionResult, Claim, StaffAction, Status, TicketView
+from bot.models import Claim, StaffAction, Status
 from bot.platforms.slack.client import SlackClient
 from bot.platforms.slack.desk import SlackDesk
+from bot.views import ActionResult, TicketView
 from tests.fakes.slack import APP_TOKEN, BOT_TOKEN, SIGNING_SECRET, SlackEmulator
 
 STAFF, COMMUNITY, OTHER = "C0STAFF01", "C0COMMUNI1", "C0OTHER01"

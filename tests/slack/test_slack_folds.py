@@ -9,11 +9,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.errors import TransientError
-from bot.models import FoldAction, FoldView
+from bot.models import FoldAction
 from bot.platforms.slack.buttons import FOLD_CLAIM, FOLD_LIST, FOLD_RESOLVE, parse_fold_value
 from bot.platforms.slack.cards import fold_blocks
 from bot.platforms.slack.client import SlackClient
 from bot.platforms.slack.desk import SlackDesk
+from bot.views import FoldView
 from tests.fakes.slack import Fault, SlackEmulator
 from tests.fakes.slack_blockkit import check_blocks
 from tests.slack.slack_helpers import ALICE, STAFF, FakeService, serving, wait_for

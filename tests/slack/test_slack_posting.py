@@ -10,10 +10,11 @@ from collections.abc import Mapping
 import pytest
 
 from bot.errors import PermanentError, RateLimited, TransientError
-from bot.models import CardRef, Claim, StaffRef, TicketView
+from bot.models import Claim, StaffRef
 from bot.platforms.slack.buttons import CARD_EVENT, CLAIM
 from bot.platforms.slack.client import SlackClient
 from bot.platforms.slack.desk import SlackDesk
+from bot.views import CardRef, TicketView
 from tests.fakes.slack import Fault, SlackEmulator
 from tests.slack.slack_helpers import ALICE, STAFF, FakeService, make_client, serving, view, wait_for
 

@@ -13,8 +13,8 @@ import pytest
 
 from bot.backoff import Backoff
 from bot.models import Mention
-from bot.platforms.base import SourceAdapter
 from bot.platforms.bluesky.source import BlueskyOptions, BlueskySource
+from bot.platforms.capabilities import SourceAdapter
 from bot.platforms.mastodon.source import MastodonOptions, MastodonSource
 from tests.fakes import bluesky as bluesky_server
 from tests.fakes import mastodon as mastodon_server

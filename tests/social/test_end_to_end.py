@@ -13,8 +13,8 @@ import httpx
 
 from bot.app import PatronDesk
 from bot.config import Settings
-from bot.platforms.base import SourceAdapter
 from bot.platforms.bluesky.source import BlueskySource
+from bot.platforms.capabilities import SourceAdapter
 from bot.platforms.console.desk import ConsoleDesk
 from bot.platforms.mastodon.source import MastodonSource
 from bot.platforms.webhook.source import signed_headers

@@ -14,7 +14,8 @@ from typing import Any
 from bot.app import PatronDesk
 from bot.config import Settings
 from bot.core.base import OnAction
-from bot.models import CardRef, Mention, StaffRef, TicketView
+from bot.models import Mention, StaffRef
+from bot.views import CardRef, TicketView
 
 RULES = """
 default_role = "social-media"

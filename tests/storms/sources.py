@@ -15,9 +15,9 @@ from typing import Any
 
 from bot.backoff import Backoff
 from bot.net.wire import utc_now
-from bot.platforms.base import SourceAdapter
 from bot.platforms.bluesky.parse import post_url
 from bot.platforms.bluesky.source import BlueskyOptions, BlueskySource
+from bot.platforms.capabilities import SourceAdapter
 from bot.platforms.feeds.source import FeedsAdapter
 from bot.platforms.mastodon.source import MastodonOptions, MastodonSource
 from tests.fakes import bluesky as bluesky_server

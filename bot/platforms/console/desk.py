@@ -14,12 +14,13 @@ from bot.config import Settings
 from bot.core.base import ACTION_FAILED, OnAction
 from bot.core.cards import console_card, fold_text
 from bot.errors import ConfigError
-from bot.models import ActionResult, CardRef, DeskQuery, FoldView, StaffRef, TicketView
+from bot.models import DeskQuery, StaffRef
 from bot.platforms.base import AdapterDeps
 from bot.platforms.console.identity import Identity, Staff
 from bot.platforms.console.lines import HELP, ME, VERBS, parse_line
 from bot.platforms.console.notices import Notices
 from bot.routing.rules import StaffSpec
+from bot.views import ActionResult, CardRef, FoldView, TicketView
 
 __all__ = ["HELP", "ME", "VERBS", "ConsoleDesk", "build", "parse_line"]
 

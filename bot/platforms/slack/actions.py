@@ -11,7 +11,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any, TypeVar
 
-from bot.models import ActionResult, AddNote, Reassign, Reject, Resolve, SetTag, Snooze, StaffAction
+from bot.models import AddNote, Reassign, Reject, Resolve, SetTag, Snooze, StaffAction
 from bot.platforms.slack.buttons import (
     APPROVE,
     EDIT,
@@ -40,6 +40,7 @@ from bot.platforms.slack.set_aside_forms import (
     reject_view,
     snooze_view,
 )
+from bot.views import ActionResult
 
 
 class SlackActions(ReplyForms):

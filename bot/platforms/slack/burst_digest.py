@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.errors import PermanentError, RateLimited, TransientError
-from bot.models import TicketView
 from bot.platforms.slack.buttons import parse_digest_page
 from bot.platforms.slack.cards import digest_blocks
+from bot.views import TicketView
 
 if TYPE_CHECKING:
     from bot.platforms.slack.client import SlackClient

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any
 
 from bot.crashpoints import crash_point
 from bot.errors import PermanentError, RateLimited, TransientError
-from bot.models import CardRef, TicketView
 from bot.platforms.slack.buttons import CARD_EVENT
 from bot.platforms.slack.cards import card_blocks, fallback_text
+from bot.views import CardRef, TicketView
 
 if TYPE_CHECKING:
     from bot.platforms.slack.burst_digest import _Digest

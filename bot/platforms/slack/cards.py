@@ -25,7 +25,7 @@ from slack_sdk.models.blocks import (
 from bot.core.cards import fold_counts, fold_title, privacy_hint, snooze_words, source_name
 from bot.domain.labels import status_icon, status_label
 from bot.domain.transitions import Action, available_actions
-from bot.models import FoldView, Status, TicketView, Visibility
+from bot.models import Status, Visibility
 from bot.platforms.slack.buttons import (
     APPROVE,
     CLAIM,
@@ -49,6 +49,7 @@ from bot.platforms.slack.buttons import (
     button_value,
 )
 from bot.platforms.slack.escaping import fit, people, safe_text, safe_url, utf16_len
+from bot.views import FoldView, TicketView
 
 SECTION_LIMIT = 3000
 HEADER_LIMIT = 150

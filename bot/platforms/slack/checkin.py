@@ -14,10 +14,11 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bot.errors import PatronDeskError
-from bot.models import MAX_ID, ActionResult, CheckIn, StaffAction
+from bot.models import MAX_ID, CheckIn, StaffAction
 from bot.platforms.slack.actions import SlackActions
 from bot.platforms.slack.clicks import parse_actor
 from bot.platforms.slack.escaping import notice_text
+from bot.views import ActionResult
 
 log = logging.getLogger(__name__)
 

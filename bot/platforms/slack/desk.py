@@ -22,7 +22,7 @@ from bot.config import Settings
 from bot.core.base import OnAction
 from bot.domain.notes import DEFAULT_TAGS
 from bot.errors import AdapterConfigError, NotYet, PermanentError, TransientError
-from bot.models import CardRef, StaffRef, TicketView
+from bot.models import StaffRef
 from bot.net.retry import reconnecting
 from bot.platforms.base import AdapterDeps
 from bot.platforms.slack.actions import SlackActions
@@ -38,6 +38,7 @@ from bot.platforms.slack.reply_draft import Limits
 from bot.platforms.slack.roster import SlackRoster
 from bot.platforms.slack.thread_notes import ThreadNotes
 from bot.platforms.slack.usergroups import DutyGroups, scope_verdict
+from bot.views import CardRef, TicketView
 
 log = logging.getLogger(__name__)
 

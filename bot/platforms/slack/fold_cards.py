@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from bot.domain.outbox import Lane
 from bot.errors import NotYet, PermanentError, RateLimited, TransientError
-from bot.models import CardRef, FoldAction, FoldView
+from bot.models import FoldAction
 from bot.platforms.slack.actions import SlackActions
 from bot.platforms.slack.buttons import CARD_EVENT, FOLD_VERBS, parse_fold_value
 from bot.platforms.slack.cards import fold_blocks
 from bot.platforms.slack.clicks import click_channel, parse_actor
+from bot.views import CardRef, FoldView
 
 if TYPE_CHECKING:
     from bot.platforms.slack.client import SlackClient

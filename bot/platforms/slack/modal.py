@@ -28,7 +28,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.core.cards import author_line, source_name
-from bot.models import TicketView, Visibility
+from bot.models import Visibility
 from bot.platforms.slack.escaping import safe_text
 from bot.platforms.slack.reply_draft import (
     ANSWER_BLOCK,
@@ -47,6 +47,7 @@ from bot.platforms.slack.reply_draft import (
     limit_for,
     parse_metadata,
 )
+from bot.views import TicketView
 
 VISIBILITY_LABELS = {
     Visibility.PUBLIC.value: "Public",

@@ -7,12 +7,13 @@ from dataclasses import replace
 from functools import partial
 from typing import Any
 
-from bot.models import ActionResult, Approve, OpenForm, StaffAction
+from bot.models import Approve, OpenForm, StaffAction
 from bot.platforms import REGISTRY
 from bot.platforms.slack.clicks import REPLY_HAS_VISIBILITY, parse_actor, reply_action
 from bot.platforms.slack.modal import parse_answer_pick, preview_view, read_confirm, read_reply, reply_view
 from bot.platforms.slack.reply_draft import METADATA_LIMIT, TEXT_BLOCK, ReplyDraft, check_reply
 from bot.platforms.slack.responder import Ack, SlackResponder
+from bot.views import ActionResult
 
 
 class ReplyForms(SlackResponder):

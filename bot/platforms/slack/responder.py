@@ -14,7 +14,7 @@ from typing import Any
 
 from bot.core.base import ACTION_FAILED, OnAction
 from bot.errors import PatronDeskError
-from bot.models import ActionResult, DeskQuery, OpenForm, RotaCommand, StaffAction, StaffRef
+from bot.models import DeskQuery, OpenForm, RotaCommand, StaffAction, StaffRef
 from bot.platforms.slack.clicks import Click, click_channel, parse_actor, parse_click
 from bot.platforms.slack.client import SlackClient
 from bot.platforms.slack.escaping import notice_text
@@ -22,6 +22,7 @@ from bot.platforms.slack.modal import reply_view
 from bot.platforms.slack.reply_draft import Limits, ReplyDraft
 from bot.platforms.slack.roster import SlackRoster
 from bot.platforms.slack.tasks import TaskSet
+from bot.views import ActionResult
 
 log = logging.getLogger(__name__)
 

@@ -21,7 +21,8 @@ from bot.domain.sanitize import safe_mention
 from bot.errors import MalformedPayload, ReplyNotSupported
 from bot.models import Mention, ReplyRef, Visibility
 from bot.net.wire import parse_time, utc_now
-from bot.platforms.base import AdapterDeps, Ingest, Mailer
+from bot.platforms.base import AdapterDeps, Ingest
+from bot.platforms.capabilities import Mailer
 
 log = logging.getLogger(__name__)
 
