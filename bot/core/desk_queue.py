@@ -10,8 +10,9 @@ from bot.core import folding
 from bot.core.cards import source_name, status_line, visible_line
 from bot.core.reply_text import answers_query
 from bot.domain import transitions
-from bot.models import ActionResult, DeskQuery
+from bot.models import DeskQuery
 from bot.store import mentions
+from bot.views import ActionResult
 
 if TYPE_CHECKING:
     from bot.core.context import Context

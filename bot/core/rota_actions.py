@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING, Any
 from bot.commands import commands as cmd
 from bot.core import checkin
 from bot.core.rota_changes import change
-from bot.models import ActionResult, RotaCommand
+from bot.models import RotaCommand
 from bot.rota.opening import format_gaps, gaps
+from bot.views import ActionResult
 
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from bot.commands import commands as cmd
-from bot.models import ActionResult, RotaCommand
+from bot.models import RotaCommand
 from bot.rota.conflicts import closure_on, holds, override_clash, roles_held, unknown_person, weekly_clash
 from bot.rota.rota import Closure, Override, OverrideKind, Rota, Shift
 from bot.store import audit
@@ -22,6 +22,7 @@ from bot.store.rota_repo import (
     rota_entry,
     save,
 )
+from bot.views import ActionResult
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncSession
