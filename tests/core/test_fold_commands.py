@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from bot.commands.fold import parse_fold
 from bot.models import MAX_ID, DeskQuery, FoldAction, FoldView, StaffRef
 from bot.platforms.console.desk import ConsoleDesk, parse_line
-from bot.platforms.matrix.cards import fold_content, fold_edit_content
+from bot.platforms.matrix.card_events import fold_content, fold_edit_content
 
 ME = StaffRef("console", "console", "console")
 FOLD = FoldView(fold_id=12, source="feeds", role="reference", total=37, waiting=30, claimed=5, handled=2)

@@ -23,7 +23,7 @@ from bot.models import (
     TicketView,
 )
 from bot.platforms.base import AdapterDeps
-from bot.platforms.matrix.cards import (
+from bot.platforms.matrix.card_events import (
     CHECKIN_KEY,
     DEDUPE_KEY,
     HISTORY_KEY,
