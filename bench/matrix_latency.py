@@ -23,7 +23,7 @@ import httpx
 
 from bot.app import PatronDesk
 from bot.config import Settings
-from bot.platforms.matrix.cards import MENTION_KEY
+from bot.platforms.matrix.card_events import MENTION_KEY
 from tests.fakes.synapse import make_synapse
 from tests.matrix.matrix_helpers import Account
 

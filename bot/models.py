@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Literal
 
 
 class Status(StrEnum):
@@ -322,19 +322,3 @@ StaffAction = (
     | SetTag
     | CheckIn
 )
-
-
-# --- moved to bot.views: only for modules another branch is editing now ----------------------
-
-_MOVED_TO_VIEWS = frozenset({"ActionResult", "CardRef", "FoldView", "StaffNote", "TicketView"})
-
-
-def __getattr__(name: str) -> Any:
-    """``from bot.models import TicketView`` still works for bot/core/rota_actions.py and
-    bot/platforms/matrix/ (edited on other branches); import these from ``bot.views`` instead.
-    Loads late, so ``bot.views`` (which imports this module) makes no import cycle."""
-    if name in _MOVED_TO_VIEWS:
-        from bot import views
-
-        return getattr(views, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

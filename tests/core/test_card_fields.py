@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from bot.core.cards import console_card
 from bot.domain.sanitize import BIDI_CONTROLS
 from bot.models import Status
-from bot.platforms.matrix.cards import card_text, safe_url
+from bot.platforms.matrix.cards import card_text
+from bot.platforms.matrix.escaping import safe_url
 from bot.platforms.slack import escaping as slack_escaping
 from bot.views import TicketView
 from tests.core.hostile import hostile_text

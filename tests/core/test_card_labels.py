@@ -15,7 +15,8 @@ from bot.core.cards import console_card
 from bot.domain.labels import STATUS_LABELS, status_label
 from bot.domain.transitions import TABLE
 from bot.models import Status
-from bot.platforms.matrix.cards import card_html, card_text, edit_content
+from bot.platforms.matrix.card_events import edit_content
+from bot.platforms.matrix.cards import card_html, card_text
 from bot.platforms.slack.cards import card_blocks
 from bot.views import TicketView
 

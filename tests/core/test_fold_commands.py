@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from bot.commands.fold import parse_fold
 from bot.models import MAX_ID, DeskQuery, FoldAction, StaffRef
 from bot.platforms.console.desk import ConsoleDesk, parse_line
-from bot.platforms.matrix.cards import fold_content, fold_edit_content
+from bot.platforms.matrix.card_events import fold_content, fold_edit_content
 from bot.views import FoldView
 
 ME = StaffRef("console", "console", "console")

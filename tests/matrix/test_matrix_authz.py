@@ -18,7 +18,7 @@ import pytest
 from bot.app import PatronDesk
 from bot.core.authz import NOT_STAFF, NOT_STAFF_COMMAND
 from bot.models import Claim, StaffRef
-from bot.platforms.matrix.cards import MENTION_KEY
+from bot.platforms.matrix.card_events import MENTION_KEY
 from bot.store.report_tables import AuditRow
 from tests.core.state import snapshot
 from tests.fakes.synapse import Synapse

@@ -16,7 +16,7 @@ from nio import AsyncClient, SyncError
 from bot.backoff import Backoff, Reconnector
 from bot.errors import AdapterConfigError
 from bot.models import Mention, StaffAction, Status, Visibility
-from bot.platforms.matrix.cards import DEDUPE_KEY
+from bot.platforms.matrix.card_events import DEDUPE_KEY
 from bot.platforms.matrix.desk import MatrixDesk
 from bot.platforms.matrix.link import MatrixLink, make_client
 from bot.platforms.matrix.source import MatrixSource, MentionChange

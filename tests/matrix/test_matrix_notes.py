@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.models import AddNote, Resolve, SetTag, StaffRef
-from bot.platforms.matrix.cards import notice_content
+from bot.platforms.matrix.card_events import notice_content
 from bot.platforms.matrix.commands import card_action, parse_command, parse_thread_note
 
 ME = StaffRef("matrix", "@alice:hs.example", "Alice")

@@ -12,7 +12,7 @@ import pytest
 from bot.app import PatronDesk
 from bot.core.relay import LEASE
 from bot.models import Status
-from bot.platforms.matrix.cards import HISTORY_KEY, MENTION_KEY
+from bot.platforms.matrix.card_events import HISTORY_KEY, MENTION_KEY
 from tests.matrix.matrix_helpers import World, by_sender, cards, latest_body, wait_for
 
 pytestmark = pytest.mark.synapse

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from bot.app import PatronDesk
-from bot.platforms.matrix.cards import CHECKIN_KEY
+from bot.platforms.matrix.card_events import CHECKIN_KEY
 from tests.matrix.matrix_helpers import World, by_sender, wait_for
 
 pytestmark = pytest.mark.synapse

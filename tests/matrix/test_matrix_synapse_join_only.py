@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 
 from bot.app import PatronDesk
 from bot.models import Status
-from bot.platforms.matrix.cards import MENTION_KEY
+from bot.platforms.matrix.card_events import MENTION_KEY
 from bot.store.mention_tables import MentionRow, MessageRow
 from tests.matrix.matrix_helpers import World, wait_for
 from tests.matrix.test_matrix_synapse import staff_cards, started

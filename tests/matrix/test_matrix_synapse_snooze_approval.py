@@ -11,7 +11,7 @@ import pytest
 
 from bot.app import PatronDesk
 from bot.models import Status
-from bot.platforms.matrix.cards import MENTION_KEY
+from bot.platforms.matrix.card_events import MENTION_KEY
 from tests.matrix.matrix_helpers import World, by_sender, wait_for
 from tests.matrix.test_matrix_synapse import staff_cards, started
 

@@ -18,7 +18,7 @@ from nio import AsyncClient, AsyncClientConfig
 from bot.app import PatronDesk
 from bot.backoff import Backoff, Reconnector
 from bot.errors import RateLimited
-from bot.platforms.matrix.cards import DEDUPE_KEY
+from bot.platforms.matrix.card_events import DEDUPE_KEY
 from bot.platforms.matrix.link import MatrixLink
 from tests.fakes.storms import MatrixProxy
 from tests.fakes.synapse import RegisteredUser, Synapse
