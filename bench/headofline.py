@@ -64,7 +64,6 @@ def settings(workdir: Path, emu: SlackEmulator, fold: int) -> Settings:
     rules = workdir / "rules.toml"
     rules.write_text(RULES)
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
         DATABASE_URL=f"sqlite+aiosqlite:///{workdir}/bench.db",
         RULES_FILE=rules,
         CONSOLE_DESK="off",

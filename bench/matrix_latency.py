@@ -61,7 +61,6 @@ class Watcher:
 
 def settings(tmp: Path, url: str, bot: Any, staff_room: str, source_room: str) -> Settings:
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/bench.db",
         CONSOLE_DESK="off",
         HTTP_PORT=0,

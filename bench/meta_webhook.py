@@ -63,7 +63,6 @@ async def through_app(graph: FakeGraph, events: int) -> list[float]:
         rules = Path(tmp) / "rules.toml"
         rules.write_text(RULES)
         settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
             DATABASE_URL=f"sqlite+aiosqlite:///{tmp}/bench.db",
             RULES_FILE=rules,
             CONSOLE_DESK="on",

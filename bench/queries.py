@@ -339,7 +339,7 @@ class Bench:
     def __init__(self, db: Database, now: datetime) -> None:
         self.db = db
         self.now = now
-        settings = Settings(_env_file=None, RETENTION_DAYS=365)  # type: ignore[call-arg]
+        settings = Settings(RETENTION_DAYS=365)
         self.service = DeskService(
             db,
             rules=rules(),

@@ -7,18 +7,17 @@ keys are set; a half-filled section is an error that names the missing keys.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-
 from bot.domain.answers import AnswerBook, parse_answers
+from bot.domain.fields import Invalid, Limits, Problem, check, dotted, fields_of
 from bot.domain.privacy import PrivacyGuard, compile_card_pattern
 from bot.errors import ConfigError
 
-CommaList = Annotated[tuple[str, ...], NoDecode]
+CommaList = tuple[str, ...]  # from the environment: "a, b, c"
 DEFAULT_ENV_FILE = Path(".env")
 
 
@@ -34,16 +33,13 @@ def read_answers(path: Path) -> AnswerBook:
         raise ValueError("; ".join(f"{path.name}: {line}" for line in str(exc).splitlines())) from None
 
 
-def _split(value: object) -> object:
-    if isinstance(value, str):
-        return tuple(part.strip() for part in value.split(",") if part.strip())
-    return value
+class Settings:
+    """Every setting Patron Desk reads. See `.env.example` for one line on each.
 
-
-class Settings(BaseSettings):
-    """Every setting Patron Desk reads. See `.env.example` for one line on each."""
-
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    ``Settings(NAME=value, ...)`` converts and checks the given values (text as in the environment,
+    or already typed) and takes the default for the rest; ``load_settings`` reads the environment and
+    `.env`. Read-only: ``replace`` makes a changed copy, checked again.
+    """
 
     DATABASE_URL: str = "sqlite+aiosqlite:///./patron-desk.db"
     LIBRARY_TIMEZONE: str = "UTC"
@@ -56,7 +52,7 @@ class Settings(BaseSettings):
     LIBCAL_LOCATION: str = ""
     PUBLIC_URL: str = ""
     HTTP_HOST: str = "127.0.0.1"
-    HTTP_PORT: int = Field(default=8080, ge=0, le=65535)
+    HTTP_PORT: Annotated[int, Limits(ge=0, le=65535)] = 8080
     CONSOLE_DESK: Literal["auto", "on", "off"] = "auto"
     CONSOLE_STAFF: str = ""  # the staff key the console acts as ("" = the operator, a manager)
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -84,20 +80,20 @@ class Settings(BaseSettings):
     MASTODON_URL: str = ""
     MASTODON_ACCESS_TOKEN: str = ""
     MASTODON_STREAMING: bool = True
-    MASTODON_POLL_SECONDS: float = Field(default=60, gt=0)
+    MASTODON_POLL_SECONDS: Annotated[float, Limits(gt=0)] = 60
     MASTODON_BACKFILL: bool = False
 
     BLUESKY_SERVICE: str = "https://bsky.social"
     BLUESKY_HANDLE: str = ""
     BLUESKY_APP_PASSWORD: str = ""
-    BLUESKY_POLL_SECONDS: float = Field(default=30, gt=0)
+    BLUESKY_POLL_SECONDS: Annotated[float, Limits(gt=0)] = 30
     BLUESKY_BACKFILL: bool = False
 
     FEEDS: CommaList = ()
-    FEED_POLL_SECONDS: float = Field(default=300, gt=0)
+    FEED_POLL_SECONDS: Annotated[float, Limits(gt=0)] = 300
     FEED_BACKFILL: bool = False
-    FEED_BURST_FOLD: int = Field(default=10, ge=0)  # read-only items waiting that start a summary card
-    RETRY_AFTER_CAP: float = Field(default=900, gt=0)  # the longest a platform's 429 hint is honoured
+    FEED_BURST_FOLD: Annotated[int, Limits(ge=0)] = 10  # read-only items waiting that start a summary card
+    RETRY_AFTER_CAP: Annotated[float, Limits(gt=0)] = 900  # the longest a platform's 429 hint is honoured
 
     WEBHOOK_SECRET: str = ""
 
@@ -106,8 +102,8 @@ class Settings(BaseSettings):
     FACEBOOK_APP_SECRET: str = ""
     FACEBOOK_VERIFY_TOKEN: str = ""
     FACEBOOK_GRAPH_URL: str = "https://graph.facebook.com"
-    FACEBOOK_GRAPH_VERSION: str = Field(default="v22.0", pattern=r"^v\d{1,3}\.\d{1,2}$")
-    FACEBOOK_POLL_SECONDS: float = Field(default=60, gt=0)
+    FACEBOOK_GRAPH_VERSION: Annotated[str, Limits(pattern=r"^v\d{1,3}\.\d{1,2}$")] = "v22.0"
+    FACEBOOK_POLL_SECONDS: Annotated[float, Limits(gt=0)] = 60
     FACEBOOK_BACKFILL: bool = False
     INSTAGRAM_ACCOUNT_ID: str = ""
     INSTAGRAM_TOKEN: str = ""
@@ -115,88 +111,66 @@ class Settings(BaseSettings):
     EMAIL_IMAP_URL: str = ""  # imaps://user:password@host:993/INBOX (imap:// = STARTTLS)
     EMAIL_SMTP_URL: str = ""  # smtps://user:password@host:465 (smtp:// = STARTTLS on 587)
     EMAIL_CA_FILE: Path | None = None  # a private CA that signed the mail servers' certificates
-    EMAIL_POLL_SECONDS: float = Field(default=60, gt=0)  # a server without IDLE is asked this often
-    EMAIL_IDLE_SECONDS: float = Field(default=600, gt=0, le=1680)  # one IDLE's longest wait (< 29 min)
-    EMAIL_MAX_MESSAGE_MB: int = Field(default=32, ge=1, le=200)  # read at most this much of one message
+    EMAIL_POLL_SECONDS: Annotated[float, Limits(gt=0)] = 60  # a server without IDLE is asked this often
+    EMAIL_IDLE_SECONDS: Annotated[float, Limits(gt=0, le=1680)] = 600  # one IDLE's longest wait (< 29 min)
+    EMAIL_MAX_MESSAGE_MB: Annotated[int, Limits(ge=1, le=200)] = 32  # read at most this much of one message
 
-    ESCALATE_AFTER_MINUTES: int = Field(default=30, ge=1)
-    REMIND_AFTER_MINUTES: int = Field(default=60, ge=1)
-    CHECKIN_MINUTES: int = Field(default=0, ge=0, le=720)  # shift check-in: minutes to answer (0 = off)
+    ESCALATE_AFTER_MINUTES: Annotated[int, Limits(ge=1)] = 30
+    REMIND_AFTER_MINUTES: Annotated[int, Limits(ge=1)] = 60
+    CHECKIN_MINUTES: Annotated[int, Limits(ge=0, le=720)] = 0  # shift check-in: minutes to answer (0 = off)
     AUTO_ACK_TEXT: str = ""
-    DAILY_DUTY_POST_AT: str = Field(default="", pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d$")
-    WEEKLY_REPORT_AT: str = Field(
-        default="", pattern=r"^$|^(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):[0-5]\d$"
-    )
-    RETENTION_DAYS: int = Field(default=365, ge=1)
+    DAILY_DUTY_POST_AT: Annotated[str, Limits(pattern=r"^$|^([01]\d|2[0-3]):[0-5]\d$")] = ""
+    WEEKLY_REPORT_AT: Annotated[
+        str, Limits(pattern=r"^$|^(mon|tue|wed|thu|fri|sat|sun) ([01]\d|2[0-3]):[0-5]\d$")
+    ] = ""
+    RETENTION_DAYS: Annotated[int, Limits(ge=1)] = 365
     CARD_HISTORY: bool = True  # one line per change in each card's thread (docs/desk-work.md)
-    AUTO_RESOLVE_DAYS: int = Field(default=14, ge=0)
-    TIMER_SECONDS: float = Field(default=30, gt=0)
+    AUTO_RESOLVE_DAYS: Annotated[int, Limits(ge=0)] = 14
+    TIMER_SECONDS: Annotated[float, Limits(gt=0)] = 30
 
-    _split_lists = field_validator(
-        "SLACK_SOURCE_CHANNELS", "SLACK_MANAGERS", "MATRIX_SOURCE_ROOMS", "FEEDS", mode="before"
-    )(_split)
+    def __init__(self, **values: object) -> None:
+        unknown = sorted(set(values) - set(fields_of(Settings)))
+        if unknown:
+            raise TypeError(f"unknown setting(s): {', '.join(unknown)}")
+        given = {name: _BEFORE[name](value) if name in _BEFORE else value for name, value in values.items()}
+        converted, problems = check(Settings, given, lax=True, forbid_extra=False)
+        for name, rule in _AFTER:
+            if name in given and name in converted and not any(p.loc[0] == name for p in problems):
+                try:
+                    rule(converted[name])
+                except ValueError as exc:
+                    problems.append(Problem((name,), "invalid", str(exc)))
+        if problems:
+            order = {name: i for i, name in enumerate(fields_of(Settings))}
+            raise Invalid(sorted(problems, key=lambda p: order[str(p.loc[0])]))
+        for name, value in converted.items():
+            object.__setattr__(self, name, value)
 
-    @field_validator("CONSOLE_DESK", "LOG_LEVEL", "LOG_FORMAT", mode="before")
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"settings are read-only (use replace(): {name})")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Settings) and self.values() == other.values()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        defaults = {name: field.default for name, field in fields_of(Settings).items()}
+        changed = [f"{k}={_shown(k, v)}" for k, v in self.values().items() if v != defaults[k]]
+        return f"Settings({', '.join(changed)})"
+
     @classmethod
-    def _any_case(cls, value: object, info: Any) -> object:
-        """`LOG_LEVEL=info` means INFO: a choice is matched whatever its case."""
-        if not isinstance(value, str):
-            return value
-        choices = get_args(cls.model_fields[info.field_name].annotation)
-        return next((c for c in choices if c.casefold() == value.strip().casefold()), value)
+    def names(cls) -> tuple[str, ...]:
+        """Every setting's name, in the order of `.env.example`."""
+        return tuple(fields_of(cls))
 
-    @field_validator("CHECKIN_MINUTES", mode="before")
-    @classmethod
-    def _off(cls, value: object) -> object:
-        """`CHECKIN_MINUTES=off` (or no, false, empty) is 0: no shift check-in."""
-        if isinstance(value, str) and value.strip().casefold() in ("", "off", "no", "false"):
-            return 0
-        return value
+    def values(self) -> dict[str, object]:
+        """Every setting and its value."""
+        return {name: getattr(self, name) for name in fields_of(Settings)}
 
-    @field_validator("WEEKLY_REPORT_AT", mode="before")
-    @classmethod
-    def _lower(cls, value: object) -> object:
-        return value.strip().lower() if isinstance(value, str) else value
-
-    @field_validator("LIBRARY_TIMEZONE")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown IANA time zone {value!r} (example: Europe/London)") from exc
-        return value
-
-    @field_validator("RULES_FILE", "ROTA_FILE", "EMAIL_CA_FILE")
-    @classmethod
-    def _exists(cls, value: Path | None) -> Path | None:
-        if value is not None and not value.is_file():
-            raise ValueError(f"file not found: {value}")
-        return value
-
-    @field_validator("OPENING_HOURS")
-    @classmethod
-    def _hours(cls, value: str) -> str:
-        from bot.rota.opening import parse_opening_hours
-
-        try:
-            parse_opening_hours(value)
-        except ConfigError as exc:
-            raise ValueError(str(exc).replace("OPENING_HOURS: ", "")) from None
-        return value
-
-    @field_validator("ANSWERS_FILE")
-    @classmethod
-    def _answers(cls, value: Path | None) -> Path | None:
-        if value is not None:
-            read_answers(value)  # unknown variables are found here, at start and by `check`
-        return value
-
-    @field_validator("CARD_NUMBER_PATTERN")
-    @classmethod
-    def _card(cls, value: str) -> str:
-        compile_card_pattern(value)
-        return value
+    def replace(self, **changes: object) -> Settings:
+        """A copy with ``changes`` (converted and checked like any other value)."""
+        return Settings(**{**self.values(), **changes})
 
     @property
     def answers(self) -> AnswerBook:
@@ -266,18 +240,31 @@ class Settings(BaseSettings):
         return [line for spec in REGISTRY.values() for line in spec.problems(self)]
 
 
-def env_file_names(path: Path) -> list[str]:
-    """The keys a `.env` file sets (as pydantic-settings reads it)."""
+def env_file_values(path: Path) -> dict[str, str]:
+    """The keys a `.env` file sets, with their values (a key without ``=`` sets nothing)."""
     from dotenv import dotenv_values
 
-    return list(dotenv_values(path))
+    return {key: value for key, value in dotenv_values(path, encoding="utf-8").items() if value is not None}
+
+
+def env_file_names(path: Path) -> list[str]:
+    """The keys a `.env` file sets."""
+    return list(env_file_values(path))
+
+
+def _ours(source: Mapping[str, str]) -> dict[str, str]:
+    """The settings among ``source``'s names, matched in any case (``log_level`` is LOG_LEVEL)."""
+    names = set(Settings.names())
+    found = {name.upper(): value for name, value in source.items() if name.upper() in names}
+    return found | {name: value for name, value in source.items() if name in names}  # exact case wins
 
 
 def load_settings(env_file: Path | None = None, **overrides: object) -> Settings:
     """Read settings from the environment and ``env_file`` (default `./.env`, when it exists).
 
-    Raise ``ConfigError`` with one line per problem: a value that does not parse, a name that looks
-    like a misspelt setting, a half-configured part.
+    The environment wins over the file, and ``overrides`` over both. Raise ``ConfigError`` with one
+    line per problem: a value that does not parse, a name that looks like a misspelt setting, a
+    half-configured part.
     """
     from bot.setting_names import unknown_settings  # it reads the names of Settings, defined here
 
@@ -285,16 +272,80 @@ def load_settings(env_file: Path | None = None, **overrides: object) -> Settings
         raise ConfigError(f"--env-file {env_file}: no such file")
     path = env_file or DEFAULT_ENV_FILE
     lines = unknown_settings(os.environ, "in the environment")
+    from_file: dict[str, str] = {}
     if path.is_file():
-        lines += unknown_settings(env_file_names(path), f"in {path}")
+        from_file = env_file_values(path)
+        lines += unknown_settings(from_file, f"in {path}")
     try:
-        settings = Settings(_env_file=path, **overrides)  # type: ignore[call-arg,arg-type]
-    except ValidationError as exc:
-        for err in exc.errors():
-            where = ".".join(str(part) for part in err["loc"]) or "settings"
-            lines.append(f"{where}: {err['msg'].removeprefix('Value error, ')}")
+        settings = Settings(**(_ours(from_file) | _ours(os.environ) | overrides))
+    except Invalid as exc:
+        lines += _lines(exc.problems)
         raise ConfigError("\n".join(lines)) from None
     lines += settings.problems()
     if lines:
         raise ConfigError("\n".join(lines))
     return settings
+
+
+def _lines(problems: Iterable[Problem]) -> list[str]:
+    return [f"{dotted(p.loc) or 'settings'}: {p.message}" for p in problems]
+
+
+def _shown(name: str, value: object) -> str:
+    """A setting's value for ``repr``: secrets and URLs that may hold a password are not shown."""
+    secret = name.endswith(("TOKEN", "PASSWORD", "SECRET")) or (isinstance(value, str) and "@" in value)
+    return "'…'" if secret and value else repr(value)
+
+
+def _off(value: object) -> object:
+    """`CHECKIN_MINUTES=off` (or no, false, empty) is 0: no shift check-in."""
+    if isinstance(value, str) and value.strip().casefold() in ("", "off", "no", "false"):
+        return 0
+    return value
+
+
+def _lower(value: object) -> object:
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _zone(value: object) -> None:
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown IANA time zone {value!r} (example: Europe/London)") from exc
+
+
+def _exists(value: object) -> None:
+    if isinstance(value, Path) and not value.is_file():
+        raise ValueError(f"file not found: {value}")
+
+
+def _hours(value: object) -> None:
+    from bot.rota.opening import parse_opening_hours
+
+    try:
+        parse_opening_hours(str(value))
+    except ConfigError as exc:
+        raise ValueError(str(exc).replace("OPENING_HOURS: ", "")) from None
+
+
+def _answers(value: object) -> None:
+    if isinstance(value, Path):
+        read_answers(value)  # unknown variables are found here, at start and by `check`
+
+
+def _card(value: object) -> None:
+    compile_card_pattern(str(value))
+
+
+# Applied to a given value before it is converted, and to a converted one (a ValueError is its problem).
+_BEFORE: dict[str, Callable[[object], object]] = {"CHECKIN_MINUTES": _off, "WEEKLY_REPORT_AT": _lower}
+_AFTER: tuple[tuple[str, Callable[[object], None]], ...] = (
+    ("LIBRARY_TIMEZONE", _zone),
+    ("RULES_FILE", _exists),
+    ("ROTA_FILE", _exists),
+    ("EMAIL_CA_FILE", _exists),
+    ("OPENING_HOURS", _hours),
+    ("ANSWERS_FILE", _answers),
+    ("CARD_NUMBER_PATTERN", _card),
+)

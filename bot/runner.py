@@ -31,18 +31,16 @@ ADMIN = StaffRef("cli", ADMINISTRATOR, "administrator")  # one fixed row, found 
 
 def demo_settings(settings: Settings, *, served: dict[str, Any], database_url: str) -> Settings:
     """The demo: the example rules and rota, the demo's feed and stand-ins, its database, the console desk."""
-    return settings.model_copy(
-        update={
-            "FEED_BACKFILL": True,
-            "FEED_POLL_SECONDS": 3.0,
-            **served,
-            "RULES_FILE": EXAMPLES / "rules.toml",
-            "ROTA_FILE": EXAMPLES / "rota.csv",
-            "DATABASE_URL": database_url,
-            "CONSOLE_DESK": "on",
-            "HTTP_PORT": 0,  # any free port: a second demo, or a bot already on 8080, is no clash
-            "OPENING_HOURS": settings.OPENING_HOURS or "mon-fri 09:00-19:00; sat 10:00-16:00",
-        }
+    return settings.replace(
+        FEED_BACKFILL=True,
+        FEED_POLL_SECONDS=3.0,
+        **served,
+        RULES_FILE=EXAMPLES / "rules.toml",
+        ROTA_FILE=EXAMPLES / "rota.csv",
+        DATABASE_URL=database_url,
+        CONSOLE_DESK="on",
+        HTTP_PORT=0,  # any free port: a second demo, or a bot already on 8080, is no clash
+        OPENING_HOURS=settings.OPENING_HOURS or "mon-fri 09:00-19:00; sat 10:00-16:00",
     )
 
 
@@ -128,7 +126,7 @@ async def import_rota_file(
     db = Database(settings.DATABASE_URL)
     try:
         await db.migrate()
-        await prepare_database(db, rules, settings.model_copy(update={"ROTA_FILE": None}))
+        await prepare_database(db, rules, settings.replace(ROTA_FILE=None))
         return await import_rota(db, path, rules, replace=replace, dry_run=dry_run, remember=remember)
     finally:
         await db.aclose()

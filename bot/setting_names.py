@@ -37,7 +37,7 @@ ELSEWHERE = {
 
 def unknown_settings(names: Iterable[str], where: str) -> list[str]:
     """One line per name that looks like one of ours (our prefix, or close to a setting) but is not."""
-    known = set(Settings.model_fields)
+    known = set(Settings.names())
     found = []
     for name in sorted(set(names)):
         upper = name.upper()

@@ -1,14 +1,14 @@
-"""The rules TOML file: schema (pydantic), cross-checks, and one error line per problem."""
+"""The rules TOML file: schema (``bot.domain.fields``), cross-checks, and one error line per problem."""
 
 from __future__ import annotations
 
 import re
 import tomllib
 from collections.abc import Collection, Mapping
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
+from bot.domain.fields import Limits, check, dotted, fields_of
 from bot.domain.notes import DEFAULT_TAGS, TAG_LIMIT, normal_tag
 from bot.errors import ConfigError
 from bot.rota.branches import Branch, read_closures, read_hours, read_zone
@@ -26,78 +26,71 @@ _TAG = re.compile(rf"[\w-]{{1,{TAG_LIMIT}}}")
 _CONDITIONS = ("platforms", "keywords", "regex", "languages", "authors")
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class _Role(_Strict):
-    sla_minutes: int = Field(default=30, ge=1, le=7 * 24 * 60)
+# The tables' fields: TOML values are typed, so they are read strictly ("30" is not a number).
+@dataclass(frozen=True, kw_only=True)
+class _Role:
+    sla_minutes: Annotated[int, Limits(ge=1, le=7 * 24 * 60)] = 30
     backup: str | None = None
     description: str = ""
     slack_channel: str = ""
-    slack_usergroup: str = Field(default="", pattern=r"^$|^@?[a-z0-9][a-z0-9._-]{0,79}$|^S[A-Z0-9]{6,}$")
+    slack_usergroup: Annotated[str, Limits(pattern=r"^$|^@?[a-z0-9][a-z0-9._-]{0,79}$|^S[A-Z0-9]{6,}$")] = ""
     matrix_room: str = ""
     no_cover: str = ""
-    calendar: str = Field(default="", max_length=2000)
-    approval: str = Field(default="", max_length=128)
+    calendar: Annotated[str, Limits(max_length=2000)] = ""
+    approval: Annotated[str, Limits(max_length=128)] = ""
     branch: str = ""
 
 
-class _Branch(_Strict):
+@dataclass(frozen=True, kw_only=True)
+class _Branch:
     timezone: str
-    name: str = Field(default="", max_length=200)
+    name: Annotated[str, Limits(max_length=200)] = ""
     opening_hours: str = ""
-    closures: list[Any] = []  # dates or "YYYY-MM-DD[..YYYY-MM-DD] reason": read_closures says what is wrong
-    hours_url: str = Field(default="", max_length=2000)
-    location: str = Field(default="", max_length=200)
+    closures: list[Any] = field(
+        default_factory=list
+    )  # dates or "YYYY-MM-DD[..] reason": read_closures checks
+    hours_url: Annotated[str, Limits(max_length=2000)] = ""
+    location: Annotated[str, Limits(max_length=200)] = ""
 
 
-class _Rule(_Strict):
-    name: str = Field(min_length=1)
+@dataclass(frozen=True, kw_only=True)
+class _Rule:
+    name: Annotated[str, Limits(min_length=1)]
     role: str
-    platforms: list[str] = []
-    keywords: list[str] = []
+    platforms: list[str] = field(default_factory=list)
+    keywords: list[str] = field(default_factory=list)
     regex: str | None = None
-    languages: list[str] = []
-    authors: list[str] = []
-    tags: list[str] = []
+    languages: list[str] = field(default_factory=list)
+    authors: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
 
 
-class _Staff(_Strict):
-    key: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]*$")
+@dataclass(frozen=True, kw_only=True)
+class _Staff:
+    key: Annotated[str, Limits(pattern=r"^[a-z0-9][a-z0-9._-]*$")]
     name: str = ""
     slack_user_id: str = ""
     matrix_user_id: str = ""
     manager: bool = False
-    email: str = Field(default="", max_length=254)
+    email: Annotated[str, Limits(max_length=254)] = ""
 
 
-def _loc(loc: tuple[int | str, ...]) -> str:
-    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
-
-
-def _pydantic_lines(where: str, exc: ValidationError, fields: tuple[str, ...]) -> list[str]:
-    lines = []
-    for err in exc.errors():
-        loc = _loc(err["loc"])
-        if err["type"] == "extra_forbidden":
-            lines.append(f'{where}: unknown key "{loc}"{suggest(loc, fields)}')
-        elif err["type"] == "missing":
-            lines.append(f'{where}: missing "{loc}"')
-        else:
-            lines.append(f"{where}: {loc}: {err['msg']}")
-    return lines
-
-
-def _validate(model: type[_Strict], raw: object, where: str, problems: list[str]) -> Any:
+def _validate(model: type[Any], raw: object, where: str, problems: list[str]) -> Any:
+    """``raw`` as a ``model`` (one of the tables above), or None with a line per problem."""
     if not isinstance(raw, dict):
         problems.append(f"{where}: must be a table, got {type(raw).__name__}")
         return None
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        problems.extend(_pydantic_lines(where, exc, tuple(model.model_fields)))
-        return None
+    values, found = check(model, raw, lax=False, forbid_extra=True)
+    fields = tuple(fields_of(model))
+    for problem in found:
+        loc = dotted(problem.loc)
+        if problem.kind == "extra":
+            problems.append(f'{where}: unknown key "{loc}"{suggest(loc, fields)}')
+        elif problem.kind == "missing":
+            problems.append(f'{where}: missing "{loc}"')
+        else:
+            problems.append(f"{where}: {loc}: {problem.message}")
+    return None if found else model(**values)
 
 
 def _roles(raw: dict[str, Any], problems: list[str]) -> dict[str, RoleSpec]:
@@ -108,7 +101,7 @@ def _roles(raw: dict[str, Any], problems: list[str]) -> dict[str, RoleSpec]:
             problems.append(f"{where}: a role key must be lowercase letters, digits, - or _ (not {key!r})")
         model = _validate(_Role, value, where, problems)
         if model is not None:
-            fields = model.model_dump()
+            fields = asdict(model)
             try:
                 fields["no_cover"] = parse_hours(model.no_cover, name=f"{where}.no_cover")
             except ConfigError as exc:
@@ -264,12 +257,12 @@ def _staff(raw: list[Any], problems: list[str]) -> list[StaffSpec]:
         model = _validate(_Staff, item, where, problems)
         if model is None:
             continue
-        for field in ("key", "slack_user_id", "matrix_user_id"):
-            value = getattr(model, field)
-            if value and (field, value) in seen:
-                problems.append(f"{where}: duplicate {field} {value!r} (also staff[{seen[field, value]}])")
-            seen.setdefault((field, value), i)
-        staff.append(StaffSpec(**model.model_dump()))
+        for attr in ("key", "slack_user_id", "matrix_user_id"):
+            value = getattr(model, attr)
+            if value and (attr, value) in seen:
+                problems.append(f"{where}: duplicate {attr} {value!r} (also staff[{seen[attr, value]}])")
+            seen.setdefault((attr, value), i)
+        staff.append(StaffSpec(**asdict(model)))
     return staff
 
 

@@ -107,7 +107,6 @@ def settings(url: str, tmp_path: Path, **values: object) -> Settings:
     rules = tmp_path / "rules.toml"
     rules.write_text(RULES)
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
         DATABASE_URL=url,
         RULES_FILE=rules,
         CONSOLE_DESK="on",

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import ValidationError
 from typer.testing import CliRunner
 
 from bot.__main__ import cli
 from bot.config import Settings
 from bot.domain.answers import AnswerBook, Fill, expand, parse_answers, render
+from bot.domain.fields import Invalid as ValidationError
 from bot.errors import ConfigError
 
 GOOD = """
@@ -65,12 +65,12 @@ def test_settings_refuse_a_bad_answers_file_and_a_bad_card_pattern(tmp_path: Pat
     answers = tmp_path / "answers.toml"
     answers.write_text('[answers.hi]\ntext = "Hello {patorn}"\n')
     with pytest.raises(ValidationError, match=r"answers.toml: answer \"hi\": unknown variable \{patorn\}"):
-        Settings(_env_file=None, ANSWERS_FILE=answers)  # type: ignore[call-arg]
+        Settings(ANSWERS_FILE=answers)
     for pattern in ("[0-9", ".*"):
         with pytest.raises(ValidationError, match="CARD_NUMBER_PATTERN"):
-            Settings(_env_file=None, CARD_NUMBER_PATTERN=pattern)  # type: ignore[call-arg]
+            Settings(CARD_NUMBER_PATTERN=pattern)
     answers.write_text(GOOD)
-    ok = Settings(_env_file=None, ANSWERS_FILE=answers, CARD_NUMBER_PATTERN=r"\b2\d{13}\b")  # type: ignore[call-arg]
+    ok = Settings(ANSWERS_FILE=answers, CARD_NUMBER_PATTERN=r"\b2\d{13}\b")
     assert ok.answers.names == ("renewals",) and ok.guard.card is not None
     assert "/renewals [pt-br]" in ok.answers.listing()
     assert "No saved answers" in AnswerBook().listing()

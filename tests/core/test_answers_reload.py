@@ -93,7 +93,6 @@ async def test_the_app_reads_the_file_again_when_it_changes(tmp_path: Path) -> N
     rules = tmp_path / "rules.toml"
     rules.write_text(RULES)
     config = Settings(
-        _env_file=None,  # type: ignore[call-arg]
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/app.db",
         RULES_FILE=rules,
         CONSOLE_DESK="off",

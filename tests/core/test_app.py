@@ -18,7 +18,6 @@ def settings(tmp_path: Path) -> Settings:
     rules = tmp_path / "rules.toml"
     rules.write_text(RULES)
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/app.db",
         RULES_FILE=rules,
         CONSOLE_DESK="off",

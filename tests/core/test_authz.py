@@ -97,7 +97,6 @@ async def test_console_operator_is_staff_and_manager(tmp_path: Path) -> None:
     rules = tmp_path / "rules.toml"
     rules.write_text(RULES)
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/console.db",
         RULES_FILE=rules,
         CONSOLE_DESK="off",

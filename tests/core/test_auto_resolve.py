@@ -46,7 +46,7 @@ class Desk:
             sources={"fake": self.source},
             policy=Backoff(rng=random.Random(1)),
         )
-        self.timers = Timers(service, Settings(_env_file=None, **settings))  # type: ignore[call-arg]
+        self.timers = Timers(service, Settings(**settings))
 
     async def drain(self, *targets: str) -> None:
         for target in targets or ("test", "fake", "test"):

@@ -95,7 +95,7 @@ async def build(
     clock = Clock(start)
     service = DeskService(db, rules=rules, rota=rota, desks=("slack",), clock=clock)
     await service.start()
-    settings = Settings(_env_file=None, REMIND_AFTER_MINUTES=600)  # type: ignore[call-arg]
+    settings = Settings(REMIND_AFTER_MINUTES=600)
     desk = RecordingDesk(desk="slack")
     relay = Relay(service, desks={"slack": desk}, sources={}, policy=Backoff(rng=random.Random(1)))
     return service, Timers(service, settings), relay, desk, clock, rules
@@ -286,7 +286,7 @@ async def test_a_branch_reads_its_own_libcal_hours_for_gaps(database: Database) 
     [refresher] = branch_refreshers(service, fetch=fetch)
     assert await refresher.refresh_once() and asked == ["x"]
     assert service.dated_hours is None and service.branch_hours["harbor"].on(date(2026, 3, 10)) == []
-    assert "rota:hours:harbor" in rota_parts(service, Settings(_env_file=None))  # type: ignore[call-arg]
+    assert "rota:hours:harbor" in rota_parts(service, Settings())
     answer = await service.handle(RotaCommand(ALICE, "gaps", is_manager=True))
     assert "  nyc at Harbor: Mon 09 Mar 09:00–13:00 EDT, nobody on duty" in answer.message
     assert "nyc at Harbor: Tue 10 Mar" not in answer.message

@@ -116,7 +116,7 @@ async def world(
     service = DeskService(db, rules=rules, rota=rota, desks=("console",), clock=clock)
     service.checkin_minutes = minutes
     await service.start()
-    settings = Settings(_env_file=None, CHECKIN_MINUTES=minutes)  # type: ignore[call-arg]
+    settings = Settings(CHECKIN_MINUTES=minutes)
     desk = desk or CheckinDesk(desk="console")
     relay = Relay(service, desks={"console": desk}, sources={}, policy=Backoff(rng=random.Random(1)))
     return World(service, Timers(service, settings), relay, desk, clock)
@@ -218,8 +218,8 @@ async def test_check_in_is_off_unless_configured(database: Database) -> None:
     await w.tick()
     await w.tick(30)
     assert w.desk.asked == [] and w.told("cover") == [] and w.desk.announced == []
-    assert Settings(_env_file=None).CHECKIN_MINUTES == 0  # type: ignore[call-arg]
-    assert Settings(_env_file=None, CHECKIN_MINUTES="off").CHECKIN_MINUTES == 0  # type: ignore[call-arg]
+    assert Settings().CHECKIN_MINUTES == 0
+    assert Settings(CHECKIN_MINUTES="off").CHECKIN_MINUTES == 0
 
 
 async def test_a_restart_mid_shift_asks_nobody(database: Database) -> None:

@@ -271,7 +271,6 @@ async def test_console_end_to_end_notes_tags_read_and_history(tmp_path: Path) ->
     rules = tmp_path / "rules.toml"
     rules.write_text(RULES)
     config = Settings(
-        _env_file=None,  # type: ignore[call-arg]
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/console.db",
         RULES_FILE=rules,
         CONSOLE_DESK="off",
@@ -329,7 +328,7 @@ async def test_card_history_off_queues_no_lines(database: Database) -> None:
     async with database.transaction() as session:
         kinds = (await session.execute(select(OutboxRow.kind))).scalars().all()
     assert "history" not in kinds and "update_card" in kinds
-    assert Settings(_env_file=None, CARD_HISTORY="false").CARD_HISTORY is False  # type: ignore[call-arg]
+    assert Settings(CARD_HISTORY="false").CARD_HISTORY is False
 
 
 @settings(max_examples=200, deadline=None)

@@ -17,7 +17,7 @@ from .test_app import settings
 
 async def test_healthz_and_metrics(tmp_path: Path) -> None:
     desk, source = RecordingDesk(), FakeSource(items=[(mention(1, "SECRET-TEXT renew"), None)])
-    config = settings(tmp_path).model_copy(update={"HTTP_PORT": 0})
+    config = settings(tmp_path).replace(HTTP_PORT=0)
     async with PatronDesk(config, sources=[source], desks=[desk]) as app:
         await until(lambda: len(desk.posts) == 1)
         await app.service.handle(Claim(1, staff(1)))

@@ -88,7 +88,6 @@ def settings(tmp_path: Path) -> Settings:
     rules = tmp_path / "rules.toml"
     rules.write_text(RULES)
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/postbox.db",
         RULES_FILE=rules,
         CONSOLE_DESK="on",

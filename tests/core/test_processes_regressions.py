@@ -53,7 +53,6 @@ async def test_cli_rota_edit_works_every_time(tmp_path: Path) -> None:
     rules_file = tmp_path / "rules.toml"
     rules_file.write_text(RULES)
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/cli.db",
         RULES_FILE=rules_file,
     )
@@ -126,7 +125,7 @@ async def test_workers_starting_together_seed_once(database: Database, tmp_path:
     """Start-up seeding (roles, staff, the rota file) from two workers at once: once, no error."""
     rota_file = tmp_path / "rota.csv"
     rota_file.write_text("person,role,days,start,end\nalice,social-media,mon-fri,09:00,17:00\n")
-    settings = Settings(_env_file=None, ROTA_FILE=rota_file)  # type: ignore[call-arg]
+    settings = Settings(ROTA_FILE=rota_file)
     for _ in range(5):  # each worker's transaction runs on its own connection of the pool
         async with database.transaction() as session:
             await session.execute(ShiftRow.__table__.delete())

@@ -74,7 +74,7 @@ def bad_items(db: Database, source: str = "fake") -> dict[str, tuple[Mention, st
 @asynccontextmanager
 async def running(db: Database, tmp_path: Path, **kwargs: Any) -> AsyncIterator[PatronDesk]:
     """The whole app on the test's database (SQLite file or a fresh PostgreSQL schema)."""
-    app = PatronDesk(settings(tmp_path).model_copy(update=kwargs.pop("update", {})), **kwargs)
+    app = PatronDesk(settings(tmp_path).replace(**kwargs.pop("update", {})), **kwargs)
     await app.db.aclose()
     app.db = db
     async with app:

@@ -258,7 +258,6 @@ async def test_the_running_app_syncs_the_calendar_and_serves_the_feeds(tmp_path:
     rules = tmp_path / "rules.toml"
     rules.write_text(RULES.format(calendar=calendar))
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/app.db",
         RULES_FILE=rules,
         CONSOLE_DESK="off",

@@ -17,7 +17,7 @@ from bot.config import Settings, load_settings
 from bot.errors import ConfigError
 from bot.setting_names import unknown_settings
 
-KNOWN = sorted(Settings.model_fields)
+KNOWN = sorted(Settings.names())
 
 
 @pytest.fixture(autouse=True)

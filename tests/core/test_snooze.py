@@ -66,7 +66,7 @@ async def build(db: Database) -> tuple[DeskService, Timers, Relay, RecordingDesk
     clock = Clock(MONDAY_10)
     service = DeskService(db, rules=rules, rota=rota, desks=("slack",), clock=clock)
     await service.start()
-    settings = Settings(_env_file=None, REMIND_AFTER_MINUTES=60)  # type: ignore[call-arg]
+    settings = Settings(REMIND_AFTER_MINUTES=60)
     desk = RecordingDesk(desk="slack")
     relay = Relay(service, desks={"slack": desk}, sources={}, policy=Backoff(rng=random.Random(1)))
     return service, Timers(service, settings), relay, desk, clock

@@ -72,7 +72,7 @@ async def build(
     clock = Clock(start)
     service = DeskService(db, rules=rules, rota=rota, desks=("slack",), clock=clock)
     await service.start()
-    settings = Settings(_env_file=None, REMIND_AFTER_MINUTES=60, OPENING_HOURS="mon-fri 08:00-18:00")  # type: ignore[call-arg]
+    settings = Settings(REMIND_AFTER_MINUTES=60, OPENING_HOURS="mon-fri 08:00-18:00")
     desk = RecordingDesk(desk="slack")
     relay = Relay(service, desks={"slack": desk}, sources={}, policy=Backoff(rng=random.Random(1)))
     return service, Timers(service, settings), relay, desk, clock

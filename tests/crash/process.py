@@ -18,7 +18,7 @@ CRASH_VARS = ("PATRON_DESK_CRASH_AT", "PATRON_DESK_NO_RECONCILE")
 
 def child_env(settings: dict[str, str], *, no_reconcile: bool = False) -> dict[str, str]:
     """The environment for the bot: this one without any setting or crash variable, plus ``settings``."""
-    drop = {*Settings.model_fields, *CRASH_VARS}
+    drop = {*Settings.names(), *CRASH_VARS}
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env.update(settings)
     if no_reconcile:

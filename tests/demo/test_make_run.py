@@ -28,7 +28,7 @@ pytestmark = pytest.mark.slow  # a real process: start-up, migrations, a patron'
 
 def clean_env() -> dict[str, str]:
     """The environment without any Patron Desk setting (a new user has none)."""
-    env = {k: v for k, v in os.environ.items() if k not in Settings.model_fields}
+    env = {k: v for k, v in os.environ.items() if k not in Settings.names()}
     env["PYTHONPATH"] = str(ROOT)
     env["TERM"] = "dumb"
     return env

@@ -51,7 +51,6 @@ def settings(
     rules = tmp_path / "rules.toml"
     rules.write_text(RULES)
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/email.db",
         RULES_FILE=rules,
         CONSOLE_DESK="off",

@@ -36,7 +36,6 @@ def form_settings(tmp_path: Path, smtp: SmtpServer | None, tls: TlsFiles) -> Set
     rules = tmp_path / "rules.toml"
     rules.write_text(RULES)
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/forms.db",
         RULES_FILE=rules,
         CONSOLE_DESK="off",
@@ -105,31 +104,29 @@ async def test_check_connect_signs_in_to_both_servers(
     tmp_path: Path, dovecot: Dovecot, folder: str, smtp: SmtpServer
 ) -> None:
     base = {
-        "_env_file": None,
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/check.db",
         "EMAIL_ADDRESS": ADDRESS,
         "EMAIL_CA_FILE": dovecot.tls.cert,
         "CONSOLE_DESK": "off",
     }
-    good = Settings(**base, EMAIL_IMAP_URL=dovecot.url(folder), EMAIL_SMTP_URL=smtp.url())  # type: ignore[arg-type]
+    good = Settings(**base, EMAIL_IMAP_URL=dovecot.url(folder), EMAIL_SMTP_URL=smtp.url())
     lines, ok = await check_setup(good, connect=True)
     line = next(text for text in lines if text.startswith("email: connected"))
     assert ok and f"IMAP 127.0.0.1:{dovecot.port} {folder}: signed in as library" in line
     assert f"SMTP 127.0.0.1:{smtp.port}: signed in as library" in line
 
-    bad = Settings(**base, EMAIL_IMAP_URL=dovecot.url(folder, password="wrong"))  # type: ignore[arg-type]
+    bad = Settings(**base, EMAIL_IMAP_URL=dovecot.url(folder, password="wrong"))
     lines, ok = await check_setup(bad, connect=True)
     assert not ok and any("email: cannot connect" in text and "refused the login" in text for text in lines)
     assert not any("wrong" in text for text in lines)  # the password is never printed
 
-    smtp_only = Settings(**base, EMAIL_SMTP_URL=smtp.url(password="wrong"))  # type: ignore[arg-type]
+    smtp_only = Settings(**base, EMAIL_SMTP_URL=smtp.url(password="wrong"))
     lines, ok = await check_setup(smtp_only, connect=True)
     assert not ok and any("email: cannot connect: the SMTP server refused the login" in t for t in lines)
 
 
 async def test_smtp_errors_are_classified(smtp: SmtpServer, tls: TlsFiles) -> None:
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
         EMAIL_ADDRESS=ADDRESS,
         EMAIL_SMTP_URL=smtp.url(),
         EMAIL_CA_FILE=tls.cert,
@@ -160,7 +157,6 @@ async def test_an_unusable_smtp_url_turns_answering_off_and_the_bot_runs(
     rules = tmp_path / "rules.toml"
     rules.write_text(RULES)
     config = Settings(
-        _env_file=None,  # type: ignore[call-arg]
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/off.db",
         RULES_FILE=rules,
         CONSOLE_DESK="off",

@@ -235,9 +235,9 @@ async def test_an_injected_client_is_used_and_left_open(server: FeedServer, pump
 
 
 def test_build_is_off_without_feeds_and_reads_the_settings() -> None:
-    assert build(Settings(_env_file=None), AdapterDeps()) is None
+    assert build(Settings(), AdapterDeps()) is None
     adapter = build(
-        Settings(_env_file=None, FEEDS="https://a.example/f, https://b.example/f", FEED_BACKFILL=True),
+        Settings(FEEDS="https://a.example/f, https://b.example/f", FEED_BACKFILL=True),
         AdapterDeps(),
     )
     assert isinstance(adapter, FeedsAdapter)

@@ -59,7 +59,6 @@ class FakeClock:
 
 def settings(tmp_path: Path) -> Settings:
     return Settings(
-        _env_file=None,
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/feeds.db",
         RULES_FILE=EXAMPLES / "rules.toml",
         ROTA_FILE=EXAMPLES / "rota.csv",

@@ -85,7 +85,7 @@ class World:
             "MATRIX_SOURCE_ROOMS": self.source_room,
         }
         values.update(overrides)
-        return Settings(_env_file=None, **values)  # type: ignore[call-arg, arg-type]
+        return Settings(**values)
 
 
 async def wait_for(probe: Callable[[], Awaitable[T]], *, within: float = 30.0, what: str = "condition") -> T:

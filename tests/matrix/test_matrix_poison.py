@@ -60,9 +60,8 @@ async def started(app: PatronDesk) -> None:
 async def test_matrix_source_poison(kind: str, world: World, tmp_path: Path) -> None:
     bot = world.users.bot.user_id
     console = Console()
-    matrix = world.settings(tmp_path).model_dump(
-        include={"MATRIX_HOMESERVER", "MATRIX_USER_ID", "MATRIX_ACCESS_TOKEN", "MATRIX_SOURCE_ROOMS"}
-    )
+    wanted = ("MATRIX_HOMESERVER", "MATRIX_USER_ID", "MATRIX_ACCESS_TOKEN", "MATRIX_SOURCE_ROOMS")
+    matrix = {name: value for name, value in world.settings(tmp_path).values().items() if name in wanted}
     await world.patron.call(
         "PUT", f"/profile/{quote(world.patron.user_id)}/displayname", {"displayname": "Eve\u202e\n── #99 · x"}
     )

@@ -47,7 +47,7 @@ async def test_check_connect_with_an_expired_token(tmp_path: Path, graph: FakeGr
 
 
 def test_half_filled_settings_are_problems(tmp_path: Path) -> None:
-    half = Settings(_env_file=None, FACEBOOK_PAGE_ID="1", FACEBOOK_APP_SECRET="s", INSTAGRAM_ACCOUNT_ID="2")  # type: ignore[call-arg]
+    half = Settings(FACEBOOK_PAGE_ID="1", FACEBOOK_APP_SECRET="s", INSTAGRAM_ACCOUNT_ID="2")
     assert sorted(half.problems()) == [
         "FACEBOOK_APP_SECRET and FACEBOOK_VERIFY_TOKEN go together (webhooks); set both or neither",
         "FACEBOOK_PAGE_ID is set but FACEBOOK_PAGE_TOKEN is not set",

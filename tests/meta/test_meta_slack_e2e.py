@@ -53,7 +53,6 @@ async def app(tmp_path: Path, emu: SlackEmulator, graph: FakeGraph) -> AsyncIter
     rules = tmp_path / "rules.toml"
     rules.write_text(RULES)
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/slack.db",
         RULES_FILE=rules,
         CONSOLE_DESK="off",

@@ -39,12 +39,8 @@ MONDAY = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)
 async def app(tmp_path: Path, emu: SlackEmulator) -> AsyncIterator[PatronDesk]:
     answers = tmp_path / "answers.toml"
     answers.write_text(ANSWERS)
-    config = settings_for(tmp_path, emu).model_copy(
-        update={
-            "ANSWERS_FILE": answers,
-            "CARD_NUMBER_PATTERN": r"\b2\d{13}\b",
-            "OPENING_HOURS": "mon-fri 09:00-19:00",
-        }
+    config = settings_for(tmp_path, emu).replace(
+        ANSWERS_FILE=answers, CARD_NUMBER_PATTERN=r"\b2\d{13}\b", OPENING_HOURS="mon-fri 09:00-19:00"
     )
     desk = PatronDesk(config, clock=lambda: MONDAY)
     desk.clients["slack"] = make_client(emu, pace=0.02)

@@ -97,7 +97,6 @@ async def app(tmp_path: Path, emu: SlackEmulator) -> AsyncIterator[PatronDesk]:
     emu.add_user(PATRON2, "pia", "Pia Patron")
     emu.members[STAFF] = [ALICE, BOB, CAROL]  # Carol is in the channel, but the rules file names the staff
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/authz.db",
         RULES_FILE=rules,
         CONSOLE_DESK="off",
@@ -302,7 +301,6 @@ async def test_staff_group_and_channel_fallback(tmp_path: Path, emu: SlackEmulat
     emu.usergroups["S0STAFF"] = [BOB]
     for group, insider, outsider in (("S0STAFF", BOB, CAROL), ("", CAROL, BOB)):
         settings = Settings(
-            _env_file=None,  # type: ignore[call-arg]
             DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/g{group or 'none'}.db",
             CONSOLE_DESK="off",
             HTTP_PORT=0,

@@ -25,7 +25,7 @@ def settings_for(emu: SlackEmulator, tmp_path: Path, **extra: object) -> Setting
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path}/desk.db",
         **extra,
     }
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg,arg-type]
+    return Settings(**values)
 
 
 def desk_line(lines: list[str]) -> str:

@@ -72,7 +72,6 @@ async def app(tmp_path: Path, emu: SlackEmulator, clock: Clock) -> AsyncIterator
     emu.add_user(ERIN, "erin", "Erin Ellis")
     emu.add_usergroup(GROUP, "reference-desk", [ALICE])
     settings = Settings(
-        _env_file=None,  # type: ignore[call-arg]
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/checkin.db",
         RULES_FILE=tmp_path / "rules.toml",
         ROTA_FILE=tmp_path / "rota.csv",

@@ -67,7 +67,6 @@ def settings_for(tmp_path: Path, emu: SlackEmulator) -> Settings:
     emu.add_user(PATRON, "pat", "Pat Ron")
     emu.usergroups["S0STAFF"] = RACERS  # staff besides the rules file's (DESIGN.md §6.10)
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/e2e.db",
         RULES_FILE=rules,
         CONSOLE_DESK="off",

@@ -45,7 +45,6 @@ def settings_for(tmp_path: Path, emu: SlackEmulator, mastodon: FakeMastodon) -> 
     rules = tmp_path / "rules.toml"
     rules.write_text(RULES)
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/limit.db",
         RULES_FILE=rules,
         CONSOLE_DESK="off",

@@ -57,7 +57,6 @@ def settings(tmp_path: Path, **values: object) -> Settings:
     rules = tmp_path / "rules.toml"
     rules.write_text(RULES)
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path}/e2e.db",
         RULES_FILE=rules,
         CONSOLE_DESK="on",

@@ -221,10 +221,10 @@ def test_build_needs_secret_and_ingest() -> None:
     async def ingest(mention: Mention | None, cursor: str | None) -> bool:
         return True
 
-    settings = Settings(_env_file=None, WEBHOOK_SECRET="x")  # type: ignore[call-arg]
+    settings = Settings(WEBHOOK_SECRET="x")
     assert isinstance(build(settings, AdapterDeps(ingest=ingest)), WebhookSource)
     assert build(settings, AdapterDeps()) is None
-    assert build(Settings(_env_file=None), AdapterDeps(ingest=ingest)) is None  # type: ignore[call-arg]
+    assert build(Settings(), AdapterDeps(ingest=ingest)) is None
 
 
 @given(

@@ -38,7 +38,6 @@ def settings(tmp_path: Path, *, database: str = "", **values: Any) -> Settings:
     rules = tmp_path / "rules.toml"
     rules.write_text(RULES)
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
         DATABASE_URL=database or f"sqlite+aiosqlite:///{tmp_path}/storm.db",
         RULES_FILE=rules,
         CONSOLE_DESK="off",
