@@ -1,40 +1,74 @@
-"""The `patron-desk` command: run, route, rota, check, quarantine."""
+"""The `patron-desk` command: run, route, report, purge, check, rota, quarantine."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated
 
-import typer
-
-from bot.cli_app import _fail, _settings, cli
-from bot.cli_quarantine import quarantine_cli
-from bot.cli_rota import rota_cli
+from bot.cli_app import Commands, Exit, _fail, _settings, command, dispatch, echo, parser
+from bot.cli_quarantine import add_quarantine
+from bot.cli_rota import add_rota
 from bot.config import Settings
 from bot.errors import ConfigError
 from bot.logs import configure
 from bot.platforms import ROUTE_EXAMPLE, source_platforms
 
-cli.add_typer(rota_cli, name="rota")
-cli.add_typer(quarantine_cli, name="quarantine")
+
+def add_commands(commands: Commands[argparse.ArgumentParser]) -> None:
+    """``run``, ``route``, ``check``, ``report`` and ``purge``."""
+    running = command(commands, "run", run)
+    running.add_argument(
+        "--demo",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="The offline demo: a feed and social stand-ins with the example rules and rota.",
+    )
+    running.add_argument(
+        "--as",
+        dest="act_as",
+        default="",
+        help="Act on the console desk as this staff member (CONSOLE_STAFF).",
+    )
+    routing = command(commands, "route", route)
+    routing.add_argument("text")
+    routing.add_argument("--platform", default=ROUTE_EXAMPLE, help=", ".join(sorted(source_platforms())))
+    routing.add_argument("--at", help="ISO time, e.g. 2026-12-24T10:00 (library zone)")
+    routing.add_argument("--author", default="", help="Author handle")
+    routing.add_argument("--lang", help="Language code")
+    command(commands, "check", check).add_argument(
+        "--connect",
+        action=argparse.BooleanOptionalAction,
+        default=False,
+        help="Also log in to each configured source and say as whom.",
+    )
+    reporting = command(commands, "report", report)
+    reporting.add_argument("--since", required=True, help="First day, YYYY-MM-DD")
+    reporting.add_argument("--until", help="Last day, YYYY-MM-DD (default: today)")
+    reporting.add_argument(
+        "--csv",
+        type=Path,
+        help="Also write the figures to this CSV file, and the per-day/week table beside it",
+    )
+    reporting.add_argument(
+        "--chart", type=Path, help="Also draw daily or weekly volume and response times to this PNG"
+    )
+    reporting.add_argument(
+        "--branch", help="Only this branch ([branches.NAME]): its roles, days and opening hours"
+    )
+    command(commands, "purge", purge).add_argument(
+        "--dry-run", action="store_true", help="Only say what would be purged"
+    )
 
 
-@cli.command()
-def run(
-    demo: Annotated[
-        bool,
-        typer.Option(help="The offline demo: a feed and social stand-ins with the example rules and rota."),
-    ] = False,
-    act_as: Annotated[
-        str, typer.Option("--as", help="Act on the console desk as this staff member (CONSOLE_STAFF).")
-    ] = "",
-) -> None:
+def run(args: argparse.Namespace) -> None:
     """Run Patron Desk until Ctrl-C."""
     from bot.runner import run_forever
 
-    settings = _settings(**({"CONSOLE_STAFF": act_as} if act_as else {}))
+    demo: bool = args.demo
+    settings = _settings(**({"CONSOLE_STAFF": args.act_as} if args.act_as else {}))
     _log_away_from_cards(settings, demo=demo)
     if not demo:
         _say_new_database(settings)
@@ -43,7 +77,7 @@ def run(
     except ConfigError as exc:
         raise _fail(exc) from None
     except KeyboardInterrupt:
-        typer.echo("\nStopped.", err=True)
+        echo("\nStopped.", err=True)
 
 
 def _log_away_from_cards(settings: Settings, *, demo: bool) -> None:
@@ -51,8 +85,6 @@ def _log_away_from_cards(settings: Settings, *, demo: bool) -> None:
 
     The demo always logs to its file (``demo/patron-desk-demo.log``).
     """
-    import sys
-
     from bot.logs import log_file_for, open_log_file, shares_terminal
 
     path: Path | None = None
@@ -62,7 +94,7 @@ def _log_away_from_cards(settings: Settings, *, demo: bool) -> None:
         path = demo_paths().log
     elif settings.console_on and shares_terminal(sys.stdout, sys.stderr):
         path = log_file_for(settings.DATABASE_URL)
-        typer.echo(f"Logs go to {path} while the console desk uses this terminal.", err=True)
+        echo(f"Logs go to {path} while the console desk uses this terminal.", err=True)
     configure(settings.LOG_LEVEL, settings.LOG_FORMAT, stream=open_log_file(path) if path else None)
 
 
@@ -72,120 +104,117 @@ def _say_new_database(settings: Settings) -> None:
 
     file = sqlite_file(settings.DATABASE_URL)
     if file is not None and not file.exists():
-        typer.echo(f"No database at {file} yet: creating a new, empty one (DATABASE_URL).", err=True)
+        echo(f"No database at {file} yet: creating a new, empty one (DATABASE_URL).", err=True)
 
 
-@cli.command()
-def route(
-    text: str,
-    platform: Annotated[str, typer.Option(help=", ".join(sorted(source_platforms())))] = ROUTE_EXAMPLE,
-    at: Annotated[str | None, typer.Option(help="ISO time, e.g. 2026-12-24T10:00 (library zone)")] = None,
-    author: Annotated[str, typer.Option(help="Author handle")] = "",
-    lang: Annotated[str | None, typer.Option(help="Language code")] = None,
-) -> None:
+def route(args: argparse.Namespace) -> None:
     """Explain which rule, role and person a mention would get."""
     from bot.runner import explain_route
 
+    platform: str = args.platform
+    at: str | None = args.at
+
     known = sorted(source_platforms())
     if platform not in known:
-        typer.echo(
+        echo(
             f"--platform {platform!r} is not a platform Patron Desk reads. Known: {', '.join(known)}.",
             err=True,
         )
-        raise typer.Exit(2)
+        raise Exit(2)
     settings = _settings()
     try:
         when = datetime.fromisoformat(at) if at else datetime.now(UTC)
     except ValueError:
-        typer.echo(f"--at {at!r} is not a time; example: --at 2026-12-24T10:00", err=True)
-        raise typer.Exit(2) from None
+        echo(f"--at {at!r} is not a time; example: --at 2026-12-24T10:00", err=True)
+        raise Exit(2) from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=settings.zone)
     try:
-        typer.echo(
-            asyncio.run(explain_route(settings, text, platform=platform, at=when, author=author, lang=lang))
+        echo(
+            asyncio.run(
+                explain_route(
+                    settings, args.text, platform=platform, at=when, author=args.author, lang=args.lang
+                )
+            )
         )
     except ConfigError as exc:
         raise _fail(exc) from None
 
 
-@cli.command()
-def check(
-    connect: Annotated[
-        bool, typer.Option(help="Also log in to each configured source and say as whom.")
-    ] = False,
-) -> None:
+def check(args: argparse.Namespace) -> None:
     """Validate settings, rules and rota, and say what each configured part would connect to."""
     from bot.setup_check import check_setup
 
     settings = _settings()
     try:
-        lines, ok = asyncio.run(check_setup(settings, connect=connect))
+        lines, ok = asyncio.run(check_setup(settings, connect=args.connect))
     except ConfigError as exc:
         raise _fail(exc) from None
     for line in lines:
-        typer.echo(line)
-    raise typer.Exit(0 if ok else 1)
+        echo(line)
+    raise Exit(0 if ok else 1)
 
 
-@cli.command()
-def report(
-    since: Annotated[str, typer.Option(help="First day, YYYY-MM-DD")],
-    until: Annotated[str | None, typer.Option(help="Last day, YYYY-MM-DD (default: today)")] = None,
-    csv: Annotated[
-        Path | None,
-        typer.Option(help="Also write the figures to this CSV file, and the per-day/week table beside it"),
-    ] = None,
-    chart: Annotated[
-        Path | None, typer.Option(help="Also draw daily or weekly volume and response times to this PNG")
-    ] = None,
-    branch: Annotated[
-        str | None,
-        typer.Option(help="Only this branch ([branches.NAME]): its roles, days and opening hours"),
-    ] = None,
-) -> None:
+def report(args: argparse.Namespace) -> None:
     """Volumes per platform, role and rule; time to first claim and reply; unanswered."""
     from bot.runner import make_report
+
+    since: str = args.since
+    until: str | None = args.until
 
     settings = _settings()
     try:
         first = date.fromisoformat(since)
         last = date.fromisoformat(until) if until else datetime.now(settings.zone).date()
     except ValueError:
-        typer.echo("Dates are YYYY-MM-DD, e.g. --since 2026-09-01", err=True)
-        raise typer.Exit(2) from None
+        echo("Dates are YYYY-MM-DD, e.g. --since 2026-09-01", err=True)
+        raise Exit(2) from None
     if last < first:
-        typer.echo("--until is before --since", err=True)
-        raise typer.Exit(2)
+        echo("--until is before --since", err=True)
+        raise Exit(2)
     try:
         text = asyncio.run(
-            make_report(settings, since=first, until=last, csv_path=csv, chart_path=chart, branch=branch)
+            make_report(
+                settings,
+                since=first,
+                until=last,
+                csv_path=args.csv,
+                chart_path=args.chart,
+                branch=args.branch,
+            )
         )
     except ConfigError as exc:
         raise _fail(exc) from None
-    typer.echo(text)
+    echo(text)
 
 
-@cli.command()
-def purge(
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would be purged")] = False,
-) -> None:
+def purge(args: argparse.Namespace) -> None:
     """Remove patron text, handles, links and ids of mentions past RETENTION_DAYS (see README, Privacy)."""
     from bot.runner import run_purge
 
     settings = _settings()
-    result = asyncio.run(run_purge(settings, dry_run=dry_run))
-    verb = "Would purge" if dry_run else "Purged"
-    typer.echo(
+    result = asyncio.run(run_purge(settings, dry_run=args.dry_run))
+    verb = "Would purge" if args.dry_run else "Purged"
+    echo(
         f"{verb} {result.mentions} mention(s) finished or untouched for more than {settings.RETENTION_DAYS} "
         f"days ({result.expired} of them still open, closed first), redact {result.cards} chat card(s) "
         f"and delete {result.quarantined} quarantined item(s)."
     )
 
 
+def cli(argv: list[str] | None = None) -> int:
+    """Run one command line (``sys.argv`` without the program name by default); the exit status."""
+    top = parser()
+    commands = top.add_subparsers(title="commands", metavar="COMMAND")
+    add_commands(commands)
+    add_rota(commands)
+    add_quarantine(commands)
+    return dispatch(top, sys.argv[1:] if argv is None else argv)
+
+
 def main() -> None:
     """Console-script entry point."""
-    cli()
+    sys.exit(cli())
 
 
 if __name__ == "__main__":

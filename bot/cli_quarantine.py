@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
-from typing import Annotated
 
-import typer
-
-from bot.cli_app import _settings
-
-quarantine_cli = typer.Typer(help="Items a source delivered that could not be stored.")
+from bot.cli_app import Commands, Exit, _settings, command, echo, group
 
 
-@quarantine_cli.command("list")
-def quarantine_list() -> None:
+def add_quarantine(commands: Commands[argparse.ArgumentParser]) -> None:
+    """``quarantine list|retry|drop``."""
+    quarantine = group(commands, "quarantine", "Items a source delivered that could not be stored.")
+    command(quarantine, "list", quarantine_list)
+    for name, handler in (("retry", quarantine_retry), ("drop", quarantine_drop)):
+        chosen = command(quarantine, name, handler)
+        chosen.add_argument("ids", nargs="*", type=int, help="item ids from `quarantine list`")
+        chosen.add_argument("--all", dest="every", action="store_true", help="every item in quarantine")
+
+
+def quarantine_list(args: argparse.Namespace) -> None:
     """Each set-aside item: id, source, external id, reason, attempts, when it arrived."""
     from bot.rota.timespec import staff_time
     from bot.runner import quarantine_list as listing
@@ -21,42 +26,37 @@ def quarantine_list() -> None:
     settings = _settings()
     held = asyncio.run(listing(settings))
     if not held:
-        typer.echo("Nothing is in quarantine.")
+        echo("Nothing is in quarantine.")
     for item in held:
         when = staff_time(item.received_at.astimezone(settings.zone))
-        typer.echo(
+        echo(
             f"#{item.id}  {item.source}  {item.external_id}  {item.reason}  "
             f"attempts {item.attempts}  received {when}"
         )
 
 
-def _chosen(ids: list[int] | None, every: bool) -> list[int] | None:
-    if every == bool(ids):
-        typer.echo("Give item ids (see `patron-desk quarantine list`) or --all.", err=True)
-        raise typer.Exit(2)
-    return None if every else list(ids or [])
+def _chosen(args: argparse.Namespace) -> list[int] | None:
+    ids: list[int] = args.ids
+    if args.every == bool(ids):
+        echo("Give item ids (see `patron-desk quarantine list`) or --all.", err=True)
+        raise Exit(2)
+    return None if args.every else list(ids)
 
 
-QuarantineIds = Annotated[list[int] | None, typer.Argument(help="item ids from `quarantine list`")]
-EveryItem = Annotated[bool, typer.Option("--all", help="every item in quarantine")]
-
-
-@quarantine_cli.command("retry")
-def quarantine_retry(ids: QuarantineIds = None, every: EveryItem = False) -> None:
+def quarantine_retry(args: argparse.Namespace) -> None:
     """Store items again; one that now stores becomes a mention (carded by the running bot)."""
     from bot.runner import quarantine_retry as retry
 
-    results = asyncio.run(retry(_settings(), _chosen(ids, every)))
+    results = asyncio.run(retry(_settings(), _chosen(args)))
     words = {"stored": "stored as a mention", "held": "still cannot be stored", "missing": "no such item"}
     for row_id, outcome in results:
-        typer.echo(f"#{row_id}: {words[outcome]}")
-    raise typer.Exit(0 if all(outcome == "stored" for _, outcome in results) else 1)
+        echo(f"#{row_id}: {words[outcome]}")
+    raise Exit(0 if all(outcome == "stored" for _, outcome in results) else 1)
 
 
-@quarantine_cli.command("drop")
-def quarantine_drop(ids: QuarantineIds = None, every: EveryItem = False) -> None:
+def quarantine_drop(args: argparse.Namespace) -> None:
     """Delete items for good."""
     from bot.runner import quarantine_drop as drop
 
-    count = asyncio.run(drop(_settings(), _chosen(ids, every)))
-    typer.echo(f"Dropped {count} item(s) from quarantine.")
+    count = asyncio.run(drop(_settings(), _chosen(args)))
+    echo(f"Dropped {count} item(s) from quarantine.")

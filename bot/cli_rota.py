@@ -2,16 +2,30 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 from pathlib import Path
-from typing import Annotated
 
-import typer
-
-from bot.cli_app import _fail, _settings
+from bot.cli_app import Commands, Exit, _fail, _settings, command, echo, group
 from bot.errors import ConfigError
 
-rota_cli = typer.Typer(help="Show, import and export the rota.")
+
+def add_rota(commands: Commands[argparse.ArgumentParser]) -> None:
+    """``rota show|now|edit|import|gaps|export``."""
+    rota = group(commands, "rota", "Show, import and export the rota.")
+    command(rota, "show", rota_show).add_argument("args", nargs="*", help="[role] [this|next|DATE]")
+    command(rota, "now", rota_now)
+    command(rota, "edit", rota_edit).add_argument(
+        "args", nargs="+", help="a rota command, e.g. add @alice reference mon-fri 09:00-17:00"
+    )
+    importing = command(rota, "import", rota_import)
+    importing.add_argument("file", type=Path)
+    importing.add_argument(
+        "--replace", action="store_true", help="Make the weekly rota exactly the file (shows the change)."
+    )
+    importing.add_argument("--dry-run", action="store_true", help="Only show what would change.")
+    command(rota, "gaps", rota_gaps)
+    command(rota, "export", rota_export)
 
 
 def _rota(text: str) -> None:
@@ -22,74 +36,57 @@ def _rota(text: str) -> None:
         ok, message = asyncio.run(rota_command(settings, text))
     except ConfigError as exc:
         raise _fail(exc) from None
-    typer.echo(message)
-    raise typer.Exit(0 if ok else 1)
+    echo(message)
+    raise Exit(0 if ok else 1)
 
 
-@rota_cli.command("show")
-def rota_show(
-    args: Annotated[list[str] | None, typer.Argument(help="[role] [this|next|DATE]")] = None,
-) -> None:
+def rota_show(args: argparse.Namespace) -> None:
     """The week's rota, each entry with its id."""
-    _rota(" ".join(["show", *(args or [])]))
+    _rota(" ".join(["show", *args.args]))
 
 
-@rota_cli.command("now")
-def rota_now() -> None:
+def rota_now(args: argparse.Namespace) -> None:
     """Who is on duty right now, per role."""
     _rota("now")
 
 
-@rota_cli.command("edit")
-def rota_edit(
-    args: Annotated[
-        list[str], typer.Argument(help="a rota command, e.g. add @alice reference mon-fri 09:00-17:00")
-    ],
-) -> None:
+def rota_edit(args: argparse.Namespace) -> None:
     """Run any rota command (add, remove, cover, off, close, ...) as an administrator."""
-    _rota(" ".join(args))
+    _rota(" ".join(args.args))
 
 
-@rota_cli.command("import")
-def rota_import(
-    file: Path,
-    replace: Annotated[
-        bool, typer.Option("--replace", help="Make the weekly rota exactly the file (shows the change).")
-    ] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show what would change.")] = False,
-) -> None:
+def rota_import(args: argparse.Namespace) -> None:
     """Add the weekly shifts of a CSV (person,role,days,start,end); rows already stored are skipped."""
     from bot.runner import import_rota_file
 
+    file: Path = args.file
     settings = _settings()
     same = settings.ROTA_FILE is not None and settings.ROTA_FILE.resolve() == file.resolve()
     try:
         diff, text = asyncio.run(
-            import_rota_file(settings, file, replace=replace, dry_run=dry_run, remember=same)
+            import_rota_file(settings, file, replace=args.replace, dry_run=args.dry_run, remember=same)
         )
     except ConfigError as exc:
-        typer.echo("Nothing was imported:", err=True)
+        echo("Nothing was imported:", err=True)
         for line in str(exc).splitlines():
-            typer.echo(f"  - {line}", err=True)
-        raise typer.Exit(2) from None
-    typer.echo(text)
-    if dry_run:
-        typer.echo("Dry run: nothing was changed.")
+            echo(f"  - {line}", err=True)
+        raise Exit(2) from None
+    echo(text)
+    if args.dry_run:
+        echo("Dry run: nothing was changed.")
     elif diff.empty:
-        typer.echo(f"The rota already matches {file}.")
+        echo(f"The rota already matches {file}.")
     else:
-        typer.echo(f"Applied {file}: {len(diff.add)} added, {len(diff.remove)} removed.")
+        echo(f"Applied {file}: {len(diff.add)} added, {len(diff.remove)} removed.")
 
 
-@rota_cli.command("gaps")
-def rota_gaps() -> None:
+def rota_gaps(args: argparse.Namespace) -> None:
     """Opening hours in the next two weeks when a role has nobody (nor a backup) on duty."""
     _rota("gaps")
 
 
-@rota_cli.command("export")
-def rota_export() -> None:
+def rota_export(args: argparse.Namespace) -> None:
     """Print the weekly shifts as CSV."""
     from bot.runner import export_rota
 
-    typer.echo(asyncio.run(export_rota(_settings())), nl=False)
+    echo(asyncio.run(export_rota(_settings())), nl=False)

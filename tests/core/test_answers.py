@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from bot.__main__ import cli
 from bot.config import Settings
 from bot.domain.answers import AnswerBook, Fill, expand, parse_answers, render
 from bot.domain.fields import Invalid as ValidationError
 from bot.errors import ConfigError
+from tests.cli_runner import CliRunner
 
 GOOD = """
 [constants]

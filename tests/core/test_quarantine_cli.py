@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner
 
 from bot.__main__ import cli
 from bot.core import intake as intake_module
@@ -16,6 +15,7 @@ from bot.core import quarantine
 from bot.store.db import Database
 from bot.store.mention_tables import MentionRow
 from bot.store.outbox_tables import OutboxRow
+from tests.cli_runner import CliRunner
 
 from .helpers import RULES, make_service, mention
 

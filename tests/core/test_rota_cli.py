@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 from bot.__main__ import cli
+from tests.cli_runner import CliRunner
 
 RULES = """
 default_role = "reference"

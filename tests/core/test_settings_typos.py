@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from typer.testing import CliRunner
 
 from bot.__main__ import cli
 from bot.config import Settings, load_settings
 from bot.errors import ConfigError
 from bot.setting_names import unknown_settings
+from tests.cli_runner import CliRunner
 
 KNOWN = sorted(Settings.names())
 
