@@ -311,12 +311,16 @@ def _lower(value: object) -> object:
 def _zone(value: object) -> None:
     try:
         ZoneInfo(str(value))
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # "America" is a folder of zones
         raise ValueError(f"unknown IANA time zone {value!r} (example: Europe/London)") from exc
 
 
 def _exists(value: object) -> None:
-    if isinstance(value, Path) and not value.is_file():
+    try:
+        found = not isinstance(value, Path) or value.is_file()
+    except OSError as exc:  # a name too long for the file system, say
+        raise ValueError(f"cannot read {str(value)[:200]!r}: {exc.strerror}") from None
+    if not found:
         raise ValueError(f"file not found: {value}")
 
 

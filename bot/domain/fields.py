@@ -221,7 +221,7 @@ def _int(value: object, lax: bool) -> int:
         return int(value.strip())
     if lax and isinstance(value, float) and value.is_integer():
         return int(value)
-    parse = ", unable to parse string as an integer" if isinstance(value, str) else ""
+    parse = ", unable to parse string as an integer" if lax and isinstance(value, str) else ""
     raise _Bad("Input should be a valid integer" + parse)
 
 
@@ -235,7 +235,7 @@ def _float(value: object, lax: bool) -> float:
         except ValueError:
             number = None
     if number is None:
-        parse = ", unable to parse string as a number" if isinstance(value, str) else ""
+        parse = ", unable to parse string as a number" if lax and isinstance(value, str) else ""
         raise _Bad("Input should be a valid number" + parse)
     if not math.isfinite(number):
         raise _Bad("Input should be a finite number")

@@ -107,7 +107,7 @@ def read_zone(value: str, *, where: str) -> ZoneInfo:
         if value.strip() != value or not value:
             raise ValueError(value)
         return ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # "America" is a folder; a long name is too long
         hint = suggest(value, _zone_names()) or " (example: Europe/London)"
         shown = json.dumps(value[:80], ensure_ascii=False)  # a control character shown, not printed
         raise ConfigError(f"{where}: timezone {shown} is not an IANA time zone{hint}") from None
