@@ -70,7 +70,10 @@ def format_gaps(
         return "No gaps: every role is covered whenever the library is open."
     lines = [f"{len(found)} gap(s) in opening hours:"]
     for role, a, b in found[:limit]:
-        end = "24:00" if b.date() > a.date() and b.time() == time(0) else f"{b:%H:%M}"
+        if b.date() == a.date() or (b - a <= timedelta(days=1) and b.time() == time(0)):
+            end = "24:00" if b.date() > a.date() else f"{b:%H:%M}"
+        else:  # past midnight: the end's own day, or a two-day gap reads as a few hours
+            end = f"{b:%a %d %b %H:%M}"
         branch = rules.branch_of(role) if rules is not None else None
         where = f" at {branch.label}" if branch is not None else ""
         zone = f" {a.tzname()}" if branch is not None else ""

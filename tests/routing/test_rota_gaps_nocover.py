@@ -3,7 +3,7 @@ cover; calendar shifts are a base layer (closures drop them, covers and time off
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -116,3 +116,16 @@ def test_calendar_shifts_are_a_base_layer() -> None:
     assert "09:00-17:00  Alice (from the calendar)  [#10]" in week
     assert describe_entry(synced, {}) == "alice holds reference Sat 7 Mar 09:00-17:00 (from the calendar)"
     assert synced.label() == "calendar Sat 7 Mar 09:00-17:00"
+
+
+def test_a_gap_past_midnight_names_the_day_it_ends() -> None:
+    start = datetime(2026, 3, 9, 9, tzinfo=UTC)  # a Monday
+    found = [
+        ("reference", start, start + timedelta(days=2, hours=8)),  # Mon 09:00 to Wed 17:00
+        ("tech", start.replace(hour=20), start.replace(hour=0) + timedelta(days=1)),  # to midnight
+        ("circulation", start, start.replace(hour=17)),
+    ]
+    text = format_gaps(found)
+    assert "reference: Mon 09 Mar 09:00–Wed 11 Mar 17:00, nobody on duty" in text
+    assert "tech: Mon 09 Mar 20:00–24:00, nobody on duty" in text
+    assert "circulation: Mon 09 Mar 09:00–17:00, nobody on duty" in text
