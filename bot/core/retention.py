@@ -7,7 +7,8 @@ names, handles and links, replaces the platform id with its keyed pseudonym
 (``bot.store.pseudonyms``: a re-delivery is still a repeat), empties the details of the mention's
 audit rows and the payloads of its outbox rows, drops replies that can no longer be sent, and
 redacts each chat card once through the outbox. Quarantined items older than RETENTION_DAYS are
-deleted. Counts, roles, rules and timings stay.
+deleted, and so are shift check-ins of shifts that ended before then. Counts, roles, rules and
+timings stay.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from bot.domain.history import history_line
 from bot.domain.outbox import HistoryPayload, OutboxKind, dedupe_key, encode
 from bot.domain.transitions import Transition, allowed_from, target
-from bot.store import audit, outbox, quarantine
+from bot.store import audit, checkins, outbox, quarantine
 from bot.store import retention as store
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ async def purge(service: DeskService, *, days: int, dry_run: bool = False) -> Pu
         return await _count(service, cutoff)
     async with service.db.transaction() as session:
         quarantined = await quarantine.purge_before(session, cutoff)  # set-aside items hold patron text
+        await checkins.purge_before(session, cutoff)  # who was on shift and answered: staff, not counted
     total = PurgeResult(0, 0, 0, quarantined)
     while True:
         batch = await _purge_batch(service, cutoff, now)

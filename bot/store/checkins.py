@@ -12,7 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store.rota_tables import CheckinRow
@@ -143,3 +143,9 @@ async def move(
     )
     result = await session.execute(stmt)
     return bool(getattr(result, "rowcount", 0) == 1)
+
+
+async def purge_before(session: AsyncSession, cutoff: datetime) -> int:
+    """Delete check-ins of shifts that ended before ``cutoff`` (retention: who was asked, who answered)."""
+    result = await session.execute(delete(CheckinRow).where(CheckinRow.ends < cutoff))
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -105,3 +105,31 @@ async def test_purge_after_retention(database: Database) -> None:
     facts = await load_facts(database, since=date(2026, 1, 1), until=date(2026, 1, 31))
     assert len(facts) == 3  # reports still count purged mentions
     assert sum(1 for f in facts if f.first_claimed_at is not None) == 2  # mentions 1 and 3
+
+
+async def test_check_ins_of_shifts_ended_before_retention_are_deleted(database: Database) -> None:
+    from bot.store import checkins
+    from bot.store.checkins import Step
+
+    service = await make_service(database, desks=("test",), now=DAY0)
+    async with database.transaction() as session:
+        for n, ended in enumerate((DAY0, DAY0 + timedelta(days=200))):
+            began = ended - timedelta(hours=4)
+            await checkins.open_one(
+                session,
+                role="reference",
+                person=f"p{n}",
+                began=began,
+                ends=ended,
+                due=began,
+                state=Step.ASKED,
+            )
+    service.clock = lambda: DAY0 + timedelta(days=366)
+    await purge(service, days=365, dry_run=True)
+    async with database.transaction() as session:
+        assert await checkins.get(session, 1) is not None  # a dry run deletes nothing
+    await purge(service, days=365)
+    async with database.transaction() as session:
+        assert await checkins.get(session, 1) is None  # its shift ended 366 days ago
+        kept = await checkins.get(session, 2)
+        assert kept is not None and kept.person == "p1"
