@@ -16,6 +16,7 @@ from sqlalchemy.exc import (
     SQLAlchemyError,
     StatementError,
 )
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 DB_ERRORS = (SQLAlchemyError, OSError)  # the database restarting or unreachable
 
@@ -40,7 +41,9 @@ def _driver_class(exc: DBAPIError) -> str:
 
 def connection_error(exc: BaseException) -> bool:
     """The database could not be reached or dropped the connection: worth retrying as it is."""
-    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError):
+    # PoolTimeout: no pooled connection came free in time (on SQLite the one connection was held as
+    # long as the busy timeout would have waited for the lock, "database is locked" before)
+    if isinstance(exc, OperationalError | InterfaceError | OSError | TimeoutError | PoolTimeout):
         return True
     return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 

@@ -15,6 +15,9 @@ from sqlalchemy.exc import (
     OperationalError,
     StatementError,
 )
+from sqlalchemy.exc import (
+    TimeoutError as PoolTimeout,
+)
 
 from bot.models import Mention, Visibility
 from bot.store import faults
@@ -62,6 +65,9 @@ def test_connection_errors_are_not() -> None:
     assert faults.connection_error(OperationalError("x", {}, Exception()))
     assert faults.connection_error(wrapped("22021", invalidated=True))
     assert not faults.connection_error(wrapped("22021"))
+    # no pooled connection came free within pool_timeout (on SQLite: the one connection held that long)
+    assert faults.connection_error(PoolTimeout("QueuePool limit of size 1 overflow 0 reached"))
+    assert faults.data_error(PoolTimeout("x")) is None
 
 
 zones = st.sampled_from([UTC, timezone(timedelta(hours=-12)), timezone(timedelta(hours=14))])

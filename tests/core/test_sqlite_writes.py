@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
@@ -118,3 +119,31 @@ async def test_passive_checkpoints_run_on_the_writer_thread(
         await db.write(insert(f"v{n}"))
     await asyncio.to_thread(db._writer.submit(lambda: None).result)  # type: ignore[union-attr]
     assert ran and all(name.startswith("sqlite-writer") for name in ran)  # 1 or 2: one runs at a time
+
+
+async def test_transactions_at_once_queue_for_one_pooled_connection_and_all_commit(db: Database) -> None:
+    """Every SQLite transaction takes the write lock (BEGIN IMMEDIATE), so the pool keeps one
+    connection (one aiosqlite thread) and concurrent transactions wait their turn in its queue."""
+    before = {t.ident for t in threading.enumerate()}
+
+    async def one(n: int) -> None:
+        async with db.transaction() as session:
+            await session.execute(text("INSERT INTO t (v) VALUES (:v)"), {"v": f"r{n}"})
+            await asyncio.sleep(0)  # hold the connection across a switch: the others must wait
+
+    await asyncio.gather(*(one(n) for n in range(20)))
+    assert sorted(values(db.engine.url.database or "")) == sorted(f"r{n}" for n in range(20))
+    assert db.engine.pool.size() == 1  # type: ignore[attr-defined]
+    assert db.engine.pool.checkedin() == 1  # type: ignore[attr-defined]
+    started = [t for t in threading.enumerate() if t.ident not in before]
+    assert len([t for t in started if "_connection_worker_thread" in t.name]) <= 1
+
+
+async def test_an_in_memory_database_keeps_its_one_shared_connection() -> None:
+    memory = Database("sqlite+aiosqlite:///:memory:")
+    try:
+        async with memory.transaction() as session:
+            assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
+        assert type(memory.engine.pool).__name__ == "StaticPool"
+    finally:
+        await memory.aclose()
