@@ -152,7 +152,8 @@ class Settings:
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Settings) and self.values() == other.values()
 
-    __hash__ = None  # type: ignore[assignment]
+    def __hash__(self) -> int:  # read-only, as the pydantic model was frozen (and so hashable)
+        return hash(tuple(self.values().items()))
 
     def __repr__(self) -> str:
         defaults = {name: field.default for name, field in fields_of(Settings).items()}

@@ -182,6 +182,7 @@ def test_settings_are_read_only_and_replace_checks_again(tmp_path: Path) -> None
         config.replace(HTTP_PORT=70000)
     assert "xoxb-secret" not in repr(config) and "HTTP_PORT=8081" in repr(config)
     assert config == Settings(**config.values()) and config != Settings()
+    assert hash(config) == hash(Settings(**config.values()))
 
 
 def test_problems_are_in_the_order_of_the_settings(tmp_path: Path) -> None:
