@@ -43,7 +43,7 @@ from bot.platforms.capabilities import (
     SyncsDutyGroups,
     Threads,
 )
-from bot.store import audit, cards, duty, folds, mentions, outbox
+from bot.store import audit, cards, duty, folds, mentions, messages, outbox
 
 if TYPE_CHECKING:
     from bot.store.outbox_tables import OutboxRow
@@ -241,6 +241,9 @@ class Effects:
         now = self.clock()
         async with self.db.transaction() as session:
             await mentions.record_reply_published(session, mention.id, url=ref.url, now=now)
+            await messages.remember_reply(
+                session, mention_id=mention.id, source=mention.source, external_id=ref.external_id, now=now
+            )
             await self.service.record_change(
                 session, mention, actor=f"source:{row.target}", action="reply_published", now=now
             )

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import case, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain import transitions
 from bot.domain.sanitize import MAX_TEXT, cut
@@ -118,3 +119,17 @@ def _open_parent(conn: Connection, mention: Mention) -> Any:
         .limit(1)
     )
     return conn.execute(stmt).first()
+
+
+async def remember_reply(
+    session: AsyncSession, *, mention_id: int, source: str, external_id: str, now: datetime
+) -> None:
+    """Our published answer is part of the conversation: a patron answering it (a reply to it on Matrix,
+    say, outside any thread) joins the mention like a follow-up to their own post."""
+    if not external_id:
+        return
+    conn = await session.connection()
+    stmt = insert_for(conn.dialect.name, MessageRow).values(
+        mention_id=mention_id, source=source, key=key(external_id), received_at=now
+    )
+    await conn.execute(stmt.on_conflict_do_nothing(index_elements=["source", "key"]))

@@ -121,3 +121,33 @@ async def test_a_join_only_message_joins_only_its_authors_open_mention(database:
     late = replace(mention(4, "Thanks!"), author_id="pat", follows=("ext-1",), join_only=True)
     assert not await service.ingest("fake", late, None)  # the conversation is closed: no new card
     assert len(await rows(database)) == 1
+
+
+async def test_an_answer_to_our_published_reply_joins_the_mention(database: Database) -> None:
+    import random
+
+    from bot.backoff import Backoff
+    from bot.core.relay import Relay
+    from tests.fakes.recording import FakeSource, RecordingDesk
+
+    service = await make_service(database, desks=("test",))
+    source = FakeSource()
+    relay = Relay(
+        service,
+        desks={"test": RecordingDesk()},
+        sources={"fake": source},
+        policy=Backoff(rng=random.Random(1)),
+    )
+    assert await service.ingest("fake", mention(1, "Are dogs allowed?"), None)
+    assert (await service.handle(Claim(1, staff(1)))).ok
+    assert (await service.handle(Reply(1, staff(1), "Guide dogs only", confirmed=True))).ok
+    while await relay.drain("fake"):
+        pass
+    [published] = source.replies  # the id the platform gave our answer
+    answer = replace(mention(2, "And cats?"), follows=(published,), join_only=True)
+    stranger = replace(mention(3, "Me too"), author_id="eve", follows=(published,), join_only=True)
+    assert not await service.ingest("fake", stranger, None)  # not the patron: dropped, no card
+    assert await service.ingest("fake", answer, None)
+    (row,) = await rows(database)
+    assert "And cats?" in row.text and "Me too" not in row.text
+    assert row.status == Status.CLAIMED.value
