@@ -155,6 +155,9 @@ def check(args: argparse.Namespace) -> None:
     raise Exit(0 if ok else 1)
 
 
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(9000, 12, 31)  # a report's dates, with room for zones
+
+
 def report(args: argparse.Namespace) -> None:
     """Volumes per platform, role and rule; time to first claim and reply; unanswered."""
     from bot.runner import make_report
@@ -172,6 +175,14 @@ def report(args: argparse.Namespace) -> None:
     if last < first:
         echo("--until is before --since", err=True)
         raise Exit(2)
+    if not (first >= FIRST_DAY and last <= LAST_DAY):
+        echo(f"Report dates are from {FIRST_DAY} to {LAST_DAY}", err=True)
+        raise Exit(2)
+    outputs = [path for path in (args.csv, args.chart) if path is not None]
+    for path in outputs:
+        if not path.parent.is_dir() or path.is_dir():
+            echo(f"Cannot write {path}: {'it is a folder' if path.is_dir() else 'no such folder'}", err=True)
+            raise Exit(2)
     try:
         text = asyncio.run(
             make_report(
@@ -185,6 +196,11 @@ def report(args: argparse.Namespace) -> None:
         )
     except ConfigError as exc:
         raise _fail(exc) from None
+    except OSError as exc:
+        if exc.filename is None or Path(exc.filename) not in outputs:
+            raise  # not one of the files asked for (the database, say): reported as any other failure
+        echo(f"Cannot write {exc.filename}: {exc.strerror}", err=True)
+        raise Exit(2) from None
     echo(text)
 
 

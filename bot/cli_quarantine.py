@@ -6,6 +6,7 @@ import argparse
 import asyncio
 
 from bot.cli_app import Commands, Exit, _settings, command, echo, group
+from bot.models import MAX_ID
 
 
 def add_quarantine(commands: Commands[argparse.ArgumentParser]) -> None:
@@ -14,8 +15,18 @@ def add_quarantine(commands: Commands[argparse.ArgumentParser]) -> None:
     command(quarantine, "list", quarantine_list)
     for name, handler in (("retry", quarantine_retry), ("drop", quarantine_drop)):
         chosen = command(quarantine, name, handler)
-        chosen.add_argument("ids", nargs="*", type=int, help="item ids from `quarantine list`")
+        chosen.add_argument("ids", nargs="*", type=_item_id, help="item ids from `quarantine list`")
         chosen.add_argument("--all", dest="every", action="store_true", help="every item in quarantine")
+
+
+def _item_id(text: str) -> int:
+    """An item id as `quarantine list` shows it (``#12`` or ``12``)."""
+    digits = text.strip().removeprefix("#")
+    if not (digits.isascii() and digits.isdigit() and 0 < len(digits) <= 10 and 0 < int(digits) <= MAX_ID):
+        raise argparse.ArgumentTypeError(
+            f"{text[:40]!r} is not an item id (see `patron-desk quarantine list`)"
+        )
+    return int(digits)
 
 
 def quarantine_list(args: argparse.Namespace) -> None:
