@@ -153,7 +153,7 @@ async def test_mail_to_card_claim_reply_and_follow_up(
         assert row.status == Status.CLAIMED.value and row.assignee is not None
         assert "renew twice" in row.text and "> Yes: sign in" not in row.text
         assert "> Yes: sign in" in row.full_text
-        assert await count(app, MessageRow) == 1
+        assert await count(app, MessageRow) == 2  # our answer (its Message-ID) and the patron's follow-up
 
         # the second answer threads under the follow-up
         assert (await app.service.handle(Reply(card.mention_id, ALICE, "Yes, twice."))).ok
