@@ -6,7 +6,7 @@ import argparse
 import asyncio
 
 from bot.cli_app import Commands, Exit, _settings, command, echo, group
-from bot.models import MAX_ID
+from bot.commands.command_args import row_id
 
 
 def add_quarantine(commands: Commands[argparse.ArgumentParser]) -> None:
@@ -21,12 +21,12 @@ def add_quarantine(commands: Commands[argparse.ArgumentParser]) -> None:
 
 def _item_id(text: str) -> int:
     """An item id as `quarantine list` shows it (``#12`` or ``12``)."""
-    digits = text.strip().removeprefix("#")
-    if not (digits.isascii() and digits.isdigit() and 0 < len(digits) <= 10 and 0 < int(digits) <= MAX_ID):
+    found = row_id(text.strip())
+    if found is None:
         raise argparse.ArgumentTypeError(
             f"{text[:40]!r} is not an item id (see `patron-desk quarantine list`)"
         )
-    return int(digits)
+    return found
 
 
 def quarantine_list(args: argparse.Namespace) -> None:
@@ -60,8 +60,8 @@ def quarantine_retry(args: argparse.Namespace) -> None:
 
     results = asyncio.run(retry(_settings(), _chosen(args)))
     words = {"stored": "stored as a mention", "held": "still cannot be stored", "missing": "no such item"}
-    for row_id, outcome in results:
-        echo(f"#{row_id}: {words[outcome]}")
+    for item, outcome in results:
+        echo(f"#{item}: {words[outcome]}")
     raise Exit(0 if all(outcome == "stored" for _, outcome in results) else 1)
 
 

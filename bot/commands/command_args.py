@@ -133,12 +133,20 @@ def hours(token: str) -> tuple[time, time]:
         raise Problem(str(exc)) from None
 
 
-def entry_id(token: str) -> int:
-    """A rota entry id as shown by `show`: `12` or `#12`."""
+def row_id(token: str) -> int | None:
+    """A stored row's id as we show it, `12` or `#12`; None when ``token`` is not one (1 to MAX_ID)."""
     digits = token.removeprefix("#")
     if digits.isascii() and digits.isdigit() and len(digits) <= 10 and 0 < int(digits) <= MAX_ID:
         return int(digits)
-    raise Problem(f'"{token}" is not an entry id (the number shown by show, like 12)')
+    return None
+
+
+def entry_id(token: str) -> int:
+    """A rota entry id as shown by `show`: `12` or `#12`."""
+    found = row_id(token)
+    if found is None:
+        raise Problem(f'"{token}" is not an entry id (the number shown by show, like 12)')
+    return found
 
 
 class Args:

@@ -48,12 +48,8 @@ def join(conn: Connection, mention: Mention, *, now: datetime) -> Joined | None:
     target = _open_parent(conn, mention)
     if target is None:
         return None
-    stmt = insert_for(conn.dialect.name, MessageRow).values(
-        mention_id=target.id, source=mention.source, key=key(mention.external_id), received_at=now
-    )
-    inserted = conn.execute(
-        stmt.on_conflict_do_nothing(index_elements=["source", "key"]).returning(MessageRow.id)
-    )
+    stmt = _remember(conn.dialect.name, target.id, mention.source, mention.external_id, now)
+    inserted = conn.execute(stmt.returning(MessageRow.id))
     if inserted.scalar_one_or_none() is None:
         return Joined(None)
     # the status is decided in SQL: a claim or reply committed meanwhile is kept, not overwritten
@@ -129,7 +125,12 @@ async def remember_reply(
     if not external_id:
         return
     conn = await session.connection()
-    stmt = insert_for(conn.dialect.name, MessageRow).values(
+    await conn.execute(_remember(conn.dialect.name, mention_id, source, external_id, now))
+
+
+def _remember(dialect: str, mention_id: int, source: str, external_id: str, now: datetime) -> Any:
+    """INSERT a message of a conversation by its digest; nothing when it is there already."""
+    stmt = insert_for(dialect, MessageRow).values(
         mention_id=mention_id, source=source, key=key(external_id), received_at=now
     )
-    await conn.execute(stmt.on_conflict_do_nothing(index_elements=["source", "key"]))
+    return stmt.on_conflict_do_nothing(index_elements=["source", "key"])
