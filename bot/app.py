@@ -17,7 +17,7 @@ from typing import Any
 
 from bot.app_parts import AppParts
 from bot.backoff import Backoff
-from bot.config import Settings, read_answers
+from bot.config import Settings
 from bot.core.answers_file import AnswersFile
 from bot.core.authz import Gate
 from bot.core.relay import Relay
@@ -31,6 +31,7 @@ from bot.platforms.base import AdapterDeps, PlatformSpec, ReplyLimits
 from bot.platforms.capabilities import Mailer, ReplyValidator, SourceAdapter, StaffDesk
 from bot.rota.opening import parse_opening_hours
 from bot.routing.rules import RuleSet
+from bot.setting_checks import read_answers
 from bot.setup import load_rules_file, prepare_database
 from bot.store import outbox
 from bot.store.db import Database

@@ -7,30 +7,19 @@ keys are set; a half-filled section is an error that names the missing keys.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from bot.domain.answers import AnswerBook, parse_answers
+from bot.domain.answers import AnswerBook
 from bot.domain.fields import Invalid, Limits, Problem, check, dotted, fields_of
 from bot.domain.privacy import PrivacyGuard, compile_card_pattern
 from bot.errors import ConfigError
+from bot.setting_checks import AFTER, BEFORE, read_answers
 
 CommaList = tuple[str, ...]  # from the environment: "a, b, c"
 DEFAULT_ENV_FILE = Path(".env")
-
-
-def read_answers(path: Path) -> AnswerBook:
-    """The saved answers file read and checked; ``ValueError`` naming the file and every problem."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValueError(f"cannot read {path}: {exc}") from None
-    try:
-        return parse_answers(text)
-    except ConfigError as exc:
-        raise ValueError("; ".join(f"{path.name}: {line}" for line in str(exc).splitlines())) from None
 
 
 class Settings:
@@ -132,9 +121,9 @@ class Settings:
         unknown = sorted(set(values) - set(fields_of(Settings)))
         if unknown:
             raise TypeError(f"unknown setting(s): {', '.join(unknown)}")
-        given = {name: _BEFORE[name](value) if name in _BEFORE else value for name, value in values.items()}
+        given = {name: BEFORE[name](value) if name in BEFORE else value for name, value in values.items()}
         converted, problems = check(Settings, given, lax=True, forbid_extra=False)
-        for name, rule in _AFTER:
+        for name, rule in AFTER:
             if name in given and name in converted and not any(p.loc[0] == name for p in problems):
                 try:
                     rule(converted[name])
@@ -248,11 +237,6 @@ def env_file_values(path: Path) -> dict[str, str]:
     return {key: value for key, value in dotenv_values(path, encoding="utf-8").items() if value is not None}
 
 
-def env_file_names(path: Path) -> list[str]:
-    """The keys a `.env` file sets."""
-    return list(env_file_values(path))
-
-
 def _ours(source: Mapping[str, str]) -> dict[str, str]:
     """The settings among ``source``'s names, matched in any case (``log_level`` is LOG_LEVEL)."""
     names = set(Settings.names())
@@ -296,61 +280,3 @@ def _shown(name: str, value: object) -> str:
     """A setting's value for ``repr``: secrets and URLs that may hold a password are not shown."""
     secret = name.endswith(("TOKEN", "PASSWORD", "SECRET")) or (isinstance(value, str) and "@" in value)
     return "'…'" if secret and value else repr(value)
-
-
-def _off(value: object) -> object:
-    """`CHECKIN_MINUTES=off` (or no, false, empty) is 0: no shift check-in."""
-    if isinstance(value, str) and value.strip().casefold() in ("", "off", "no", "false"):
-        return 0
-    return value
-
-
-def _lower(value: object) -> object:
-    return value.strip().lower() if isinstance(value, str) else value
-
-
-def _zone(value: object) -> None:
-    try:
-        ZoneInfo(str(value))
-    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:  # "America" is a folder of zones
-        raise ValueError(f"unknown IANA time zone {value!r} (example: Europe/London)") from exc
-
-
-def _exists(value: object) -> None:
-    try:
-        found = not isinstance(value, Path) or value.is_file()
-    except OSError as exc:  # a name too long for the file system, say
-        raise ValueError(f"cannot read {str(value)[:200]!r}: {exc.strerror}") from None
-    if not found:
-        raise ValueError(f"file not found: {value}")
-
-
-def _hours(value: object) -> None:
-    from bot.rota.opening import parse_opening_hours
-
-    try:
-        parse_opening_hours(str(value))
-    except ConfigError as exc:
-        raise ValueError(str(exc).replace("OPENING_HOURS: ", "")) from None
-
-
-def _answers(value: object) -> None:
-    if isinstance(value, Path):
-        read_answers(value)  # unknown variables are found here, at start and by `check`
-
-
-def _card(value: object) -> None:
-    compile_card_pattern(str(value))
-
-
-# Applied to a given value before it is converted, and to a converted one (a ValueError is its problem).
-_BEFORE: dict[str, Callable[[object], object]] = {"CHECKIN_MINUTES": _off, "WEEKLY_REPORT_AT": _lower}
-_AFTER: tuple[tuple[str, Callable[[object], None]], ...] = (
-    ("LIBRARY_TIMEZONE", _zone),
-    ("RULES_FILE", _exists),
-    ("ROTA_FILE", _exists),
-    ("EMAIL_CA_FILE", _exists),
-    ("OPENING_HOURS", _hours),
-    ("ANSWERS_FILE", _answers),
-    ("CARD_NUMBER_PATTERN", _card),
-)

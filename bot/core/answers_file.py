@@ -33,7 +33,7 @@ class AnswersFile:
 
     Args:
         path: ANSWERS_FILE.
-        read: reads and checks the file (``bot.config.read_answers``); ``ValueError`` naming the
+        read: reads and checks the file (``bot.setting_checks.read_answers``); ``ValueError`` naming the
             problems. The first read's error is raised (the app does not start on a broken file).
     """
 

@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 
 from bot.app import PatronDesk
-from bot.config import Settings, read_answers
+from bot.config import Settings
 from bot.core.answers_file import AnswersFile
 from bot.core.service import DeskService
 from bot.models import DeskQuery, Reply, StaffRef
+from bot.setting_checks import read_answers
 from bot.store.db import Database
 from tests.core.helpers import RULES, make_service, mention
 from tests.fakes.recording import FakeSource, RecordingDesk
