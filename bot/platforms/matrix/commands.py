@@ -64,26 +64,27 @@ class Command:
 
 def parse_reaction(event: dict[str, Any]) -> tuple[str, str] | None:
     """``(card_event_id, verb)`` for a button reaction (variation selectors and skin tones ignored)."""
-    if event.get("type") != "m.reaction":
-        return None
-    rel = (event.get("content") or {}).get("m.relates_to") or {}
-    key, target = rel.get("key"), rel.get("event_id")
-    if rel.get("rel_type") != "m.annotation" or not isinstance(key, str) or not isinstance(target, str):
-        return None
-    verb = REACTIONS.get(_MODIFIERS.sub("", key))
+    target, key = _annotation(event) or ("", "")
+    verb = REACTIONS.get(key)
     return (target, verb) if verb else None
 
 
 def parse_checkin_reaction(event: dict[str, Any]) -> tuple[str, bool] | None:
     """``(question_event_id, here)`` for ✅ or 🆘: a check-in answer if that event is a check-in question."""
+    target, key = _annotation(event) or ("", "")
+    here = CHECKIN_REACTIONS.get(key)
+    return None if here is None else (target, here)
+
+
+def _annotation(event: dict[str, Any]) -> tuple[str, str] | None:
+    """``(event_id, key)`` of a reaction, its key without variation selectors or skin tones."""
     if event.get("type") != "m.reaction":
         return None
     rel = (event.get("content") or {}).get("m.relates_to") or {}
     key, target = rel.get("key"), rel.get("event_id")
     if rel.get("rel_type") != "m.annotation" or not isinstance(key, str) or not isinstance(target, str):
         return None
-    here = CHECKIN_REACTIONS.get(_MODIFIERS.sub("", key))
-    return None if here is None else (target, here)
+    return target, _MODIFIERS.sub("", key)
 
 
 def parse_command(event: dict[str, Any]) -> Command | None:

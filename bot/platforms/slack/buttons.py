@@ -56,36 +56,30 @@ def button_value(mention_id: int, **extra: str) -> str:
 
 def parse_button_value(value: str | None) -> dict[str, Any] | None:
     """The button's JSON value, or None when it is not ours (no integer ``m`` in 1..MAX_ID)."""
-    if not isinstance(value, str) or len(value) > 2000:  # Slack caps a button value at 2,000
-        return None
-    try:
-        data = json.loads(value)
-    except (ValueError, RecursionError):
-        return None
-    if not isinstance(data, dict) or type(data.get("m")) is not int or not 0 < data["m"] <= MAX_ID:
+    data = _json_object(value, limit=2000)  # Slack caps a button value at 2,000
+    if data is None or type(data.get("m")) is not int or not 0 < data["m"] <= MAX_ID:
         return None
     return data
 
 
 def parse_fold_value(value: str | None) -> int | None:
     """The summary card a fold button is about, or None when the value is not ours."""
-    if not isinstance(value, str) or len(value) > 100:
-        return None
-    try:
-        data = json.loads(value)
-    except ValueError:
-        return None
-    fold = data.get("f") if isinstance(data, dict) else None
+    fold = (_json_object(value, limit=100) or {}).get("f")
     return fold if type(fold) is int and 0 < fold <= MAX_ID else None
 
 
 def parse_digest_page(value: str | None) -> int | None:
     """The page a digest's ‹ › button asks for, or None when the value is not ours."""
-    if not isinstance(value, str) or len(value) > 100:
+    page = (_json_object(value, limit=100) or {}).get("page")
+    return page if type(page) is int and 0 <= page < 1_000_000 else None
+
+
+def _json_object(value: str | None, *, limit: int) -> dict[str, Any] | None:
+    """A button value of at most ``limit`` characters as a JSON object, or None."""
+    if not isinstance(value, str) or len(value) > limit:
         return None
     try:
         data = json.loads(value)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
-    page = data.get("page") if isinstance(data, dict) else None
-    return page if type(page) is int and 0 <= page < 1_000_000 else None
+    return data if isinstance(data, dict) else None
